@@ -1,0 +1,1 @@
+"""Pure scoring: questionnaires, survey designs, weights, satisfaction indices."""
