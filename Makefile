@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install chromium run test lint bench-submit bench-scoring
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Browser tests drive Debian's chromium, never a downloaded browser.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+run: install
+	$(BIN)/survey-app db upgrade
+	$(BIN)/survey-app questionnaire load questionnaires/*.yaml
+	$(BIN)/survey-app demo load
+	$(BIN)/survey-app run --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: install chromium lint
+	$(BIN)/pytest -q

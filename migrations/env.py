@@ -1,0 +1,39 @@
+"""Alembic environment: migrates the database the application is configured for."""
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+import survey_app.models  # noqa: F401  (registers the tables)
+from survey_app.extensions import db
+
+config = context.config
+target_metadata = db.metadata
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    from survey_app import create_app
+
+    url = create_app().config["SQLALCHEMY_DATABASE_URI"]
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        _run(conn)
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported; run against a database")
+run_migrations_online()

@@ -1,0 +1,238 @@
+"""Command line: `survey-app --help` (or `flask --app survey_app --help`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from scoring.questionnaire import QuestionnaireError, load_questionnaire
+from survey_app import migrate
+from survey_app.extensions import db
+from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
+from survey_app.services import organisation, questionnaires
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    raise click.ClickException(message)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations."""
+    migrate.upgrade(current_app._get_current_object(), revision)  # type: ignore[attr-defined]
+    click.echo(f"database at {revision}")
+
+
+@click.group("questionnaire")
+def questionnaire_group() -> None:
+    """Questionnaire YAML files."""
+
+
+@questionnaire_group.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def questionnaire_validate(files: tuple[Path, ...]) -> None:
+    """Check YAML files; print every problem with file, line and path."""
+    failed = False
+    for path in files:
+        try:
+            q = load_questionnaire(path)
+        except QuestionnaireError as error:
+            failed = True
+            for problem in error.problems:
+                click.echo(problem, err=True)
+        else:
+            click.echo(f"{path}: ok ({q.id} {q.version}, {len(q.items)} items)")
+    if failed:
+        sys.exit(1)
+
+
+@questionnaire_group.command("load")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@with_appcontext
+def questionnaire_load(files: tuple[Path, ...]) -> None:
+    """Validate and store YAML files; all or nothing."""
+    results = []
+    for path in files:
+        try:
+            row, what = questionnaires.load_file(path)
+        except QuestionnaireError as error:
+            _fail("\n".join(error.problems))
+        except questionnaires.VersionConflict as error:
+            _fail(str(error))
+        results.append(f"{path}: {what} ({row.questionnaire_id} {row.version})")
+    db.session.commit()
+    click.echo("\n".join(results))
+
+
+@questionnaire_group.command("list")
+@with_appcontext
+def questionnaire_list() -> None:
+    """Loaded questionnaire versions."""
+    for row in db.session.scalars(
+        select(QuestionnaireVersion).order_by(
+            QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.version
+        )
+    ):
+        click.echo(f"{row.questionnaire_id}\t{row.version}\t{row.title}")
+
+
+@click.group("agency")
+def agency_group() -> None:
+    """Agencies (province > department or commune > ...)."""
+
+
+@agency_group.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--kind", default="department", show_default=True)
+@click.option("--parent", "parent_code", help="code of the parent agency")
+@with_appcontext
+def agency_add(code: str, name: str, kind: str, parent_code: str | None) -> None:
+    """Add an agency."""
+    try:
+        organisation.add_agency(code, name, kind, parent_code)
+    except organisation.SetupError as error:
+        _fail(str(error))
+    db.session.commit()
+    click.echo(f"agency {code} added")
+
+
+@agency_group.command("list")
+@with_appcontext
+def agency_list() -> None:
+    """Agencies as a tree."""
+    agencies = db.session.scalars(select(Agency).order_by(Agency.code)).all()
+
+    def show(parent: int | None, depth: int) -> None:
+        for agency in agencies:
+            if agency.parent_id == parent:
+                click.echo(f"{'  ' * depth}{agency.code}\t{agency.kind}\t{agency.name}")
+                show(agency.id, depth + 1)
+
+    show(None, 0)
+
+
+@click.group("desk")
+def desk_group() -> None:
+    """One-stop desks."""
+
+
+@desk_group.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--agency", "agency_code", required=True)
+@with_appcontext
+def desk_add(code: str, name: str, agency_code: str) -> None:
+    """Add a desk under an agency."""
+    try:
+        desk = organisation.add_desk(code, name, agency_code)
+    except organisation.SetupError as error:
+        _fail(str(error))
+    db.session.commit()
+    click.echo(f"desk {code} added; public id {desk.public_id}")
+
+
+@desk_group.command("list")
+@with_appcontext
+def desk_list() -> None:
+    """Desks with their agency and public survey id."""
+    for desk in db.session.scalars(select(Desk).order_by(Desk.code)):
+        click.echo(f"{desk.code}\t{desk.agency.code}\t{desk.public_id}\t{desk.name}")
+
+
+@click.group("campaign")
+def campaign_group() -> None:
+    """Survey campaigns (đợt khảo sát)."""
+
+
+@campaign_group.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--agency", "agency_code", required=True)
+@click.option("--questionnaire", "questionnaire_id", required=True)
+@click.option("--version", required=True)
+@click.option("--from", "starts_on", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "ends_on", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--desk", "desk_codes", multiple=True, required=True)
+@with_appcontext
+def campaign_add(
+    code: str,
+    name: str,
+    agency_code: str,
+    questionnaire_id: str,
+    version: str,
+    starts_on: dt.datetime,
+    ends_on: dt.datetime,
+    desk_codes: tuple[str, ...],
+) -> None:
+    """Run a questionnaire version at some desks for a period."""
+    try:
+        organisation.add_campaign(
+            code, name, agency_code, questionnaire_id, version,
+            starts_on.date(), ends_on.date(), desk_codes,
+        )
+    except organisation.SetupError as error:
+        _fail(str(error))
+    db.session.commit()
+    click.echo(f"campaign {code} added")
+
+
+@campaign_group.command("list")
+@with_appcontext
+def campaign_list() -> None:
+    """Campaigns with period, questionnaire and desks."""
+    for c in db.session.scalars(select(Campaign).order_by(Campaign.starts_on, Campaign.code)):
+        q = c.questionnaire_version
+        desks = ",".join(d.code for d in c.desks)
+        click.echo(
+            f"{c.code}\t{c.starts_on}..{c.ends_on}\t{q.questionnaire_id} {q.version}\t{desks}"
+        )
+
+
+@click.group("demo")
+def demo_group() -> None:
+    """The demo province."""
+
+
+@demo_group.command("load")
+@with_appcontext
+def demo_load() -> None:
+    """Create the demo agencies, desks and campaigns (skips what exists)."""
+    from survey_app.demo import load_demo
+
+    try:
+        created = load_demo()
+    except organisation.SetupError as error:
+        _fail(str(error))
+    db.session.commit()
+    click.echo("\n".join(created) or "demo already loaded")
+    base = current_app.config["PUBLIC_BASE_URL"]
+    for desk in db.session.scalars(select(Desk).order_by(Desk.code)):
+        click.echo(f"{desk.code}: {base}/s/{desk.public_id}")
+
+
+def init_app(app: Flask) -> None:
+    groups = (db_group, questionnaire_group, agency_group, desk_group, campaign_group, demo_group)
+    for group in groups:
+        app.cli.add_command(group)
+
+
+def main() -> None:
+    """Entry point of the `survey-app` console script."""
+    from survey_app import create_app
+
+    FlaskGroup(create_app=create_app)()

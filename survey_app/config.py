@@ -1,0 +1,61 @@
+"""Configuration from environment variables, with safe defaults for a laptop.
+
+Every setting can be given as an environment variable of the same name.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+INT_SETTINGS = ("DOSSIER_CODE_MAX_AGE_DAYS", "TRUSTED_PROXIES")
+
+
+def _instance_secret(instance_path: Path, name: str) -> str:
+    """A random secret kept in the instance folder, so restarts keep sessions valid."""
+    path = instance_path / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(instance_path: str) -> dict[str, object]:
+    """Read the settings from the environment; fill in local defaults."""
+    instance = Path(instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    config: dict[str, object] = {
+        "DATABASE_URL": f"sqlite:///{instance / 'survey.sqlite3'}",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+        # Days a dossier code printed on a receipt stays answerable.
+        "DOSSIER_CODE_MAX_AGE_DAYS": 30,
+        # Rate limits on the citizen form (flask-limiter syntax).
+        "RATELIMIT_CLIENT": "20 per minute;200 per day",
+        "RATELIMIT_DESK": "120 per minute",
+        # memory:// is per process; use redis://... when gunicorn runs several workers.
+        "RATELIMIT_STORAGE_URI": "memory://",
+        # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted.
+        "TRUSTED_PROXIES": 0,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+    }
+    for key in list(config) + ["SECRET_KEY", "CLIENT_HASH_SALT", "ONESTOP_API_SECRET"]:
+        if key in os.environ:
+            value: object = os.environ[key]
+            if key in INT_SETTINGS:
+                value = int(str(value))
+            config[key] = value
+    config.setdefault("SECRET_KEY", _instance_secret(instance, "secret_key"))
+    config.setdefault("CLIENT_HASH_SALT", _instance_secret(instance, "client_salt"))
+    if str(config["PUBLIC_BASE_URL"]).startswith("https://"):
+        config["SESSION_COOKIE_SECURE"] = True
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(str(config["DATABASE_URL"]))
+    return config
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain postgres:// URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,229 @@
+"""Database models. Invariants live here as named constraints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey_app.extensions import db
+
+ROUTES = ("desk_qr", "dossier", "paper")
+ROLES = ("admin", "analyst", "officer", "viewer")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Agency(db.Model):
+    """A node of the administrative tree: province > department or commune > ...
+
+    Cơ quan: the tree has no fixed depth (districts were abolished in 2025).
+    """
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+
+    parent: Mapped[Agency | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Agency]] = relationship(back_populates="parent")
+    desks: Mapped[list[Desk]] = relationship(back_populates="agency")
+
+
+class Desk(db.Model):
+    """A one-stop desk (bộ phận một cửa) where citizens scan the QR poster."""
+
+    __tablename__ = "desks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    # Random, so survey URLs of other desks cannot be guessed from codes.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    agency: Mapped[Agency] = relationship(back_populates="desks")
+
+
+class QuestionnaireVersion(db.Model):
+    """One loaded version of a questionnaire YAML; never changed once answered."""
+
+    __tablename__ = "questionnaire_versions"
+    __table_args__ = (
+        UniqueConstraint("questionnaire_id", "version", name="questionnaire_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+campaign_desks = Table(
+    "campaign_desks",
+    db.metadata,
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("desk_id", ForeignKey("desks.id"), primary_key=True),
+)
+
+
+class Campaign(db.Model):
+    """Đợt khảo sát: one questionnaire version at a set of desks for a period."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="period_order"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    # Weighting and CI choices of the analysts (design, margins, method, level).
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    agency: Mapped[Agency] = relationship()
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+    desks: Mapped[list[Desk]] = relationship(secondary=campaign_desks)
+
+
+class ImportBatch(db.Model):
+    """A paper-survey file imported by staff; the file hash detects re-imports."""
+
+    __tablename__ = "import_batches"
+    __table_args__ = (UniqueConstraint("campaign_id", "file_sha256", name="campaign_file"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    row_count: Mapped[int]
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Submission(db.Model):
+    """One citizen's completed questionnaire (phiếu khảo sát), stored exactly once."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        CheckConstraint(
+            "route IN ('desk_qr', 'dossier', 'paper')", name="route_known"
+        ),
+        CheckConstraint(
+            "(route = 'dossier') = (dossier_code IS NOT NULL)", name="dossier_code_iff_route"
+        ),
+        Index("ix_submissions_campaign_submitted", "campaign_id", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The id carried by the rendered form: a retry with the same id stores nothing new.
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    receipt: Mapped[str] = mapped_column(String(16), unique=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id"), index=True)
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    route: Mapped[str] = mapped_column(String(16))
+    # A single-use dossier code is spent by this UNIQUE column, in the answers' transaction.
+    dossier_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    language: Mapped[str] = mapped_column(String(8))
+    # sha256 of the canonical answers: tells a retry from a conflicting reuse of the id.
+    answers_digest: Mapped[str] = mapped_column(String(64))
+    client_hash: Mapped[str | None] = mapped_column(String(32))
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+    desk: Mapped[Desk] = relationship()
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan"
+    )
+
+
+class Answer(db.Model):
+    """One answer: a choice code, a number or a text; multiple choice gives one row per code."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        CheckConstraint(
+            "(CASE WHEN choice IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN number IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN text IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_value",
+        ),
+        CheckConstraint("choice >= 0 AND choice <= 999", name="choice_code_range"),
+        UniqueConstraint("submission_id", "item_code", "choice", name="submission_item_choice"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    item_code: Mapped[str] = mapped_column(String(64))
+    choice: Mapped[int | None] = mapped_column(Integer)
+    number: Mapped[Decimal | None] = mapped_column(Numeric(18, 6))
+    text: Mapped[str | None] = mapped_column(Text)
+
+    submission: Mapped[Submission] = relationship(back_populates="answers")
+
+
+class StaffUser(db.Model):
+    """An official's account; agency officers see their own agency's subtree only."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'analyst', 'officer', 'viewer')", name="role_known"),
+        CheckConstraint("role != 'officer' OR agency_id IS NOT NULL", name="officer_has_agency"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    agency: Mapped[Agency | None] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Nhật ký: logins, exports, imports and every change to the survey set-up."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    username: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(255))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

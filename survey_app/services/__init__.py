@@ -1,0 +1,1 @@
+"""Service functions: validated data in, database changes out; the caller commits."""
