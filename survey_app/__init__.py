@@ -21,7 +21,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from survey_app import cli
+    from survey_app import access, cli  # noqa: F401  (access registers the user loader)
 
     cli.init_app(app)
     return app

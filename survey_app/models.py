@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -195,7 +196,7 @@ class Answer(db.Model):
     submission: Mapped[Submission] = relationship(back_populates="answers")
 
 
-class StaffUser(db.Model):
+class StaffUser(UserMixin, db.Model):
     """An official's account; agency officers see their own agency's subtree only."""
 
     __tablename__ = "staff_users"
@@ -213,6 +214,10 @@ class StaffUser(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     agency: Mapped[Agency | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
 
 
 class AuditEvent(db.Model):

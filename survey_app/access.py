@@ -1,0 +1,66 @@
+"""Who may see what: every check is server-side and per record.
+
+Administrators and province analysts see every agency; agency officers and
+viewers see their own agency and the agencies and desks below it. A record
+outside what a user may see answers 404, as if it did not exist, so ids of
+other agencies cannot be probed.
+"""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import select
+
+from survey_app.extensions import db, login_manager
+from survey_app.models import Agency, Campaign, Desk, StaffUser, Submission
+from survey_app.services.organisation import subtree_ids
+
+ALL_AGENCY_ROLES = ("admin", "analyst")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> StaffUser | None:
+    return db.session.get(StaffUser, int(user_id))
+
+
+def visible_agency_ids(user: StaffUser) -> set[int] | None:
+    """Agency ids the user may see; None means all of them."""
+    if user.role in ALL_AGENCY_ROLES:
+        return None
+    if user.agency_id is None:
+        return set()
+    return subtree_ids(user.agency_id)
+
+
+def can_see_agency(user: StaffUser, agency_id: int) -> bool:
+    visible = visible_agency_ids(user)
+    return visible is None or agency_id in visible
+
+
+def agency_or_404(code: str) -> Agency:
+    agency = db.session.scalar(select(Agency).filter_by(code=code))
+    if agency is None or not can_see_agency(current_user, agency.id):
+        abort(404)
+    return agency
+
+
+def desk_or_404(code: str) -> Desk:
+    desk = db.session.scalar(select(Desk).filter_by(code=code))
+    if desk is None or not can_see_agency(current_user, desk.agency_id):
+        abort(404)
+    return desk
+
+
+def campaign_or_404(code: str) -> Campaign:
+    campaign = db.session.scalar(select(Campaign).filter_by(code=code))
+    if campaign is None or not can_see_agency(current_user, campaign.agency_id):
+        abort(404)
+    return campaign
+
+
+def submission_or_404(submission_id: int) -> Submission:
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or not can_see_agency(current_user, submission.desk.agency_id):
+        abort(404)
+    return submission
