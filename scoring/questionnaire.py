@@ -313,6 +313,18 @@ def _is_number(v: object) -> bool:
     return (isinstance(v, int | float) and not isinstance(v, bool)) and math.isfinite(v)
 
 
+_FRACTION_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*$")
+
+
+def _fraction(v: object) -> float | None:
+    """A number, or a string fraction such as "10/3" (exact thirds do not fit in decimals)."""
+    if _is_number(v):
+        return float(cast(float, v))
+    if isinstance(v, str) and (m := _FRACTION_RE.match(v)) and float(m.group(2)) != 0:
+        return float(m.group(1)) / float(m.group(2))
+    return None
+
+
 def _type_name(v: object) -> str:
     if v is None:
         return "nothing"
@@ -714,10 +726,11 @@ class _Validator:
         return w
 
     def range_(self, value: object, path: Path_) -> tuple[float, float] | None:
-        if not isinstance(value, list) or len(value) != 2 or not all(_is_number(v) for v in value):
-            self.err(path, f"expected [low, high], got {value!r}")
+        bounds = [_fraction(v) for v in value] if isinstance(value, list) else []
+        if len(bounds) != 2 or bounds[0] is None or bounds[1] is None:
+            self.err(path, f'expected [low, high] (numbers or fractions like "1/3"), got {value!r}')
             return None
-        low, high = float(value[0]), float(value[1])
+        low, high = bounds[0], bounds[1]
         if low >= high:
             self.err(path, f"low {low:g} must be below high {high:g}")
             return None
