@@ -620,6 +620,8 @@ class _Validator:
             return None
         good: set[int] = set()
         for i, c in enumerate(codes):
+            if not controlling.options:
+                break  # its scale or options are already reported
             if not _is_int(c):
                 self.err(path + ("in", i), f"expected an integer code, got {_type_name(c)}")
             elif c not in controlling.codes:
@@ -879,6 +881,9 @@ def parse_questionnaire(text: str, filename: str) -> Questionnaire:
         message = exc.problem or str(exc)
         if exc.context:
             message = f"{exc.context}: {message}"
+        if exc.context and "flow" in exc.context:
+            # The usual cause: an unquoted Vietnamese text with a comma inside {vi: ..., en: ...}.
+            message += " (quote texts that contain ',', ':', '?' or '#')"
         raise QuestionnaireError([f"{filename}:{line}: {message}"]) from None
     except yaml.YAMLError as exc:
         raise QuestionnaireError([f"{filename}:1: {exc}"]) from None
