@@ -24,4 +24,9 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from survey_app import access, cli  # noqa: F401  (access registers the user loader)
 
     cli.init_app(app)
+
+    from survey_app import onestop_api, posters
+
+    app.register_blueprint(onestop_api.bp)
+    app.register_blueprint(posters.bp)
     return app

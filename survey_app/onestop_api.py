@@ -1,0 +1,75 @@
+"""Signed API for the one-stop software (phần mềm một cửa): dossier codes for receipts.
+
+The caller signs each request with the shared secret ONESTOP_API_SECRET:
+``X-Signature`` = hex HMAC-SHA256 over ``f"{X-Timestamp}\\n{raw body}"``. The
+timestamp bounds replays to a few minutes; a replay inside that window only
+issues another harmless code for the same dossier. The blueprint is exempt
+from CSRF because the HMAC authenticates it and no browser session is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from survey_app.extensions import csrf
+from survey_app.services import dossier_codes, posters
+
+bp = Blueprint("onestop_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+MAX_CLOCK_SKEW = 300  # seconds between the caller's clock and ours
+
+
+def _error(status: int, message: str) -> ResponseReturnValue:
+    return jsonify(error=message), status
+
+
+def _signature_problem(secret: str) -> str | None:
+    """Why the request is not authentic, or None when it is."""
+    timestamp = request.headers.get("X-Timestamp", "")
+    signature = request.headers.get("X-Signature", "")
+    if not timestamp or not signature:
+        return "missing X-Timestamp or X-Signature header"
+    try:
+        skew = abs(time.time() - int(timestamp))
+    except ValueError:
+        return "X-Timestamp is not unix seconds"
+    if skew > MAX_CLOCK_SKEW:
+        return f"X-Timestamp is more than {MAX_CLOCK_SKEW} s from the server clock"
+    message = timestamp.encode() + b"\n" + request.get_data(cache=True)
+    expected = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature.strip().lower()):
+        return "bad signature"
+    return None
+
+
+@bp.post("/dossier-codes")
+def issue_dossier_code() -> ResponseReturnValue:
+    """Issue a survey code for a dossier: {"desk": code, "dossier": ref} -> code, url, QR."""
+    secret = current_app.config.get("ONESTOP_API_SECRET")
+    if not secret:
+        return _error(503, "dossier code API is not configured: set ONESTOP_API_SECRET")
+    problem = _signature_problem(str(secret))
+    if problem:
+        return _error(401, problem)
+    body: Any = request.get_json(silent=True)
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("desk"), str)
+        or not isinstance(body.get("dossier"), str)
+    ):
+        return _error(400, 'body must be JSON {"desk": "<desk code>", "dossier": "<dossier ref>"}')
+    try:
+        token = dossier_codes.issue(body["desk"], body["dossier"])
+    except dossier_codes.UnknownDesk as error:
+        return _error(404, str(error))
+    except dossier_codes.IssueError as error:
+        return _error(400, str(error))
+    url = dossier_codes.survey_url(token)
+    return jsonify(code=token, url=url, qr_svg=posters.qr_svg(url)), 201
