@@ -270,10 +270,12 @@ class _Composer:
         self.lines = lines
         self.problems = problems
 
-    def value(self, node: yaml.Node, path: Path_, depth: int = 0) -> Any:
-        if depth > 100:
-            self.problems.append((path, "nesting too deep (recursive alias?)"))
+    def value(self, node: yaml.Node, path: Path_, stack: frozenset[int] = frozenset()) -> Any:
+        if id(node) in stack:
+            self.problems.append((path, "an alias refers to a node that contains it"))
             return None
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            stack = stack | {id(node)}
         if isinstance(node, yaml.MappingNode):
             self.loader.flatten_mapping(node)
             out: dict[Any, Any] = {}
@@ -291,13 +293,13 @@ class _Composer:
                     self.problems.append((sub, f"duplicate key {key!r} (first at line {first})"))
                     continue
                 self.lines.by_path[sub] = line
-                out[key] = self.value(value_node, sub, depth + 1)
+                out[key] = self.value(value_node, sub, stack)
             return out
         if isinstance(node, yaml.SequenceNode):
             items = []
             for i, child in enumerate(node.value):
                 self.lines.by_path[path + (i,)] = child.start_mark.line + 1
-                items.append(self.value(child, path + (i,), depth + 1))
+                items.append(self.value(child, path + (i,), stack))
             return items
         return self.loader.construct_object(node, deep=True)
 

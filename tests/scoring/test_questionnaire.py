@@ -63,8 +63,13 @@ def test_shipped_questionnaire_loads_with_vietnamese_first(name: str) -> None:
     assert len(q.content_hash) == 64
 
 
-def test_only_the_four_instruments_are_shipped() -> None:
-    assert sorted(p.name for p in QUESTIONNAIRES.glob("*.yaml")) == sorted(SHIPPED)
+@pytest.mark.parametrize("path", sorted(QUESTIONNAIRES.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_yaml_in_questionnaires_loads(path: Path) -> None:
+    assert load_questionnaire(path).id == path.stem
+
+
+def test_the_four_instruments_are_shipped() -> None:
+    assert set(SHIPPED) <= {p.name for p in QUESTIONNAIRES.glob("*.yaml")}
 
 
 def test_sipas_2023_has_every_item_of_the_seed_plan(sipas2023: Questionnaire) -> None:
@@ -333,6 +338,11 @@ def test_missing_schema_is_refused() -> None:
     assert _problems("id: x\n") == [
         "t.yaml:1: missing required key 'schema' (this program reads 1)"
     ]
+
+
+def test_recursive_alias_is_reported_not_followed() -> None:
+    problems = _problems("schema: 1\nid: &a [*a]\n")
+    assert "t.yaml:2 id[0]: an alias refers to a node that contains it" in problems
 
 
 def test_empty_file_is_refused() -> None:
