@@ -15,7 +15,7 @@ from scoring.questionnaire import QuestionnaireError, load_questionnaire
 from survey_app import migrate
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
-from survey_app.services import organisation, questionnaires
+from survey_app.services import dossier_codes, organisation, posters, questionnaires
 
 
 def _fail(message: str) -> None:
@@ -154,6 +154,62 @@ def desk_list() -> None:
         click.echo(f"{desk.code}\t{desk.agency.code}\t{desk.public_id}\t{desk.name}")
 
 
+@desk_group.command("poster")
+@click.argument("code")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="SVG file to write (default: standard output)")
+@with_appcontext
+def desk_poster(code: str, output: Path | None) -> None:
+    """The A4 QR poster (SVG) of a desk."""
+    try:
+        svg = posters.poster_svg(organisation.desk_by_code(code))
+    except organisation.SetupError as error:
+        _fail(str(error))
+    if output is None:
+        click.echo(svg, nl=False)
+    else:
+        output.write_text(svg, encoding="utf-8")
+        click.echo(f"poster of {code} written to {output}", err=True)
+
+
+@desk_group.command("posters")
+@click.option("--all", "all_desks", is_flag=True, required=True, help="every active desk")
+@click.option("-o", "--output", "folder", required=True,
+              type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def desk_posters(all_desks: bool, folder: Path) -> None:
+    """Write poster-<desk code>.svg for every active desk into a folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for desk in db.session.scalars(select(Desk).filter_by(active=True).order_by(Desk.code)):
+        name = "poster-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in desk.code)
+        (folder / f"{name}.svg").write_text(posters.poster_svg(desk), encoding="utf-8")
+        count += 1
+    click.echo(f"{count} posters written to {folder}")
+
+
+@click.group("dossier-code")
+def dossier_code_group() -> None:
+    """Single-use survey codes printed on dossier receipts (mã hồ sơ)."""
+
+
+@dossier_code_group.command("issue")
+@click.argument("desk_code")
+@click.argument("dossier_ref")
+@click.option("--qr", type=click.Path(dir_okay=False, path_type=Path),
+              help="also write the QR code as an SVG file")
+@with_appcontext
+def dossier_code_issue(desk_code: str, dossier_ref: str, qr: Path | None) -> None:
+    """Issue a code for a dossier received at a desk; print its survey URL."""
+    try:
+        url = dossier_codes.survey_url(dossier_codes.issue(desk_code, dossier_ref))
+    except dossier_codes.IssueError as error:
+        _fail(str(error))
+    click.echo(url)
+    if qr is not None:
+        qr.write_text(posters.qr_svg(url), encoding="utf-8")
+
+
 @click.group("campaign")
 def campaign_group() -> None:
     """Survey campaigns (đợt khảo sát)."""
@@ -226,7 +282,10 @@ def demo_load() -> None:
 
 
 def init_app(app: Flask) -> None:
-    groups = (db_group, questionnaire_group, agency_group, desk_group, campaign_group, demo_group)
+    groups = (
+        db_group, questionnaire_group, agency_group, desk_group, campaign_group, demo_group,
+        dossier_code_group,
+    )
     for group in groups:
         app.cli.add_command(group)
 
