@@ -29,4 +29,8 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
 
     app.register_blueprint(onestop_api.bp)
     app.register_blueprint(posters.bp)
+
+    from survey_app import staff
+
+    staff.init_app(app)
     return app

@@ -1,0 +1,263 @@
+"""Anonymised raw responses of a campaign (dữ liệu thô), the app's export layout.
+
+``responses_frame(campaign)`` is the layout every consumer reads (the raw export
+files, the dashboard, the scoring CLI). One row per submission, ordered by
+submission time, with these columns, in this order:
+
+=================  ==========================================================
+``response_id``    opaque sequential number 1..n within this export (not the
+                   database id, not the receipt)
+``desk``           desk code (mã bộ phận một cửa)
+``agency``         code of the desk's agency
+``route``          ``desk_qr`` | ``dossier`` | ``paper``
+``submitted_on``   date only (day precision, ``YYYY-MM-DD``)
+``language``       the language the form was answered in
+item columns       one per item of the questionnaire version, in form order
+                   (sections, then the respondent block), named by item code:
+                   ``single`` -> the option code (Int64, <NA> if unanswered or
+                   skipped); ``number`` -> float; ``text`` -> string;
+                   ``multiple`` -> one 0/1 column per option, named
+                   ``CODE__OPTION`` (e.g. ``II.0.1__3``), all <NA> when the
+                   respondent chose nothing
+=================  ==========================================================
+
+Never exported: client hashes, dossier codes, receipts, uids, import batches,
+exact times. ``codebook_frame(questionnaire)`` describes each column in
+Vietnamese (item wording, type, option codes and labels, whether a code is a
+valid answer for the indices).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import func, select
+
+from scoring.questionnaire import Item, Questionnaire
+from survey_app.extensions import db
+from survey_app.models import ROUTES, Agency, Answer, Campaign, Desk, Submission
+from survey_app.services.questionnaires import definition
+
+META_COLUMNS = ("response_id", "desk", "agency", "route", "submitted_on", "language")
+MULTI_SEPARATOR = "__"
+ROUTE_LABELS = {
+    "desk_qr": "Quét mã QR tại quầy",
+    "dossier": "Mã hồ sơ",
+    "paper": "Phiếu giấy",
+}
+TYPE_LABELS = {
+    "single": "Chọn một",
+    "multiple": "Chọn nhiều",
+    "number": "Số",
+    "text": "Văn bản",
+}
+META_DESCRIPTIONS = {
+    "response_id": "Số thứ tự phiếu trong tệp (không phải mã biên nhận)",
+    "desk": "Mã bộ phận một cửa",
+    "agency": "Mã cơ quan của bộ phận một cửa",
+    "route": "Hình thức: desk_qr = quét mã QR tại quầy; dossier = mã hồ sơ; paper = phiếu giấy",
+    "submitted_on": "Ngày gửi phiếu (năm-tháng-ngày)",
+    "language": "Ngôn ngữ trả lời",
+}
+DATA_SHEET = "Dữ liệu"
+CODEBOOK_SHEET = "Mã hóa"
+
+
+def item_columns(item: Item) -> list[str]:
+    """The column names of one item in the export layout."""
+    if item.type == "multiple":
+        return [f"{item.code}{MULTI_SEPARATOR}{o.code}" for o in item.options]
+    return [item.code]
+
+
+def responses_frame(campaign: Campaign) -> pd.DataFrame:
+    """The campaign's submissions in the export layout (see the module docstring)."""
+    questionnaire = definition(campaign.questionnaire_version)
+    subs = db.session.execute(
+        select(
+            Submission.id, Desk.code, Agency.code, Submission.route,
+            Submission.submitted_at, Submission.language,
+        )
+        .join(Desk, Submission.desk_id == Desk.id)
+        .join(Agency, Desk.agency_id == Agency.id)
+        .where(Submission.campaign_id == campaign.id)
+        .order_by(Submission.submitted_at, Submission.id)
+    ).all()
+    answers: dict[int, list[Answer]] = defaultdict(list)
+    for answer in db.session.scalars(
+        select(Answer)
+        .join(Submission, Answer.submission_id == Submission.id)
+        .where(Submission.campaign_id == campaign.id)
+    ):
+        answers[answer.submission_id].append(answer)
+
+    items = questionnaire.items
+    records: list[dict[str, Any]] = []
+    for number, (sub_id, desk, agency, route, at, language) in enumerate(subs, start=1):
+        row: dict[str, Any] = {
+            "response_id": number, "desk": desk, "agency": agency, "route": route,
+            "submitted_on": at.date().isoformat(), "language": language,
+        }
+        by_item: dict[str, list[Answer]] = defaultdict(list)
+        for answer in answers[sub_id]:
+            by_item[answer.item_code].append(answer)
+        for item in items:
+            given = by_item.get(item.code, [])
+            if item.type == "multiple":
+                chosen = {a.choice for a in given}
+                for option in item.options:
+                    column = f"{item.code}{MULTI_SEPARATOR}{option.code}"
+                    row[column] = (1 if option.code in chosen else 0) if chosen else None
+            elif not given:
+                row[item.code] = None
+            elif item.type == "single":
+                row[item.code] = given[0].choice
+            elif item.type == "number":
+                row[item.code] = float(given[0].number) if given[0].number is not None else None
+            else:
+                row[item.code] = given[0].text
+        records.append(row)
+
+    columns = list(META_COLUMNS) + [c for item in items for c in item_columns(item)]
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    frame["response_id"] = frame["response_id"].astype("int64")
+    for column in ("desk", "agency", "route", "submitted_on", "language"):
+        frame[column] = frame[column].astype("string")
+    for item in items:
+        for column in item_columns(item):
+            if item.type in ("single", "multiple"):
+                frame[column] = frame[column].astype("Int64")
+            elif item.type == "number":
+                frame[column] = frame[column].astype("Float64")
+            else:
+                frame[column] = frame[column].astype("string")
+    return frame
+
+
+def codebook_frame(questionnaire: Questionnaire) -> pd.DataFrame:
+    """One row per column value: column, item, wording, type, code, label, valid (Vietnamese)."""
+    lang = questionnaire.default_language
+    rows: list[dict[str, Any]] = [
+        {"cot": c, "ma_cau_hoi": "", "noi_dung": META_DESCRIPTIONS[c], "loai": "",
+         "ma_tra_loi": "", "nhan": "", "hop_le": ""}
+        for c in META_COLUMNS
+    ]
+    for item in questionnaire.items:
+        text = item.text.get(lang, "")
+        kind = TYPE_LABELS.get(item.type, item.type)
+        if item.type == "single":
+            for o in item.options:
+                rows.append({"cot": item.code, "ma_cau_hoi": item.code, "noi_dung": text,
+                             "loai": kind, "ma_tra_loi": o.code, "nhan": o.label.get(lang, ""),
+                             "hop_le": "có" if o.valid else "không"})
+        elif item.type == "multiple":
+            for o in item.options:
+                rows.append({"cot": f"{item.code}{MULTI_SEPARATOR}{o.code}",
+                             "ma_cau_hoi": item.code, "noi_dung": text, "loai": kind,
+                             "ma_tra_loi": "1 = có chọn; 0 = không chọn",
+                             "nhan": o.label.get(lang, ""), "hop_le": "có" if o.valid else "không"})
+        else:
+            limits = []
+            if item.minimum is not None:
+                limits.append(f"từ {item.minimum:g}")
+            if item.maximum is not None:
+                limits.append(f"đến {item.maximum:g}")
+            if item.integer:
+                limits.append("số nguyên")
+            rows.append({"cot": item.code, "ma_cau_hoi": item.code, "noi_dung": text,
+                         "loai": kind, "ma_tra_loi": " ".join(limits), "nhan": "",
+                         "hop_le": ""})
+    frame = pd.DataFrame(rows)
+    frame.columns = pd.Index(CODEBOOK_HEADERS)
+    return frame
+
+
+CODEBOOK_HEADERS = ["Cột", "Mã câu hỏi", "Nội dung", "Loại", "Mã trả lời", "Nhãn", "Hợp lệ"]
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    # utf-8-sig: Excel needs the BOM to read Vietnamese diacritics correctly.
+    text = frame.to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    return text.encode("utf-8-sig")
+
+
+def responses_csv(campaign: Campaign) -> bytes:
+    return _csv_bytes(responses_frame(campaign))
+
+
+def codebook_csv(campaign: Campaign) -> bytes:
+    return _csv_bytes(codebook_frame(definition(campaign.questionnaire_version)))
+
+
+def write_sheet(sheet: Any, frame: pd.DataFrame) -> None:
+    """Write a frame to an openpyxl sheet: bold frozen header, <NA> as empty cells."""
+    sheet.append([str(c) for c in frame.columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for row in frame.itertuples(index=False):
+        sheet.append([None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)
+                      for v in row])
+
+
+def responses_xlsx(campaign: Campaign) -> bytes:
+    """Workbook with sheets "Dữ liệu" (responses) and "Mã hóa" (codebook)."""
+    book = Workbook()
+    data = book.active
+    data.title = DATA_SHEET
+    write_sheet(data, responses_frame(campaign))
+    write_sheet(book.create_sheet(CODEBOOK_SHEET),
+                codebook_frame(definition(campaign.questionnaire_version)))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@dataclass
+class DeskCounts:
+    desk: Desk
+    by_route: dict[str, int]
+    total: int
+
+
+@dataclass
+class ResponseCounts:
+    """Số phiếu theo bộ phận một cửa và hình thức thu thập."""
+
+    rows: list[DeskCounts]
+    by_route: dict[str, int]
+    total: int
+    routes: list[tuple[str, str]] = field(
+        default_factory=lambda: [(r, ROUTE_LABELS[r]) for r in ROUTES]
+    )
+
+
+def response_counts(campaign: Campaign) -> ResponseCounts:
+    """Submissions of a campaign per desk and route (every desk of the campaign listed)."""
+    found = db.session.execute(
+        select(Submission.desk_id, Submission.route, func.count(Submission.id))
+        .where(Submission.campaign_id == campaign.id)
+        .group_by(Submission.desk_id, Submission.route)
+    ).all()
+    per_desk: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ROUTES, 0))
+    for desk_id, route, count in found:
+        per_desk[desk_id][route] = count
+    desks = {d.id: d for d in campaign.desks}
+    missing = set(per_desk) - set(desks)
+    if missing:
+        # A desk removed from the campaign after it collected answers still counts.
+        extra = db.session.scalars(select(Desk).where(Desk.id.in_(missing)))
+        desks.update({d.id: d for d in extra})
+    rows = [
+        DeskCounts(desk=d, by_route=per_desk[d.id], total=sum(per_desk[d.id].values()))
+        for d in sorted(desks.values(), key=lambda d: d.code)
+    ]
+    by_route = {r: sum(row.by_route[r] for row in rows) for r in ROUTES}
+    return ResponseCounts(rows=rows, by_route=by_route, total=sum(by_route.values()))

@@ -1,0 +1,33 @@
+"""The staff workspace (khu vực cán bộ) under ``/staff/``.
+
+One blueprint, ``staff``, split into modules by feature:
+
+- ``auth``: login/logout and the access decorators other modules use
+  (``role_required``; see its docstring);
+- ``views``: home, desk and campaign pages, dossier code form;
+- ``admin``: user management and the audit log (administrators only);
+- ``data``: paper-survey import and raw-response export;
+- ``commands``: the ``survey-app user`` and ``survey-app import`` CLI groups.
+
+Templates extend ``templates/base_staff.html`` (blocks ``title`` and
+``content``; ``nav_active`` names the current menu entry).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+def init_app(app: Flask) -> None:
+    """Register the staff blueprint and point flask-login at its login page."""
+    from survey_app.extensions import login_manager
+    from survey_app.staff import admin, auth, data, views  # noqa: F401  (routes on bp)
+    from survey_app.staff.commands import user_group
+
+    login_manager.login_view = "staff.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.login_message_category = "info"
+    app.register_blueprint(bp)
+    app.cli.add_command(user_group)

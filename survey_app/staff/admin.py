@@ -1,0 +1,89 @@
+"""Administrators' pages: user accounts (tài khoản) and the audit log (nhật ký)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from survey_app.extensions import db
+from survey_app.models import ROLES, Agency
+from survey_app.services import accounts, audit
+from survey_app.staff import bp
+from survey_app.staff.auth import ADMIN_ROLES, role_required
+
+
+class NewUserForm(FlaskForm):
+    username = StringField("Tên đăng nhập", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Mật khẩu ban đầu (ít nhất 10 ký tự)", validators=[DataRequired()])
+    role = SelectField("Vai trò", choices=[(r, accounts.ROLE_LABELS[r]) for r in ROLES])
+    agency = SelectField("Cơ quan", choices=[])
+
+
+class UserActionForm(FlaskForm):
+    """CSRF-protected button for enabling or disabling an account."""
+
+
+def _agency_choices() -> list[tuple[str, str]]:
+    agencies = db.session.scalars(select(Agency).order_by(Agency.code))
+    return [("", "— Không (toàn tỉnh) —")] + [(a.code, f"{a.code} · {a.name}") for a in agencies]
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@role_required(*ADMIN_ROLES)
+def users() -> Response | str:
+    form = NewUserForm()
+    form.agency.choices = _agency_choices()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                form.username.data or "", form.password.data or "",
+                form.role.data or "", form.agency.data or None,
+            )
+        except accounts.AccountError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(f"Đã tạo tài khoản {user.username}.", "success")
+            return redirect(url_for("staff.users"))
+    return render_template(
+        "staff/users.html", form=form, users=accounts.all_users(),
+        action_form=UserActionForm(), nav_active="users",
+    )
+
+
+@bp.post("/users/<username>/<any(disable, enable):action>")
+@role_required(*ADMIN_ROLES)
+def user_set_active(username: str, action: str) -> Response:
+    if not UserActionForm().validate_on_submit():
+        flash("Phiên làm việc đã hết hạn, vui lòng thử lại.", "error")
+    elif action == "disable" and accounts.normalise_username(username) == current_user.username:
+        flash("Không thể tự khóa tài khoản của chính mình.", "error")
+    else:
+        try:
+            accounts.set_active(username, action == "enable")
+        except accounts.AccountError as error:
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(
+                f"Đã {'mở khóa' if action == 'enable' else 'khóa'} tài khoản {username}.", "success"
+            )
+    return redirect(url_for("staff.users"))
+
+
+@bp.get("/audit")
+@role_required(*ADMIN_ROLES)
+def audit_log() -> str:
+    action = request.args.get("action") or None
+    page = request.args.get("page", 1, type=int) or 1
+    events, pages = audit.page(action, page)
+    return render_template(
+        "staff/audit.html", events=events, pages=pages, page=min(max(page, 1), pages),
+        action=action, actions=audit.actions(), nav_active="audit",
+    )

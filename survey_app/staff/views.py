@@ -1,0 +1,131 @@
+"""Home, desk and campaign pages of the staff workspace."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from survey_app import access
+from survey_app.extensions import db
+from survey_app.models import Campaign, Desk
+from survey_app.services import audit, dossier_codes
+from survey_app.services.posters import desk_url
+from survey_app.services.raw_export import response_counts
+from survey_app.staff import bp
+from survey_app.staff.auth import DATA_ROLES, READ_ROLES, role_required
+
+
+def _visible(query, column):  # type: ignore[no-untyped-def]
+    visible = access.visible_agency_ids(current_user)
+    return query if visible is None else query.where(column.in_(visible))
+
+
+def desk_survey_url(desk: Desk) -> str:
+    return str(desk_url(desk))
+
+
+@bp.get("/")
+@role_required(*READ_ROLES)
+def home() -> str:
+    campaigns = db.session.scalars(
+        _visible(select(Campaign), Campaign.agency_id).order_by(
+            Campaign.starts_on.desc(), Campaign.code
+        )
+    ).all()
+    desks = db.session.scalars(
+        _visible(select(Desk), Desk.agency_id).order_by(Desk.code)
+    ).all()
+    return render_template("staff/home.html", campaigns=campaigns, desks=desks, nav_active="home")
+
+
+class DossierCodeForm(FlaskForm):
+    dossier_ref = StringField(
+        "Số hồ sơ (mã biên nhận)",
+        validators=[DataRequired(), Length(max=dossier_codes.MAX_DOSSIER_REF)],
+    )
+
+
+@bp.get("/desks/<code>")
+@role_required(*READ_ROLES)
+def desk(code: str) -> str:
+    desk = access.desk_or_404(code)
+    return render_template(
+        "staff/desk.html",
+        desk=desk,
+        survey_url=desk_survey_url(desk),
+        form=DossierCodeForm(),
+        issued=None,
+    )
+
+
+@bp.post("/desks/<code>/dossier-codes")
+@role_required(*DATA_ROLES)
+def issue_dossier_code(code: str) -> Response | str:
+    """Phát mã khảo sát theo hồ sơ: a single-use survey link for one dossier's receipt."""
+    desk = access.desk_or_404(code)
+    form = DossierCodeForm()
+    issued = None
+    if form.validate_on_submit():
+        try:
+            token = dossier_codes.issue(desk.code, (form.dossier_ref.data or "").strip())
+        except dossier_codes.IssueError as error:
+            flash(f"Không phát được mã: {error}", "error")
+        else:
+            issued = dossier_codes.survey_url(token)
+            # The dossier reference is the citizen's file number: log the desk only.
+            audit.record("dossier_code.issue", desk.code)
+            db.session.commit()
+    else:
+        flash("Vui lòng nhập số hồ sơ (tối đa 64 ký tự).", "error")
+    return render_template(
+        "staff/desk.html", desk=desk, survey_url=desk_survey_url(desk), form=form, issued=issued
+    )
+
+
+@bp.get("/campaigns/<code>")
+@role_required(*READ_ROLES)
+def campaign(code: str) -> str:
+    campaign = access.campaign_or_404(code)
+    counts = response_counts(campaign)
+    return render_template(
+        "staff/campaign.html",
+        campaign=campaign,
+        counts=counts,
+        dashboard_url=_optional_url("dashboard.dashboard", code=campaign.code),
+    )
+
+
+def _optional_url(endpoint: str, **values: str) -> str | None:
+    """A link to a colleague's page, only once that page exists."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values)
+
+
+@bp.errorhandler(403)
+def forbidden(error: Exception) -> tuple[str, int]:
+    return (
+        render_template(
+            "staff/error.html",
+            heading="Không có quyền truy cập",
+            message="Vai trò của bạn không được phép thực hiện thao tác này.",
+        ),
+        403,
+    )
+
+
+@bp.errorhandler(404)
+def not_found(error: Exception) -> tuple[str, int]:
+    return (
+        render_template(
+            "staff/error.html",
+            heading="Không tìm thấy",
+            message="Trang hoặc bản ghi này không tồn tại, hoặc nằm ngoài phạm vi cơ quan của bạn.",
+        ),
+        404,
+    )

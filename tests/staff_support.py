@@ -1,0 +1,59 @@
+"""Helpers for tests of the staff workspace: a demo province, users of every role, login.
+
+Usable by any staff test (the dashboard's too)::
+
+    from tests.staff_support import PASSWORD, login, seed_province, add_user
+
+``seed_province()`` (inside an app context) loads sipas-2023 and the demo province,
+plus two department campaigns: ``STP-2026`` (Sở Tư pháp, desk HT-STP-01) and
+``SXD-2026`` (Sở Xây dựng, desk HT-SXD-01).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from survey_app.demo import load_demo
+from survey_app.extensions import db
+from survey_app.services import accounts, organisation, questionnaires
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "mat-khau-thu-nghiem"
+_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def seed_province() -> None:
+    questionnaires.load_file(ROOT / "questionnaires" / "sipas-2023.yaml")
+    load_demo()
+    for code, agency, desk in (("STP-2026", "HT-STP", "HT-STP-01"),
+                               ("SXD-2026", "HT-SXD", "HT-SXD-01")):
+        organisation.add_campaign(
+            code, f"Khảo sát {agency} 2026", agency, "sipas-2023", "2023.1",
+            dt.date(2026, 1, 1), dt.date(2026, 12, 31), [desk],
+        )
+    db.session.commit()
+
+
+def add_user(username: str, role: str, agency: str | None = None, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    user = accounts.create_user(username, password, role, agency)
+    db.session.commit()
+    return user
+
+
+def csrf_token(client: FlaskClient, path: str = "/staff/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = _TOKEN.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD) -> TestResponse:
+    token = csrf_token(client)
+    return client.post(
+        "/staff/login", data={"username": username, "password": password, "csrf_token": token}
+    )
