@@ -220,6 +220,20 @@ class Questionnaire:
         """All items: those of the sections in order, then the respondent block."""
         return tuple(i for s in self.sections for i in s.items) + self.respondent
 
+    def shown_items(self, answers: Mapping[str, object]) -> tuple[Item, ...]:
+        """The items skip logic shows, in form order.
+
+        Chains are followed: the answer to an item that is itself hidden counts as no answer,
+        so a stale answer cannot show the items beneath it.
+        """
+        shown: list[Item] = []
+        visible: dict[str, object] = {}
+        for item in self.items:
+            if item.is_shown(visible):
+                shown.append(item)
+                visible[item.code] = answers.get(item.code)
+        return tuple(shown)
+
     @property
     def default_language(self) -> str:
         return self.languages[0]
@@ -426,7 +440,9 @@ class _Validator:
                 )
                 continue
             if not isinstance(text, str) or not text.strip():
-                self.err(path + (lang,), f"expected a non-empty text, got {_type_name(text)}")
+                # YAML 1.1 reads unquoted Yes/No/On/Off as booleans.
+                hint = ' (quote it: "Yes")' if isinstance(text, bool) else ""
+                self.err(path + (lang,), f"expected a non-empty text, got {_type_name(text)}{hint}")
                 continue
             out[lang] = unicodedata.normalize("NFC", text.strip())
         return out

@@ -334,6 +334,14 @@ def test_duplicate_yaml_keys_are_errors_not_silently_overwritten() -> None:
     ]
 
 
+def test_unquoted_yes_is_reported_as_a_boolean_with_a_hint() -> None:
+    text = _readme_example().replace('en: "Yes"', "en: Yes")
+    assert _problems(text) == [
+        "t.yaml:18 scales.yes_no.options[0].label.en: expected a non-empty text, got a boolean"
+        ' (quote it: "Yes")',
+    ]
+
+
 def test_missing_schema_is_refused() -> None:
     assert _problems("id: x\n") == [
         "t.yaml:1: missing required key 'schema' (this program reads 1)"
@@ -420,3 +428,24 @@ def test_papi_multiple_choice_controls_service_ratings(papi: Questionnaire) -> N
     used = {"D5.0": [1, 3]}
     shown = [c for c in ("D5.1.1", "D5.2.1", "D5.3.1", "D5.4.1") if papi.item(c).is_shown(used)]
     assert shown == ["D5.1.1", "D5.3.1"]
+
+
+def test_shown_items_ignores_answers_of_hidden_items() -> None:
+    text = _readme_example().replace(
+        "      - code: comment\n",
+        "      - code: II.4.9\n"
+        "        text: {vi: Câu phụ, en: Follow-up}\n"
+        "        type: single\n"
+        "        scale: satisfaction5\n"
+        "        show_if: {item: II.4.1, in: [1, 2]}\n"
+        "      - code: comment\n",
+    )
+    q = parse_questionnaire(text, "t.yaml")
+
+    def shown(answers: dict[str, object]) -> list[str]:
+        return [i.code for i in q.shown_items(answers) if i.code.startswith("II.4")]
+
+    assert shown({"II.4.0": 1, "II.4.1": 2}) == ["II.4.0", "II.4.1", "II.4.9"]
+    assert shown({"II.4.0": 1, "II.4.1": 5}) == ["II.4.0", "II.4.1"]
+    # II.4.1 is hidden once II.4.0 says "no", so its stale answer no longer shows II.4.9.
+    assert shown({"II.4.0": 2, "II.4.1": 2}) == ["II.4.0"]
