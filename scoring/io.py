@@ -1,0 +1,285 @@
+"""Reading responses and index tables (CSV, XLSX, JSON) and writing results.
+
+Two response layouts are read:
+
+- **the app's export layout** (dữ liệu thô, ``survey_app/services/raw_export.py``): one row per
+  submission with ``response_id`` (older files: ``id``), ``desk``, ``agency``, ``route``,
+  ``submitted_on``, ``language``, then one column per item code holding the option code; a
+  multiple choice item is one 0/1 column per option, named ``CODE__OPTION``. In an XLSX export
+  the data are on the sheet ``Dữ liệu`` (the codebook on ``Mã hóa``).
+- **a generic wide layout**: one row per respondent, one column per item code, plus whatever
+  design columns (weights, strata, PSU, fpc, domains) the analyst names.
+
+Both are the same to the estimators: item columns of answer codes, blank for no answer.
+Columns that are identifiers (agency, desk, strata, PSU, domain) are read as text so that codes
+such as ``001`` keep their leading zeros.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "EXPORT_META_COLUMNS",
+    "EXPORT_SHEET",
+    "MULTI_SEPARATOR",
+    "OUTPUT_FORMATS",
+    "InputFileError",
+    "is_export_layout",
+    "output_format",
+    "read_table",
+    "write_table",
+]
+
+EXPORT_META_COLUMNS: tuple[str, ...] = (
+    "response_id",
+    "desk",
+    "agency",
+    "route",
+    "submitted_on",
+    "language",
+)
+EXPORT_SHEET = "Dữ liệu"
+MULTI_SEPARATOR = "__"
+OUTPUT_FORMATS: tuple[str, ...] = ("csv", "xlsx", "json")
+OutputFormat = Literal["csv", "xlsx", "json"]
+
+# Identifier columns of the export layout: text, never numbers.
+_EXPORT_TEXT_COLUMNS = ("desk", "agency", "route", "submitted_on", "language")
+
+
+class InputFileError(ValueError):
+    """A file that cannot be read or written: unknown extension, missing sheet, bad JSON."""
+
+
+def _suffix(path: str | os.PathLike[str]) -> str:
+    return Path(path).suffix.lower().lstrip(".")
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    text_columns: Iterable[str] = (),
+    sheet: str | None = None,
+) -> pd.DataFrame:
+    """Read a CSV, TSV, XLSX or JSON table.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.csv`` (UTF-8, a BOM from Excel is accepted), ``.tsv``, ``.xlsx`` or ``.json``
+        (a list of records, or the ``{"columns": ..., "data": ...}`` split orientation).
+    text_columns : iterable of str
+        Columns read as text (identifiers such as agency or PSU codes), in addition to the
+        export layout's identifier columns. Names absent from the file are ignored here; the
+        caller reports them with its own context.
+    sheet : str, optional
+        XLSX sheet; by default ``Dữ liệu`` when the workbook has it (the app's export),
+        else the first sheet.
+
+    Returns
+    -------
+    DataFrame
+        Column names as text; empty cells as missing values.
+
+    Raises
+    ------
+    InputFileError
+        Unknown extension, unreadable file, missing sheet or malformed JSON.
+    """
+    p = Path(path)
+    kind = _suffix(p)
+    text = set(text_columns) | set(_EXPORT_TEXT_COLUMNS)
+    if not p.exists():
+        raise InputFileError(f"{p}: no such file")
+    try:
+        if kind in ("csv", "tsv"):
+            # Only the header is read first so that text columns can be given a dtype.
+            header = pd.read_csv(
+                p, nrows=0, sep="\t" if kind == "tsv" else ",", encoding="utf-8-sig"
+            )
+            dtype = {c: "string" for c in header.columns if c in text}
+            frame = pd.read_csv(
+                p,
+                sep="\t" if kind == "tsv" else ",",
+                encoding="utf-8-sig",
+                dtype=dtype,
+                low_memory=False,
+            )
+        elif kind in ("xlsx", "xlsm"):
+            frame = _read_xlsx(p, text, sheet)
+        elif kind == "json":
+            frame = _read_json(p)
+            for c in frame.columns:
+                if c in text:
+                    frame[c] = _as_text(frame[c])
+        else:
+            raise InputFileError(f"{p.name}: unknown file type {p.suffix!r} (csv, tsv, xlsx, json)")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{p.name}: not UTF-8 text ({exc.reason})") from None
+    except pd.errors.ParserError as exc:
+        raise InputFileError(f"{p.name}: cannot parse ({str(exc).strip()})") from None
+    except pd.errors.EmptyDataError:
+        raise InputFileError(f"{p.name}: the file is empty") from None
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """Identifier values as text: 1.0 read from a spreadsheet becomes '1', missing stays missing."""
+
+    def conv(v: object) -> object:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return pd.NA
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    return column.map(conv).astype("string")
+
+
+def _read_xlsx(path: Path, text: set[str], sheet: str | None) -> pd.DataFrame:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise InputFileError(f"{path.name}: not a readable XLSX workbook ({exc})") from None
+    try:
+        names = book.sheetnames
+        if sheet is None:
+            sheet = EXPORT_SHEET if EXPORT_SHEET in names else names[0]
+        elif sheet not in names:
+            raise InputFileError(
+                f"{path.name}: no sheet {sheet!r} (sheets: {', '.join(names)})"
+            )
+        rows = book[sheet].iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise InputFileError(f"{path.name}: sheet {sheet!r} is empty")
+        columns = [str(h) if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
+        data = [r for r in rows if any(v is not None for v in r)]
+    finally:
+        book.close()
+    frame = pd.DataFrame.from_records(data, columns=columns)
+    for c in frame.columns:
+        if c in text:
+            frame[c] = _as_text(frame[c])
+        elif frame[c].dtype == object:
+            # Empty cells come as None; numbers stay numbers.
+            converted = pd.to_numeric(frame[c], errors="coerce")
+            if converted.notna().sum() == frame[c].notna().sum():
+                frame[c] = converted
+    return frame
+
+
+def _read_json(path: Path) -> pd.DataFrame:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{path.name}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    if isinstance(data, dict) and "columns" in data and "data" in data:
+        return pd.DataFrame(data["data"], columns=data["columns"])
+    if isinstance(data, dict) and isinstance(data.get("rows"), list):
+        data = data["rows"]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise InputFileError(
+            f"{path.name}: expected a list of records (objects), or {{columns, data}}"
+        )
+    return pd.DataFrame.from_records(data)
+
+
+def is_export_layout(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is in the app's export layout (its meta columns are all present)."""
+    columns = set(frame.columns)
+    ids = {"response_id", "id"} & columns
+    return bool(ids) and set(EXPORT_META_COLUMNS[1:]) <= columns
+
+
+def output_format(path: str | os.PathLike[str], format: str | None = None) -> OutputFormat:
+    """The output format: ``format`` if given, else from the file extension.
+
+    Raises
+    ------
+    InputFileError
+        Neither names csv, xlsx or json.
+    """
+    kind = (format or _suffix(path)).lower()
+    if kind not in OUTPUT_FORMATS:
+        raise InputFileError(
+            f"{Path(path).name}: cannot tell the output format from {kind or 'no extension'!r} "
+            f"(use .csv, .xlsx or .json, or --format)"
+        )
+    return kind  # type: ignore[return-value]
+
+
+def _json_value(v: object) -> object:
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        return None if math.isnan(f) or math.isinf(f) else f
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def write_table(
+    frame: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    sheet: str = "Kết quả",
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """Write ``frame`` as CSV (UTF-8), XLSX or JSON.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    path : path-like
+    format : {'csv', 'xlsx', 'json'}, optional
+        Overrides the extension.
+    sheet : str
+        XLSX sheet name.
+    meta : dict, optional
+        JSON only: written beside the rows as ``{"meta": ..., "rows": [...]}``; without it
+        the JSON is the plain list of row objects. Missing values are ``null``.
+
+    Notes
+    -----
+    Floats are written with full precision (``repr``), so reading the file back gives the
+    same numbers as the Python API.
+    """
+    kind = output_format(path, format)
+    p = Path(path)
+    if kind == "csv":
+        frame.to_csv(p, index=False, encoding="utf-8", lineterminator="\n")
+    elif kind == "xlsx":
+        frame.to_excel(p, index=False, sheet_name=sheet[:31], engine="openpyxl")
+    else:
+        rows = [
+            {str(k): _json_value(v) for k, v in zip(frame.columns, row, strict=True)}
+            for row in frame.itertuples(index=False, name=None)
+        ]
+        payload: object = rows if meta is None else {"meta": meta, "rows": rows}
+        p.write_text(
+            json.dumps(payload, ensure_ascii=False, indent=1, allow_nan=False) + "\n",
+            encoding="utf-8",
+        )
+
+
+def missing_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """The names among ``columns`` that ``frame`` lacks, in order."""
+    present = set(frame.columns)
+    return [c for c in columns if c not in present]
