@@ -25,6 +25,10 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
 
     cli.init_app(app)
 
+    from survey_app import citizen
+
+    app.register_blueprint(citizen.bp)
+
     from survey_app import onestop_api, posters
 
     app.register_blueprint(onestop_api.bp)

@@ -1,0 +1,591 @@
+"""The citizen form (phiếu khảo sát trực tuyến): QR poster and dossier-code links.
+
+The form is multi-step, one criteria group per step, with the respondent block last.
+No server session holds the answers: each step posts every answer so far (earlier steps
+as hidden inputs), so a phone that drops off mobile data loses nothing it has posted.
+Only the final step posts to ``.../submit``, which stores the submission exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from sqlalchemy import text
+from werkzeug.exceptions import TooManyRequests
+
+from scoring.questionnaire import Item, Questionnaire
+from survey_app.extensions import db, limiter
+from survey_app.models import Campaign, Desk
+from survey_app.privacy import client_key
+from survey_app.services import submissions
+from survey_app.services.questionnaires import definition
+
+bp = Blueprint("citizen", __name__)
+
+FIELD_PREFIX = "a_"
+STATIC = Path(__file__).with_name("static")
+
+# Interface texts; question texts come from the questionnaire YAML.
+UI: dict[str, dict[str, str]] = {
+    "vi": {
+        "step": "Phần {n}/{total}",
+        "next": "Tiếp tục",
+        "back": "Quay lại",
+        "submit": "Gửi phiếu",
+        "required": "bắt buộc",
+        "respondent": "Thông tin về Ông/Bà",
+        "respondent_note": "Thông tin này chỉ dùng để tổng hợp theo nhóm người trả lời.",
+        "errors": "Có {n} câu cần sửa",
+        "show_if": "Chỉ trả lời câu này nếu ở câu {code} Ông/Bà chọn: {labels}.",
+        "no_opinion": "Hoặc",
+        "chars": "Tối đa {n} ký tự.",
+        "language": "Ngôn ngữ",
+        "anonymous": "Phiếu không ghi tên. Câu trả lời chỉ dùng để tổng hợp chỉ số hài lòng.",
+        "csrf": "Trang đã để quá lâu nên cần xác nhận lại. Các câu trả lời vẫn được giữ; "
+        "vui lòng bấm nút một lần nữa.",
+    },
+    "en": {
+        "step": "Part {n} of {total}",
+        "next": "Continue",
+        "back": "Back",
+        "submit": "Send",
+        "required": "required",
+        "respondent": "About you",
+        "respondent_note": "Used only to summarise results by group of respondents.",
+        "errors": "{n} answers need fixing",
+        "show_if": "Answer only if you chose {labels} at question {code}.",
+        "no_opinion": "Or",
+        "chars": "At most {n} characters.",
+        "language": "Language",
+        "anonymous": "This form is anonymous; answers are only used to compute the index.",
+        "csrf": "This page was open for a long time and needs confirming again. Your answers "
+        "are kept; please press the button once more.",
+    },
+}
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "fr": "Français", "zh": "中文"}
+
+# Pages shown instead of the form: (HTTP status, title, explanation).
+PAGES: dict[str, tuple[int, str, str]] = {
+    "unknown_desk": (
+        404,
+        "Không tìm thấy phiếu khảo sát",
+        "Mã QR hoặc đường dẫn này không ứng với quầy tiếp nhận nào. Vui lòng kiểm tra lại "
+        "hoặc hỏi cán bộ tại Bộ phận một cửa.",
+    ),
+    "inactive_desk": (
+        410,
+        "Quầy này không còn nhận đánh giá",
+        "Quầy tiếp nhận này đã ngừng khảo sát. Vui lòng quét mã QR đang dán tại quầy "
+        "Ông/Bà vừa làm thủ tục.",
+    ),
+    "no_campaign": (
+        200,
+        "Hiện chưa có đợt khảo sát",
+        "Quầy tiếp nhận này hiện không có đợt khảo sát nào đang diễn ra. "
+        "Cảm ơn Ông/Bà đã quan tâm.",
+    ),
+    "campaign_changed": (
+        410,
+        "Đợt khảo sát đã kết thúc",
+        "Đợt khảo sát của phiếu này đã kết thúc hoặc đã thay đổi trong lúc Ông/Bà trả lời. "
+        "Vui lòng quét lại mã QR để mở phiếu mới.",
+    ),
+    "code_invalid": (
+        400,
+        "Mã đánh giá không hợp lệ",
+        "Đường dẫn hoặc mã QR trên phiếu hẹn không đúng hoặc không đầy đủ. Vui lòng quét lại "
+        "mã QR trên phiếu hẹn, hoặc quét mã QR dán tại quầy tiếp nhận.",
+    ),
+    "code_expired": (
+        410,
+        "Mã đánh giá đã hết hạn",
+        "Mã đánh giá trên phiếu hẹn chỉ dùng được trong một thời gian nhất định và nay đã hết "
+        "hạn. Ông/Bà vẫn có thể đánh giá bằng mã QR dán tại quầy tiếp nhận.",
+    ),
+    "code_spent": (
+        409,
+        "Mã này đã được dùng để đánh giá",
+        "Mỗi hồ sơ chỉ được đánh giá một lần và mã trên phiếu hẹn này đã được dùng. "
+        "Cảm ơn Ông/Bà đã tham gia khảo sát.",
+    ),
+    "conflict": (
+        409,
+        "Phiếu này đã được gửi trước đó",
+        "Phiếu khảo sát này đã được gửi với các câu trả lời khác; các câu trả lời đã gửi "
+        "được giữ nguyên. Nếu muốn đánh giá một lần khác, vui lòng quét lại mã QR để mở "
+        "phiếu mới.",
+    ),
+    "bad_form": (
+        400,
+        "Không đọc được phiếu",
+        "Dữ liệu gửi lên không đầy đủ. Vui lòng quét lại mã QR để mở phiếu mới.",
+    ),
+    "csrf": (
+        400,
+        "Trang đã hết hạn",
+        "Trang khảo sát đã để quá lâu hoặc trình duyệt chặn cookie, nên chưa gửi được. "
+        "Vui lòng tải lại trang (quét lại mã QR) và thử lại.",
+    ),
+    "rate_limited": (
+        429,
+        "Gửi quá nhiều lần",
+        "Có quá nhiều lần gửi từ thiết bị hoặc quầy này trong thời gian ngắn. Vui lòng đợi "
+        "một phút rồi bấm gửi lại; các câu trả lời vẫn còn nếu Ông/Bà bấm nút Quay lại "
+        "của trình duyệt.",
+    ),
+    "receipt_unknown": (
+        404,
+        "Không tìm thấy biên nhận",
+        "Không có phiếu khảo sát nào với mã biên nhận này.",
+    ),
+}
+
+
+@cache
+def _inline(name: str) -> Markup:
+    """A small static file inlined into every page: one request on slow mobile data."""
+    return Markup((STATIC / name).read_text(encoding="utf-8").strip())  # noqa: S704
+
+
+@bp.app_context_processor
+def _assets() -> dict[str, object]:
+    return {"inline_asset": _inline}
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Forms carry answers and a CSRF token; receipts must not sit in shared caches.
+    if request.endpoint != "citizen.healthz":
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+# --------------------------------------------------------------------------- rate limits
+
+
+def _client_limit() -> str:
+    return str(current_app.config["RATELIMIT_CLIENT"])
+
+
+def _desk_limit() -> str:
+    return str(current_app.config["RATELIMIT_DESK"])
+
+
+def _desk_key() -> str:
+    """Rate-limit key of the final submit: the desk's public id, whichever route."""
+    args = request.view_args or {}
+    if "public_id" in args:
+        return f"desk:{args['public_id']}"
+    try:
+        desk, _campaign, _code = submissions.dossier_survey(str(args.get("token")), _today())
+    except submissions.SurveyUnavailable:
+        return "desk:-"
+    return f"desk:{desk.public_id}"
+
+
+client_limit = limiter.limit(_client_limit, methods=["POST"])
+desk_limit = limiter.limit(_desk_limit, key_func=_desk_key, methods=["POST"])
+
+
+# --------------------------------------------------------------------------- the form
+
+
+@dataclass(frozen=True)
+class Step:
+    """One page of the form: a criteria group, or the respondent block (``section`` None)."""
+
+    title: str
+    description: str | None
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a form is for: desk, campaign, route, and where its steps post."""
+
+    desk: Desk
+    campaign: Campaign
+    questionnaire: Questionnaire
+    route: str
+    dossier_code: str | None
+    step_url: str
+    submit_url: str
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+def _ui(lang: str) -> dict[str, str]:
+    return UI.get(lang, UI["vi"])
+
+
+def _steps(q: Questionnaire, lang: str) -> list[Step]:
+    steps = [
+        Step(s.title[lang], s.description[lang] if s.description else None, s.items)
+        for s in q.sections
+    ]
+    if q.respondent:
+        ui = _ui(lang)
+        steps.append(Step(ui["respondent"], ui["respondent_note"], q.respondent))
+    return steps
+
+
+def _language(q: Questionnaire, requested: str | None) -> str:
+    return requested if requested in q.languages else q.default_language
+
+
+def _raw_answers(form: Mapping[str, object]) -> dict[str, list[str]]:
+    """Item code -> submitted values, from the ``a_<code>`` fields of the request."""
+    return {
+        key[len(FIELD_PREFIX) :]: request.form.getlist(key)
+        for key in form
+        if key.startswith(FIELD_PREFIX)
+    }
+
+
+def _page(reason: str, desk: Desk | None = None) -> tuple[str, int]:
+    status, title, body = PAGES[reason]
+    return render_template(
+        "citizen/message.html", title=title, body=body, desk=desk, lang="vi"
+    ), status
+
+
+def _item_view(
+    item: Item,
+    q: Questionnaire,
+    lang: str,
+    raw: Mapping[str, list[str]],
+    error: str | None,
+    same_step: set[str],
+) -> dict[str, object]:
+    """What the template needs to draw one item."""
+    note = None
+    if item.show_if is not None:
+        controller = q.item(item.show_if.item)
+        labels = ", ".join(
+            f"“{o.label[lang]}”" for o in controller.options if o.code in item.show_if.codes
+        )
+        note = _ui(lang)["show_if"].format(code=controller.code, labels=labels)
+    return {
+        "item": item,
+        "text": item.text[lang],
+        "name": FIELD_PREFIX + item.code,
+        "id": "q-" + item.code,
+        "values": [v for v in raw.get(item.code, []) if v.strip()],
+        "error": error,
+        "options": [o for o in item.options if o.valid],
+        "other_options": [o for o in item.options if not o.valid],
+        "note": note,
+        # JavaScript hides the item only when its controlling question is on the same page.
+        "toggle": item.show_if is not None and item.show_if.item in same_step,
+        "max_length": item.max_length or 500,
+    }
+
+
+def _render(
+    target: Target,
+    *,
+    uid: str,
+    lang: str,
+    step: int,
+    raw: Mapping[str, list[str]],
+    errors: Mapping[str, str] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    q = target.questionnaire
+    steps = _steps(q, lang)
+    step = max(0, min(step, len(steps) - 1))
+    current = steps[step]
+    errors = dict(errors or {})
+    # Answers parsed leniently, to decide which items an earlier page's answer hides.
+    lenient, _ = submissions.validate_answers(q, raw)
+    on_page = {i.code for i in current.items}
+    shown = [
+        i for i in current.items
+        if i.show_if is None or i.show_if.item in on_page or i.is_shown(lenient)
+    ]
+    items = [_item_view(i, q, lang, raw, errors.get(i.code), on_page) for i in shown]
+    shown_codes = {i.code for i in shown}
+    known = {i.code for i in q.items}
+    summary = [
+        {"href": f"#q-{code}", "code": code, "message": message}
+        for code, message in errors.items()
+        if code in shown_codes
+    ] + [
+        {"href": None, "code": code, "message": message}
+        for code, message in errors.items()
+        if code not in known
+    ]
+    hidden = [
+        (FIELD_PREFIX + code, value)
+        for code in (i.code for i in q.items)
+        if code not in shown_codes
+        for value in raw.get(code, [])
+        if value.strip()
+    ]
+    last = step == len(steps) - 1
+    html = render_template(
+        "citizen/form.html",
+        target=target,
+        q=q,
+        lang=lang,
+        ui=_ui(lang),
+        uid=uid,
+        step=step,
+        total=len(steps),
+        last=last,
+        current=current,
+        items=items,
+        summary=summary,
+        hidden=hidden,
+        notice=notice,
+        languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in q.languages],
+        first_visit=request.method == "GET",
+    )
+    return html, status
+
+
+def _show_first_step(target: Target) -> tuple[str, int]:
+    lang = _language(target.questionnaire, request.args.get("lang"))
+    return _render(target, uid=submissions.new_uid(), lang=lang, step=0, raw={})
+
+
+def _step_of(steps: list[Step], code: str) -> int | None:
+    for n, step in enumerate(steps):
+        if any(i.code == code for i in step.items):
+            return n
+    return None
+
+
+def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> object:
+    """One POST of the form: change language, go back, go forward, or (final) submit."""
+    form = request.form
+    q = target.questionnaire
+    uid = submissions.parse_uid(form.get("uid"))
+    if uid is None:
+        return _page("bad_form", target.desk)
+    if form.get("campaign") != str(target.campaign.id):
+        return _page("campaign_changed", target.desk)
+    lang = _language(q, form.get("lang"))
+    raw = _raw_answers(form)
+    steps = _steps(q, lang)
+    try:
+        step = int(form.get("step", "0"))
+    except ValueError:
+        step = 0
+    step = max(0, min(step, len(steps) - 1))
+    action = form.get("action", "next")
+
+    def show(n: int, errors: Mapping[str, str] | None = None, status: int = 200) -> object:
+        return _render(target, uid=uid, lang=lang, step=n, raw=raw, errors=errors, status=status)
+
+    if csrf_failed:
+        return _render(
+            target, uid=uid, lang=lang, step=step, raw=raw, notice=_ui(lang)["csrf"], status=400
+        )
+    if action.startswith("lang:"):
+        lang = _language(q, action.removeprefix("lang:"))
+        return show(step)
+    if action == "back":
+        return show(step - 1)
+    if target.dossier_code is not None:
+        spent = submissions.dossier_code_spent(target.dossier_code)
+        if spent is not None and spent.uid != uid:
+            return _page("code_spent", target.desk)
+
+    answers, errors = submissions.validate_answers(q, raw)
+    known_errors = {
+        code: (n, message)
+        for code, message in errors.items()
+        if (n := _step_of(steps, code)) is not None and (final or n <= step)
+    }
+    if known_errors:
+        first = min(n for n, _ in known_errors.values())
+        return show(first, {c: m for c, (n, m) in known_errors.items() if n == first}, 422)
+    if not final:
+        return show(step + 1)
+    if errors:  # only codes that are in no step: fields the form never had
+        return show(step, errors, 422)
+    try:
+        submission = submissions.record_submission(
+            uid=uid,
+            campaign=target.campaign,
+            desk=target.desk,
+            route=target.route,
+            answers=answers,
+            language=lang,
+            dossier_code=target.dossier_code,
+            client_hash=client_key(),
+        )
+    except submissions.SubmissionConflict:
+        db.session.rollback()
+        return _page("conflict", target.desk)
+    except submissions.DossierCodeSpent:
+        db.session.rollback()
+        return _page("code_spent", target.desk)
+    receipt = submission.receipt
+    db.session.commit()
+    # Post/redirect/get: the receipt appears only once the answers are committed.
+    return redirect(url_for("citizen.receipt", receipt=receipt), 303)
+
+
+def _desk_target(public_id: str) -> Target:
+    desk, campaign = submissions.desk_survey(public_id, _today())
+    return Target(
+        desk=desk,
+        campaign=campaign,
+        questionnaire=definition(campaign.questionnaire_version),
+        route="desk_qr",
+        dossier_code=None,
+        step_url=url_for("citizen.desk_form", public_id=public_id),
+        submit_url=url_for("citizen.desk_submit", public_id=public_id),
+    )
+
+
+def _dossier_target(token: str) -> Target:
+    desk, campaign, code = submissions.dossier_survey(token, _today())
+    return Target(
+        desk=desk,
+        campaign=campaign,
+        questionnaire=definition(campaign.questionnaire_version),
+        route="dossier",
+        dossier_code=code,
+        step_url=url_for("citizen.dossier_form", token=token),
+        submit_url=url_for("citizen.dossier_submit", token=token),
+    )
+
+
+# --------------------------------------------------------------------------- routes
+
+
+@bp.get("/")
+def landing() -> str:
+    return render_template("citizen/landing.html", lang="vi")
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[dict[str, str], int]:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001  (any database failure means "not healthy")
+        return {"status": "database unavailable"}, 503
+    return {"status": "ok"}, 200
+
+
+@bp.route("/s/<public_id>", methods=["GET", "POST"])
+@client_limit
+def desk_form(public_id: str) -> object:
+    """The form of a desk's QR poster (route 'desk_qr')."""
+    try:
+        target = _desk_target(public_id)
+    except submissions.SurveyUnavailable as error:
+        return _page(error.reason, error.desk)
+    if request.method == "GET":
+        return _show_first_step(target)
+    return _handle_post(target, final=False)
+
+
+@bp.post("/s/<public_id>/submit")
+@client_limit
+@desk_limit
+def desk_submit(public_id: str) -> object:
+    try:
+        target = _desk_target(public_id)
+    except submissions.SurveyUnavailable as error:
+        return _page(error.reason, error.desk)
+    return _handle_post(target, final=True)
+
+
+@bp.route("/c/<token>", methods=["GET", "POST"])
+@client_limit
+def dossier_form(token: str) -> object:
+    """The form of a dossier receipt's code (route 'dossier'): answerable once."""
+    try:
+        target = _dossier_target(token)
+    except submissions.SurveyUnavailable as error:
+        return _page(error.reason, error.desk)
+    if request.method == "GET":
+        assert target.dossier_code is not None
+        if submissions.dossier_code_spent(target.dossier_code) is not None:
+            return _page("code_spent", target.desk)
+        return _show_first_step(target)
+    return _handle_post(target, final=False)
+
+
+@bp.post("/c/<token>/submit")
+@client_limit
+@desk_limit
+def dossier_submit(token: str) -> object:
+    try:
+        target = _dossier_target(token)
+    except submissions.SurveyUnavailable as error:
+        return _page(error.reason, error.desk)
+    return _handle_post(target, final=True)
+
+
+@bp.get("/r/<receipt>")
+def receipt(receipt: str) -> object:
+    """Thank-you page (biên nhận): the receipt code, never the answers."""
+    submission = (
+        submissions.submission_by_receipt(receipt) if submissions.is_receipt(receipt) else None
+    )
+    if submission is None:
+        return _page("receipt_unknown")
+    return render_template(
+        "citizen/receipt.html", submission=submission, receipt=receipt, lang="vi"
+    )
+
+
+# --------------------------------------------------------------------------- errors
+
+FORM_ENDPOINTS = {
+    "citizen.desk_form": (_desk_target, "public_id", False),
+    "citizen.desk_submit": (_desk_target, "public_id", True),
+    "citizen.dossier_form": (_dossier_target, "token", False),
+    "citizen.dossier_submit": (_dossier_target, "token", True),
+}
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error: CSRFError) -> object:
+    """A stale or missing CSRF token: show the same step again with a fresh token.
+
+    Nothing is stored; the answers posted come back so the citizen only presses again.
+    """
+    endpoint = FORM_ENDPOINTS.get(request.endpoint or "")
+    if endpoint is not None and request.view_args:
+        make_target, arg, final = endpoint
+        try:
+            target = make_target(request.view_args[arg])
+        except submissions.SurveyUnavailable as unavailable:
+            return _page(unavailable.reason, unavailable.desk)
+        return _handle_post(target, final=final, csrf_failed=True)
+    return _page("csrf")
+
+
+@bp.errorhandler(TooManyRequests)
+def rate_limited(error: TooManyRequests) -> object:
+    html, status = _page("rate_limited")
+    response = make_response(html, status)
+    response.headers["Retry-After"] = "60"
+    return response
