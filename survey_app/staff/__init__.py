@@ -24,10 +24,11 @@ def init_app(app: Flask) -> None:
     """Register the staff blueprint and point flask-login at its login page."""
     from survey_app.extensions import login_manager
     from survey_app.staff import admin, auth, data, views  # noqa: F401  (routes on bp)
-    from survey_app.staff.commands import user_group
+    from survey_app.staff.commands import import_group, user_group
 
     login_manager.login_view = "staff.login"
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
     login_manager.login_message_category = "info"
     app.register_blueprint(bp)
     app.cli.add_command(user_group)
+    app.cli.add_command(import_group)

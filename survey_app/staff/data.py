@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from sqlalchemy import select
+from werkzeug.utils import secure_filename
 
 from survey_app import access
 from survey_app.extensions import db
+from survey_app.models import Campaign, ImportBatch
 from survey_app.services import audit, raw_export
+from survey_app.services import paper_import as paper_import_service
+from survey_app.services.questionnaires import definition
 from survey_app.staff import bp
 from survey_app.staff.auth import DATA_ROLES, role_required
 
 CSV_MIME = "text/csv; charset=utf-8"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD_BYTES = 10_000_000
 
 
 def download(body: bytes, mimetype: str, filename: str) -> Response:
@@ -47,3 +56,86 @@ def responses_xlsx(code: str) -> Response:
 def codebook_csv(code: str) -> Response:
     campaign = access.campaign_or_404(code)
     return download(raw_export.codebook_csv(campaign), CSV_MIME, f"{campaign.code}-codebook.csv")
+
+
+class PaperImportForm(FlaskForm):
+    file = FileField(
+        "Tệp phiếu giấy (.xlsx hoặc .csv)",
+        validators=[
+            FileRequired("Vui lòng chọn tệp."),
+            FileAllowed(["xlsx", "csv"], "Chỉ nhận tệp .xlsx hoặc .csv."),
+        ],
+    )
+
+
+def _import_page(campaign: Campaign, form: PaperImportForm, errors: list[str] | None = None,
+                 status: int = 200) -> tuple[str, int]:
+    batches = db.session.scalars(
+        select(ImportBatch).filter_by(campaign_id=campaign.id).order_by(ImportBatch.id.desc())
+    ).all()
+    return render_template(
+        "staff/import.html", campaign=campaign, form=form, errors=errors or [], batches=batches,
+        max_mb=MAX_UPLOAD_BYTES // 1_000_000,
+    ), status
+
+
+@bp.route("/campaigns/<code>/import", methods=["GET", "POST"])
+@role_required(*DATA_ROLES)
+def paper_import(code: str) -> Response | tuple[str, int]:
+    """Nhập phiếu giấy: all rows of a file, or none."""
+    campaign = access.campaign_or_404(code)
+    form = PaperImportForm()
+    if not form.validate_on_submit():
+        for messages in form.errors.values():
+            for message in messages:
+                flash(str(message), "error")
+        return _import_page(campaign, form, status=422 if request.method == "POST" else 200)
+    upload = form.file.data
+    filename = secure_filename(upload.filename or "") or "phieu-giay"
+    data = upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        flash(f"Tệp lớn hơn {MAX_UPLOAD_BYTES // 1_000_000} MB; hãy chia thành nhiều tệp.", "error")
+        return _import_page(campaign, form, status=413)
+    try:
+        result = paper_import_service.import_file(
+            campaign, filename, data, user=current_user._get_current_object(),
+            visible_agency_ids=access.visible_agency_ids(current_user),
+        )
+    except paper_import_service.DuplicateImport as duplicate:
+        db.session.rollback()
+        flash(str(duplicate), "error")
+        return _import_page(campaign, form, status=409)
+    except paper_import_service.ImportRejected as rejected:
+        db.session.rollback()
+        audit.record("import.paper.rejected", campaign.code, filename=filename,
+                     errors=len(rejected.errors))
+        db.session.commit()
+        return _import_page(campaign, form, errors=rejected.errors, status=422)
+    db.session.commit()
+    flash(f"Đã nhập {result.rows} phiếu giấy từ tệp {filename}.", "success")
+    return redirect(url_for("staff.campaign", code=campaign.code))
+
+
+@bp.get("/campaigns/<code>/import/template.<any(csv, xlsx):fmt>")
+@role_required(*DATA_ROLES)
+def paper_template(code: str, fmt: str) -> Response:
+    """Mẫu nhập phiếu giấy for the campaign's questionnaire version."""
+    campaign = access.campaign_or_404(code)
+    questionnaire = definition(campaign.questionnaire_version)
+    name = f"mau-phieu-giay-{questionnaire.id}-{questionnaire.version}"
+    if fmt == "csv":
+        return download(paper_import_service.template_csv(questionnaire), CSV_MIME, f"{name}.csv")
+    body = paper_import_service.template_xlsx(
+        questionnaire, paper_import_service.campaign_desks(campaign)
+    )
+    return download(body, XLSX_MIME, f"{name}.xlsx")
+
+
+@bp.get("/campaigns/<code>/import/guide.csv")
+@role_required(*DATA_ROLES)
+def paper_guide(code: str) -> Response:
+    """The codebook of the paper template as CSV (the XLSX template has it as a sheet)."""
+    campaign = access.campaign_or_404(code)
+    questionnaire = definition(campaign.questionnaire_version)
+    body = paper_import_service.guide_csv(questionnaire)
+    return download(body, CSV_MIME, f"huong-dan-{questionnaire.id}-{questionnaire.version}.csv")
