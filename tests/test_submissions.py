@@ -1,0 +1,257 @@
+"""The submission service: answer validation and exactly-once storage (both databases)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from scoring.questionnaire import parse_questionnaire
+from survey_app.extensions import db
+from survey_app.models import Answer, Campaign, Desk, Submission
+from survey_app.services import organisation, questionnaires, submissions
+from survey_app.services.submissions import (
+    DossierCodeSpent,
+    SubmissionConflict,
+    answers_digest,
+    record_submission,
+    validate_answers,
+)
+
+SMALL = """\
+schema: 1
+id: small
+version: "1"
+title: {vi: Phiếu nhỏ}
+languages: [vi]
+sections:
+  - code: S
+    title: {vi: Phần một}
+    items:
+      - code: a
+        text: {vi: "Hài lòng không?"}
+        type: single
+        required: true
+        options:
+          - {code: 1, label: {vi: Có}}
+          - {code: 2, label: {vi: Không}}
+          - {code: 9, label: {vi: Không biết}, valid: false}
+      - code: why
+        text: {vi: "Vì sao hài lòng?"}
+        type: single
+        required: true
+        show_if: {item: a, in: [1]}
+        options:
+          - {code: 1, label: {vi: Nhanh}}
+          - {code: 2, label: {vi: Lịch sự}}
+      - code: m
+        text: {vi: "Ông/Bà đã dùng kênh nào?"}
+        type: multiple
+        options:
+          - {code: 1, label: {vi: Trực tiếp}}
+          - {code: 2, label: {vi: Bưu chính}}
+          - {code: 3, label: {vi: Trực tuyến}}
+      - code: visits
+        text: {vi: Số lần đi lại}
+        type: number
+        min: 0
+        max: 20
+        integer: true
+      - code: hours
+        text: {vi: Số giờ chờ}
+        type: number
+        max: 100
+      - code: t
+        text: {vi: Góp ý}
+        type: text
+        max_length: 10
+"""
+
+SMALL_Q = parse_questionnaire(SMALL, "small.yaml")
+
+
+def test_valid_answers_are_typed_and_hidden_items_dropped() -> None:
+    answers, errors = validate_answers(
+        SMALL_Q,
+        {"a": "2", "why": "1", "m": ["3", "1"], "visits": "3", "hours": "1,5", "t": " ổn "},
+    )
+    assert errors == {}
+    # "why" is asked only after a = 1: its answer is ignored, never stored.
+    assert answers == {
+        "a": 2, "m": [1, 3], "visits": Decimal("3"), "hours": Decimal("1.5"), "t": "ổn"
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "message"),
+    [
+        ({"a": "1"}, "why", "Vui lòng trả lời câu hỏi này."),
+        ({}, "a", "Vui lòng trả lời câu hỏi này."),
+        ({"a": "7"}, "a", "Lựa chọn không hợp lệ, vui lòng chọn lại."),
+        ({"a": "một"}, "a", "Lựa chọn không hợp lệ, vui lòng chọn lại."),
+        ({"a": ["1", "2"]}, "a", "Chỉ được chọn một phương án."),
+        ({"a": "2", "m": ["1", "4"]}, "m", "Lựa chọn không hợp lệ, vui lòng chọn lại."),
+        ({"a": "2", "visits": "21"}, "visits", "Vui lòng nhập số từ 0 đến 20."),
+        ({"a": "2", "visits": "-1"}, "visits", "Vui lòng nhập số từ 0 đến 20."),
+        ({"a": "2", "visits": "2,5"}, "visits", submissions.MESSAGES["not_integer"]),
+        ({"a": "2", "visits": "hai"}, "visits", "Vui lòng nhập một số (ví dụ: 3)."),
+        ({"a": "2", "hours": "NaN"}, "hours", "Vui lòng nhập một số (ví dụ: 3)."),
+        ({"a": "2", "hours": "101"}, "hours", "Vui lòng nhập số không lớn hơn 100."),
+        ({"a": "2", "t": "x" * 11}, "t", "Câu trả lời dài quá 10 ký tự (hiện có 11 ký tự)."),
+        ({"a": "2", "nope": "1"}, "nope", "Câu hỏi này không có trong phiếu khảo sát."),
+    ],
+)
+def test_invalid_answers_get_a_vietnamese_message_on_their_item(
+    raw: dict[str, str | list[str]], code: str, message: str
+) -> None:
+    _answers, errors = validate_answers(SMALL_Q, raw)
+    assert errors == {code: message}
+
+
+def test_text_length_counts_a_browser_line_break_once() -> None:
+    # Browsers send CRLF but their maxlength counts a line break as one character.
+    answers, errors = validate_answers(SMALL_Q, {"a": "2", "t": "abcd\r\nefgh"})
+    assert errors == {}
+    assert answers["t"] == "abcd\nefgh"
+
+
+def test_digest_ignores_order_of_keys_and_of_multiple_choice_codes() -> None:
+    one = {"a": 1, "m": [3, 1], "visits": Decimal("2.000000")}
+    two = {"visits": Decimal("2"), "m": [1, 3], "a": 1}
+    assert answers_digest(one) == answers_digest(two)
+    assert answers_digest(one) != answers_digest({**two, "a": 2})
+
+
+@pytest.fixture
+def setup(app: Flask, tmp_path: Path) -> dict[str, int]:
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL, encoding="utf-8")
+    with app.app_context():
+        questionnaires.load_file(path)
+        organisation.add_agency("P", "Tỉnh", "province")
+        desk = organisation.add_desk("D", "Quầy", "P")
+        today = dt.date.today()
+        campaign = organisation.add_campaign(
+            "C", "Đợt", "P", "small", "1", today, today + dt.timedelta(days=9), ["D"]
+        )
+        ids = {"desk": desk.id, "campaign": campaign.id}
+        db.session.commit()
+    return ids
+
+
+def _record(ids: dict[str, int], uid: str, answers: dict, **kwargs: object) -> Submission:
+    return record_submission(
+        uid=uid,
+        campaign=db.session.get(Campaign, ids["campaign"]),
+        desk=db.session.get(Desk, ids["desk"]),
+        route=kwargs.pop("route", "desk_qr"),
+        answers=answers,
+        language="vi",
+        **kwargs,
+    )
+
+
+def test_answers_are_stored_one_row_per_choice_in_their_columns(
+    app: Flask, setup: dict[str, int]
+) -> None:
+    answers, _ = validate_answers(
+        SMALL_Q, {"a": "1", "why": "2", "m": ["1", "3"], "hours": "2,25", "t": "tốt"}
+    )
+    with app.app_context():
+        submission = _record(setup, submissions.new_uid(), answers)
+        db.session.commit()
+        rows = db.session.execute(
+            select(Answer.item_code, Answer.choice, Answer.number, Answer.text)
+            .filter_by(submission_id=submission.id)
+            .order_by(Answer.item_code, Answer.choice)
+        ).all()
+        assert submissions.is_receipt(submission.receipt)
+        assert submission.answers_digest == answers_digest(answers)
+    assert [tuple(r) for r in rows] == [
+        ("a", 1, None, None),
+        ("hours", None, Decimal("2.25"), None),
+        ("m", 1, None, None),
+        ("m", 3, None, None),
+        ("t", None, None, "tốt"),
+        ("why", 2, None, None),
+    ]
+
+
+def test_same_uid_same_answers_returns_the_stored_submission(
+    app: Flask, setup: dict[str, int]
+) -> None:
+    uid = submissions.new_uid()
+    with app.app_context():
+        first = _record(setup, uid, {"a": 2})
+        db.session.commit()
+        again = _record(setup, uid, {"a": 2})
+        db.session.commit()
+        assert again.id == first.id and again.receipt == first.receipt
+        assert db.session.scalar(select(func.count(Submission.id))) == 1
+
+
+def test_same_uid_other_answers_is_a_conflict_and_changes_nothing(
+    app: Flask, setup: dict[str, int]
+) -> None:
+    uid = submissions.new_uid()
+    with app.app_context():
+        _record(setup, uid, {"a": 2})
+        db.session.commit()
+        with pytest.raises(SubmissionConflict):
+            _record(setup, uid, {"a": 1, "why": 1})
+        db.session.rollback()
+        assert db.session.scalars(select(Answer.choice)).all() == [2]
+
+
+def test_a_lost_race_on_the_uid_ends_on_the_winners_submission(
+    app: Flask, setup: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other request commits between our check and our insert: UNIQUE(uid) decides."""
+    uid = submissions.new_uid()
+    with app.app_context():
+        winner = _record(setup, uid, {"a": 2})
+        db.session.commit()
+        winner_id = winner.id
+        real = submissions._existing
+        calls: list[int] = []
+
+        def blind_first_check(*args: object) -> Submission | None:
+            calls.append(1)
+            return None if len(calls) == 1 else real(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(submissions, "_existing", blind_first_check)
+        loser = _record(setup, uid, {"a": 2})
+        db.session.commit()
+        assert loser.id == winner_id
+        assert db.session.scalar(select(func.count(Submission.id))) == 1
+        assert len(calls) == 2
+
+
+def test_a_lost_race_on_a_dossier_code_means_it_is_spent(
+    app: Flask, setup: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with app.app_context():
+        _record(setup, submissions.new_uid(), {"a": 2}, route="dossier", dossier_code="X1")
+        db.session.commit()
+        real = submissions._existing
+        calls: list[int] = []
+
+        def blind_first_check(*args: object) -> Submission | None:
+            calls.append(1)
+            return None if len(calls) == 1 else real(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(submissions, "_existing", blind_first_check)
+        with pytest.raises(DossierCodeSpent):
+            _record(setup, submissions.new_uid(), {"a": 1, "why": 2},
+                    route="dossier", dossier_code="X1")
+        db.session.rollback()
+        assert db.session.scalar(select(func.count(Submission.id))) == 1
+
+
+def test_a_dossier_code_needs_the_dossier_route(app: Flask, setup: dict[str, int]) -> None:
+    with app.app_context(), pytest.raises(ValueError):
+        _record(setup, submissions.new_uid(), {"a": 2}, dossier_code="X2")
