@@ -1,0 +1,48 @@
+"""Errors raised by the scoring core.
+
+Every error is a :class:`ScoringError` (a ``ValueError``), and every message
+names what is wrong: the column, the stratum, the item, the code or the domain.
+Callers catch ``ScoringError`` once; tests match the subclass.
+"""
+
+from __future__ import annotations
+
+
+class ScoringError(ValueError):
+    """Base class of every error raised by ``scoring``."""
+
+
+class DesignColumnError(ScoringError):
+    """A design column (weights, strata, PSU, fpc, domain) is missing or has missing values."""
+
+
+class WeightError(ScoringError):
+    """Weights that are zero, negative, NaN or infinite."""
+
+
+class LonelyPSUError(ScoringError):
+    """A stratum with a single PSU under ``lonely_psu='fail'`` (R's default)."""
+
+
+class FPCError(ScoringError):
+    """A finite population correction that is inconsistent (mixed, varying, below the sample)."""
+
+
+class AnswerCodeError(ScoringError):
+    """An answer code that is not on the item's scale."""
+
+
+class EmptyDomainError(ScoringError):
+    """A domain (subpopulation) with no respondents or no valid answers."""
+
+
+class CalibrationError(ScoringError):
+    """Post-stratification, raking or trimming that cannot be carried out."""
+
+
+class ConvergenceError(CalibrationError):
+    """Raking that does not converge within its iteration cap."""
+
+
+class IndexTreeError(ScoringError):
+    """An index tree that cannot be computed (unknown item, missing weight)."""

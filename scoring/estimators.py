@@ -1,0 +1,687 @@
+"""Design-based estimators by Taylor linearisation: shares, means, totals, ratios.
+
+The core works on *base variables* ``Y`` (n x q: satisfied and valid
+indicators of every item, or any numeric column). One pass over the rows
+gives, for every domain at once, the weighted totals ``T = sum w y``, the
+calibration-residualised PSU totals of ``w y``, the counts that define each
+estimate's subset, and the weighted cross products ``sum w y y'`` used for
+design effects. Every estimate (a ratio, a mean, a total, a linear
+combination of them) is then a small matrix computation on these moments:
+
+- a ratio ``R = a'T / b'T`` has influence PSU totals ``(Z a - R Z b) / b'T``
+  and linearisation variable ``u_i = (a - R b)' y_i / b'T``;
+- a linear combination of estimates combines their PSU totals and ``u``
+  with the same coefficients, which carries every covariance between items
+  (R: ``svycontrast`` on a ``svyratio``/``svymean`` with ``covmat``/``influence``).
+
+Variances come from :meth:`scoring.design.SurveyDesign.variance`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from scoring.ci import ShareMethod, share_interval, wald_interval
+from scoring.design import FloatArray, IntArray, PSUTotalsAccumulator, SurveyDesign
+from scoring.errors import DesignColumnError, ScoringError
+
+DeffKind = Literal["replace", "srswor"]
+ALL_ROWS = -1
+RESULT_COLUMNS = (
+    "domain",
+    "level",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "n",
+    "deff",
+    "n_eff",
+    "note",
+)
+
+
+# ------------------------------------------------------------------ domains
+@dataclass(frozen=True, eq=False)
+class Domains:
+    """A partition of the respondents into domains (subpopulations).
+
+    Attributes
+    ----------
+    name : str
+        The column it comes from, or ``'overall'``.
+    codes : ndarray of int, shape (n,)
+        Domain of every row, ``-1`` for rows in none (missing value).
+    labels : tuple
+        Domain labels in code order.
+    """
+
+    name: str
+    codes: IntArray
+    labels: tuple[object, ...]
+
+    @property
+    def size(self) -> int:
+        """Number of domains."""
+        return len(self.labels)
+
+
+def domains_of(design: SurveyDesign, by: str | None = None) -> Domains:
+    """The domains defined by a column of ``design.data`` (or the whole sample).
+
+    Rows with a missing value in ``by`` belong to no domain.
+    """
+    if by is None:
+        return Domains("overall", np.zeros(design.n, dtype=np.intp), ("all",))
+    if by not in design.data.columns:
+        raise DesignColumnError(f"domain column {by!r} is not in the data")
+    codes, uniques = pd.factorize(design.data[by], sort=True)
+    return Domains(by, codes.astype(np.intp), tuple(uniques.tolist()))
+
+
+# ------------------------------------------------------------------ moments
+@dataclass(frozen=True, eq=False)
+class Moments:
+    """Weighted moments of base variables, per domain (see module docstring).
+
+    Attributes
+    ----------
+    domains : Domains
+    totals : ndarray, shape (D, q)
+        ``sum w y`` per domain.
+    psu : ndarray, shape (n_psu, D, q)
+        Calibration-residualised PSU totals of ``w y`` per domain.
+    gram : ndarray, shape (D, q, q) or None
+        ``sum w y y'`` per domain (None when design effects are not wanted).
+    subset_count : ndarray, shape (D, s)
+        Respondents in each subset (``ALL_ROWS`` or an indicator column of Y).
+    subset_weight : ndarray, shape (D, s)
+        Their weight sum ``N_S``.
+    subset_psus : ndarray, shape (n_psu, D, s)
+        Respondents of each subset in each PSU.
+    subsets : tuple of int
+        The subset definitions.
+    """
+
+    domains: Domains
+    totals: FloatArray
+    psu: FloatArray
+    gram: FloatArray | None
+    subset_count: FloatArray
+    subset_weight: FloatArray
+    subset_psus: FloatArray
+    subsets: tuple[int, ...]
+
+
+RowBuilder = Callable[[int, int], FloatArray]
+
+
+def compute_moments(
+    design: SurveyDesign,
+    build: RowBuilder,
+    q: int,
+    domains: Domains,
+    subsets: Sequence[int],
+    *,
+    gram: bool = True,
+    chunk_rows: int = 65_536,
+) -> Moments:
+    """Stream the rows once and gather the moments of ``Y`` for every domain.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    build : callable
+        ``build(start, stop)`` returns ``Y[start:stop]`` (float, rows x q).
+    q : int
+        Number of base variables.
+    domains : Domains
+    subsets : sequence of int
+        Subset definitions: ``ALL_ROWS`` (the domain) or the index of an
+        indicator column of ``Y`` (domain and indicator).
+    gram : bool
+        Gather ``sum w y y'`` for design effects.
+    """
+    d = domains.size
+    subsets = tuple(subsets)
+    n_sub = len(subsets)
+    acc = PSUTotalsAccumulator(design, domains.codes, d, q)
+    counts = np.zeros((design.n_psu * d, 2 * n_sub))
+    g = np.zeros((d, q, q)) if gram else None
+    sub_index = np.array([s if s >= 0 else 0 for s in subsets], dtype=np.intp)
+    all_rows = np.array([s < 0 for s in subsets], dtype=bool)
+    for start in range(0, design.n, chunk_rows):
+        stop = min(start + chunk_rows, design.n)
+        y = np.asarray(build(start, stop), dtype=np.float64)
+        w = design.weights[start:stop]
+        wy = y * w[:, None]
+        acc.add(start, stop, wy)
+        dom = domains.codes[start:stop]
+        inside = np.flatnonzero(dom >= 0)
+        key = design.psu[start:stop][inside] * d + dom[inside]
+        indicator = sp.csr_matrix(
+            (np.ones(inside.size), (key, inside)), shape=(design.n_psu * d, stop - start)
+        )
+        s = (y[:, sub_index] != 0).astype(np.float64)
+        s[:, all_rows] = 1.0
+        counts += indicator @ np.hstack([s, s * w[:, None]])
+        if g is not None:
+            if d == 1:
+                rows = inside
+                g[0] += y[rows].T @ wy[rows]
+            else:
+                order = np.argsort(dom, kind="stable")
+                bounds = np.searchsorted(dom[order], np.arange(d + 1))
+                for k in range(d):
+                    rows = order[bounds[k] : bounds[k + 1]]
+                    if rows.size:
+                        g[k] += y[rows].T @ wy[rows]
+    totals = acc.totals.reshape(design.n_psu, d, q).sum(axis=0)
+    psu = acc.result()
+    counts3 = counts.reshape(design.n_psu, d, 2 * n_sub)
+    return Moments(
+        domains=domains,
+        totals=totals,
+        psu=psu,
+        gram=g,
+        subset_count=counts3[:, :, :n_sub].sum(axis=0),
+        subset_weight=counts3[:, :, n_sub:].sum(axis=0),
+        subset_psus=counts3[:, :, :n_sub],
+        subsets=subsets,
+    )
+
+
+# ------------------------------------------------------- linear estimates
+@dataclass(frozen=True, eq=False)
+class LinearEstimates:
+    """``m`` estimates per domain with their linearisation.
+
+    Attributes
+    ----------
+    estimate : ndarray, shape (D, m)
+    psu : ndarray, shape (n_psu, D, m)
+        PSU totals of the influence values.
+    u : ndarray, shape (D, q, m)
+        Coefficients of the linearisation variable ``u_i = y_i' u[d, :, j]``.
+    subset : ndarray of int, shape (m,)
+        Index into ``Moments.subsets`` of each estimate's subset (for n, df,
+        design effect).
+    scale : ndarray, shape (m,)
+        ``'share'`` estimates take share intervals, others Wald intervals.
+    names : tuple of str
+    """
+
+    estimate: FloatArray
+    psu: FloatArray
+    u: FloatArray
+    subset: IntArray
+    share: NDArray[np.bool_]
+    names: tuple[str, ...]
+
+
+def ratio_estimates(
+    moments: Moments,
+    numerator: FloatArray,
+    denominator: FloatArray | None,
+    subset: Sequence[int],
+    names: Sequence[str],
+    share: Sequence[bool] | bool = False,
+) -> LinearEstimates:
+    """Ratios ``a'T / b'T`` (or totals ``a'T`` when ``denominator`` is None).
+
+    Parameters
+    ----------
+    moments : Moments
+    numerator : ndarray, shape (q, m)
+        Coefficients ``a`` of each estimate's numerator on the base variables.
+    denominator : ndarray, shape (q, m) or None
+        Coefficients ``b`` of the denominator; None for totals.
+    subset : sequence of int, length m
+        Index into ``moments.subsets`` for each estimate.
+    names : sequence of str
+    share : bool or sequence of bool
+        Whether each estimate is a share (in [0, 1]).
+
+    Notes
+    -----
+    ``R = a'T / b'T``; influence ``w_i (a - R b)' y_i / b'T``; for a total the
+    influence is ``w_i a' y_i``.
+
+    References
+    ----------
+    Matches R survey::svyratio (and svymean, svytotal) on ``subset(design, ...)``.
+    """
+    num = np.asarray(numerator, dtype=np.float64)
+    m = num.shape[1]
+    t = moments.totals
+    top = t @ num  # (D, m)
+    if denominator is None:
+        est = top
+        psu = np.einsum("pdq,qm->pdm", moments.psu, num)
+        u = np.broadcast_to(num, (t.shape[0],) + num.shape).copy()
+    else:
+        den = np.asarray(denominator, dtype=np.float64)
+        bottom = t @ den
+        with np.errstate(invalid="ignore", divide="ignore"):
+            est = top / bottom
+            ok = bottom != 0
+            r = np.where(ok, est, 0.0)
+            inv = np.where(ok, 1.0 / np.where(ok, bottom, 1.0), 0.0)
+        est = np.where(ok, est, np.nan)
+        zn = np.einsum("pdq,qm->pdm", moments.psu, num)
+        zd = np.einsum("pdq,qm->pdm", moments.psu, den)
+        psu = (zn - r[None] * zd) * inv[None]
+        u = (num[None, :, :] - r[:, None, :] * den[None, :, :]) * inv[:, None, :]
+    flags = np.broadcast_to(np.asarray(share, dtype=bool), (m,)).copy()
+    return LinearEstimates(
+        estimate=est,
+        psu=psu,
+        u=u,
+        subset=np.asarray(subset, dtype=np.intp),
+        share=flags,
+        names=tuple(names),
+    )
+
+
+def combine(
+    parts: LinearEstimates,
+    coefficients: FloatArray,
+    subset: Sequence[int],
+    names: Sequence[str],
+    *,
+    constant: FloatArray | float = 0.0,
+    share: Sequence[bool] | bool = False,
+) -> LinearEstimates:
+    """Linear combinations ``c0 + C' theta`` of estimates, with their covariances.
+
+    Parameters
+    ----------
+    parts : LinearEstimates
+        ``m`` estimates.
+    coefficients : ndarray, shape (m, r)
+        One column per combination.
+    subset, names, share
+        As in :func:`ratio_estimates`, for the ``r`` combinations.
+    constant : float or ndarray, shape (r,)
+        Added to each combination (e.g. the ``low`` of a range mapping).
+
+    Notes
+    -----
+    ``theta_c = c0 + sum_k c_k theta_k``; its influence is
+    ``sum_k c_k infl_k``, so ``Var = c' Sigma c`` with the full covariance
+    ``Sigma`` of the items.
+
+    References
+    ----------
+    Matches R survey::svycontrast on the joint ``svyratio``/``svymean`` estimates.
+    """
+    c = np.asarray(coefficients, dtype=np.float64)
+    const = np.broadcast_to(np.asarray(constant, dtype=np.float64), (c.shape[1],))
+    # 0 * NaN must stay 0: a child that is not part of a combination never spoils it.
+    est = _nan_matmul(parts.estimate, c) + const[None, :]
+    psu = np.einsum("pdm,mr->pdr", parts.psu, c)
+    u = np.einsum("dqm,mr->dqr", parts.u, c)
+    flags = np.broadcast_to(np.asarray(share, dtype=bool), (c.shape[1],)).copy()
+    return LinearEstimates(
+        estimate=est,
+        psu=psu,
+        u=u,
+        subset=np.asarray(subset, dtype=np.intp),
+        share=flags,
+        names=tuple(names),
+    )
+
+
+def _nan_matmul(values: FloatArray, c: FloatArray) -> FloatArray:
+    filled = np.where(np.isnan(values), 0.0, values)
+    out = filled @ c
+    missing = np.isnan(values).astype(np.float64) @ (c != 0).astype(np.float64)
+    return np.where(missing > 0, np.nan, out)
+
+
+def stack(parts: Sequence[LinearEstimates]) -> LinearEstimates:
+    """Concatenate estimate sets (same moments) side by side."""
+    return LinearEstimates(
+        estimate=np.concatenate([p.estimate for p in parts], axis=1),
+        psu=np.concatenate([p.psu for p in parts], axis=2),
+        u=np.concatenate([p.u for p in parts], axis=2),
+        subset=np.concatenate([p.subset for p in parts]),
+        share=np.concatenate([p.share for p in parts]),
+        names=tuple(n for p in parts for n in p.names),
+    )
+
+
+# --------------------------------------------------------------- results
+def summarise(
+    design: SurveyDesign,
+    moments: Moments,
+    est: LinearEstimates,
+    *,
+    level: float = 0.95,
+    method: ShareMethod = "logit",
+    deff: DeffKind = "replace",
+) -> pd.DataFrame:
+    """Estimates, SEs, CIs, df, n and design effects as a long table.
+
+    One row per (estimate, domain): columns ``name``, ``domain``, ``level``,
+    ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``df``, ``n``, ``deff``,
+    ``n_eff`` and ``note``.
+
+    Notes
+    -----
+    - ``df`` is ``degf(subset(design, S))``: PSUs minus strata holding a
+      respondent of the estimate's subset ``S`` (domain, and for an item
+      its valid answers).
+    - ``deff = V / V_srs`` with, for the linearisation variable ``u`` over
+      ``S`` (``n`` respondents, weight sum ``N``),
+      ``s2 = n/(n-1) * sum_S w (u - ubar)^2 / N`` and
+      ``V_srs = N^2 s2 / n`` (``deff='replace'``, R ``deff="replace"``) or
+      ``V_srs = N^2 s2 (N - n)/(N n)`` (``deff='srswor'``, R ``deff=TRUE``).
+      ``n_eff = n / deff`` (Kish).
+    - A subset with no respondents gives an explicit row with ``n = 0``,
+      no estimate and a note; it never raises.
+
+    References
+    ----------
+    Matches R survey::svymean / svyratio / svytotal ``deff=`` and
+    ``degf(subset(design, ...))``; intervals as :mod:`scoring.ci`.
+    """
+    d, m = est.estimate.shape
+    n_psu = design.n_psu
+    var = design.variance(
+        est.psu.reshape(n_psu, d * m), _strata_present(design, moments, est)
+    ).reshape(d, m)
+    se = np.sqrt(np.maximum(var, 0.0))
+    n = moments.subset_count[:, est.subset]  # (D, m)
+    big_n = moments.subset_weight[:, est.subset]
+    present = moments.subset_psus[:, :, est.subset] > 0  # (n_psu, D, m)
+    psu_count = present.sum(axis=0)
+    strata_count = _count_strata(design, present)
+    df = (psu_count - strata_count).astype(np.float64)
+
+    deff_values = np.full((d, m), np.nan)
+    if moments.gram is not None:
+        quad = np.einsum("dqm,dqr,drm->dm", est.u, moments.gram, est.u)
+        lin = np.einsum("dq,dqm->dm", moments.totals, est.u)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_u = lin / big_n
+            s2 = (quad / big_n - mean_u**2) * n / (n - 1)
+            if deff == "replace":
+                vsrs = big_n**2 * s2 / n
+            else:
+                vsrs = big_n**2 * s2 * (big_n - n) / (big_n * n)
+            ok = (n > 1) & (vsrs > 0)
+            deff_values = np.where(ok, var / np.where(ok, vsrs, 1.0), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_eff = np.where(np.isfinite(deff_values) & (deff_values > 0), n / deff_values, np.nan)
+
+    low = np.full((d, m), np.nan)
+    high = np.full((d, m), np.nan)
+    n_rows = np.full((d, m), float(design.n)) if design.is_calibrated else n
+    for j in range(m):
+        e = est.estimate[:, j]
+        ok = ~np.isnan(e)
+        if not ok.any():
+            continue
+        if est.share[j]:
+            lo, hi = share_interval(
+                e[ok], se[ok, j], df[ok, j], level, method, n_rows=n_rows[ok, j], n_valid=n[ok, j]
+            )
+        else:
+            lo, hi = wald_interval(e[ok], se[ok, j], df[ok, j], level)
+        low[ok, j] = lo
+        high[ok, j] = hi
+
+    notes = np.full((d, m), "", dtype=object)
+    notes[df <= 0] = "no degrees of freedom: no confidence interval"
+    notes[~np.isfinite(deff_values) & (n > 0)] = _join(
+        notes[~np.isfinite(deff_values) & (n > 0)], "design effect undefined"
+    )
+    undefined = np.isnan(est.estimate)
+    notes[undefined] = "no valid answers in domain"
+    se = np.where(undefined, np.nan, se)
+
+    labels = moments.domains.labels
+    frame = pd.DataFrame(
+        {
+            "name": np.repeat(np.array(est.names, dtype=object), d),
+            "domain": moments.domains.name,
+            "level": np.tile(np.array(labels, dtype=object), m),
+            "estimate": est.estimate.T.ravel(),
+            "se": se.T.ravel(),
+            "ci_low": low.T.ravel(),
+            "ci_high": high.T.ravel(),
+            "df": df.T.ravel().astype(np.int64),
+            "n": n.T.ravel().astype(np.int64),
+            "deff": deff_values.T.ravel(),
+            "n_eff": n_eff.T.ravel(),
+            "note": notes.T.ravel(),
+        }
+    )
+    return frame
+
+
+def _join(existing: NDArray[np.object_], text: str) -> NDArray[np.object_]:
+    return np.array([f"{e}; {text}" if e else text for e in existing], dtype=object)
+
+
+def _count_strata(design: SurveyDesign, present: NDArray[np.bool_]) -> FloatArray:
+    """Strata holding at least one present PSU, per (domain, estimate)."""
+    n_psu, d, m = present.shape
+    indicator = design._stratum_indicator()
+    per_stratum = indicator @ present.reshape(n_psu, d * m).astype(np.float64)
+    return np.asarray((per_stratum > 0).sum(axis=0), dtype=np.float64).reshape(d, m)
+
+
+def _strata_present(
+    design: SurveyDesign, moments: Moments, est: LinearEstimates
+) -> NDArray[np.bool_] | None:
+    if design.lonely_psu != "average":
+        return None
+    d, m = est.estimate.shape
+    if design.is_calibrated:
+        # R keeps every row of a calibrated design in a subset.
+        return None
+    present = moments.subset_psus[:, :, est.subset] > 0
+    indicator = design._stratum_indicator()
+    per_stratum = indicator @ present.reshape(design.n_psu, d * m).astype(np.float64)
+    return np.asarray(per_stratum > 0)
+
+
+# -------------------------------------------------------- public helpers
+def _column(design: SurveyDesign, column: str) -> FloatArray:
+    if column not in design.data.columns:
+        raise DesignColumnError(f"column {column!r} is not in the data")
+    try:
+        return np.asarray(pd.to_numeric(design.data[column]), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DesignColumnError(f"column {column!r} is not numeric") from None
+
+
+def estimate_mean(
+    design: SurveyDesign,
+    column: str,
+    by: str | None = None,
+    *,
+    level: float = 0.95,
+    deff: DeffKind = "replace",
+) -> pd.DataFrame:
+    """Weighted mean of a column per domain, missing values left out.
+
+    Notes
+    -----
+    ``ybar = sum w y / sum w`` over respondents of the domain with a value;
+    influence ``w_i (y_i - ybar) / sum w``; Wald t interval on ``degf``.
+
+    References
+    ----------
+    Matches R ``svymean(~y, subset(design, dom & !is.na(y)), deff=)`` and
+    ``confint(..., df=degf(...))``.
+    """
+    y = _column(design, column)
+    has = ~np.isnan(y)
+    yy = np.column_stack([np.where(has, y, 0.0), has.astype(np.float64)])
+    doms = domains_of(design, by)
+    mom = compute_moments(design, lambda a, b: yy[a:b], 2, doms, [1])
+    est = ratio_estimates(mom, np.array([[1.0], [0.0]]), np.array([[0.0], [1.0]]), [0], [column])
+    return summarise(design, mom, est, level=level, deff=deff)
+
+
+def estimate_total(
+    design: SurveyDesign,
+    column: str,
+    by: str | None = None,
+    *,
+    level: float = 0.95,
+    deff: DeffKind = "replace",
+) -> pd.DataFrame:
+    """Weighted total of a column per domain (missing values count as 0).
+
+    Notes
+    -----
+    ``Y = sum w y``; influence ``w_i y_i``; Wald t interval.
+
+    References
+    ----------
+    Matches R ``svytotal(~y, subset(design, dom), deff=)``.
+    """
+    y = _column(design, column)
+    yy = np.where(np.isnan(y), 0.0, y)[:, None]
+    doms = domains_of(design, by)
+    mom = compute_moments(design, lambda a, b: yy[a:b], 1, doms, [ALL_ROWS])
+    est = ratio_estimates(mom, np.array([[1.0]]), None, [0], [column])
+    return summarise(design, mom, est, level=level, deff=deff)
+
+
+def estimate_ratio(
+    design: SurveyDesign,
+    numerator: str,
+    denominator: str,
+    by: str | None = None,
+    *,
+    level: float = 0.95,
+    deff: DeffKind = "replace",
+) -> pd.DataFrame:
+    """Ratio of two weighted totals per domain.
+
+    Notes
+    -----
+    ``R = sum w y / sum w x``; influence ``w_i (y_i - R x_i) / sum w x``.
+
+    References
+    ----------
+    Matches R ``svyratio(~y, ~x, subset(design, dom), deff=)``.
+    """
+    y = _column(design, numerator)
+    x = _column(design, denominator)
+    yy = np.column_stack([np.nan_to_num(y), np.nan_to_num(x)])
+    doms = domains_of(design, by)
+    mom = compute_moments(design, lambda a, b: yy[a:b], 2, doms, [ALL_ROWS])
+    est = ratio_estimates(
+        mom, np.array([[1.0], [0.0]]), np.array([[0.0], [1.0]]), [0], [f"{numerator}/{denominator}"]
+    )
+    return summarise(design, mom, est, level=level, deff=deff)
+
+
+def estimate_shares(
+    design: SurveyDesign,
+    items: Sequence[str],
+    satisfied: Sequence[int] = (4, 5),
+    valid: Sequence[int] | dict[str, Sequence[int]] | None = None,
+    by: str | None = None,
+    *,
+    level: float = 0.95,
+    method: ShareMethod = "logit",
+    deff: DeffKind = "replace",
+) -> pd.DataFrame:
+    """Share of satisfied answers among valid answers, for each item and domain.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    items : sequence of str
+        Item columns (answer codes; blank = no answer).
+    satisfied : sequence of int
+        Codes counted as satisfied (default 4 and 5).
+    valid : sequence of int or dict, optional
+        Valid codes (for every item, or per item); by default every
+        non-missing answer except those outside ``valid`` is valid. Codes
+        that are not valid (e.g. 9 "Không có ý kiến") are out of the
+        denominator. Answers outside ``valid`` and ``satisfied`` raise
+        :class:`~scoring.errors.AnswerCodeError` only when ``valid`` is
+        given through the index tree; here they are simply not valid.
+    by : str, optional
+        Domain column.
+    level, method, deff
+        Interval level and method (:func:`scoring.ci.share_interval`),
+        design-effect reference.
+
+    Notes
+    -----
+    ``p = sum w 1[y in satisfied] / sum w 1[y valid]`` over the domain;
+    influence ``w_i (s_i - p v_i) / sum w v``.
+
+    References
+    ----------
+    Matches R ``svyciprop(~I(y %in% c(4,5)), subset(design, dom & valid),
+    method=)``, which equals ``svyratio(~sat, ~valid, subset(design, dom))``
+    for the estimate and SE; df and deff are those of the
+    ``subset(design, dom & valid)`` design.
+    """
+    data = design.data
+    k = len(items)
+    codes = np.empty((design.n, k))
+    for j, item in enumerate(items):
+        if item not in data.columns:
+            raise DesignColumnError(f"item column {item!r} is not in the data")
+        codes[:, j] = np.asarray(pd.to_numeric(data[item], errors="coerce"), dtype=np.float64)
+    valid_sets = _valid_sets(items, valid)
+    sat = np.asarray(sorted(satisfied), dtype=np.float64)
+
+    def build(a: int, b: int) -> FloatArray:
+        block = codes[a:b]
+        y = np.zeros((b - a, 2 * k))
+        for j in range(k):
+            col = block[:, j]
+            v = ~np.isnan(col) if valid_sets[j] is None else np.isin(col, valid_sets[j])
+            y[:, k + j] = v
+            y[:, j] = v & np.isin(col, sat)
+        return y
+
+    doms = domains_of(design, by)
+    mom = compute_moments(design, build, 2 * k, doms, [k + j for j in range(k)])
+    eye = np.eye(k)
+    zeros = np.zeros((k, k))
+    est = ratio_estimates(
+        mom,
+        np.vstack([eye, zeros]),
+        np.vstack([zeros, eye]),
+        list(range(k)),
+        list(items),
+        share=True,
+    )
+    return summarise(design, mom, est, level=level, method=method, deff=deff)
+
+
+def _valid_sets(
+    items: Sequence[str], valid: Sequence[int] | dict[str, Sequence[int]] | None
+) -> list[FloatArray | None]:
+    if valid is None:
+        return [None] * len(items)
+    if isinstance(valid, dict):
+        out: list[FloatArray | None] = []
+        for item in items:
+            if item not in valid:
+                raise ScoringError(f"no valid codes given for item {item!r}")
+            out.append(np.asarray(sorted(valid[item]), dtype=np.float64))
+        return out
+    codes = np.asarray(sorted(valid), dtype=np.float64)
+    return [codes] * len(items)

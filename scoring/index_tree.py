@@ -1,0 +1,352 @@
+"""The satisfaction index tree: item > criterion > group > overall, per domain.
+
+Every node of a questionnaire's index tree (``Questionnaire.index``) gets an
+estimate, standard error, confidence interval, n, df and design effect for
+every domain asked, from a wide DataFrame (one row per respondent, one column
+per item code) and a :class:`~scoring.design.SurveyDesign` built on it.
+
+Nodes are linear in a small set of *base ratios*: one per item leaf (share
+satisfied among valid answers) and one per ``pooled`` node (all satisfied
+answers beneath it over all valid answers beneath it). ``mean``,
+``weighted_mean``, ``sum`` and ``range`` are linear maps of their children,
+so each node is ``c0 + c' theta`` over the base ratios and its variance
+``c' Sigma c`` carries every covariance between items (R: ``svycontrast`` on
+a joint ``svyratio``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from scoring.ci import ShareMethod
+from scoring.design import FloatArray, SurveyDesign
+from scoring.errors import AnswerCodeError, DesignColumnError, IndexTreeError
+from scoring.estimators import (
+    ALL_ROWS,
+    DeffKind,
+    combine,
+    compute_moments,
+    domains_of,
+    ratio_estimates,
+    summarise,
+)
+
+
+class IndexNodeLike(Protocol):
+    """The part of ``scoring.questionnaire.IndexNode`` used here."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def label(self) -> dict[str, str]: ...
+    @property
+    def aggregate(self) -> str: ...
+    @property
+    def children(self) -> Sequence[IndexNodeLike]: ...
+    @property
+    def item(self) -> str | None: ...
+    @property
+    def weight(self) -> float | None: ...
+    @property
+    def satisfied(self) -> frozenset[int]: ...
+    @property
+    def range(self) -> tuple[float, float] | None: ...
+
+
+class ItemLike(Protocol):
+    """The part of ``scoring.questionnaire.Item`` used here."""
+
+    @property
+    def codes(self) -> frozenset[int]: ...
+    @property
+    def valid_codes(self) -> frozenset[int]: ...
+
+
+class QuestionnaireLike(Protocol):
+    """The part of ``scoring.questionnaire.Questionnaire`` used here."""
+
+    @property
+    def index(self) -> IndexNodeLike | None: ...
+    def item(self, code: str) -> ItemLike: ...
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    item: str
+    satisfied: frozenset[int]
+
+
+def compute_index_tree(
+    questionnaire: QuestionnaireLike,
+    design: SurveyDesign,
+    domains: Iterable[str | None] = (None,),
+    *,
+    level: float = 0.95,
+    method: ShareMethod = "logit",
+    deff: DeffKind = "replace",
+    root: IndexNodeLike | None = None,
+) -> pd.DataFrame:
+    """Every node of the index tree, for every domain, with SE, CI, n, df and deff.
+
+    Parameters
+    ----------
+    questionnaire : Questionnaire
+        Gives the tree (``.index``) and each item's codes and valid codes.
+    design : SurveyDesign
+        Built on the wide DataFrame: one column per item code (answer codes,
+        blank for no answer), plus the design and domain columns.
+    domains : iterable of str or None
+        Domain columns (desk, agency, period, gender, ...); ``None`` is the
+        whole sample. Each column is split into its values.
+    level : float
+        Confidence level.
+    method : str
+        Interval method for shares (item leaves and ``pooled`` nodes without
+        a range): see :func:`scoring.ci.share_interval`. Other nodes get a
+        Wald t interval.
+    deff : {'replace', 'srswor'}
+        Reference variance of the design effect (see
+        :func:`scoring.estimators.summarise`).
+    root : IndexNode, optional
+        A subtree to compute instead of ``questionnaire.index``.
+
+    Returns
+    -------
+    DataFrame
+        One row per (node, domain, domain value): ``node``, ``parent``,
+        ``depth``, ``aggregate``, ``domain``, ``level``, ``estimate``, ``se``,
+        ``ci_low``, ``ci_high``, ``df``, ``n``, ``deff``, ``n_eff``, ``note``.
+        Values are on the 0-1 scale (or the node's ``range``); multiply by 100
+        for percentages. A domain without valid answers to an item gives an
+        explicit row with ``n = 0``, no estimate and a note, and so do the
+        nodes above it.
+
+    Raises
+    ------
+    AnswerCodeError
+        An answer code that is not on its item's scale (names item and code).
+    DesignColumnError
+        An item or domain column is missing.
+    IndexTreeError
+        The questionnaire has no index, or a ``weighted_mean`` child has no weight.
+
+    Notes
+    -----
+    - item: ``p = sum w 1[y in satisfied] / sum w 1[y valid]``;
+    - mean: ``(1/k) sum_c theta_c``; weighted_mean: ``sum_c w_c theta_c / sum_c w_c``;
+      sum: ``sum_c theta_c``;
+    - pooled: ``sum_items sum w 1[satisfied] / sum_items sum w 1[valid]``;
+    - range ``[low, high]``: ``low + (high - low) theta``.
+
+    n, df and the design effect of an item are those of the respondents of
+    the domain with a valid answer; of any other node, of all respondents of
+    the domain.
+
+    References
+    ----------
+    Items match R ``svyciprop(~I(y %in% c(4,5)), subset(design, dom & valid))``;
+    composites match ``svycontrast`` on ``svyratio(..., covmat=TRUE)`` over
+    ``subset(design, dom)``; pooled nodes match ``svyratio``.
+    """
+    tree = root if root is not None else questionnaire.index
+    if tree is None:
+        raise IndexTreeError("the questionnaire has no index tree")
+    nodes = list(_walk(tree))
+    leaves: list[_Leaf] = []
+    leaf_pos: dict[_Leaf, int] = {}
+    for node in nodes:
+        if node.aggregate == "item":
+            if node.item is None:
+                raise IndexTreeError(f"index leaf {node.code!r} names no item")
+            leaf = _Leaf(node.item, frozenset(node.satisfied))
+            if leaf not in leaf_pos:
+                leaf_pos[leaf] = len(leaves)
+                leaves.append(leaf)
+    k = len(leaves)
+    items = sorted({leaf.item for leaf in leaves})
+    codes = _answer_matrix(design, questionnaire, items)
+    column = {item: j for j, item in enumerate(items)}
+    valid_sets = {
+        item: np.asarray(sorted(questionnaire.item(item).valid_codes), dtype=np.float32)
+        for item in items
+    }
+    sat_sets = [np.asarray(sorted(leaf.satisfied), dtype=np.float32) for leaf in leaves]
+
+    def build(a: int, b: int) -> FloatArray:
+        y = np.zeros((b - a, 2 * k))
+        block = codes[a:b]
+        valid_cache: dict[str, np.ndarray] = {}
+        for j, leaf in enumerate(leaves):
+            col = block[:, column[leaf.item]]
+            if leaf.item not in valid_cache:
+                valid_cache[leaf.item] = np.isin(col, valid_sets[leaf.item])
+            v = valid_cache[leaf.item]
+            y[:, k + j] = v
+            y[:, j] = v & np.isin(col, sat_sets[j])
+        return y
+
+    # Base ratios: the leaves, then one per pooled node.
+    pooled_nodes = [n for n in nodes if n.aggregate == "pooled"]
+    n_base = k + len(pooled_nodes)
+    num = np.zeros((2 * k, n_base))
+    den = np.zeros((2 * k, n_base))
+    for j in range(k):
+        num[j, j] = 1.0
+        den[k + j, j] = 1.0
+    for p, node in enumerate(pooled_nodes):
+        for leaf_node in _leaves(node):
+            j = leaf_pos[_Leaf(cast_str(leaf_node.item), frozenset(leaf_node.satisfied))]
+            num[j, k + p] += 1.0
+            den[k + j, k + p] += 1.0
+    base_subset = [1 + j for j in range(k)] + [0] * len(pooled_nodes)
+    pooled_index = {id(n): k + p for p, n in enumerate(pooled_nodes)}
+
+    coef = np.zeros((n_base, len(nodes)))
+    const = np.zeros(len(nodes))
+    memo: dict[int, tuple[FloatArray, float]] = {}
+
+    def linear(node: IndexNodeLike) -> tuple[FloatArray, float]:
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        c = np.zeros(n_base)
+        c0 = 0.0
+        if node.aggregate == "item":
+            c[leaf_pos[_Leaf(cast_str(node.item), frozenset(node.satisfied))]] = 1.0
+        elif node.aggregate == "pooled":
+            c[pooled_index[key]] = 1.0
+        else:
+            kids = [linear(child) for child in node.children]
+            if not kids:
+                raise IndexTreeError(f"index node {node.code!r} has no children")
+            if node.aggregate == "mean":
+                weights = np.full(len(kids), 1.0 / len(kids))
+            elif node.aggregate == "sum":
+                weights = np.ones(len(kids))
+            elif node.aggregate == "weighted_mean":
+                raw = [child.weight for child in node.children]
+                if any(w is None for w in raw):
+                    missing = [ch.code for ch in node.children if ch.weight is None]
+                    raise IndexTreeError(
+                        f"weighted_mean node {node.code!r}: children {missing} have no weight"
+                    )
+                weights = np.asarray(raw, dtype=np.float64)
+                weights = weights / weights.sum()
+            else:
+                raise IndexTreeError(
+                    f"index node {node.code!r} has unknown aggregate {node.aggregate!r}"
+                )
+            for wk, (ck, c0k) in zip(weights, kids, strict=True):
+                c += wk * ck
+                c0 += wk * c0k
+        if node.range is not None:
+            low, high = node.range
+            c = c * (high - low)
+            c0 = low + (high - low) * c0
+        memo[key] = (c, c0)
+        return c, c0
+
+    for i, node in enumerate(nodes):
+        coef[:, i], const[i] = linear(node)
+    subset = [
+        1 + leaf_pos[_Leaf(cast_str(n.item), frozenset(n.satisfied))]
+        if n.aggregate == "item"
+        else 0
+        for n in nodes
+    ]
+    share = [n.aggregate in ("item", "pooled") and n.range is None for n in nodes]
+    names = [n.code for n in nodes]
+    parents = _parents(tree)
+    depth = _depths(tree)
+
+    frames = []
+    for by in domains:
+        doms = domains_of(design, by)
+        moments = compute_moments(
+            design, build, 2 * k, doms, [ALL_ROWS] + [k + j for j in range(k)]
+        )
+        base = ratio_estimates(moments, num, den, base_subset, [f"base{j}" for j in range(n_base)])
+        est = combine(base, coef, subset, names, constant=const, share=share)
+        frame = summarise(design, moments, est, level=level, method=method, deff=deff)
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    out = out.rename(columns={"name": "node"})
+    by_code = {n.code: n for n in nodes}
+    out.insert(1, "parent", [parents.get(c, "") for c in out["node"]])
+    out.insert(2, "depth", [depth[c] for c in out["node"]])
+    out.insert(3, "aggregate", [by_code[c].aggregate for c in out["node"]])
+    return out
+
+
+def cast_str(value: str | None) -> str:
+    """The item code of a leaf (validated non-empty before use)."""
+    return value if value is not None else ""
+
+
+def _walk(node: IndexNodeLike) -> Iterable[IndexNodeLike]:
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def _leaves(node: IndexNodeLike) -> Iterable[IndexNodeLike]:
+    return (n for n in _walk(node) if n.aggregate == "item")
+
+
+def _parents(root: IndexNodeLike) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for node in _walk(root):
+        for child in node.children:
+            out.setdefault(child.code, node.code)
+    return out
+
+
+def _depths(root: IndexNodeLike) -> dict[str, int]:
+    out: dict[str, int] = {}
+
+    def visit(node: IndexNodeLike, d: int) -> None:
+        out.setdefault(node.code, d)
+        for child in node.children:
+            visit(child, d + 1)
+
+    visit(root, 0)
+    return out
+
+
+def _answer_matrix(
+    design: SurveyDesign, questionnaire: QuestionnaireLike, items: Sequence[str]
+) -> np.ndarray:
+    """Answer codes as float32 (NaN = no answer), checked against each item's scale."""
+    data = design.data
+    missing = [item for item in items if item not in data.columns]
+    if missing:
+        raise DesignColumnError(f"item columns {missing} are not in the data")
+    codes = np.empty((design.n, len(items)), dtype=np.float32)
+    for j, item in enumerate(items):
+        raw = data[item]
+        values = np.asarray(pd.to_numeric(raw, errors="coerce"), dtype=np.float64)
+        not_numeric = np.isnan(values) & raw.notna().to_numpy()
+        if not_numeric.any():
+            row = int(np.flatnonzero(not_numeric)[0])
+            raise AnswerCodeError(
+                f"item {item!r}: answer {raw.iloc[row]!r} at row {row} is not a code"
+            )
+        allowed = np.asarray(sorted(questionnaire.item(item).codes), dtype=np.float64)
+        present = ~np.isnan(values)
+        bad = present & ~np.isin(values, allowed)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            bad_codes = sorted({float(v) for v in values[bad]})
+            shown = ", ".join(f"{c:g}" for c in bad_codes[:5])
+            raise AnswerCodeError(
+                f"item {item!r}: code(s) {shown} are not on its scale "
+                f"{sorted(questionnaire.item(item).codes)} ({int(bad.sum())} answers, first at "
+                f"row {row})"
+            )
+        codes[:, j] = values
+    return codes
