@@ -37,4 +37,8 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from survey_app import staff
 
     staff.init_app(app)
+
+    from survey_app import dashboard
+
+    dashboard.init_app(app)
     return app

@@ -1,0 +1,167 @@
+"""Synthetic responses for a campaign, inserted in bulk (dashboard benchmark and tests).
+
+Answers follow the questionnaire: every single-choice item of the form
+(respecting ``show_if``), the respondent block, and a comment now and then.
+Each desk has its own satisfaction level, so desks differ. PostgreSQL gets
+COPY; other databases SQLAlchemy Core executemany.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterator
+
+import numpy as np
+import sqlalchemy as sa
+
+from scoring.questionnaire import Questionnaire
+from survey_app.extensions import db
+from survey_app.models import Answer, Campaign, Submission
+from survey_app.services.questionnaires import definition
+
+COMMENTS = (
+    "Cán bộ hướng dẫn tận tình, chu đáo.",
+    "Thời gian chờ đợi còn lâu, đề nghị bố trí thêm quầy.",
+    "Nên niêm yết thủ tục rõ ràng hơn.",
+    "Trang dịch vụ công trực tuyến hay bị lỗi.",
+)
+
+
+def _answers(
+    q: Questionnaire, rng: np.random.Generator, satisfied_p: float
+) -> list[tuple[str, int | None, str | None]]:
+    answers: dict[str, int] = {}
+    out: list[tuple[str, int | None, str | None]] = []
+    respondent = {i.code for i in q.respondent}
+    for item in q.items:
+        if item.code in respondent or not item.is_shown(answers):
+            continue
+        if item.type == "single":
+            codes = sorted(item.valid_codes)
+            invalid = sorted(item.invalid_codes)
+            if invalid and rng.random() < 0.04:
+                code = invalid[0]
+            elif codes == [1, 2, 3, 4, 5]:
+                if rng.random() < satisfied_p:
+                    code = int(rng.choice([4, 5], p=[0.6, 0.4]))
+                else:
+                    code = int(rng.choice([1, 2, 3], p=[0.1, 0.3, 0.6]))
+            else:
+                code = int(rng.choice(codes))
+            answers[item.code] = code
+            out.append((item.code, code, None))
+        elif item.type == "text" and rng.random() < 0.05:
+            out.append((item.code, None, str(rng.choice(COMMENTS))))
+    for item in q.respondent:
+        if item.type == "single":
+            out.append((item.code, int(rng.choice(sorted(item.valid_codes))), None))
+    return out
+
+
+def rows(
+    campaign: Campaign, n: int, seed: int = 1, first_id: int = 1
+) -> Iterator[tuple[dict[str, object], list[tuple[str, int | None, str | None]]]]:
+    """Submission rows (as dicts) and their answers."""
+    rng = np.random.default_rng(seed)
+    q = definition(campaign.questionnaire_version)
+    desks = sorted(campaign.desks, key=lambda d: d.code)
+    levels = {d.id: 0.65 + 0.25 * (i / max(1, len(desks) - 1)) for i, d in enumerate(desks)}
+    start = dt.datetime.combine(campaign.starts_on, dt.time(7))
+    span = (campaign.ends_on - campaign.starts_on).days + 1
+    for k in range(n):
+        desk = desks[int(rng.integers(len(desks)))]
+        sid = first_id + k
+        at = start + dt.timedelta(days=int(rng.integers(span)), minutes=int(rng.integers(600)))
+        sub = {
+            "id": sid,
+            "uid": str(uuid.UUID(int=int(rng.integers(2**62)) * 4 + sid % 4, version=4)),
+            "receipt": f"B{sid:015d}",
+            "campaign_id": campaign.id,
+            "desk_id": desk.id,
+            "questionnaire_version_id": campaign.questionnaire_version_id,
+            "route": "desk_qr",
+            "dossier_code": None,
+            "language": "vi",
+            "answers_digest": hashlib.sha256(str(sid).encode()).hexdigest(),
+            "client_hash": None,
+            "import_batch_id": None,
+            "submitted_at": at,
+        }
+        yield sub, _answers(q, rng, levels[desk.id])
+
+
+def generate(campaign: Campaign, n: int, seed: int = 1, batch: int = 5000) -> int:
+    """Insert ``n`` synthetic submissions into ``campaign``; commit; return the answer count."""
+    first = (db.session.scalar(sa.select(sa.func.max(Submission.id))) or 0) + 1
+    engine = db.engine
+    total = 0
+    if engine.dialect.name == "postgresql":
+        total = _copy(campaign, n, seed, first)
+    else:
+        subs: list[dict[str, object]] = []
+        answers: list[dict[str, object]] = []
+        with engine.begin() as conn:
+            for sub, items in rows(campaign, n, seed, first):
+                subs.append(sub)
+                answers.extend(
+                    {"submission_id": sub["id"], "item_code": c, "choice": ch, "text": t,
+                     "number": None}
+                    for c, ch, t in items
+                )
+                if len(subs) >= batch:
+                    total += _flush(conn, subs, answers)
+            total += _flush(conn, subs, answers)
+    db.session.commit()
+    db.session.expire_all()
+    return total
+
+
+Rows = list[dict[str, object]]
+
+
+def _flush(conn: sa.Connection, subs: Rows, answers: Rows) -> int:
+    if subs:
+        conn.execute(sa.insert(Submission.__table__), subs)
+    if answers:
+        conn.execute(sa.insert(Answer.__table__), answers)
+    count = len(answers)
+    subs.clear()
+    answers.clear()
+    return count
+
+
+def _copy(campaign: Campaign, n: int, seed: int, first: int) -> int:
+    columns = [
+        "id", "uid", "receipt", "campaign_id", "desk_id", "questionnaire_version_id", "route",
+        "dossier_code", "language", "answers_digest", "client_hash", "import_batch_id",
+        "submitted_at",
+    ]
+    db.session.commit()
+    raw = db.engine.raw_connection()
+    total = 0
+    try:
+        cur = raw.cursor()
+        subs = []
+        answers = []
+        for sub, items in rows(campaign, n, seed, first):
+            subs.append(tuple(sub[c] for c in columns))
+            answers.extend((sub["id"], c, ch, t) for c, ch, t in items)
+        with cur.copy(f"COPY submissions ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in subs:
+                copy.write_row(row)
+        with cur.copy("COPY answers (submission_id, item_code, choice, text) FROM STDIN") as copy:
+            for row in answers:
+                copy.write_row(row)
+        total = len(answers)
+        cur.execute(
+            "SELECT setval(pg_get_serial_sequence('submissions', 'id'), "
+            "(SELECT max(id) FROM submissions))"
+        )
+        cur.execute("ANALYZE submissions")
+        cur.execute("ANALYZE answers")
+        raw.commit()
+    finally:
+        raw.close()
+    return total

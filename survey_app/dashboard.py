@@ -1,0 +1,269 @@
+"""The officials' dashboard (bảng điều khiển): indices, weighting settings, exports.
+
+URL rules under ``/staff/campaigns/<code>/...`` and the JSON API under
+``/api/v1/``. Views parse and authorise; :mod:`survey_app.services.analysis`
+and :mod:`survey_app.services.index_export` do the work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from survey_app import charts
+from survey_app.access import campaign_or_404
+from survey_app.extensions import db
+from survey_app.models import Agency, Campaign
+from survey_app.services import analysis, index_export, weighting_settings
+from survey_app.staff.auth import ANALYSIS_ROLES, READ_ROLES, role_required
+
+bp = Blueprint("dashboard", __name__)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.globals.setdefault("fmt", charts.fmt)
+
+
+def _period(campaign: Campaign) -> analysis.Period:
+    period = analysis.find_period(campaign, request.args.get("period"))
+    if period is None:
+        abort(404)
+    return period
+
+
+def _view(campaign: Campaign) -> analysis.View:
+    return analysis.make_view(campaign, current_user, _period(campaign))
+
+
+def _ci_row(label: str, node: analysis.NodeResult) -> charts.CIRow:
+    return charts.CIRow(
+        label, node.pct(), node.pct("ci_low"), node.pct("ci_high"), node.n, node.wide
+    )
+
+
+def _error_page(campaign: Campaign, error: analysis.AnalysisError) -> tuple[str, int]:
+    return render_template(
+        "staff/dashboard_error.html", campaign=campaign, message=str(error)
+    ), 200
+
+
+@bp.get("/staff/campaigns/<code>/dashboard")
+@role_required(*READ_ROLES)
+def show(code: str) -> Any:
+    campaign = campaign_or_404(code)
+    period = _period(campaign)
+    try:
+        data = analysis.dashboard(campaign, current_user, period)
+    except analysis.AnalysisError as error:
+        return _error_page(campaign, error)
+    page = request.args.get("page", 1, type=int) or 1
+    comments, pages = analysis.comments(data.view, page)
+    tree = data.tree
+    group_chart = charts.ci_bars(
+        [_ci_row(f"{n.code} {n.label}", n) for n in tree.children], "Chỉ số theo nhóm"
+    )
+    weakest_chart = charts.ci_bars(
+        [_ci_row(f"{n.code} {n.label}", n) for n in data.weakest], "Chỉ số các tiêu chí"
+    )
+    desk_chart = charts.ci_bars([_ci_row(r.label, r.result) for r in data.desks], "Theo quầy")
+    agency_chart = charts.ci_bars(
+        [_ci_row(r.label, r.result) for r in data.agencies], "Theo cơ quan"
+    )
+    breakdown_charts = [
+        (label, charts.ci_bars([_ci_row(r.label, r.result) for r in rows], f"Theo {label}"))
+        for label, rows in data.breakdowns
+    ]
+    change_chart = None
+    if data.previous is not None and data.comparison is not None:
+        change_chart = charts.paired_ci_bars(
+            [
+                (_ci_row(f"{c.code} {c.label}", c.current), _ci_row(c.label, c.previous))
+                for c in data.changes
+                if c.current.depth <= 1
+            ],
+            "So sánh với kỳ trước",
+            (data.view.period.label, data.comparison.label),
+        )
+    timeline_chart = charts.count_bars(data.timeline, "Số phiếu theo thời gian")
+    return render_template(
+        "staff/dashboard.html",
+        campaign=campaign,
+        data=data,
+        tree=tree,
+        group_chart=group_chart,
+        weakest_chart=weakest_chart,
+        desk_chart=desk_chart,
+        agency_chart=agency_chart,
+        breakdown_charts=breakdown_charts,
+        change_chart=change_chart,
+        timeline_chart=timeline_chart,
+        comments=comments,
+        page=page,
+        pages=pages,
+        wide_warning=analysis.WIDE_WARNING,
+        can_weight=current_user.role in ANALYSIS_ROLES,
+    )
+
+
+@bp.get("/staff/campaigns/<code>/criteria/<node_code>")
+@role_required(*READ_ROLES)
+def criterion(code: str, node_code: str) -> Any:
+    campaign = campaign_or_404(code)
+    view = _view(campaign)
+    try:
+        node, items = analysis.criterion_detail(view, node_code)
+    except KeyError:
+        abort(404)
+    except analysis.AnalysisError as error:
+        return _error_page(campaign, error)
+    chart = charts.ci_bars(
+        [_ci_row(f"{i.node.code} {i.node.label}", i.node) for i in items], node.label
+    )
+    return render_template(
+        "staff/dashboard_criterion.html",
+        campaign=campaign,
+        view=view,
+        node=node,
+        items=items,
+        chart=chart,
+        wide_warning=analysis.WIDE_WARNING,
+    )
+
+
+@bp.route("/staff/campaigns/<code>/weighting", methods=["GET", "POST"])
+@role_required(*ANALYSIS_ROLES)
+def weighting(code: str) -> Any:
+    campaign = campaign_or_404(code)
+    questionnaire = analysis.definition(campaign.questionnaire_version)
+    settings = weighting_settings.current(campaign)
+    error = None
+    if request.method == "POST":
+        upload = request.files.get("margins")
+        text = None
+        if upload is not None and upload.filename:
+            raw = upload.read(2_000_000)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                error = "Tệp CSV phải được lưu với mã hóa UTF-8."
+        if error is None:
+            try:
+                new = weighting_settings.build_settings(
+                    request.form,
+                    text,
+                    upload.filename if upload is not None else None,
+                    questionnaire,
+                    analysis.frames.get(campaign),
+                    settings,
+                )
+                analysis.build_design(analysis.frames.get(campaign), new)
+            except (weighting_settings.WeightingError, analysis.AnalysisError) as exc:
+                error = str(exc)
+            else:
+                weighting_settings.save(campaign, new)
+                db.session.commit()
+                flash(f"Đã lưu cài đặt. {new.describe(questionnaire)}", "success")
+                return redirect(url_for("dashboard.weighting", code=campaign.code))
+    respondent = [i for i in questionnaire.respondent if i.type == "single"]
+    return render_template(
+        "staff/dashboard_weighting.html",
+        campaign=campaign,
+        settings=settings,
+        description=settings.describe(questionnaire),
+        respondent=respondent,
+        error=error,
+        form=request.form if request.method == "POST" else None,
+        ci_methods=weighting_settings.CI_METHODS,
+        levels=weighting_settings.LEVELS,
+        calibrations=weighting_settings.CALIBRATION_LABELS,
+        design_labels=weighting_settings.DESIGN_LABELS,
+    ), (400 if error else 200)
+
+
+def _download(body: bytes, filename: str, mimetype: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/staff/campaigns/<code>/indices.<fmt>")
+@role_required(*READ_ROLES)
+def export_indices(code: str, fmt: str) -> Any:
+    campaign = campaign_or_404(code)
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    view = _view(campaign)
+    try:
+        tree = analysis.view_tree(view)
+    except analysis.AnalysisError as error:
+        return _error_page(campaign, error)
+    name = f"chi-so-{campaign.code}-{view.period.code}.{fmt}"
+    if fmt == "csv":
+        body = index_export.indices_csv(view, tree)
+        mimetype = "text/csv; charset=utf-8"
+    else:
+        body = index_export.indices_xlsx(view, tree)
+        mimetype = XLSX
+    db.session.commit()
+    return _download(body, name, mimetype)
+
+
+@bp.get("/staff/campaigns/<code>/par.<fmt>")
+@role_required(*READ_ROLES)
+def export_par(code: str, fmt: str) -> Any:
+    campaign = campaign_or_404(code)
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    view = _view(campaign)
+    try:
+        agencies = view.frame.loc[view.mask, "agency"].unique()
+        table = index_export.par_table(view, analysis.names(Agency, agencies))
+    except analysis.AnalysisError as error:
+        return _error_page(campaign, error)
+    name = f"diem-cchc-{campaign.code}-{view.period.code}.{fmt}"
+    if fmt == "csv":
+        body = index_export.par_csv(view, table)
+        mimetype = "text/csv; charset=utf-8"
+    else:
+        body = index_export.par_xlsx(view, table)
+        mimetype = XLSX
+    db.session.commit()
+    return _download(body, name, mimetype)
+
+
+@bp.get("/api/v1/campaigns/<code>/indices")
+def api_indices(code: str) -> Any:
+    """JSON for signed-in staff; same per-record rules as the pages (404 outside)."""
+    if not current_user.is_authenticated:
+        return jsonify(error="Cần đăng nhập."), 401
+    if current_user.role not in READ_ROLES:
+        return jsonify(error="Không có quyền."), 403
+    campaign = campaign_or_404(code)
+    period = analysis.find_period(campaign, request.args.get("period"))
+    if period is None:
+        return jsonify(error="Kỳ không hợp lệ."), 404
+    view = analysis.make_view(campaign, current_user, period)
+    try:
+        tree = analysis.view_tree(view)
+    except analysis.AnalysisError as error:
+        return jsonify(error=str(error)), 409
+    body = index_export.indices_json(view, tree)
+    db.session.commit()
+    return jsonify(body)

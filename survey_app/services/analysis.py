@@ -1,0 +1,790 @@
+"""A campaign's responses as a DataFrame, and its indices computed by ``scoring``.
+
+Phân tích kết quả khảo sát. Everything numeric comes from :mod:`scoring`; this
+module only loads the answers, describes the design and the domains (the
+period, the officer's agency subtree, a desk, a respondent group) and caches
+the result. An officer's view is a *domain* of the whole campaign design, never
+a design built on fewer rows, so its standard errors match R's ``subset()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import case, func, select
+
+from scoring.compare import Difference, difference_test
+from scoring.questionnaire import IndexNode, Questionnaire
+from survey_app.extensions import db
+from survey_app.models import Agency, Answer, Campaign, Desk, Submission
+from survey_app.services.questionnaires import definition
+from survey_app.services.weighting_settings import WeightingSettings
+from survey_app.services.weighting_settings import current as current_settings
+
+# Columns of the analysis frame besides the item and respondent codes.
+META_COLUMNS = ("submission_id", "desk", "agency", "route", "submitted_at")
+
+
+# ------------------------------------------------------------------ loading
+def choice_columns(questionnaire: Questionnaire) -> list[str]:
+    """Item and respondent codes whose answers are single choices (index and domain inputs)."""
+    codes = [item.code for item in questionnaire.items if item.type == "single"]
+    codes += [item.code for item in questionnaire.respondent if item.type == "single"]
+    return list(dict.fromkeys(codes))
+
+
+def load_responses(campaign: Campaign) -> pd.DataFrame:
+    """One row per submission: desk, agency, route, submitted_at and a column per choice item.
+
+    The answers table holds one row per (submission, item); the pivot runs in
+    the database (one conditional aggregate per item) so that 200,000
+    submissions x 35 answers never become 7 million Python tuples.
+    Item columns are floats with NaN for "not answered".
+    """
+    questionnaire = definition(campaign.questionnaire_version)
+    codes = choice_columns(questionnaire)
+    pivots = [
+        func.max(case((Answer.item_code == code, Answer.choice))).label(f"c{i}")
+        for i, code in enumerate(codes)
+    ]
+    answers = (
+        select(Answer.submission_id, *pivots)
+        .join(Submission, Submission.id == Answer.submission_id)
+        .where(Submission.campaign_id == campaign.id, Answer.choice.is_not(None))
+        .group_by(Answer.submission_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Submission.id.label("submission_id"),
+            Desk.code.label("desk"),
+            Agency.code.label("agency"),
+            Submission.route,
+            Submission.submitted_at,
+            *[answers.c[f"c{i}"] for i in range(len(codes))],
+        )
+        .join(Desk, Desk.id == Submission.desk_id)
+        .join(Agency, Agency.id == Desk.agency_id)
+        .outerjoin(answers, answers.c.submission_id == Submission.id)
+        .where(Submission.campaign_id == campaign.id)
+        .order_by(Submission.id)
+    )
+    result = db.session.execute(query)
+    frame = pd.DataFrame(result.all(), columns=[*META_COLUMNS, *codes])
+    for code in codes:
+        frame[code] = pd.to_numeric(frame[code], errors="coerce").astype("float64")
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"])
+    return frame
+
+
+def latest_submission_id(campaign: Campaign) -> int:
+    """The newest submission of the campaign; 0 when there is none (cache key)."""
+    latest = db.session.scalar(
+        select(func.max(Submission.id)).where(Submission.campaign_id == campaign.id)
+    )
+    count = db.session.scalar(
+        select(func.count(Submission.id)).where(Submission.campaign_id == campaign.id)
+    )
+    # The count too: a deleted submission changes the data without a new id.
+    return int(latest or 0) * 1_000_003 + int(count or 0)
+
+
+class FrameCache:
+    """The last few analysis frames, keyed by (campaign, data version).
+
+    The key changes with every new (or deleted) submission, so a cached frame
+    is never stale; settings are applied afterwards and are not part of the key.
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, int], pd.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, campaign: Campaign) -> pd.DataFrame:
+        key = (campaign.id, latest_submission_id(campaign))
+        with self._lock:
+            frame = self._items.get(key)
+            if frame is not None:
+                self._items.move_to_end(key)
+                return frame
+        frame = load_responses(campaign)
+        with self._lock:
+            self._items[key] = frame
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return frame
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+frames = FrameCache()
+
+
+# ------------------------------------------------------------------ periods
+@dataclass(frozen=True)
+class Period:
+    """A bucket of submitted_at: the whole campaign, a year, a quarter or a month."""
+
+    code: str
+    label: str
+    start: dt.date
+    end: dt.date  # inclusive
+    kind: str  # campaign | year | quarter | month
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    if month == 12:
+        return dt.date(year, 12, 31)
+    return dt.date(year, month + 1, 1) - dt.timedelta(days=1)
+
+
+def campaign_periods(campaign: Campaign) -> list[Period]:
+    """The campaign, its years, quarters and months (clipped to the campaign's dates)."""
+    start, end = campaign.starts_on, campaign.ends_on
+    out = [Period("all", "Toàn đợt khảo sát", start, end, "campaign")]
+    years = range(start.year, end.year + 1)
+    if len(years) > 1:
+        for y in years:
+            out.append(
+                Period(str(y), f"Năm {y}", max(start, dt.date(y, 1, 1)),
+                       min(end, dt.date(y, 12, 31)), "year")
+            )
+    for y in years:
+        for q in range(1, 5):
+            q_start, q_end = dt.date(y, 3 * q - 2, 1), _month_end(y, 3 * q)
+            if q_end >= start and q_start <= end:
+                out.append(
+                    Period(f"{y}-Q{q}", f"Quý {q}/{y}", max(start, q_start), min(end, q_end),
+                           "quarter")
+                )
+    for y in years:
+        for m in range(1, 13):
+            m_start, m_end = dt.date(y, m, 1), _month_end(y, m)
+            if m_end >= start and m_start <= end:
+                out.append(
+                    Period(f"{y}-{m:02d}", f"Tháng {m}/{y}", max(start, m_start),
+                           min(end, m_end), "month")
+                )
+    return out
+
+
+def find_period(campaign: Campaign, code: str | None) -> Period | None:
+    """The period with this code; None if the code is unknown."""
+    for period in campaign_periods(campaign):
+        if period.code == (code or "all"):
+            return period
+    return None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What a period is compared with: an earlier bucket, or the previous campaign."""
+
+    campaign: Campaign
+    period: Period
+    same_campaign: bool
+
+    @property
+    def label(self) -> str:
+        if self.same_campaign:
+            return self.period.label
+        return f"{self.campaign.name} ({self.period.label.lower()})"
+
+
+def previous_period(campaign: Campaign, period: Period) -> Comparison | None:
+    """The bucket before ``period`` in this campaign, else the previous campaign.
+
+    The previous campaign is the latest one with the same questionnaire that
+    ended before this one started (kỳ trước); an officer sees it only through
+    the same domain rules as this one.
+    """
+    if period.kind != "campaign":
+        same_kind = [p for p in campaign_periods(campaign) if p.kind == period.kind]
+        earlier = [p for p in same_kind if p.end < period.start]
+        if earlier:
+            return Comparison(campaign, earlier[-1], True)
+    questionnaire_id = campaign.questionnaire_version.questionnaire_id
+    candidates = db.session.scalars(
+        select(Campaign)
+        .where(Campaign.id != campaign.id, Campaign.ends_on < campaign.starts_on)
+        .order_by(Campaign.ends_on.desc(), Campaign.id.desc())
+    ).all()
+    for other in candidates:
+        if other.questionnaire_version.questionnaire_id == questionnaire_id:
+            return Comparison(other, campaign_periods(other)[0], False)
+    return None
+
+
+def in_period(frame: pd.DataFrame, period: Period) -> np.ndarray:
+    """Rows submitted within the period (inclusive dates)."""
+    stamps = frame["submitted_at"]
+    start = pd.Timestamp(period.start)
+    stop = pd.Timestamp(period.end) + pd.Timedelta(days=1)
+    return ((stamps >= start) & (stamps < stop)).to_numpy()
+
+
+# ------------------------------------------------------------------ results
+LEVEL_NAMES = ("Tổng thể", "Nhóm", "Tiêu chí")
+LEAF_LEVEL = "Câu hỏi"
+# Below these, the dashboard warns that an interval is too wide to conclude.
+MIN_N = 30
+MAX_HALF_WIDTH = 0.05
+WIDE_WARNING = "Khoảng tin cậy rộng, chưa đủ cơ sở kết luận"
+BREAKDOWN_VARIABLES = ("gender", "age_group", "field")
+VIEW = "_view"
+
+
+@dataclass
+class NodeResult:
+    """One index node in one domain, as scoring computed it (shares in [0, 1])."""
+
+    code: str
+    label: str
+    depth: int
+    is_leaf: bool
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    n: int
+    df: int
+    deff: float
+    note: str = ""
+    children: list[NodeResult] = field(default_factory=list)
+
+    @property
+    def level_name(self) -> str:
+        if self.is_leaf:
+            return LEAF_LEVEL
+        return LEVEL_NAMES[min(self.depth, len(LEVEL_NAMES) - 1)]
+
+    @property
+    def is_criterion(self) -> bool:
+        """Tiêu chí: a node whose children are items."""
+        return not self.is_leaf and bool(self.children) and all(c.is_leaf for c in self.children)
+
+    @property
+    def wide(self) -> bool:
+        """Too uncertain to conclude: n < 30 or a half-width above 5 points."""
+        if self.n < MIN_N or not (np.isfinite(self.ci_low) and np.isfinite(self.ci_high)):
+            return True
+        return (self.ci_high - self.ci_low) / 2 > MAX_HALF_WIDTH
+
+    def pct(self, name: str = "estimate") -> float:
+        return float(getattr(self, name)) * 100.0
+
+    def walk(self) -> Iterable[NodeResult]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def find(self, code: str) -> NodeResult | None:
+        return next((n for n in self.walk() if n.code == code), None)
+
+
+class AnalysisError(ValueError):
+    """The campaign's data cannot be analysed as set (message in Vietnamese)."""
+
+
+def _index_table(
+    design: Any, questionnaire: Questionnaire, by: str | None, settings: WeightingSettings
+) -> pd.DataFrame:
+    """The index tree of every domain of ``by``: one row per (node, domain) from scoring.
+
+    Columns: node, domain, level, estimate, se, ci_low, ci_high, df, n, deff, note.
+    """
+    from scoring.errors import ScoringError
+    from scoring.index_tree import compute_index_tree
+
+    try:
+        return compute_index_tree(
+            questionnaire, design, [by], level=settings.level,
+            method=settings.ci_method,  # type: ignore[arg-type]
+        )
+    except ScoringError as error:
+        raise AnalysisError(f"Không tính được chỉ số: {error}") from None
+
+
+def build_design(frame: pd.DataFrame, settings: WeightingSettings) -> Any:
+    """The campaign's survey design with the analysts' strata, clusters and calibration."""
+    from scoring.design import SurveyDesign
+    from scoring.errors import ScoringError
+    from scoring.weighting import post_stratify, rake
+
+    if len(frame) < 2:
+        raise AnalysisError("Đợt khảo sát chưa có đủ phiếu để tính chỉ số (cần ít nhất 2 phiếu).")
+    try:
+        design = SurveyDesign.from_dataframe(
+            frame, strata=settings.strata, psu=settings.cluster, lonely_psu="adjust"
+        )
+        if settings.calibration == "poststratify" and settings.margins:
+            margin = settings.margins[0]
+            population = {
+                (cell if len(cell) > 1 else cell[0]): count for cell, count in margin.cells.items()
+            }
+            by = list(margin.variables) if len(margin.variables) > 1 else margin.variables[0]
+            design = post_stratify(design, by, population)
+        elif settings.calibration == "rake" and settings.margins:
+            design = rake(
+                design,
+                [(m.variables[0], {c[0]: v for c, v in m.cells.items()}) for m in settings.margins],
+            )
+    except ScoringError as error:
+        raise AnalysisError(f"Không tính được trọng số với cài đặt hiện tại: {error}") from None
+    return design
+
+
+class _LRU:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[Any, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key: Any, value: Any) -> None:
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+# Designs by (frame identity, settings); results by everything that defines them.
+_designs = _LRU(4)
+_results = _LRU(64)
+
+
+def clear_caches() -> None:
+    frames.clear()
+    _designs.clear()
+    _results.clear()
+
+
+def design_for(frame: pd.DataFrame, settings: WeightingSettings) -> Any:
+    key = (id(frame), settings.key())
+    cached = _designs.get(key)
+    if cached is not None and cached[0] is frame:
+        return cached[1]
+    design = build_design(frame, settings)
+    _designs.put(key, (frame, design))
+    return design
+
+
+def with_domains(design: Any, columns: Mapping[str, Any]) -> Any:
+    """The same design (weights, calibration) with extra domain columns in its data."""
+    from dataclasses import replace
+
+    return replace(design, data=design.data.assign(**columns))
+
+
+def tree_from_table(
+    table: pd.DataFrame, questionnaire: Questionnaire, domain: object
+) -> NodeResult:
+    """The index tree of one domain, nodes in questionnaire order."""
+    assert questionnaire.index is not None
+    rows = table[table["level"] == domain] if domain is not None else table
+    by_node = {str(r["node"]): r for r in rows.to_dict("records")}
+
+    def build(node: IndexNode, depth: int) -> NodeResult:
+        r = by_node.get(node.code, {})
+        label = node.label.get("vi", node.code)
+        if node.is_leaf and node.item is not None:
+            label = questionnaire.item(node.item).text.get("vi", node.code)
+        return NodeResult(
+            code=node.code,
+            label=label,
+            depth=depth,
+            is_leaf=node.is_leaf,
+            estimate=_f(r.get("estimate")),
+            se=_f(r.get("se")),
+            ci_low=_f(r.get("ci_low")),
+            ci_high=_f(r.get("ci_high")),
+            n=_i(r.get("n")),
+            df=_i(r.get("df")),
+            deff=_f(r.get("deff")),
+            note=str(r.get("note") or ""),
+            children=[build(c, depth + 1) for c in node.children],
+        )
+
+    return build(questionnaire.index, 0)
+
+
+def _f(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _i(value: object) -> int:
+    v = _f(value)
+    return int(v) if np.isfinite(v) else 0
+
+
+# ------------------------------------------------------------------ the dashboard
+@dataclass
+class GroupRow:
+    """A desk, an agency or a respondent group, with its overall index."""
+
+    code: str
+    label: str
+    result: NodeResult
+    group: int = 0  # rows with the same number do not differ significantly
+
+
+@dataclass
+class Change:
+    """A node's change since the comparison period."""
+
+    code: str
+    label: str
+    current: NodeResult
+    previous: NodeResult
+    test: Difference
+
+
+@dataclass
+class View:
+    """What one user sees of one campaign in one period."""
+
+    campaign: Campaign
+    questionnaire: Questionnaire
+    settings: WeightingSettings
+    period: Period
+    agency_codes: frozenset[str] | None  # None: every agency
+    frame: pd.DataFrame
+    mask: np.ndarray
+
+    @property
+    def settings_text(self) -> str:
+        return self.settings.describe(self.questionnaire)
+
+    @property
+    def n(self) -> int:
+        return int(self.mask.sum())
+
+    def key(self, *parts: object) -> tuple[object, ...]:
+        return (
+            self.campaign.id,
+            id(self.frame),
+            self.settings.key(),
+            self.period.code,
+            None if self.agency_codes is None else tuple(sorted(self.agency_codes)),
+            *parts,
+        )
+
+
+def visible_agency_codes(user: Any) -> frozenset[str] | None:
+    """Codes of the agencies a user may see; None for every agency (admin, analyst)."""
+    from survey_app.access import visible_agency_ids
+
+    ids = visible_agency_ids(user)
+    if ids is None:
+        return None
+    if not ids:
+        return frozenset()
+    return frozenset(db.session.scalars(select(Agency.code).where(Agency.id.in_(ids))))
+
+
+def make_view(campaign: Campaign, user: Any, period: Period) -> View:
+    frame = frames.get(campaign)
+    codes = visible_agency_codes(user)
+    mask = in_period(frame, period)
+    if codes is not None:
+        mask &= frame["agency"].isin(codes).to_numpy()
+    return View(
+        campaign=campaign,
+        questionnaire=definition(campaign.questionnaire_version),
+        settings=current_settings(campaign),
+        period=period,
+        agency_codes=codes,
+        frame=frame,
+        mask=mask,
+    )
+
+
+def _cached(key: tuple[object, ...], compute: Any) -> Any:
+    value = _results.get(key)
+    if value is None:
+        value = compute()
+        _results.put(key, value)
+    return value
+
+
+def view_tree(view: View) -> NodeResult:
+    """The index tree of the view's domain (period and agency subtree) of the campaign design."""
+
+    def compute() -> NodeResult:
+        if view.n == 0:
+            return tree_from_table(_empty_table(), view.questionnaire, None)
+        design = with_domains(
+            design_for(view.frame, view.settings), {VIEW: np.where(view.mask, 1.0, np.nan)}
+        )
+        table = _index_table(design, view.questionnaire, VIEW, view.settings)
+        return tree_from_table(table, view.questionnaire, table["level"].iloc[0])
+
+    return _cached(view.key("tree"), compute)  # type: ignore[no-any-return]
+
+
+def view_table(view: View, by: str | None = None) -> pd.DataFrame:
+    """Scoring's long index table for the view (and per ``by`` domain within it)."""
+
+    def compute() -> pd.DataFrame:
+        if view.n == 0:
+            return _empty_table()
+        column = view.frame[by] if by else pd.Series(1.0, index=view.frame.index)
+        values = column.where(pd.Series(view.mask, index=view.frame.index))
+        design = with_domains(design_for(view.frame, view.settings), {VIEW: values})
+        return _index_table(design, view.questionnaire, VIEW, view.settings)
+
+    return _cached(view.key("table", by), compute)  # type: ignore[no-any-return]
+
+
+def _empty_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        columns=["node", "domain", "level", "estimate", "se", "ci_low", "ci_high", "df", "n",
+                 "deff", "note"]
+    )
+
+
+def group_rows(view: View, by: str, labels: Mapping[object, str]) -> list[GroupRow]:
+    """Overall index per desk / agency / respondent group, with overlap groups."""
+    table = view_table(view, by)
+    assert view.questionnaire.index is not None
+    root = view.questionnaire.index.code
+    rows = []
+    for level in table["level"].drop_duplicates().tolist() if len(table) else []:
+        tree = tree_from_table(table[table["node"] == root], view.questionnaire, level)
+        key = _label_key(level)
+        rows.append(GroupRow(str(key), labels.get(key, str(key)), tree))
+    rows.sort(key=lambda r: -r.result.estimate if np.isfinite(r.result.estimate) else 1e9)
+    return overlap_groups(rows)
+
+
+def _label_key(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def overlap_groups(rows: list[GroupRow]) -> list[GroupRow]:
+    """Number rows (best first) into groups whose intervals overlap the group's leader.
+
+    Nhóm "không khác biệt có ý nghĩa": within a group no ranking is claimed.
+    Overlapping intervals are a conservative display rule, not a test.
+    """
+    group, leader = 0, None
+    for row in rows:
+        r = row.result
+        if leader is None or not (np.isfinite(r.ci_high) and r.ci_high >= leader.ci_low):
+            group += 1
+            leader = r
+        row.group = group
+    return rows
+
+
+def changes(view: View, current: NodeResult, previous: NodeResult | None) -> list[Change]:
+    """Change of the overall index, the groups and the criteria since the comparison period."""
+    if previous is None:
+        return []
+    out = []
+    for node in current.walk():
+        if node.is_leaf:
+            continue
+        before = previous.find(node.code)
+        if before is None:
+            continue
+        test = difference_test(
+            node.estimate, node.se, before.estimate, before.se, node.df, before.df
+        )
+        out.append(Change(node.code, node.label, node, before, test))
+    return out
+
+
+def comparison_tree(view: View, comparison: Comparison | None, user: Any) -> NodeResult | None:
+    if comparison is None:
+        return None
+    if comparison.same_campaign:
+        other = make_view(view.campaign, user, comparison.period)
+    else:
+        other = make_view(comparison.campaign, user, comparison.period)
+    if other.n == 0:
+        return None
+    try:
+        return view_tree(other)
+    except AnalysisError:
+        return None
+
+
+def timeline(view: View) -> list[tuple[str, int]]:
+    """Responses per week (periods up to ~3 months) or per month."""
+    stamps = view.frame.loc[view.mask, "submitted_at"]
+    days = (view.period.end - view.period.start).days
+    if days <= 100:
+        start = pd.Timestamp(view.period.start)
+        weeks = ((stamps - start).dt.days // 7).value_counts()
+        count = days // 7 + 1
+        return [
+            ((start + pd.Timedelta(days=7 * k)).strftime("%d/%m"), int(weeks.get(k, 0)))
+            for k in range(count)
+        ]
+    months = stamps.dt.to_period("M").value_counts()
+    out = []
+    for p in pd.period_range(view.period.start, view.period.end, freq="M"):
+        out.append((f"{p.month:02d}/{p.year}", int(months.get(p, 0))))
+    return out
+
+
+def option_labels(questionnaire: Questionnaire, code: str) -> dict[object, str]:
+    for item in (*questionnaire.respondent, *questionnaire.items):
+        if item.code == code:
+            return {o.code: o.label.get("vi", str(o.code)) for o in item.options}
+    return {}
+
+
+def names(model: Any, codes: Iterable[str]) -> dict[object, str]:
+    rows = db.session.execute(select(model.code, model.name).where(model.code.in_(list(codes))))
+    return {code: name for code, name in rows}
+
+
+@dataclass
+class Dashboard:
+    view: View
+    periods: list[Period]
+    comparison: Comparison | None
+    tree: NodeResult
+    previous: NodeResult | None
+    weakest: list[NodeResult]
+    desks: list[GroupRow]
+    agencies: list[GroupRow]
+    breakdowns: list[tuple[str, list[GroupRow]]]
+    changes: list[Change]
+    timeline: list[tuple[str, int]]
+
+
+def dashboard(campaign: Campaign, user: Any, period: Period) -> Dashboard:
+    """Everything the dashboard page shows, from one frame and one design."""
+    view = make_view(campaign, user, period)
+    tree = view_tree(view)
+    comparison = previous_period(campaign, period)
+    previous = comparison_tree(view, comparison, user)
+    criteria = [n for n in tree.walk() if n.is_criterion]
+    weakest = sorted(
+        criteria, key=lambda n: n.estimate if np.isfinite(n.estimate) else float("inf")
+    )
+    frame = view.frame[view.mask]
+    desks = group_rows(view, "desk", names(Desk, frame["desk"].unique())) if view.n else []
+    agencies = (
+        group_rows(view, "agency", names(Agency, frame["agency"].unique())) if view.n else []
+    )
+    breakdowns = []
+    respondent_codes = {i.code: i for i in view.questionnaire.respondent}
+    for code in BREAKDOWN_VARIABLES:
+        if code in respondent_codes and view.n:
+            label = respondent_codes[code].text.get("vi", code)
+            breakdowns.append(
+                (label, group_rows(view, code, option_labels(view.questionnaire, code)))
+            )
+    return Dashboard(
+        view=view,
+        periods=campaign_periods(campaign),
+        comparison=comparison,
+        tree=tree,
+        previous=previous,
+        weakest=weakest,
+        desks=desks,
+        agencies=agencies,
+        breakdowns=breakdowns,
+        changes=changes(view, tree, previous),
+        timeline=timeline(view),
+    )
+
+
+# ------------------------------------------------------------------ drill-down and comments
+@dataclass
+class ItemDistribution:
+    node: NodeResult
+    options: list[tuple[str, int, float, bool]]  # label, count, share of answers, valid
+
+
+def criterion_detail(view: View, node_code: str) -> tuple[NodeResult, list[ItemDistribution]]:
+    """One criterion's items, each with its index and its answer counts in the view."""
+    tree = view_tree(view)
+    node = tree.find(node_code)
+    if node is None:
+        raise KeyError(node_code)
+    frame = view.frame[view.mask]
+    items = []
+    for leaf in [n for n in node.walk() if n.is_leaf]:
+        item = view.questionnaire.item(leaf.code)
+        counts = frame[leaf.code].value_counts() if leaf.code in frame else pd.Series(dtype=int)
+        total = int(counts.sum())
+        options = []
+        for option in item.options:
+            c = int(counts.get(float(option.code), 0))
+            options.append(
+                (option.label.get("vi", str(option.code)), c, c / total if total else 0.0,
+                 option.valid)
+            )
+        items.append(ItemDistribution(leaf, options))
+    return node, items
+
+
+@dataclass
+class Comment:
+    submitted_at: dt.datetime
+    desk: str
+    text: str
+
+
+def comments(view: View, page: int, size: int = 20) -> tuple[list[Comment], int]:
+    """Free-text answers in the view, newest first; and the number of pages."""
+    codes = [i.code for i in view.questionnaire.items if i.type == "text"]
+    if not codes:
+        return [], 1
+    start = dt.datetime.combine(view.period.start, dt.time())
+    stop = dt.datetime.combine(view.period.end + dt.timedelta(days=1), dt.time())
+    query = (
+        select(Submission.submitted_at, Desk.name, Answer.text)
+        .join(Submission, Submission.id == Answer.submission_id)
+        .join(Desk, Desk.id == Submission.desk_id)
+        .join(Agency, Agency.id == Desk.agency_id)
+        .where(
+            Submission.campaign_id == view.campaign.id,
+            Answer.item_code.in_(codes),
+            Answer.text.is_not(None),
+            Answer.text != "",
+            Submission.submitted_at >= start,
+            Submission.submitted_at < stop,
+        )
+    )
+    if view.agency_codes is not None:
+        query = query.where(Agency.code.in_(list(view.agency_codes)))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // size))
+    page = min(max(1, page), pages)
+    rows = db.session.execute(
+        query.order_by(Submission.submitted_at.desc(), Submission.id.desc())
+        .offset((page - 1) * size)
+        .limit(size)
+    ).all()
+    return [Comment(at, desk, text) for at, desk, text in rows], pages

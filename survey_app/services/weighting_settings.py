@@ -1,0 +1,333 @@
+"""Weighting and interval settings of a campaign (cài đặt trọng số), chosen without code.
+
+Analysts pick the design (strata and cluster among desk, agency or none),
+upload population margins as CSV, choose post-stratification or raking and
+the confidence-interval method and level. The settings are validated against
+the campaign's responses and kept in ``Campaign.settings["weighting"]``; the
+calibration itself is done by :mod:`scoring` when indices are computed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from scoring.questionnaire import Questionnaire
+from survey_app.models import Campaign
+from survey_app.services import audit
+
+DESIGN_COLUMNS = ("desk", "agency")
+DESIGN_LABELS = {"desk": "quầy", "agency": "cơ quan", None: "không"}
+CALIBRATIONS = ("none", "poststratify", "rake")
+CALIBRATION_LABELS = {
+    "none": "không hiệu chỉnh",
+    "poststratify": "hậu phân tầng",
+    "rake": "cân chỉnh lặp (raking)",
+}
+CI_METHODS = ("logit", "beta", "wilson", "mean", "asin")
+LEVELS = (0.90, 0.95, 0.99)
+COUNT_COLUMN = "count"
+
+
+class WeightingError(ValueError):
+    """Settings that cannot be used; the message is Vietnamese, for the form."""
+
+
+@dataclass(frozen=True)
+class Margin:
+    """Population counts over the cells of one or more respondent variables.
+
+    ``cells`` maps a tuple of answer codes (one per variable) to its count.
+    """
+
+    variables: tuple[str, ...]
+    cells: dict[tuple[int, ...], float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "variables": list(self.variables),
+            "cells": [{"codes": list(k), "count": v} for k, v in self.cells.items()],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Margin:
+        return cls(
+            tuple(data["variables"]),
+            {tuple(int(c) for c in cell["codes"]): float(cell["count"]) for cell in data["cells"]},
+        )
+
+
+@dataclass(frozen=True)
+class WeightingSettings:
+    """What the dashboard and the exports compute with; the default is unweighted, 95% logit."""
+
+    strata: str | None = None
+    cluster: str | None = None
+    calibration: str = "none"
+    margins: tuple[Margin, ...] = ()
+    ci_method: str = "logit"
+    level: float = 0.95
+    margins_file: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "strata": self.strata,
+            "cluster": self.cluster,
+            "calibration": self.calibration,
+            "margins": [m.to_json() for m in self.margins],
+            "ci_method": self.ci_method,
+            "level": self.level,
+            "margins_file": self.margins_file,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> WeightingSettings:
+        if not data:
+            return cls()
+        return cls(
+            strata=data.get("strata"),
+            cluster=data.get("cluster"),
+            calibration=data.get("calibration", "none"),
+            margins=tuple(Margin.from_json(m) for m in data.get("margins", [])),
+            ci_method=data.get("ci_method", "logit"),
+            level=float(data.get("level", 0.95)),
+            margins_file=data.get("margins_file"),
+        )
+
+    def key(self) -> str:
+        """A stable key for caches."""
+        import json
+
+        return json.dumps(self.to_json(), sort_keys=True)
+
+    def describe(self, questionnaire: Questionnaire | None = None) -> str:
+        """Vietnamese one-liner shown beside every figure.
+
+        e.g. "Trọng số: hậu phân tầng theo giới tính × nhóm tuổi; KTC 95% logit".
+        """
+        if self.calibration == "none" or not self.margins:
+            weights = "Trọng số: không (mỗi phiếu như nhau)"
+        else:
+            by = "; ".join(
+                " × ".join(variable_label(v, questionnaire) for v in m.variables)
+                for m in self.margins
+            )
+            weights = f"Trọng số: {CALIBRATION_LABELS[self.calibration]} theo {by}"
+        design = ""
+        if self.strata or self.cluster:
+            design = (
+                f"; thiết kế: tầng theo {DESIGN_LABELS[self.strata]}, "
+                f"cụm theo {DESIGN_LABELS[self.cluster]}"
+            )
+        level = f"{self.level * 100:g}".replace(".", ",")
+        return f"{weights}{design}; KTC {level}% {self.ci_method}"
+
+
+def variable_label(code: str, questionnaire: Questionnaire | None) -> str:
+    """The respondent item's Vietnamese name in lower case (giới tính, nhóm tuổi)."""
+    if code in DESIGN_LABELS:
+        return DESIGN_LABELS[code]
+    if questionnaire is not None:
+        for item in questionnaire.respondent:
+            if item.code == code:
+                text = item.text.get("vi") or code
+                return text[:1].lower() + text[1:]
+    return code
+
+
+def current(campaign: Campaign) -> WeightingSettings:
+    return WeightingSettings.from_json((campaign.settings or {}).get("weighting"))
+
+
+# ----------------------------------------------------------------- parsing
+def parse_margins(text: str, calibration: str, questionnaire: Questionnaire) -> tuple[Margin, ...]:
+    """Read population margins from CSV text.
+
+    Post-stratification: one table, ``var1,var2,...,count`` with a row per cell.
+    Raking: several single-variable margins in the long form
+    ``variable,value,count`` (e.g. ``gender,1,5200``).
+    """
+    respondent = {item.code: item for item in questionnaire.respondent if item.type == "single"}
+    try:
+        rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    except csv.Error as error:
+        raise WeightingError(f"Tệp CSV không đọc được: {error}") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if len(rows) < 2:
+        raise WeightingError("Tệp CSV cần một dòng tiêu đề và ít nhất một dòng số liệu.")
+    header = [h.strip() for h in rows[0]]
+    if COUNT_COLUMN not in header:
+        raise WeightingError(f"Tệp CSV thiếu cột '{COUNT_COLUMN}' (số lượng trong tổng thể).")
+    data = rows[1:]
+
+    def count_of(row: list[str], line: int) -> float:
+        raw = row[header.index(COUNT_COLUMN)].strip().replace(" ", "")
+        try:
+            value = float(raw)
+        except ValueError:
+            raise WeightingError(f"Dòng {line}: số lượng '{raw}' không phải là số.") from None
+        if not value > 0:
+            raise WeightingError(f"Dòng {line}: số lượng phải lớn hơn 0 (đang là {raw}).")
+        return value
+
+    def code_of(variable: str, raw: str, line: int) -> int:
+        item = respondent[variable]
+        try:
+            code = int(raw.strip())
+        except ValueError:
+            raise WeightingError(
+                f"Dòng {line}: giá trị '{raw}' của cột '{variable}' không phải là mã số."
+            ) from None
+        if code not in item.codes:
+            raise WeightingError(
+                f"Dòng {line}: mã {code} không có trong câu hỏi '{variable}' "
+                f"(các mã: {', '.join(str(c) for c in sorted(item.codes))})."
+            )
+        return code
+
+    def known(variable: str) -> None:
+        if variable not in respondent:
+            raise WeightingError(
+                f"Cột '{variable}' không phải là câu hỏi về người trả lời; dùng một trong: "
+                f"{', '.join(respondent)}."
+            )
+
+    for number, row in enumerate(data, start=2):
+        if len(row) != len(header):
+            raise WeightingError(f"Dòng {number}: có {len(row)} cột, tiêu đề có {len(header)}.")
+
+    if calibration == "rake":
+        if header != ["variable", "value", COUNT_COLUMN]:
+            raise WeightingError(
+                "Tệp cho cân chỉnh lặp (raking) cần đúng các cột: variable,value,count."
+            )
+        margins: dict[str, dict[tuple[int, ...], float]] = {}
+        for number, row in enumerate(data, start=2):
+            variable = row[0].strip()
+            known(variable)
+            code = code_of(variable, row[1], number)
+            cells = margins.setdefault(variable, {})
+            if (code,) in cells:
+                raise WeightingError(f"Dòng {number}: ô {variable}={code} bị lặp lại.")
+            cells[(code,)] = count_of(row, number)
+        if len(margins) < 2:
+            raise WeightingError("Cân chỉnh lặp (raking) cần ít nhất hai biến biên.")
+        return tuple(Margin((v,), cells) for v, cells in margins.items())
+
+    variables = [h for h in header if h != COUNT_COLUMN]
+    if not variables:
+        raise WeightingError("Tệp CSV cần ít nhất một cột biến (ví dụ gender, age_group).")
+    for variable in variables:
+        known(variable)
+    cells: dict[tuple[int, ...], float] = {}
+    for number, row in enumerate(data, start=2):
+        key = tuple(code_of(v, row[header.index(v)], number) for v in variables)
+        if key in cells:
+            raise WeightingError(f"Dòng {number}: ô {key} bị lặp lại.")
+        cells[key] = count_of(row, number)
+    return (Margin(tuple(variables), cells),)
+
+
+def check_against_sample(margins: tuple[Margin, ...], frame: pd.DataFrame) -> None:
+    """Every sample cell needs a population count, and every population cell a respondent.
+
+    Respondents who did not answer a weighting variable cannot be calibrated.
+    """
+    for margin in margins:
+        cols = list(margin.variables)
+        sample = frame[cols]
+        missing = sample.isna().any(axis=1)
+        if missing.any():
+            raise WeightingError(
+                f"{int(missing.sum())} phiếu chưa trả lời {' / '.join(cols)}; "
+                "không thể hiệu chỉnh trọng số theo biến này."
+            )
+        present = {tuple(int(x) for x in row) for row in sample.drop_duplicates().to_numpy()}
+        absent_in_sample = sorted(set(margin.cells) - present)
+        if absent_in_sample:
+            cells = ", ".join(
+                " × ".join(f"{v}={c}" for v, c in zip(cols, cell, strict=True))
+                for cell in absent_in_sample[:5]
+            )
+            raise WeightingError(
+                f"Ô không có người trả lời nào trong mẫu: {cells}. "
+                "Hãy gộp ô hoặc bỏ biến này."
+            )
+        absent_in_margins = sorted(present - set(margin.cells))
+        if absent_in_margins:
+            cells = ", ".join(
+                " × ".join(f"{v}={c}" for v, c in zip(cols, cell, strict=True))
+                for cell in absent_in_margins[:5]
+            )
+            raise WeightingError(f"Tệp thiếu số lượng tổng thể cho ô có trong mẫu: {cells}.")
+
+
+def build_settings(
+    form: Mapping[str, str],
+    margins_text: str | None,
+    margins_filename: str | None,
+    questionnaire: Questionnaire,
+    frame: pd.DataFrame,
+    previous: WeightingSettings,
+) -> WeightingSettings:
+    """Validate the form (and the uploaded CSV) into settings; raise WeightingError."""
+    strata = form.get("strata") or None
+    cluster = form.get("cluster") or None
+    for name, value in (("Tầng", strata), ("Cụm", cluster)):
+        if value is not None and value not in DESIGN_COLUMNS:
+            raise WeightingError(f"{name}: chọn quầy, cơ quan hoặc không.")
+    if strata == "desk" and cluster == "agency":
+        raise WeightingError(
+            "Cụm phải nằm trong tầng: không thể lấy tầng theo quầy, cụm theo cơ quan."
+        )
+    if strata is not None and strata == cluster:
+        raise WeightingError("Tầng và cụm không thể cùng là một cột.")
+    calibration = form.get("calibration") or "none"
+    if calibration not in CALIBRATIONS:
+        raise WeightingError("Phương pháp hiệu chỉnh trọng số không hợp lệ.")
+    ci_method = form.get("ci_method") or "logit"
+    if ci_method not in CI_METHODS:
+        raise WeightingError("Phương pháp khoảng tin cậy không hợp lệ.")
+    try:
+        level = float(form.get("level") or 0.95)
+    except ValueError:
+        level = -1.0
+    if not any(abs(level - allowed) < 1e-9 for allowed in LEVELS):
+        raise WeightingError("Độ tin cậy phải là 0,90, 0,95 hoặc 0,99.")
+    margins: tuple[Margin, ...] = ()
+    filename = None
+    if calibration != "none":
+        if margins_text:
+            margins = parse_margins(margins_text, calibration, questionnaire)
+            filename = margins_filename
+        elif previous.calibration == calibration and previous.margins:
+            margins, filename = previous.margins, previous.margins_file
+        else:
+            raise WeightingError("Hãy tải lên tệp CSV số lượng tổng thể để hiệu chỉnh trọng số.")
+        if frame.empty:
+            raise WeightingError("Đợt khảo sát chưa có phiếu nào để hiệu chỉnh trọng số.")
+        check_against_sample(margins, frame)
+    return WeightingSettings(strata, cluster, calibration, margins, ci_method, level, filename)
+
+
+def save(campaign: Campaign, settings: WeightingSettings) -> None:
+    """Store the settings on the campaign with an audit event; the request commits."""
+    before = current(campaign)
+    merged = dict(campaign.settings or {})
+    merged["weighting"] = settings.to_json()
+    # A new dict, so SQLAlchemy sees the JSON column change.
+    campaign.settings = merged
+    audit.record(
+        "weighting.change",
+        campaign.code,
+        before=before.describe(),
+        after=settings.describe(),
+        settings={k: v for k, v in settings.to_json().items() if k != "margins"},
+        margins=[list(m.variables) for m in settings.margins],
+    )

@@ -1,0 +1,63 @@
+"""Shared set-up of the dashboard and export tests: a province, a campaign, responses, users."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bench.dashboard_data import generate
+from survey_app.extensions import db
+from survey_app.models import Campaign, StaffUser
+from survey_app.services import accounts, analysis, organisation, questionnaires
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "mat-khau-rat-dai-2026"
+
+
+def province(app: Flask, n: int = 400, previous: int = 0) -> None:
+    """Province HT with two departments (two desks each) and a commune; SIPAS 2026 campaign."""
+    analysis.clear_caches()
+    with app.app_context():
+        questionnaires.load_file(ROOT / "questionnaires" / "sipas-2023.yaml")
+        organisation.add_agency("HT", "Tỉnh Hà Tĩnh", "province")
+        organisation.add_agency("HT-STP", "Sở Tư pháp", "department", "HT")
+        organisation.add_agency("HT-SXD", "Sở Xây dựng", "department", "HT")
+        organisation.add_agency("HT-TS", "Phường Thành Sen", "commune", "HT")
+        desks = ["STP-01", "STP-02", "SXD-01", "SXD-02", "TS-01"]
+        for code in desks:
+            agency = {"STP": "HT-STP", "SXD": "HT-SXD", "TS-": "HT-TS"}[code[:3]]
+            organisation.add_desk(code, f"Quầy {code}", agency)
+        if previous:
+            organisation.add_campaign(
+                "SIPAS-2025", "Khảo sát SIPAS năm 2025", "HT", "sipas-2023", "2023.1",
+                dt.date(2025, 1, 1), dt.date(2025, 12, 31), desks,
+            )
+        organisation.add_campaign(
+            "SIPAS-2026", "Khảo sát SIPAS năm 2026", "HT", "sipas-2023", "2023.1",
+            dt.date(2026, 1, 1), dt.date(2026, 6, 30), desks,
+        )
+        accounts.create_user("admin", PASSWORD, "admin")
+        accounts.create_user("analyst", PASSWORD, "analyst")
+        accounts.create_user("stp", PASSWORD, "officer", "HT-STP")
+        accounts.create_user("viewer", PASSWORD, "viewer", "HT")
+        db.session.commit()
+        generate(campaign("SIPAS-2026"), n, seed=7)
+        if previous:
+            generate(campaign("SIPAS-2025"), previous, seed=8)
+
+
+def campaign(code: str) -> Campaign:
+    return db.session.scalars(db.select(Campaign).filter_by(code=code)).one()
+
+
+def login(client: FlaskClient, username: str) -> None:
+    """Sign in through flask-login's session keys (the login form is tested elsewhere)."""
+    with client.application.app_context():
+        user = db.session.scalars(db.select(StaffUser).filter_by(username=username)).one()
+        user_id = str(user.id)
+    with client.session_transaction() as session:
+        session["_user_id"] = user_id
+        session["_fresh"] = True
