@@ -51,6 +51,8 @@ from typing import Any, Literal, cast
 import pandas as pd
 import yaml
 
+from scoring.errors import ScoringError
+
 # The line-tracking YAML composer of the questionnaire loader: one way to name file:line path.
 from scoring.questionnaire import (
     Path_,
@@ -94,7 +96,7 @@ _ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 _MAX_DECIMALS = 6
 
 
-class ParMappingError(ValueError):
+class ParMappingError(ScoringError):
     """A PAR mapping file is invalid; ``problems`` lists every ``file:line path: message``."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -104,7 +106,7 @@ class ParMappingError(ValueError):
         super().__init__(head + ":\n" + "\n".join(self.problems))
 
 
-class ParInputError(ValueError):
+class ParInputError(ScoringError):
     """An index table that cannot be converted (missing column, out-of-range estimate, ...)."""
 
 
