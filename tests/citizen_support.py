@@ -142,15 +142,23 @@ def read_form(response: TestResponse) -> FormPage:
 
 
 def walk(
-    client: FlaskClient, url: str, answers: dict[str, str | list[str]], *, max_steps: int = 30
+    client: FlaskClient,
+    url: str,
+    answers: dict[str, str | list[str]],
+    *,
+    submit: bool = True,
+    max_steps: int = 30,
 ) -> tuple[TestResponse, FormPage]:
     """Open a form and press "next" on every step with ``answers``; stop on the first
-    response that is not a plain next step (a redirect, an error page, a form with errors)."""
+    response that is not a plain next step (a redirect, an error page, a form with errors),
+    or, with ``submit=False``, on the last step before pressing "send"."""
     response = client.get(url)
     assert response.status_code == 200, response.get_data(as_text=True)
     page = read_form(response)
     for _ in range(max_steps):
         step = page.field("step")
+        if not submit and page.action.endswith("/submit"):
+            return response, page
         response = client.post(page.action, data=page.data(answers))
         if response.status_code != 200:
             return response, page
