@@ -52,9 +52,27 @@ def desk_or_404(code: str) -> Desk:
     return desk
 
 
+def can_see_campaign(user: StaffUser, campaign: Campaign) -> bool:
+    """A campaign of a visible agency, or one running at a visible desk.
+
+    A province-wide campaign is seen by a department's officer through the
+    department's desks only: use ``visible_desks`` for its counts and data.
+    """
+    visible = visible_agency_ids(user)
+    if visible is None or campaign.agency_id in visible:
+        return True
+    return any(desk.agency_id in visible for desk in campaign.desks)
+
+
+def visible_desks(user: StaffUser, campaign: Campaign) -> list[Desk]:
+    """The campaign's desks the user may see (all of them for admins and analysts)."""
+    visible = visible_agency_ids(user)
+    return [d for d in campaign.desks if visible is None or d.agency_id in visible]
+
+
 def campaign_or_404(code: str) -> Campaign:
     campaign = db.session.scalar(select(Campaign).filter_by(code=code))
-    if campaign is None or not can_see_agency(current_user, campaign.agency_id):
+    if campaign is None or not can_see_campaign(current_user, campaign):
         abort(404)
     return campaign
 

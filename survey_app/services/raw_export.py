@@ -32,6 +32,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,9 +78,16 @@ def item_columns(item: Item) -> list[str]:
     return [item.code]
 
 
-def responses_frame(campaign: Campaign) -> pd.DataFrame:
-    """The campaign's submissions in the export layout (see the module docstring)."""
+def responses_frame(campaign: Campaign, desk_ids: Collection[int] | None = None) -> pd.DataFrame:
+    """The campaign's submissions in the export layout (see the module docstring).
+
+    ``desk_ids`` limits the rows to those desks (an officer's share of a
+    province-wide campaign: ``access.visible_desks``); None exports every desk.
+    """
     questionnaire = definition(campaign.questionnaire_version)
+    where = [Submission.campaign_id == campaign.id]
+    if desk_ids is not None:
+        where.append(Submission.desk_id.in_(list(desk_ids)))
     subs = db.session.execute(
         select(
             Submission.id, Desk.code, Agency.code, Submission.route,
@@ -87,14 +95,12 @@ def responses_frame(campaign: Campaign) -> pd.DataFrame:
         )
         .join(Desk, Submission.desk_id == Desk.id)
         .join(Agency, Desk.agency_id == Agency.id)
-        .where(Submission.campaign_id == campaign.id)
+        .where(*where)
         .order_by(Submission.submitted_at, Submission.id)
     ).all()
     answers: dict[int, list[Answer]] = defaultdict(list)
     for answer in db.session.scalars(
-        select(Answer)
-        .join(Submission, Answer.submission_id == Submission.id)
-        .where(Submission.campaign_id == campaign.id)
+        select(Answer).join(Submission, Answer.submission_id == Submission.id).where(*where)
     ):
         answers[answer.submission_id].append(answer)
 
@@ -188,8 +194,8 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     return text.encode("utf-8-sig")
 
 
-def responses_csv(campaign: Campaign) -> bytes:
-    return _csv_bytes(responses_frame(campaign))
+def responses_csv(campaign: Campaign, desk_ids: Collection[int] | None = None) -> bytes:
+    return _csv_bytes(responses_frame(campaign, desk_ids))
 
 
 def codebook_csv(campaign: Campaign) -> bytes:
@@ -207,12 +213,12 @@ def write_sheet(sheet: Any, frame: pd.DataFrame) -> None:
                       for v in row])
 
 
-def responses_xlsx(campaign: Campaign) -> bytes:
+def responses_xlsx(campaign: Campaign, desk_ids: Collection[int] | None = None) -> bytes:
     """Workbook with sheets "Dữ liệu" (responses) and "Mã hóa" (codebook)."""
     book = Workbook()
     data = book.active
     data.title = DATA_SHEET
-    write_sheet(data, responses_frame(campaign))
+    write_sheet(data, responses_frame(campaign, desk_ids))
     write_sheet(book.create_sheet(CODEBOOK_SHEET),
                 codebook_frame(definition(campaign.questionnaire_version)))
     out = io.BytesIO()
@@ -239,17 +245,23 @@ class ResponseCounts:
     )
 
 
-def response_counts(campaign: Campaign) -> ResponseCounts:
-    """Submissions of a campaign per desk and route (every desk of the campaign listed)."""
+def response_counts(campaign: Campaign, desk_ids: Collection[int] | None = None) -> ResponseCounts:
+    """Submissions of a campaign per desk and route (every desk of the campaign listed).
+
+    ``desk_ids`` limits the table to those desks (None: all).
+    """
+    where = [Submission.campaign_id == campaign.id]
+    if desk_ids is not None:
+        where.append(Submission.desk_id.in_(list(desk_ids)))
     found = db.session.execute(
         select(Submission.desk_id, Submission.route, func.count(Submission.id))
-        .where(Submission.campaign_id == campaign.id)
+        .where(*where)
         .group_by(Submission.desk_id, Submission.route)
     ).all()
     per_desk: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ROUTES, 0))
     for desk_id, route, count in found:
         per_desk[desk_id][route] = count
-    desks = {d.id: d for d in campaign.desks}
+    desks = {d.id: d for d in campaign.desks if desk_ids is None or d.id in desk_ids}
     missing = set(per_desk) - set(desks)
     if missing:
         # A desk removed from the campaign after it collected answers still counts.

@@ -31,12 +31,24 @@ def download(body: bytes, mimetype: str, filename: str) -> Response:
     return response
 
 
+def _desk_ids(campaign: Campaign) -> set[int] | None:
+    """The desks whose rows the user may export (None: all of them)."""
+    if access.visible_agency_ids(current_user) is None:
+        return None
+    return {d.id for d in access.visible_desks(current_user, campaign)}
+
+
+def _desk_codes(campaign: Campaign) -> str:
+    ids = _desk_ids(campaign)
+    return "all" if ids is None else ",".join(sorted(d.code for d in campaign.desks if d.id in ids))
+
+
 @bp.get("/campaigns/<code>/responses.csv")
 @role_required(*DATA_ROLES)
 def responses_csv(code: str) -> Response:
     campaign = access.campaign_or_404(code)
-    body = raw_export.responses_csv(campaign)
-    audit.record("export.responses", campaign.code, format="csv")
+    body = raw_export.responses_csv(campaign, _desk_ids(campaign))
+    audit.record("export.responses", campaign.code, format="csv", desks=_desk_codes(campaign))
     db.session.commit()
     return download(body, CSV_MIME, f"{campaign.code}-responses.csv")
 
@@ -45,8 +57,8 @@ def responses_csv(code: str) -> Response:
 @role_required(*DATA_ROLES)
 def responses_xlsx(code: str) -> Response:
     campaign = access.campaign_or_404(code)
-    body = raw_export.responses_xlsx(campaign)
-    audit.record("export.responses", campaign.code, format="xlsx")
+    body = raw_export.responses_xlsx(campaign, _desk_ids(campaign))
+    audit.record("export.responses", campaign.code, format="xlsx", desks=_desk_codes(campaign))
     db.session.commit()
     return download(body, XLSX_MIME, f"{campaign.code}-responses.xlsx")
 
@@ -125,9 +137,8 @@ def paper_template(code: str, fmt: str) -> Response:
     name = f"mau-phieu-giay-{questionnaire.id}-{questionnaire.version}"
     if fmt == "csv":
         return download(paper_import_service.template_csv(questionnaire), CSV_MIME, f"{name}.csv")
-    body = paper_import_service.template_xlsx(
-        questionnaire, paper_import_service.campaign_desks(campaign)
-    )
+    desks = sorted((d.code, d.name) for d in access.visible_desks(current_user, campaign))
+    body = paper_import_service.template_xlsx(questionnaire, desks)
     return download(body, XLSX_MIME, f"{name}.xlsx")
 
 

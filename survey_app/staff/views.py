@@ -32,11 +32,12 @@ def desk_survey_url(desk: Desk) -> str:
 @bp.get("/")
 @role_required(*READ_ROLES)
 def home() -> str:
-    campaigns = db.session.scalars(
-        _visible(select(Campaign), Campaign.agency_id).order_by(
-            Campaign.starts_on.desc(), Campaign.code
+    campaigns = [
+        c for c in db.session.scalars(
+            select(Campaign).order_by(Campaign.starts_on.desc(), Campaign.code)
         )
-    ).all()
+        if access.can_see_campaign(current_user, c)
+    ]
     desks = db.session.scalars(
         _visible(select(Desk), Desk.agency_id).order_by(Desk.code)
     ).all()
@@ -91,12 +92,16 @@ def issue_dossier_code(code: str) -> Response | str:
 @role_required(*READ_ROLES)
 def campaign(code: str) -> str:
     campaign = access.campaign_or_404(code)
-    counts = response_counts(campaign)
+    visible = access.visible_agency_ids(current_user)
+    desk_ids = None if visible is None else {
+        d.id for d in access.visible_desks(current_user, campaign)
+    }
+    counts = response_counts(campaign, desk_ids)
     return render_template(
         "staff/campaign.html",
         campaign=campaign,
         counts=counts,
-        dashboard_url=_optional_url("dashboard.dashboard", code=campaign.code),
+        dashboard_url=_optional_url("dashboard.show", code=campaign.code),
     )
 
 
