@@ -60,7 +60,7 @@ def test_full_sipas_2023_response_lands_once_with_its_questionnaire_version(
     stored = _stored(app)
     assert stored["I.3.4"] == [9] and stored["II.2.1"] == [5] and stored["gender"] == [2]
     assert stored["comment"] == ["Cán bộ nhiệt tình."]
-    # 28 rated items, II.4.0 and the comment, 6 respondent items; II.4.1-3 skipped.
+    # 27 rated items, II.4.0 and the comment, 6 respondent items; II.4.1-3 skipped.
     assert len(stored) == 35
     assert not {"II.4.1", "II.4.2", "II.4.3"} & set(stored)
 
