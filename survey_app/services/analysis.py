@@ -510,7 +510,7 @@ def make_view(campaign: Campaign, user: Any, period: Period) -> View:
     codes = visible_agency_codes(user)
     mask = in_period(frame, period)
     if codes is not None:
-        mask &= frame["agency"].isin(codes).to_numpy()
+        mask = mask & frame["agency"].isin(codes).to_numpy()
     return View(
         campaign=campaign,
         questionnaire=definition(campaign.questionnaire_version),

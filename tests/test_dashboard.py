@@ -1,0 +1,230 @@
+"""The officials' dashboard: what each role sees, and that its figures are scoring's."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from scoring.design import SurveyDesign
+from scoring.index_tree import compute_index_tree
+from survey_app.extensions import db
+from survey_app.models import AuditEvent
+from survey_app.services.questionnaires import definition
+from tests.dashboard_setup import campaign, login, province
+
+URL = "/staff/campaigns/SIPAS-2026"
+
+
+def scoring_frame(app: Flask, code: str = "SIPAS-2026") -> tuple[pd.DataFrame, object]:
+    """The campaign's answers pivoted with pandas, independently of the app's loader."""
+    with app.app_context():
+        c = campaign(code)
+        q = definition(c.questionnaire_version)
+        long = pd.read_sql(
+            "SELECT s.id AS sid, d.code AS desk, a.code AS agency, x.item_code, x.choice "
+            "FROM submissions s JOIN desks d ON d.id = s.desk_id "
+            "JOIN agencies a ON a.id = d.agency_id JOIN answers x ON x.submission_id = s.id "
+            f"WHERE s.campaign_id = {c.id} AND x.choice IS NOT NULL",
+            db.engine,
+        )
+    wide = long.pivot(index="sid", columns="item_code", values="choice").astype(float)
+    meta = long.drop_duplicates("sid").set_index("sid")[["desk", "agency"]]
+    return meta.join(wide).sort_index().reset_index(), q
+
+
+def percent(value: float) -> str:
+    return f"{value * 100:.2f}".replace(".", ",")
+
+
+def csrf(client: FlaskClient, url: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).text)
+    assert match
+    return match.group(1)
+
+
+@pytest.fixture
+def loaded(app: Flask, client: FlaskClient) -> FlaskClient:
+    province(app, 300, previous=200)
+    return client
+
+
+def test_anonymous_user_is_sent_to_login(loaded: FlaskClient) -> None:
+    response = loaded.get(f"{URL}/dashboard")
+    assert response.status_code == 302
+    assert "/staff/login" in response.headers["Location"]
+
+
+def test_dashboard_overall_index_and_ci_are_scorings_unweighted_logit(
+    app: Flask, loaded: FlaskClient
+) -> None:
+    frame, q = scoring_frame(app)
+    table = compute_index_tree(q, SurveyDesign.from_dataframe(frame))
+    root = table[table["node"] == "SIPAS"].iloc[0]
+    login(loaded, "admin")
+    page = loaded.get(f"{URL}/dashboard").text
+    assert f"{percent(root['estimate'])}%" in page
+    assert f"{percent(root['ci_low'])} – {percent(root['ci_high'])}%" in page
+    assert f"n = {int(root['n'])} phiếu" in page
+    assert "Tiêu chí thấp điểm" in page
+    assert "Trọng số: không (mỗi phiếu như nhau); KTC 95% logit" in page
+
+
+def test_weakest_criteria_come_first(app: Flask, loaded: FlaskClient) -> None:
+    frame, q = scoring_frame(app)
+    table = compute_index_tree(q, SurveyDesign.from_dataframe(frame))
+    criteria = table[table["depth"] == 2].sort_values("estimate")
+    login(loaded, "admin")
+    page = loaded.get(f"{URL}/dashboard").text
+    section = page[page.index("Tiêu chí thấp điểm"):page.index("Cây chỉ số")]
+    positions = [section.index(f">{code} ") for code in criteria["node"]]
+    assert positions == sorted(positions)
+
+
+def test_officer_sees_own_desks_as_a_domain_of_the_whole_design(
+    app: Flask, loaded: FlaskClient
+) -> None:
+    frame, q = scoring_frame(app)
+    by_agency = compute_index_tree(q, SurveyDesign.from_dataframe(frame), ["agency"])
+    stp = by_agency[(by_agency["node"] == "SIPAS") & (by_agency["level"] == "HT-STP")].iloc[0]
+    login(loaded, "stp")
+    page = loaded.get(f"{URL}/dashboard").text
+    assert f"{percent(stp['estimate'])}%" in page
+    assert f"n = {int(stp['n'])} phiếu" in page
+    assert "Quầy STP-01" in page and "Quầy SXD-01" not in page
+    data = loaded.get("/api/v1/campaigns/SIPAS-2026/indices").get_json()
+    assert data["index"]["se"] == pytest.approx(stp["se"], rel=1e-12)
+    assert data["scope"] == ["HT-STP"]
+
+
+def test_officer_of_an_agency_without_desks_in_the_campaign_gets_404(
+    app: Flask, loaded: FlaskClient
+) -> None:
+    from survey_app.services import accounts, organisation
+
+    with app.app_context():
+        organisation.add_agency("HT-SYT", "Sở Y tế", "department", "HT")
+        accounts.create_user("syt", "mat-khau-rat-dai-2026", "officer", "HT-SYT")
+        db.session.commit()
+    login(loaded, "syt")
+    assert loaded.get(f"{URL}/dashboard").status_code == 404
+    assert loaded.get("/api/v1/campaigns/SIPAS-2026/indices").status_code == 404
+
+
+def test_criterion_drill_down_shows_items_and_answer_counts(
+    app: Flask, loaded: FlaskClient
+) -> None:
+    frame, _ = scoring_frame(app)
+    login(loaded, "viewer")
+    page = loaded.get(f"{URL}/criteria/II.2").text
+    assert "II.2.1" in page and "II.2.3" in page
+    satisfied = int((frame["II.2.1"] == 5).sum())
+    assert f'<td class="num">{satisfied}</td>' in page
+    assert "Rất hài lòng" in page
+    assert loaded.get(f"{URL}/criteria/NOPE").status_code == 404
+
+
+def test_change_since_previous_campaign_is_tested(app: Flask, loaded: FlaskClient) -> None:
+    login(loaded, "admin")
+    page = loaded.get(f"{URL}/dashboard").text
+    assert "Thay đổi so với Khảo sát SIPAS năm 2025" in page
+    assert "p = " in page
+
+
+def test_quarter_period_restricts_the_domain_and_compares_with_the_previous_quarter(
+    app: Flask, loaded: FlaskClient
+) -> None:
+    frame, q = scoring_frame(app)
+    with app.app_context():
+        stamps = pd.read_sql("SELECT id, submitted_at FROM submissions", db.engine)
+    frame = frame.merge(stamps, left_on="sid", right_on="id")
+    q2 = pd.to_datetime(frame["submitted_at"]) >= pd.Timestamp("2026-04-01")
+    frame["q2"] = np.where(q2, 1.0, np.nan)
+    table = compute_index_tree(q, SurveyDesign.from_dataframe(frame), ["q2"])
+    root = table[table["node"] == "SIPAS"].iloc[0]
+    login(loaded, "admin")
+    page = loaded.get(f"{URL}/dashboard?period=2026-Q2").text
+    assert f"{percent(root['estimate'])}%" in page
+    assert "Thay đổi so với Quý 1/2026" in page
+    assert loaded.get(f"{URL}/dashboard?period=2030-Q1").status_code == 404
+
+
+def test_comments_are_listed_newest_first(app: Flask, loaded: FlaskClient) -> None:
+    with app.app_context():
+        rows = pd.read_sql(
+            "SELECT s.submitted_at, x.text FROM answers x JOIN submissions s "
+            "ON s.id = x.submission_id WHERE x.text IS NOT NULL ORDER BY s.submitted_at DESC",
+            db.engine,
+        )
+    assert len(rows) > 0
+    login(loaded, "admin")
+    page = loaded.get(f"{URL}/dashboard").text
+    newest = pd.Timestamp(rows["submitted_at"].iloc[0]).strftime("%d/%m/%Y %H:%M")
+    comments = page[page.index("Góp ý của người dân"):]
+    assert newest in comments.split("</li>")[0]
+
+
+def test_post_stratification_is_saved_audited_and_shown(
+    app: Flask, loaded: FlaskClient
+) -> None:
+    login(loaded, "analyst")
+    token = csrf(loaded, f"{URL}/weighting")
+    rows = "gender,age_group,count\n" + "".join(
+        f"{g},{a},{1000 * g + 100 * a}\n" for g in (1, 2) for a in range(1, 6)
+    )
+    response = loaded.post(
+        f"{URL}/weighting",
+        data={"csrf_token": token, "calibration": "poststratify", "ci_method": "beta",
+              "level": "0.9", "strata": "agency", "cluster": "desk",
+              "margins": (io.BytesIO(rows.encode()), "dan-so.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    page = loaded.get(f"{URL}/dashboard").text
+    assert "Trọng số: hậu phân tầng theo giới tính × độ tuổi" in page
+    assert "KTC 90% beta" in page
+    with app.app_context():
+        event = db.session.scalars(
+            select(AuditEvent).filter_by(action="weighting.change")
+        ).one()
+        assert event.username == "analyst" and event.target == "SIPAS-2026"
+        assert campaign("SIPAS-2026").settings["weighting"]["strata"] == "agency"
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "message"),
+    [
+        ("gender,income,count\n1,1,5\n", "Cột &#39;income&#39; không phải là câu hỏi"),
+        ("gender,count\n1,100\n2,0\n", "số lượng phải lớn hơn 0"),
+        ("gender,count\n1,100\n", "Tệp thiếu số lượng tổng thể cho ô có trong mẫu: gender=2"),
+        ("gender,count\n1,100\n2,120\n3,5\n", "mã 3 không có trong câu hỏi"),
+    ],
+)
+def test_invalid_margins_are_refused_in_vietnamese(
+    app: Flask, loaded: FlaskClient, csv_text: str, message: str
+) -> None:
+    login(loaded, "analyst")
+    token = csrf(loaded, f"{URL}/weighting")
+    response = loaded.post(
+        f"{URL}/weighting",
+        data={"csrf_token": token, "calibration": "poststratify", "ci_method": "logit",
+              "level": "0.95", "margins": (io.BytesIO(csv_text.encode()), "m.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert message in response.text
+    with app.app_context():
+        assert "weighting" not in (campaign("SIPAS-2026").settings or {})
+
+
+def test_officers_and_viewers_cannot_change_weighting(loaded: FlaskClient) -> None:
+    login(loaded, "stp")
+    assert loaded.get(f"{URL}/weighting").status_code == 403
+    login(loaded, "viewer")
+    assert loaded.post(f"{URL}/weighting", data={}).status_code in (400, 403)
