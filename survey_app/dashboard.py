@@ -21,11 +21,10 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from survey_app import charts
-from survey_app.access import visible_agency_ids
+from survey_app.access import campaign_or_404
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign
 from survey_app.services import analysis, index_export, weighting_settings
@@ -39,23 +38,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals.setdefault("fmt", charts.fmt)
-
-
-def campaign_or_404(code: str) -> Campaign:
-    """The campaign if the user may see its agency or one of its desks' agencies; else 404.
-
-    A province-wide campaign is seen by a department's officer through the
-    department's desks (as a domain), so the campaign's own agency is not required.
-    """
-    campaign = db.session.scalar(select(Campaign).filter_by(code=code))
-    if campaign is None:
-        abort(404)
-    visible = visible_agency_ids(current_user)
-    if visible is None or campaign.agency_id in visible:
-        return campaign
-    if any(desk.agency_id in visible for desk in campaign.desks):
-        return campaign
-    abort(404)
 
 
 def _period(campaign: Campaign) -> analysis.Period:
