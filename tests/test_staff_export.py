@@ -139,7 +139,8 @@ def test_csv_export_has_a_bom_reads_back_equal_and_is_audited(
     assert back["A.3"].tolist() == ["0.0", "1.0", ""]
     with stored.app_context():
         [event] = db.session.scalars(select(AuditEvent).filter_by(action="export.responses"))
-        assert event.target == "SMALL" and event.detail == {"format": "csv"}
+        assert event.target == "SMALL"
+        assert event.detail == {"format": "csv", "desks": "HT-STP-01"}
 
 
 def test_xlsx_export_has_data_and_codebook_sheets(stored: Flask, client: FlaskClient) -> None:
