@@ -463,7 +463,9 @@ def _build_terms(design: SurveyDesign) -> list[_Term]:
                     n_cells=step.n_cells,
                     row_factor=old / psw,
                     psw=psw,
-                    denominator=np.bincount(step.cells, weights=old, minlength=step.n_cells),
+                    denominator=np.bincount(step.cells, weights=old, minlength=step.n_cells).astype(
+                        np.float64
+                    ),
                     psu_by_cell=_psu_by_cell(design, step.cells, step.n_cells, psw),
                 )
             )

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
+from scipy.linalg import blas
 
 from scoring.ci import ShareMethod, share_interval, wald_interval
 from scoring.design import FloatArray, IntArray, PSUTotalsAccumulator, SurveyDesign
@@ -149,54 +150,119 @@ def compute_moments(
         indicator column of ``Y`` (domain and indicator).
     gram : bool
         Gather ``sum w y y'`` for design effects.
+    chunk_rows : int
+        Rows per chunk (bounds the memory used).
     """
-    d = domains.size
+    return compute_moments_many(
+        design, build, q, [domains], subsets, gram=gram, chunk_rows=chunk_rows
+    )[0]
+
+
+def compute_moments_many(
+    design: SurveyDesign,
+    build: RowBuilder,
+    q: int,
+    partitions: Sequence[Domains],
+    subsets: Sequence[int],
+    *,
+    gram: bool = True,
+    chunk_rows: int = 65_536,
+) -> list[Moments]:
+    """:func:`compute_moments` for several domain partitions in a single pass over the rows.
+
+    The weighted cross products of a partition that covers every row are
+    summed over its domains to give those of the whole sample, so the costly
+    ``sum w y y'`` is computed once per row and partition at most.
+    """
     subsets = tuple(subsets)
     n_sub = len(subsets)
-    acc = PSUTotalsAccumulator(design, domains.codes, d, q)
-    counts = np.zeros((design.n_psu * d, 2 * n_sub))
-    g = np.zeros((d, q, q)) if gram else None
     sub_index = np.array([s if s >= 0 else 0 for s in subsets], dtype=np.intp)
     all_rows = np.array([s < 0 for s in subsets], dtype=bool)
+    complete = [bool((p.codes >= 0).all()) for p in partitions]
+    # A one-domain complete partition (the whole sample) borrows the cross products of
+    # another complete partition instead of computing its own.
+    donor = next((i for i, p in enumerate(partitions) if complete[i] and p.size > 1), None)
+    borrow = [
+        gram and donor is not None and complete[i] and p.size == 1 for i, p in enumerate(partitions)
+    ]
+    states = []
+    for i, part in enumerate(partitions):
+        d = part.size
+        states.append(
+            {
+                "acc": PSUTotalsAccumulator(design, part.codes, d, q),
+                "count": np.zeros((design.n_psu * d, n_sub)),
+                "weight": np.zeros((design.n_psu * d, n_sub)),
+                "gram": np.zeros((d, q, q)) if gram and not borrow[i] else None,
+            }
+        )
     for start in range(0, design.n, chunk_rows):
         stop = min(start + chunk_rows, design.n)
         y = np.asarray(build(start, stop), dtype=np.float64)
         w = design.weights[start:stop]
         wy = y * w[:, None]
-        acc.add(start, stop, wy)
-        dom = domains.codes[start:stop]
-        inside = np.flatnonzero(dom >= 0)
-        key = design.psu[start:stop][inside] * d + dom[inside]
-        indicator = sp.csr_matrix(
-            (np.ones(inside.size), (key, inside)), shape=(design.n_psu * d, stop - start)
-        )
         s = (y[:, sub_index] != 0).astype(np.float64)
         s[:, all_rows] = 1.0
-        counts += indicator @ np.hstack([s, s * w[:, None]])
-        if g is not None:
+        ws = s * w[:, None]
+        root_wy = y * np.sqrt(w)[:, None] if gram else y
+        for part, state in zip(partitions, states, strict=True):
+            d = part.size
+            acc = state["acc"]
+            assert isinstance(acc, PSUTotalsAccumulator)
+            acc.add(start, stop, wy)
+            dom = part.codes[start:stop]
+            inside = np.flatnonzero(dom >= 0)
+            key = design.psu[start:stop][inside] * d + dom[inside]
+            indicator = sp.csr_matrix(
+                (np.ones(inside.size), (key, inside)), shape=(design.n_psu * d, stop - start)
+            )
+            state["count"] += indicator @ s
+            state["weight"] += indicator @ ws
+            g = state["gram"]
+            if g is None:
+                continue
+            assert isinstance(g, np.ndarray)
             if d == 1:
-                rows = inside
-                g[0] += y[rows].T @ wy[rows]
+                _add_gram(g[0], root_wy if inside.size == stop - start else root_wy[inside])
             else:
                 order = np.argsort(dom, kind="stable")
                 bounds = np.searchsorted(dom[order], np.arange(d + 1))
                 for k in range(d):
                     rows = order[bounds[k] : bounds[k + 1]]
                     if rows.size:
-                        g[k] += y[rows].T @ wy[rows]
-    totals = acc.totals.reshape(design.n_psu, d, q).sum(axis=0)
-    psu = acc.result()
-    counts3 = counts.reshape(design.n_psu, d, 2 * n_sub)
-    return Moments(
-        domains=domains,
-        totals=totals,
-        psu=psu,
-        gram=g,
-        subset_count=counts3[:, :, :n_sub].sum(axis=0),
-        subset_weight=counts3[:, :, n_sub:].sum(axis=0),
-        subset_psus=counts3[:, :, :n_sub],
-        subsets=subsets,
-    )
+                        _add_gram(g[k], root_wy[rows])
+    out: list[Moments] = []
+    for i, (part, state) in enumerate(zip(partitions, states, strict=True)):
+        d = part.size
+        acc = state["acc"]
+        assert isinstance(acc, PSUTotalsAccumulator)
+        g = state["gram"]
+        if borrow[i]:
+            donor_gram = states[donor]["gram"] if donor is not None else None
+            assert isinstance(donor_gram, np.ndarray)
+            g = donor_gram.sum(axis=0, keepdims=True)
+        assert g is None or isinstance(g, np.ndarray)
+        count = np.asarray(state["count"]).reshape(design.n_psu, d, n_sub)
+        weight = np.asarray(state["weight"]).reshape(design.n_psu, d, n_sub)
+        out.append(
+            Moments(
+                domains=part,
+                totals=acc.totals.reshape(design.n_psu, d, q).sum(axis=0),
+                psu=acc.result(),
+                gram=g,
+                subset_count=count.sum(axis=0),
+                subset_weight=weight.sum(axis=0),
+                subset_psus=count,
+                subsets=subsets,
+            )
+        )
+    return out
+
+
+def _add_gram(target: FloatArray, root_wy: FloatArray) -> None:
+    """``target += X'X`` for ``X = sqrt(w) y`` (BLAS syrk: half the work of a product)."""
+    upper = blas.dsyrk(1.0, np.asfortranarray(root_wy), trans=1)
+    target += upper + np.triu(upper, 1).T
 
 
 # ------------------------------------------------------- linear estimates
@@ -265,7 +331,7 @@ def ratio_estimates(
     top = t @ num  # (D, m)
     if denominator is None:
         est = top
-        psu = np.einsum("pdq,qm->pdm", moments.psu, num)
+        psu = _psu_times(moments.psu, num)
         u = np.broadcast_to(num, (t.shape[0],) + num.shape).copy()
     else:
         den = np.asarray(denominator, dtype=np.float64)
@@ -276,8 +342,8 @@ def ratio_estimates(
             r = np.where(ok, est, 0.0)
             inv = np.where(ok, 1.0 / np.where(ok, bottom, 1.0), 0.0)
         est = np.where(ok, est, np.nan)
-        zn = np.einsum("pdq,qm->pdm", moments.psu, num)
-        zd = np.einsum("pdq,qm->pdm", moments.psu, den)
+        zn = _psu_times(moments.psu, num)
+        zd = _psu_times(moments.psu, den)
         psu = (zn - r[None] * zd) * inv[None]
         u = (num[None, :, :] - r[:, None, :] * den[None, :, :]) * inv[:, None, :]
     flags = np.broadcast_to(np.asarray(share, dtype=bool), (m,)).copy()
@@ -327,8 +393,8 @@ def combine(
     const = np.broadcast_to(np.asarray(constant, dtype=np.float64), (c.shape[1],))
     # 0 * NaN must stay 0: a child that is not part of a combination never spoils it.
     est = _nan_matmul(parts.estimate, c) + const[None, :]
-    psu = np.einsum("pdm,mr->pdr", parts.psu, c)
-    u = np.einsum("dqm,mr->dqr", parts.u, c)
+    psu = _psu_times(parts.psu, c)
+    u = _psu_times(parts.u, c)
     flags = np.broadcast_to(np.asarray(share, dtype=bool), (c.shape[1],)).copy()
     return LinearEstimates(
         estimate=est,
@@ -338,6 +404,12 @@ def combine(
         share=flags,
         names=tuple(names),
     )
+
+
+def _psu_times(values: FloatArray, c: FloatArray) -> FloatArray:
+    """``values @ c`` over the last axis of a 3-d array (one BLAS product)."""
+    a, b, m = values.shape
+    return np.asarray((values.reshape(a * b, m) @ c).reshape(a, b, c.shape[1]))
 
 
 def _nan_matmul(values: FloatArray, c: FloatArray) -> FloatArray:
@@ -409,7 +481,7 @@ def summarise(
 
     deff_values = np.full((d, m), np.nan)
     if moments.gram is not None:
-        quad = np.einsum("dqm,dqr,drm->dm", est.u, moments.gram, est.u)
+        quad = np.einsum("dqm,dqm->dm", np.matmul(moments.gram, est.u), est.u)
         lin = np.einsum("dq,dqm->dm", moments.totals, est.u)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_u = lin / big_n
@@ -651,7 +723,8 @@ def estimate_shares(
         y = np.zeros((b - a, 2 * k))
         for j in range(k):
             col = block[:, j]
-            v = ~np.isnan(col) if valid_sets[j] is None else np.isin(col, valid_sets[j])
+            codes_j = valid_sets[j]
+            v = ~np.isnan(col) if codes_j is None else np.isin(col, codes_j)
             y[:, k + j] = v
             y[:, j] = v & np.isin(col, sat)
         return y

@@ -30,7 +30,7 @@ from scoring.estimators import (
     ALL_ROWS,
     DeffKind,
     combine,
-    compute_moments,
+    compute_moments_many,
     domains_of,
     ratio_estimates,
     summarise,
@@ -171,23 +171,23 @@ def compute_index_tree(
     items = sorted({leaf.item for leaf in leaves})
     codes = _answer_matrix(design, questionnaire, items)
     column = {item: j for j, item in enumerate(items)}
-    valid_sets = {
-        item: np.asarray(sorted(questionnaire.item(item).valid_codes), dtype=np.float32)
-        for item in items
-    }
-    sat_sets = [np.asarray(sorted(leaf.satisfied), dtype=np.float32) for leaf in leaves]
+    # Lookup tables indexed by (leaf, code + 1); code -1 is a blank answer.
+    top = int(codes.max()) + 2 if codes.size else 2
+    valid_lut = np.zeros((k, top), dtype=bool)
+    sat_lut = np.zeros((k, top), dtype=bool)
+    for j, leaf in enumerate(leaves):
+        for code in questionnaire.item(leaf.item).valid_codes:
+            if 0 <= code + 1 < top:
+                valid_lut[j, code + 1] = True
+                sat_lut[j, code + 1] = code in leaf.satisfied
+    leaf_cols = np.array([column[leaf.item] for leaf in leaves], dtype=np.intp)
+    leaf_rows = np.arange(k)[None, :]
 
     def build(a: int, b: int) -> FloatArray:
-        y = np.zeros((b - a, 2 * k))
-        block = codes[a:b]
-        valid_cache: dict[str, np.ndarray] = {}
-        for j, leaf in enumerate(leaves):
-            col = block[:, column[leaf.item]]
-            if leaf.item not in valid_cache:
-                valid_cache[leaf.item] = np.isin(col, valid_sets[leaf.item])
-            v = valid_cache[leaf.item]
-            y[:, k + j] = v
-            y[:, j] = v & np.isin(col, sat_sets[j])
+        index = codes[a:b][:, leaf_cols].astype(np.intp) + 1
+        y = np.empty((b - a, 2 * k))
+        y[:, :k] = sat_lut[leaf_rows, index]
+        y[:, k:] = valid_lut[leaf_rows, index]
         return y
 
     # Base ratios: the leaves, then one per pooled node.
@@ -265,11 +265,11 @@ def compute_index_tree(
     depth = _depths(tree)
 
     frames = []
-    for by in domains:
-        doms = domains_of(design, by)
-        moments = compute_moments(
-            design, build, 2 * k, doms, [ALL_ROWS] + [k + j for j in range(k)]
-        )
+    partitions = [domains_of(design, by) for by in domains]
+    all_moments = compute_moments_many(
+        design, build, 2 * k, partitions, [ALL_ROWS] + [k + j for j in range(k)]
+    )
+    for moments in all_moments:
         base = ratio_estimates(moments, num, den, base_subset, [f"base{j}" for j in range(n_base)])
         est = combine(base, coef, subset, names, constant=const, share=share)
         frame = summarise(design, moments, est, level=level, method=method, deff=deff)
@@ -321,12 +321,12 @@ def _depths(root: IndexNodeLike) -> dict[str, int]:
 def _answer_matrix(
     design: SurveyDesign, questionnaire: QuestionnaireLike, items: Sequence[str]
 ) -> np.ndarray:
-    """Answer codes as float32 (NaN = no answer), checked against each item's scale."""
+    """Answer codes as int16 (-1 = no answer), checked against each item's scale."""
     data = design.data
     missing = [item for item in items if item not in data.columns]
     if missing:
         raise DesignColumnError(f"item columns {missing} are not in the data")
-    codes = np.empty((design.n, len(items)), dtype=np.float32)
+    codes = np.empty((design.n, len(items)), dtype=np.int16)
     for j, item in enumerate(items):
         raw = data[item]
         values = np.asarray(pd.to_numeric(raw, errors="coerce"), dtype=np.float64)
@@ -337,6 +337,8 @@ def _answer_matrix(
                 f"item {item!r}: answer {raw.iloc[row]!r} at row {row} is not a code"
             )
         allowed = np.asarray(sorted(questionnaire.item(item).codes), dtype=np.float64)
+        if allowed.size and (allowed.min() < 0 or allowed.max() > 32_000):
+            raise IndexTreeError(f"item {item!r}: answer codes must be between 0 and 32000")
         present = ~np.isnan(values)
         bad = present & ~np.isin(values, allowed)
         if bad.any():
@@ -348,5 +350,5 @@ def _answer_matrix(
                 f"{sorted(questionnaire.item(item).codes)} ({int(bad.sum())} answers, first at "
                 f"row {row})"
             )
-        codes[:, j] = values
+        codes[:, j] = np.where(present, values, -1.0)
     return codes

@@ -108,7 +108,7 @@ def _cells(design: SurveyDesign, by: str | Sequence[str], population: Population
             f"cell {cell!r} of {name} has population {targets[empty][0]:g} but no respondent "
             "in the sample; merge it with a neighbouring cell"
         )
-    return _Cells(codes, tuple(pop_keys), targets, name)
+    return _Cells(codes, tuple(pop_keys), np.asarray(targets, dtype=np.float64), name)
 
 
 def _post_stratify_weights(w: FloatArray, cells: _Cells) -> FloatArray:
