@@ -265,15 +265,21 @@ def demo_group() -> None:
 
 
 @demo_group.command("load")
+@click.option(
+    "--responses", default=300, show_default=True,
+    help="demo citizen responses per campaign that has none yet (0: none)",
+)
 @with_appcontext
-def demo_load() -> None:
-    """Create the demo agencies, desks and campaigns (skips what exists)."""
-    from survey_app.demo import load_demo
+def demo_load(responses: int) -> None:
+    """Create the demo agencies, desks and campaigns (skips what exists), and responses."""
+    from survey_app.demo import load_demo, load_demo_responses
 
     try:
         created = load_demo()
     except organisation.SetupError as error:
         _fail(str(error))
+    db.session.commit()
+    created += load_demo_responses(responses)
     db.session.commit()
     click.echo("\n".join(created) or "demo already loaded")
     base = current_app.config["PUBLIC_BASE_URL"]
