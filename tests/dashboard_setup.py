@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 from flask import Flask
 from flask.testing import FlaskClient
 
 from bench.dashboard_data import generate
+from scoring.questionnaire import Questionnaire
 from survey_app.extensions import db
 from survey_app.models import Campaign, StaffUser
 from survey_app.services import accounts, analysis, organisation, questionnaires
+from survey_app.services.questionnaires import definition
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "mat-khau-rat-dai-2026"
@@ -61,3 +64,20 @@ def login(client: FlaskClient, username: str) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = user_id
         session["_fresh"] = True
+
+
+def scoring_frame(app: Flask, code: str = "SIPAS-2026") -> tuple[pd.DataFrame, Questionnaire]:
+    """The campaign's answers pivoted with pandas, independently of the app's loader."""
+    with app.app_context():
+        c = campaign(code)
+        q = definition(c.questionnaire_version)
+        long = pd.read_sql(
+            "SELECT s.id AS sid, d.code AS desk, a.code AS agency, x.item_code, x.choice "
+            "FROM submissions s JOIN desks d ON d.id = s.desk_id "
+            "JOIN agencies a ON a.id = d.agency_id JOIN answers x ON x.submission_id = s.id "
+            f"WHERE s.campaign_id = {c.id} AND x.choice IS NOT NULL",
+            db.engine,
+        )
+    wide = long.pivot(index="sid", columns="item_code", values="choice").astype(float)
+    meta = long.drop_duplicates("sid").set_index("sid")[["desk", "agency"]]
+    return meta.join(wide).sort_index().reset_index(), q

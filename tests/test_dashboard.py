@@ -16,27 +16,9 @@ from scoring.design import SurveyDesign
 from scoring.index_tree import compute_index_tree
 from survey_app.extensions import db
 from survey_app.models import AuditEvent
-from survey_app.services.questionnaires import definition
-from tests.dashboard_setup import campaign, login, province
+from tests.dashboard_setup import campaign, login, province, scoring_frame
 
 URL = "/staff/campaigns/SIPAS-2026"
-
-
-def scoring_frame(app: Flask, code: str = "SIPAS-2026") -> tuple[pd.DataFrame, object]:
-    """The campaign's answers pivoted with pandas, independently of the app's loader."""
-    with app.app_context():
-        c = campaign(code)
-        q = definition(c.questionnaire_version)
-        long = pd.read_sql(
-            "SELECT s.id AS sid, d.code AS desk, a.code AS agency, x.item_code, x.choice "
-            "FROM submissions s JOIN desks d ON d.id = s.desk_id "
-            "JOIN agencies a ON a.id = d.agency_id JOIN answers x ON x.submission_id = s.id "
-            f"WHERE s.campaign_id = {c.id} AND x.choice IS NOT NULL",
-            db.engine,
-        )
-    wide = long.pivot(index="sid", columns="item_code", values="choice").astype(float)
-    meta = long.drop_duplicates("sid").set_index("sid")[["desk", "agency"]]
-    return meta.join(wide).sort_index().reset_index(), q
 
 
 def percent(value: float) -> str:

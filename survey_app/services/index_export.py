@@ -82,7 +82,8 @@ def indices_csv(view: View, tree: NodeResult) -> bytes:
     """UTF-8 CSV with a BOM (Excel opens Vietnamese text correctly); '#' lines describe it."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerows(_preamble(view))
+    # Comment lines, written raw: a quoted "# ..." cell would hide the marker from readers.
+    out.write("".join(line[0].replace("\n", " ") + "\r\n" for line in _preamble(view)))
     writer.writerow(INDEX_COLUMNS)
     for row in index_rows(tree):
         writer.writerow(["" if row[c] is None else _cell(row[c]) for c in INDEX_COLUMNS])
@@ -210,7 +211,8 @@ def _par_records(table: pd.DataFrame, text: bool = False) -> list[list[Any]]:
 def par_csv(view: View, table: pd.DataFrame) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerows(_preamble(view))
+    # Comment lines, written raw: a quoted "# ..." cell would hide the marker from readers.
+    out.write("".join(line[0].replace("\n", " ") + "\r\n" for line in _preamble(view)))
     writer.writerow(PAR_HEADERS_VI)
     for record in _par_records(table, text=True):
         writer.writerow(["" if v is None else v for v in record])
