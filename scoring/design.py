@@ -233,7 +233,7 @@ class SurveyDesign:
         if weights is not None:
             w = _numeric(frame[weights], weights)
         elif popsize is not None:
-            w = (popsize / psu_in_stratum)[strata_codes].astype(np.float64)
+            w = np.asarray(popsize / psu_in_stratum[strata_codes], dtype=np.float64)
         else:
             w = np.ones(n)
         _check_weights(w, weights or "weights")
