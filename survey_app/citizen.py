@@ -9,6 +9,7 @@ Only the final step posts to ``.../submit``, which stores the submission exactly
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -39,6 +40,8 @@ from survey_app.services.questionnaires import definition
 bp = Blueprint("citizen", __name__)
 
 FIELD_PREFIX = "a_"
+# Official numbering (I.1.1, II.4.0) is shown to citizens; plain codes (gender) are not.
+NUMBERED = re.compile(r"^[A-Z0-9]+(\.[0-9A-Za-z]+)+$")
 STATIC = Path(__file__).with_name("static")
 
 # Interface texts; question texts come from the questionnaire YAML.
@@ -269,6 +272,14 @@ def _page(reason: str, desk: Desk | None = None) -> tuple[str, int]:
     ), status
 
 
+def _label(item: Item, lang: str) -> str:
+    """How messages name an item: its official number, else its (shortened) text."""
+    if NUMBERED.match(item.code):
+        return item.code
+    text = item.text[lang]
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def _item_view(
     item: Item,
     q: Questionnaire,
@@ -284,9 +295,10 @@ def _item_view(
         labels = ", ".join(
             f"“{o.label[lang]}”" for o in controller.options if o.code in item.show_if.codes
         )
-        note = _ui(lang)["show_if"].format(code=controller.code, labels=labels)
+        note = _ui(lang)["show_if"].format(code=_label(controller, lang), labels=labels)
     return {
         "item": item,
+        "number": item.code if NUMBERED.match(item.code) else None,
         "text": item.text[lang],
         "name": FIELD_PREFIX + item.code,
         "id": "q-" + item.code,
@@ -328,7 +340,7 @@ def _render(
     shown_codes = {i.code for i in shown}
     known = {i.code for i in q.items}
     summary = [
-        {"href": f"#q-{code}", "code": code, "message": message}
+        {"href": f"#q-{code}", "code": _label(q.item(code), lang), "message": message}
         for code, message in errors.items()
         if code in shown_codes
     ] + [

@@ -111,8 +111,8 @@ def test_a_missing_required_answer_brings_the_step_back_with_answers_kept(
     [
         ({"I.2.1": "7"}, "1", "I.2.1: Lựa chọn không hợp lệ, vui lòng chọn lại."),
         ({"II.0.2": ["4", "5"]}, "4", "II.0.2: Chỉ được chọn một phương án."),
-        ({"comment": "x" * 1001}, "9", "comment: Câu trả lời dài quá 1000 ký tự"),
-        ({"gender": "3"}, "10", "gender: Lựa chọn không hợp lệ, vui lòng chọn lại."),
+        ({"comment": "x" * 1001}, "9", "Câu trả lời dài quá 1000 ký tự"),
+        ({"gender": "3"}, "10", "Giới tính: Lựa chọn không hợp lệ, vui lòng chọn lại."),
     ],
 )
 def test_a_tampered_or_invalid_answer_at_the_final_post_stores_nothing(
