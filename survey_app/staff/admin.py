@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from survey_app.extensions import db
@@ -20,7 +20,7 @@ from survey_app.staff.auth import ADMIN_ROLES, role_required
 class NewUserForm(FlaskForm):
     username = StringField("Tên đăng nhập", validators=[DataRequired(), Length(max=64)])
     password = PasswordField("Mật khẩu ban đầu (ít nhất 10 ký tự)", validators=[DataRequired()])
-    role = SelectField("Vai trò", choices=[(r, accounts.ROLE_LABELS[r]) for r in ROLES])
+    role = SelectField("Vai trò", choices=[SelectChoice(r, accounts.ROLE_LABELS[r]) for r in ROLES])
     agency = SelectField("Cơ quan", choices=[])
 
 
@@ -28,9 +28,11 @@ class UserActionForm(FlaskForm):
     """CSRF-protected button for enabling or disabling an account."""
 
 
-def _agency_choices() -> list[tuple[str, str]]:
+def _agency_choices() -> list[SelectChoice]:
     agencies = db.session.scalars(select(Agency).order_by(Agency.code))
-    return [("", "— Không (toàn tỉnh) —")] + [(a.code, f"{a.code} · {a.name}") for a in agencies]
+    return [SelectChoice("", "— Không (toàn tỉnh) —")] + [
+        SelectChoice(a.code, f"{a.code} · {a.name}") for a in agencies
+    ]
 
 
 @bp.route("/users", methods=["GET", "POST"])
