@@ -32,3 +32,10 @@ lint: install
 
 test: install chromium lint
 	$(BIN)/pytest -q
+
+# Scoring engine vs R survey vs svy on 1,000,000 synthetic respondents (see bench/README.md).
+bench-scoring: install
+	$(BIN)/pip install -q -e '.[bench]'
+	@command -v Rscript >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq r-cran-survey r-cran-data.table r-cran-jsonlite; }
+	$(BIN)/python bench/scoring_bench.py
