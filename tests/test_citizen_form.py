@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 
 from survey_app.extensions import db
 from survey_app.models import Answer, Desk, Submission
+from survey_app.services import submissions
 from tests.citizen_support import Survey, full_answers, read_form, running_survey, walk
 
 
@@ -371,3 +373,48 @@ def test_landing_page_links_to_staff_login_and_healthz_answers(client: FlaskClie
     assert 'href="/staff/login"' in landing and "Khảo sát mức độ hài lòng" in landing
     health = client.get("/healthz")
     assert health.status_code == 200 and health.get_json() == {"status": "ok"}
+
+
+def test_two_identical_final_posts_racing_both_end_on_the_one_receipt(
+    app: Flask, client: FlaskClient, survey: Survey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both requests pass the "already stored?" check before either inserts; UNIQUE(uid)
+    lets one insert win and the other reads the winner back after its IntegrityError."""
+    answers = full_answers()
+    _response, last = walk(client, f"/s/{survey.public_id}", answers, submit=False)
+    data = last.data(answers)
+    barrier = threading.Barrier(2, timeout=10)
+    seen: set[int] = set()
+    calls: list[int] = []
+    real = submissions._existing
+
+    def check_together(*args: object) -> Submission | None:
+        calls.append(threading.get_ident())
+        result = real(*args)  # type: ignore[arg-type]
+        if threading.get_ident() not in seen:
+            seen.add(threading.get_ident())
+            barrier.wait()
+        return result
+
+    monkeypatch.setattr(submissions, "_existing", check_together)
+    results: list[tuple[int, str]] = []
+
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+
+    def post() -> None:
+        phone = app.test_client()  # same browser session (CSRF), separate connection
+        phone.set_cookie("session", cookie.value)
+        response = phone.post(last.action, data=data)
+        results.append((response.status_code, response.headers.get("Location", "")))
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 2
+    assert {status for status, _ in results} == {303}
+    assert results[0][1] == results[1][1]
+    assert len(calls) == 3  # two checks, then the loser's read-back after IntegrityError
+    assert _count(app) == 1 and _count(app, Answer) == 35
