@@ -46,11 +46,19 @@ def synth() -> pd.DataFrame:
 
 @cache
 def margins() -> dict[str, pd.Series]:
-    table = pd.read_csv(FIXTURES / "margins.csv")
-    return {
-        str(var): pd.Series(group["Freq"].to_numpy(float), index=group["value"].to_numpy())
-        for var, group in table.groupby("variable")
-    }
+    table = pd.read_csv(FIXTURES / "margins.csv", dtype={"value": str})
+    out = {}
+    for var, group in table.groupby("variable"):
+        values = group["value"].to_numpy()
+        if var != "agency":
+            values = values.astype(int)
+        out[str(var)] = pd.Series(group["Freq"].to_numpy(float), index=values)
+    cross = pd.read_csv(FIXTURES / "margins_cross.csv")
+    out["gender x agegrp"] = pd.Series(
+        cross["Freq"].to_numpy(float),
+        index=pd.MultiIndex.from_arrays([cross["gender"], cross["agegrp"]]),
+    )
+    return out
 
 
 @cache
@@ -91,12 +99,21 @@ def build_design(name: str) -> SurveyDesign:
         "T": lambda: trim_weights(
             build_design("A"), lower=_bound("T", "lower"), upper=_bound("T", "upper")
         ),
+        "P2": lambda: post_stratify(
+            build_design("A"), ["gender", "agegrp"], margins()["gender x agegrp"]
+        ),
+        "PK": lambda: rake(
+            post_stratify(build_design("A"), "agency", margins()["agency"]),
+            [("gender", margins()["gender"]), ("agegrp", margins()["agegrp"])],
+        ),
         "TS": lambda: trim_weights(build_design("A"), lower=30, upper=100, strict=True),
         "PT": lambda: trim_weights(build_design("P"), upper=_bound("PT", "upper")),
     }
     if name in base:
         return base[name]()
     prefix, policy = name.split("_", 1)
+    if prefix == "LP":
+        return post_stratify(build_design(f"L_{policy}"), "gender", margins()["gender"])
     if prefix in ("L", "LF"):
         return SurveyDesign.from_dataframe(
             data,

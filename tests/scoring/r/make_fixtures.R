@@ -65,14 +65,23 @@ for (k in 1:6) {
 }
 synth$nsat <- synth$s1 + synth$s2 + synth$s3
 synth$nval <- synth$v1 + synth$v2 + synth$v3
+synth$nsat45 <- synth$s4 + synth$s5
+synth$nval45 <- synth$v4 + synth$v5
 
 total_w <- sum(synth$w)
 pop_gender <- data.frame(gender = 1:2, Freq = round(total_w * c(0.48, 0.52), 1))
 pop_age <- data.frame(agegrp = 1:3, Freq = round(total_w * c(0.35, 0.40, 0.25), 1))
 pop_age$Freq[3] <- sum(pop_gender$Freq) - sum(pop_age$Freq[1:2])
+pop_agency <- data.frame(agency = c("A", "B", "C"), Freq = round(total_w * c(0.45, 0.35, 0.20), 1))
+pop_agency$Freq[3] <- sum(pop_gender$Freq) - sum(pop_agency$Freq[1:2])
+pop_cross <- expand.grid(gender = 1:2, agegrp = 1:3)
+pop_cross$Freq <- round(total_w * c(0.16, 0.17, 0.20, 0.21, 0.12, 0.14), 1)
 write.csv(rbind(data.frame(variable = "gender", value = pop_gender$gender, Freq = num(pop_gender$Freq)),
-                data.frame(variable = "agegrp", value = pop_age$agegrp, Freq = num(pop_age$Freq))),
+                data.frame(variable = "agegrp", value = pop_age$agegrp, Freq = num(pop_age$Freq)),
+                data.frame(variable = "agency", value = pop_agency$agency, Freq = num(pop_agency$Freq))),
           file.path(out_dir, "margins.csv"), row.names = FALSE)
+write.csv(data.frame(gender = pop_cross$gender, agegrp = pop_cross$agegrp, Freq = num(pop_cross$Freq)),
+          file.path(out_dir, "margins_cross.csv"), row.names = FALSE)
 
 # ------------------------------------------------------------- designs
 options(survey.lonely.psu = "fail")
@@ -81,6 +90,8 @@ des_B <- svydesign(id = ~psu, strata = ~stratum, weights = ~w, fpc = ~fpc_count,
 des_C <- svydesign(id = ~psu, strata = ~stratum, weights = ~w, fpc = ~fpc_frac, data = synth)
 des_P <- postStratify(des_A, ~gender, pop_gender)
 des_K <- rake(des_A, list(~gender, ~agegrp), list(pop_gender, pop_age))
+des_P2 <- postStratify(des_A, ~gender + agegrp, pop_cross)
+des_PK <- rake(postStratify(des_A, ~agency, pop_agency), list(~gender, ~agegrp), list(pop_gender, pop_age))
 w_A <- weights(des_A)
 trim_hi <- unname(quantile(w_A, 0.9))
 trim_lo <- unname(quantile(w_A, 0.1))
@@ -88,13 +99,15 @@ des_T <- trimWeights(des_A, upper = trim_hi, lower = trim_lo)
 des_TS <- trimWeights(des_A, upper = 100, lower = 30, strict = TRUE)
 des_PT <- trimWeights(des_P, upper = unname(quantile(weights(des_P), 0.9)))
 write.csv(data.frame(P = num(weights(des_P)), K = num(weights(des_K)), T = num(weights(des_T)),
-                     TS = num(weights(des_TS)), PT = num(weights(des_PT))),
+                     TS = num(weights(des_TS)), PT = num(weights(des_PT)), P2 = num(weights(des_P2)),
+                     PK = num(weights(des_PK))),
           file.path(out_dir, "weights.csv"), row.names = FALSE)
 put("trim", "T", "bounds", "", "", "upper", trim_hi)
 put("trim", "T", "bounds", "", "", "lower", trim_lo)
 put("trim", "PT", "bounds", "", "", "upper", unname(quantile(weights(des_P), 0.9)))
 
-designs <- list(A = des_A, B = des_B, C = des_C, P = des_P, K = des_K, T = des_T, PT = des_PT)
+designs <- list(A = des_A, B = des_B, C = des_C, P = des_P, K = des_K, T = des_T, PT = des_PT,
+                P2 = des_P2, PK = des_PK)
 for (nm in names(designs)) put("degf", nm, "design", "overall", "all", "df", degf(designs[[nm]]))
 
 domain_rows <- function(des, by) {
@@ -144,7 +157,7 @@ stopifnot(isTRUE(all.equal(as.numeric(by_ci["B", c("ci_l", "ci_u")]), as.numeric
                            tolerance = 1e-12)))
 
 for (nm in c("A", "B", "C")) item_shares(designs[[nm]], nm, 1:6, c("overall", "agency"))
-for (nm in c("P", "K", "T", "PT"))
+for (nm in c("P", "K", "T", "PT", "P2", "PK"))
   item_shares(designs[[nm]], nm, 1:6, c("overall", "agency"), methods = c("logit", "beta", "mean"),
               levels = 0.95)
 
@@ -156,6 +169,10 @@ for (pol in c("adjust", "certainty", "remove", "average")) {
   item_shares(dl, paste0("L_", pol), 1:6, c("overall", "agency"), methods = "logit", levels = 0.95)
   item_shares(dlf, paste0("LF_", pol), 1:6, c("overall", "agency"), methods = "logit", levels = 0.95)
   put("degf", paste0("L_", pol), "design", "overall", "all", "df", degf(dl))
+  # a post-stratified design keeps every row in a subset (R's is.calibrated branch of `[`)
+  dlp <- postStratify(dl, ~gender, pop_gender)
+  item_shares(dlp, paste0("LP_", pol), 1:6, c("overall", "agency"), methods = c("logit", "beta"),
+              levels = 0.95)
 }
 options(survey.lonely.psu = "fail")
 
@@ -201,6 +218,17 @@ composite_cases <- function(des, dname, bys) {
           put("composite", dname, "range", by, lev, "ci_high_wald_0.95", ci[2])
         }
       }
+      # nested: mean(mean(q1, q2), q3, pooled(q4, q5)) on the 0-100 range
+      rn <- svyratio(~s1 + s2 + s3 + nsat45, ~v1 + v2 + v3 + nval45, sub, covmat = TRUE)
+      cn <- numeric(16); cn[c(1, 6)] <- 1 / 6; cn[11] <- 1 / 3; cn[16] <- 1 / 3
+      nested <- svycontrast(rn, cn * 100)
+      put("composite", dname, "nested", by, lev, "estimate", coef(nested))
+      put("composite", dname, "nested", by, lev, "se", SE(nested))
+      for (lv in LEVELS) {
+        ci <- confint(nested, level = lv, df = degf(sub))
+        put("composite", dname, "nested", by, lev, sprintf("ci_low_wald_%s", lv), ci[1])
+        put("composite", dname, "nested", by, lev, sprintf("ci_high_wald_%s", lv), ci[2])
+      }
       pr <- svyratio(~nsat, ~nval, sub, deff = "replace")
       prw <- svyratio(~nsat, ~nval, sub, deff = TRUE)
       p <- as.numeric(coef(pr)); se <- as.numeric(SE(pr)); df <- degf(sub)
@@ -219,7 +247,7 @@ composite_cases <- function(des, dname, bys) {
     }
   }
 }
-for (nm in c("A", "B", "P", "K", "PT")) composite_cases(designs[[nm]], nm, c("overall", "agency"))
+for (nm in c("A", "B", "P", "K", "PT", "P2", "PK")) composite_cases(designs[[nm]], nm, c("overall", "agency"))
 
 # ---------------------------------------------------- means, totals, ratios
 numeric_cases <- function(des, dname, bys, mean_var, total_var, ratio_num, ratio_den) {
