@@ -220,7 +220,7 @@ COMPOSITE_DESIGNS = sorted(expected_table().query("case == 'composite'")["design
 
 @pytest.mark.parametrize("design_name", COMPOSITE_DESIGNS)
 def test_composite_and_pooled_indices_match_svycontrast_and_svyratio(design_name: str) -> None:
-    """Mean, weighted mean, sum, range mapping, nesting (svycontrast) and pooled ratio (svyratio)."""
+    """Mean, weighted mean, sum, range, nesting (svycontrast) and pooled ratio (svyratio)."""
     want = expected("composite", design_name)
     design = build_design(design_name)
     q = _Questionnaire(composite_tree())
