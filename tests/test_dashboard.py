@@ -210,3 +210,24 @@ def test_officers_and_viewers_cannot_change_weighting(loaded: FlaskClient) -> No
     assert loaded.get(f"{URL}/weighting").status_code == 403
     login(loaded, "viewer")
     assert loaded.post(f"{URL}/weighting", data={}).status_code in (400, 403)
+
+
+def test_cached_figures_follow_new_and_deleted_submissions(
+    app: Flask, loaded: FlaskClient
+) -> None:
+    from bench.dashboard_data import generate
+    from survey_app.models import Submission
+
+    login(loaded, "admin")
+    assert "n = 300 phiếu" in loaded.get(f"{URL}/dashboard").text
+    with app.app_context():
+        generate(campaign("SIPAS-2026"), 2, seed=11)
+    assert "n = 302 phiếu" in loaded.get(f"{URL}/dashboard").text
+    with app.app_context():
+        first = db.session.scalars(select(Submission).order_by(Submission.id)).first()
+        db.session.delete(first)
+        db.session.commit()
+    assert "n = 301 phiếu" in loaded.get(f"{URL}/dashboard").text
+    frame, q = scoring_frame(app)
+    root = compute_index_tree(q, SurveyDesign.from_dataframe(frame)).iloc[0]
+    assert f"{percent(root['estimate'])}%" in loaded.get(f"{URL}/dashboard").text

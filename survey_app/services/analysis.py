@@ -40,13 +40,14 @@ def choice_columns(questionnaire: Questionnaire) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
-def load_responses(campaign: Campaign) -> pd.DataFrame:
+def load_responses(campaign: Campaign, after_id: int = 0) -> pd.DataFrame:
     """One row per submission: desk, agency, route, submitted_at and a column per choice item.
 
     The answers table holds one row per (submission, item); the pivot runs in
     the database (one conditional aggregate per item) so that 200,000
     submissions x 35 answers never become 7 million Python tuples.
-    Item columns are floats with NaN for "not answered".
+    Item columns are floats with NaN for "not answered". ``after_id`` loads
+    only submissions with a larger id (the cache's increments).
     """
     questionnaire = definition(campaign.questionnaire_version)
     codes = choice_columns(questionnaire)
@@ -57,7 +58,11 @@ def load_responses(campaign: Campaign) -> pd.DataFrame:
     answers = (
         select(Answer.submission_id, *pivots)
         .join(Submission, Submission.id == Answer.submission_id)
-        .where(Submission.campaign_id == campaign.id, Answer.choice.is_not(None))
+        .where(
+            Submission.campaign_id == campaign.id,
+            Submission.id > after_id,
+            Answer.choice.is_not(None),
+        )
         .group_by(Answer.submission_id)
         .subquery()
     )
@@ -73,7 +78,7 @@ def load_responses(campaign: Campaign) -> pd.DataFrame:
         .join(Desk, Desk.id == Submission.desk_id)
         .join(Agency, Agency.id == Desk.agency_id)
         .outerjoin(answers, answers.c.submission_id == Submission.id)
-        .where(Submission.campaign_id == campaign.id)
+        .where(Submission.campaign_id == campaign.id, Submission.id > after_id)
         .order_by(Submission.id)
     )
     result = db.session.execute(query)
@@ -84,40 +89,48 @@ def load_responses(campaign: Campaign) -> pd.DataFrame:
     return frame
 
 
-def latest_submission_id(campaign: Campaign) -> int:
-    """The newest submission of the campaign; 0 when there is none (cache key)."""
-    latest = db.session.scalar(
-        select(func.max(Submission.id)).where(Submission.campaign_id == campaign.id)
-    )
-    count = db.session.scalar(
-        select(func.count(Submission.id)).where(Submission.campaign_id == campaign.id)
-    )
-    # The count too: a deleted submission changes the data without a new id.
-    return int(latest or 0) * 1_000_003 + int(count or 0)
+def data_version(campaign: Campaign) -> tuple[int, int]:
+    """(newest submission id, number of submissions) of the campaign: the cache key."""
+    latest, count = db.session.execute(
+        select(func.max(Submission.id), func.count(Submission.id)).where(
+            Submission.campaign_id == campaign.id
+        )
+    ).one()
+    return int(latest or 0), int(count or 0)
 
 
 class FrameCache:
-    """The last few analysis frames, keyed by (campaign, data version).
+    """The analysis frame of the last few campaigns, kept in step with the database.
 
-    The key changes with every new (or deleted) submission, so a cached frame
-    is never stale; settings are applied afterwards and are not part of the key.
+    Checked on every use against (newest id, count): unchanged data reuse the
+    frame; new submissions only (ids above the cached newest, count grown by as
+    many) are loaded and appended; anything else (a deletion) reloads all.
+    A new frame object means new designs and results, so nothing stale is shown.
     """
 
     def __init__(self, size: int = 4) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[int, int], pd.DataFrame] = OrderedDict()
+        self._items: OrderedDict[int, tuple[tuple[int, int], pd.DataFrame]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, campaign: Campaign) -> pd.DataFrame:
-        key = (campaign.id, latest_submission_id(campaign))
+        version = data_version(campaign)
         with self._lock:
-            frame = self._items.get(key)
-            if frame is not None:
-                self._items.move_to_end(key)
-                return frame
-        frame = load_responses(campaign)
+            cached = self._items.get(campaign.id)
+            if cached is not None:
+                self._items.move_to_end(campaign.id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        frame = None
+        if cached is not None and version[0] > cached[0][0]:
+            (old_latest, old_count), old = cached
+            new = load_responses(campaign, after_id=old_latest)
+            if old_count + len(new) == version[1]:
+                frame = pd.concat([old, new], ignore_index=True) if len(old) else new
+        if frame is None:
+            frame = load_responses(campaign)
         with self._lock:
-            self._items[key] = frame
+            self._items[campaign.id] = (version, frame)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return frame
