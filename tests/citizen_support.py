@@ -27,6 +27,56 @@ SATISFACTION_ITEMS = (
     + [f"II.{g}.{i}" for g in (1, 2, 3) for i in (1, 2, 3)]
 )
 
+# A one-page questionnaire with every item type: single, skip logic, multiple, number, text.
+SMALL = """\
+schema: 1
+id: small
+version: "1"
+title: {vi: Phiếu nhỏ}
+languages: [vi]
+sections:
+  - code: S
+    title: {vi: Phần một}
+    items:
+      - code: a
+        text: {vi: "Hài lòng không?"}
+        type: single
+        required: true
+        options:
+          - {code: 1, label: {vi: Có}}
+          - {code: 2, label: {vi: Không}}
+          - {code: 9, label: {vi: Không biết}, valid: false}
+      - code: why
+        text: {vi: "Vì sao hài lòng?"}
+        type: single
+        required: true
+        show_if: {item: a, in: [1]}
+        options:
+          - {code: 1, label: {vi: Nhanh}}
+          - {code: 2, label: {vi: Lịch sự}}
+      - code: m
+        text: {vi: "Ông/Bà đã dùng kênh nào?"}
+        type: multiple
+        options:
+          - {code: 1, label: {vi: Trực tiếp}}
+          - {code: 2, label: {vi: Bưu chính}}
+          - {code: 3, label: {vi: Trực tuyến}}
+      - code: visits
+        text: {vi: Số lần đi lại}
+        type: number
+        min: 0
+        max: 20
+        integer: true
+      - code: hours
+        text: {vi: Số giờ chờ}
+        type: number
+        max: 100
+      - code: t
+        text: {vi: Góp ý}
+        type: text
+        max_length: 10
+"""
+
 
 def full_answers(**changes: str | list[str]) -> dict[str, str | list[str]]:
     """A complete, valid SIPAS 2023 response (no feedback filed, so II.4.1-3 are skipped)."""

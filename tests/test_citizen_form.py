@@ -6,6 +6,8 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,8 +17,15 @@ from sqlalchemy import func, select
 
 from survey_app.extensions import db
 from survey_app.models import Answer, Desk, Submission
-from survey_app.services import submissions
-from tests.citizen_support import Survey, full_answers, read_form, running_survey, walk
+from survey_app.services import organisation, questionnaires, submissions
+from tests.citizen_support import (
+    SMALL,
+    Survey,
+    full_answers,
+    read_form,
+    running_survey,
+    walk,
+)
 
 
 @pytest.fixture
@@ -31,10 +40,12 @@ def _count(app: Flask, model: type = Submission) -> int:
 
 def _stored(app: Flask) -> dict[str, list[object]]:
     with app.app_context():
-        rows = db.session.execute(select(Answer.item_code, Answer.choice, Answer.text)).all()
+        rows = db.session.execute(
+            select(Answer.item_code, Answer.choice, Answer.number, Answer.text)
+        ).all()
     out: dict[str, list[object]] = {}
-    for code, choice, text in rows:
-        out.setdefault(code, []).append(choice if choice is not None else text)
+    for code, *values in rows:
+        out.setdefault(code, []).extend(v for v in values if v is not None)
     return out
 
 
@@ -418,3 +429,50 @@ def test_two_identical_final_posts_racing_both_end_on_the_one_receipt(
     assert results[0][1] == results[1][1]
     assert len(calls) == 3  # two checks, then the loser's read-back after IntegrityError
     assert _count(app) == 1 and _count(app, Answer) == 35
+
+
+@pytest.fixture
+def small_survey(app: Flask, tmp_path: Path) -> str:
+    """A running campaign of the one-page questionnaire with every item type."""
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL, encoding="utf-8")
+    with app.app_context():
+        questionnaires.load_file(path)
+        organisation.add_agency("P", "Tỉnh", "province")
+        desk = organisation.add_desk("D", "Quầy", "P")
+        today = dt.date.today()
+        organisation.add_campaign("C", "Đợt", "P", "small", "1", today, today, ["D"])
+        public_id = desk.public_id
+        db.session.commit()
+    return public_id
+
+
+def test_every_item_type_renders_as_its_own_control(
+    client: FlaskClient, small_survey: str
+) -> None:
+    html = client.get(f"/s/{small_survey}").get_data(as_text=True)
+    assert '<input type="checkbox" id="q-m-1" name="a_m" value="1">' in html
+    assert re.search(r'<input type="text" id="q-visits" name="a_visits" inputmode="numeric"', html)
+    assert re.search(r'<input type="text" id="q-hours" name="a_hours" inputmode="decimal"', html)
+    assert '<textarea id="q-t" name="a_t" rows="4" maxlength="10"' in html
+    assert '<label for="q-visits">' in html and "<legend>" in html
+
+
+def test_a_bad_number_comes_back_with_its_message_and_value_and_stores_nothing(
+    app: Flask, client: FlaskClient, small_survey: str
+) -> None:
+    page = read_form(client.get(f"/s/{small_survey}"))
+    assert page.action.endswith("/submit")  # one page: it is also the last one
+    back = client.post(
+        page.action, data=page.data({"a": "2", "m": ["1", "3"], "visits": "2,5", "t": "ổn"})
+    )
+    html = back.get_data(as_text=True)
+    assert back.status_code == 422
+    assert "Vui lòng nhập số nguyên (không có phần thập phân)." in html
+    assert 'value="2,5"' in html
+    assert 'id="q-m-1" name="a_m" value="1" checked' in html
+    assert 'id="q-m-3" name="a_m" value="3" checked' in html
+    assert _count(app) == 0
+    fixed = read_form(back).data({"a": "2", "m": ["1", "3"], "visits": "2", "t": "ổn"})
+    assert client.post(page.action, data=fixed).status_code == 303
+    assert _stored(app) == {"a": [2], "m": [1, 3], "visits": [Decimal("2")], "t": ["ổn"]}

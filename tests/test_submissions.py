@@ -21,55 +21,7 @@ from survey_app.services.submissions import (
     record_submission,
     validate_answers,
 )
-
-SMALL = """\
-schema: 1
-id: small
-version: "1"
-title: {vi: Phiếu nhỏ}
-languages: [vi]
-sections:
-  - code: S
-    title: {vi: Phần một}
-    items:
-      - code: a
-        text: {vi: "Hài lòng không?"}
-        type: single
-        required: true
-        options:
-          - {code: 1, label: {vi: Có}}
-          - {code: 2, label: {vi: Không}}
-          - {code: 9, label: {vi: Không biết}, valid: false}
-      - code: why
-        text: {vi: "Vì sao hài lòng?"}
-        type: single
-        required: true
-        show_if: {item: a, in: [1]}
-        options:
-          - {code: 1, label: {vi: Nhanh}}
-          - {code: 2, label: {vi: Lịch sự}}
-      - code: m
-        text: {vi: "Ông/Bà đã dùng kênh nào?"}
-        type: multiple
-        options:
-          - {code: 1, label: {vi: Trực tiếp}}
-          - {code: 2, label: {vi: Bưu chính}}
-          - {code: 3, label: {vi: Trực tuyến}}
-      - code: visits
-        text: {vi: Số lần đi lại}
-        type: number
-        min: 0
-        max: 20
-        integer: true
-      - code: hours
-        text: {vi: Số giờ chờ}
-        type: number
-        max: 100
-      - code: t
-        text: {vi: Góp ý}
-        type: text
-        max_length: 10
-"""
+from tests.citizen_support import SMALL
 
 SMALL_Q = parse_questionnaire(SMALL, "small.yaml")
 
