@@ -20,7 +20,10 @@ from survey_app.staff.auth import ADMIN_ROLES, role_required
 class NewUserForm(FlaskForm):
     username = StringField("Tên đăng nhập", validators=[DataRequired(), Length(max=64)])
     password = PasswordField("Mật khẩu ban đầu (ít nhất 10 ký tự)", validators=[DataRequired()])
-    role = SelectField("Vai trò", choices=[SelectChoice(r, accounts.ROLE_LABELS[r]) for r in ROLES])
+    # Least privilege first, so a hurried administrator does not create another administrator.
+    role = SelectField(
+        "Vai trò", choices=[SelectChoice(r, accounts.ROLE_LABELS[r]) for r in reversed(ROLES)]
+    )
     agency = SelectField("Cơ quan", choices=[])
 
 
