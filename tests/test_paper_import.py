@@ -147,6 +147,8 @@ def test_any_row_error_stores_nothing_and_reports_each_row_in_vietnamese(
             {"form_id": "4", "desk": DESK, "submitted_on": "2025-12-31",
              **_answers(**{"I.1.1": ""})},
             {"form_id": "4", "desk": DESK, "submitted_on": "hôm qua", **_answers()},
+            {"form_id": "5", "desk": DESK, "submitted_on": "2026-03-15",
+             **_answers(**{"II.4.1": "5"})},
         ]
     response = _upload(officer, _fill_xlsx(template, rows), "loi.xlsx")
     assert response.status_code == 422
@@ -158,6 +160,7 @@ def test_any_row_error_stores_nothing_and_reports_each_row_in_vietnamese(
         "Dòng 5, cột I.1.1: câu bắt buộc nhưng ô để trống",
         "Dòng 6, cột form_id: số phiếu 4 trùng với dòng 5",
         "Dòng 6, cột submitted_on: ngày “hôm qua” không hợp lệ",
+        "Dòng 7, cột II.4.1: chỉ trả lời khi câu II.4.0 có mã 1; hãy để trống ô này",
     ):
         assert message in page
     assert "Dòng 2" not in page
@@ -167,7 +170,7 @@ def test_any_row_error_stores_nothing_and_reports_each_row_in_vietnamese(
         [event] = db.session.scalars(
             select(AuditEvent).filter_by(action="import.paper.rejected")
         ).all()
-        assert event.detail["errors"] == 6
+        assert event.detail["errors"] == 7
 
 
 def test_unknown_or_missing_columns_are_reported_before_rows(

@@ -338,6 +338,15 @@ def validate_rows(
         for code, message in problems.items():
             if not any(e.startswith(f"Dòng {line}, cột {code}:") for e in row_errors):
                 row_errors.append(f"Dòng {line}, cột {code}: {_paper_message(message)}")
+        for code in raw:
+            item = items[code]
+            if code not in answers and code not in problems and item.show_if is not None:
+                # Skip logic hid the item: storing nothing silently would lose what was typed.
+                wanted = ", ".join(str(c) for c in sorted(item.show_if.codes))
+                row_errors.append(
+                    f"Dòng {line}, cột {code}: chỉ trả lời khi câu {item.show_if.item} có mã "
+                    f"{wanted}; hãy để trống ô này hoặc sửa câu {item.show_if.item}"
+                )
         errors.extend(row_errors)
         if not row_errors and desk is not None and submitted_on is not None:
             rows.append(_Row(line, desk.id, submitted_on, answers))
