@@ -513,25 +513,29 @@ class PSUTotalsAccumulator:
         self.terms = design._calibration_terms()
         self.cell_sums = [np.zeros((t.n_cells * n_domains, q)) for t in self.terms]
 
-    def add(self, start: int, stop: int, values: FloatArray) -> None:
+    def indicator(self, start: int, stop: int) -> ChunkIndicator:
+        """(PSU x domain) by row indicator of rows ``start:stop``."""
+        dom = self.domain[start:stop]
+        key = self.design.psu[start:stop] * self.n_domains + dom
+        return ChunkIndicator(key, dom >= 0)
+
+    def add(
+        self,
+        start: int,
+        stop: int,
+        values: FloatArray,
+        indicator: ChunkIndicator | None = None,
+    ) -> None:
         """Add rows ``start:stop`` with influence values ``values`` (rows x q)."""
+        if indicator is None:
+            indicator = self.indicator(start, stop)
+        indicator.accumulate(self.totals, values)
         dom = self.domain[start:stop]
         inside = dom >= 0
-        cols = np.flatnonzero(inside)
-        psu = self.design.psu[start:stop][inside]
-        key = psu * self.n_domains + dom[inside]
         d = self.n_domains
-        indicator = sp.csr_matrix(
-            (np.ones(cols.size), (key, cols)), shape=(self.design.n_psu * d, stop - start)
-        )
-        self.totals += indicator @ values
         for term, sums in zip(self.terms, self.cell_sums, strict=True):
-            cell_key = term.cells[start:stop][inside] * d + dom[inside]
-            cell_indicator = sp.csr_matrix(
-                (term.row_factor[start:stop][inside], (cell_key, cols)),
-                shape=(term.n_cells * d, stop - start),
-            )
-            sums += cell_indicator @ values
+            cell_key = term.cells[start:stop] * d + dom
+            ChunkIndicator(cell_key, inside, term.row_factor[start:stop]).accumulate(sums, values)
 
     def result(self) -> FloatArray:
         """PSU totals, shape (n_psu, n_domains, q), residualised by calibration."""
@@ -568,6 +572,30 @@ class PSUTotalsAccumulator:
         for term, aj in zip(terms, a, strict=True):
             z = z - term.psu_by_cell @ aj
         return np.asarray(z).reshape(design.n_psu, d, q)
+
+
+class ChunkIndicator:
+    """Group sums of a chunk of rows by integer key: ``target[key_i] += v_i * values_i``.
+
+    The keys present in the chunk are compacted first, so the sparse product
+    only touches the groups the chunk holds (rows sorted by PSU touch few).
+    """
+
+    def __init__(
+        self, key: IntArray, keep: NDArray[np.bool_], values: FloatArray | None = None
+    ) -> None:
+        r = key.shape[0]
+        self.rows, inverse = np.unique(np.where(keep, key, -1), return_inverse=True)
+        data = keep.astype(np.float64) if values is None else np.where(keep, values, 0.0)
+        self.matrix = sp.csc_matrix(
+            (data, inverse.ravel(), np.arange(r + 1)), shape=(self.rows.shape[0], r)
+        )
+        self.valid = self.rows >= 0
+
+    def accumulate(self, target: FloatArray, values: FloatArray) -> None:
+        """Add the group sums of ``values`` (rows x q) into ``target`` (groups x q)."""
+        sums = self.matrix @ values
+        target[self.rows[self.valid]] += sums[self.valid]
 
 
 def _safe_divide(num: FloatArray, den: FloatArray) -> FloatArray:

@@ -25,7 +25,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.linalg import blas
 
@@ -146,7 +145,7 @@ def compute_moments(
         Number of base variables.
     domains : Domains
     subsets : sequence of int
-        Subset definitions: ``ALL_ROWS`` (the domain) or the index of an
+        Subset definitions: ``ALL_ROWS`` (the domain) or the index of a 0/1
         indicator column of ``Y`` (domain and indicator).
     gram : bool
         Gather ``sum w y y'`` for design effects.
@@ -185,43 +184,35 @@ def compute_moments_many(
     borrow = [
         gram and donor is not None and complete[i] and p.size == 1 for i, p in enumerate(partitions)
     ]
-    states = []
-    for i, part in enumerate(partitions):
-        d = part.size
-        states.append(
-            {
-                "acc": PSUTotalsAccumulator(design, part.codes, d, q),
-                "count": np.zeros((design.n_psu * d, n_sub)),
-                "weight": np.zeros((design.n_psu * d, n_sub)),
-                "gram": np.zeros((d, q, q)) if gram and not borrow[i] else None,
-            }
+    states = [
+        _PartitionState(
+            acc=PSUTotalsAccumulator(design, part.codes, part.size, q),
+            count=np.zeros((design.n_psu * part.size, n_sub)),
+            weight=np.zeros((design.n_psu * part.size, n_sub)),
+            gram=np.zeros((part.size, q, q)) if gram and not borrow[i] else None,
         )
+        for i, part in enumerate(partitions)
+    ]
     for start in range(0, design.n, chunk_rows):
         stop = min(start + chunk_rows, design.n)
         y = np.asarray(build(start, stop), dtype=np.float64)
         w = design.weights[start:stop]
         wy = y * w[:, None]
-        s = (y[:, sub_index] != 0).astype(np.float64)
+        s = y[:, sub_index]
         s[:, all_rows] = 1.0
         ws = s * w[:, None]
         root_wy = y * np.sqrt(w)[:, None] if gram else y
         for part, state in zip(partitions, states, strict=True):
             d = part.size
-            acc = state["acc"]
-            assert isinstance(acc, PSUTotalsAccumulator)
-            acc.add(start, stop, wy)
-            dom = part.codes[start:stop]
-            inside = np.flatnonzero(dom >= 0)
-            key = design.psu[start:stop][inside] * d + dom[inside]
-            indicator = sp.csr_matrix(
-                (np.ones(inside.size), (key, inside)), shape=(design.n_psu * d, stop - start)
-            )
-            state["count"] += indicator @ s
-            state["weight"] += indicator @ ws
-            g = state["gram"]
+            indicator = state.acc.indicator(start, stop)
+            state.acc.add(start, stop, wy, indicator)
+            indicator.accumulate(state.count, s)
+            indicator.accumulate(state.weight, ws)
+            g = state.gram
             if g is None:
                 continue
-            assert isinstance(g, np.ndarray)
+            dom = part.codes[start:stop]
+            inside = np.flatnonzero(dom >= 0)
             if d == 1:
                 _add_gram(g[0], root_wy if inside.size == stop - start else root_wy[inside])
             else:
@@ -234,16 +225,14 @@ def compute_moments_many(
     out: list[Moments] = []
     for i, (part, state) in enumerate(zip(partitions, states, strict=True)):
         d = part.size
-        acc = state["acc"]
-        assert isinstance(acc, PSUTotalsAccumulator)
-        g = state["gram"]
-        if borrow[i]:
-            donor_gram = states[donor]["gram"] if donor is not None else None
-            assert isinstance(donor_gram, np.ndarray)
+        acc = state.acc
+        g = state.gram
+        if borrow[i] and donor is not None:
+            donor_gram = states[donor].gram
+            assert donor_gram is not None
             g = donor_gram.sum(axis=0, keepdims=True)
-        assert g is None or isinstance(g, np.ndarray)
-        count = np.asarray(state["count"]).reshape(design.n_psu, d, n_sub)
-        weight = np.asarray(state["weight"]).reshape(design.n_psu, d, n_sub)
+        count = state.count.reshape(design.n_psu, d, n_sub)
+        weight = state.weight.reshape(design.n_psu, d, n_sub)
         out.append(
             Moments(
                 domains=part,
@@ -259,9 +248,18 @@ def compute_moments_many(
     return out
 
 
+@dataclass(eq=False)
+class _PartitionState:
+    acc: PSUTotalsAccumulator
+    count: FloatArray
+    weight: FloatArray
+    gram: FloatArray | None
+
+
 def _add_gram(target: FloatArray, root_wy: FloatArray) -> None:
     """``target += X'X`` for ``X = sqrt(w) y`` (BLAS syrk: half the work of a product)."""
-    upper = blas.dsyrk(1.0, np.asfortranarray(root_wy), trans=1)
+    # X' of a C-ordered X is Fortran-ordered: syrk reads it without a copy.
+    upper = blas.dsyrk(1.0, np.ascontiguousarray(root_wy).T, trans=0)
     target += upper + np.triu(upper, 1).T
 
 

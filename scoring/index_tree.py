@@ -171,23 +171,23 @@ def compute_index_tree(
     items = sorted({leaf.item for leaf in leaves})
     codes = _answer_matrix(design, questionnaire, items)
     column = {item: j for j, item in enumerate(items)}
-    # Lookup tables indexed by (leaf, code + 1); code -1 is a blank answer.
+    # State of every answer for every leaf: 0 blank or not valid, 1 valid, 2 satisfied,
+    # through a lookup table indexed by code + 1 (code -1 is a blank answer).
     top = int(codes.max()) + 2 if codes.size else 2
-    valid_lut = np.zeros((k, top), dtype=bool)
-    sat_lut = np.zeros((k, top), dtype=bool)
+    state = np.empty((design.n, k), dtype=np.int8)
     for j, leaf in enumerate(leaves):
+        lut = np.zeros(top, dtype=np.int8)
         for code in questionnaire.item(leaf.item).valid_codes:
             if 0 <= code + 1 < top:
-                valid_lut[j, code + 1] = True
-                sat_lut[j, code + 1] = code in leaf.satisfied
-    leaf_cols = np.array([column[leaf.item] for leaf in leaves], dtype=np.intp)
-    leaf_rows = np.arange(k)[None, :]
+                lut[code + 1] = 2 if code in leaf.satisfied else 1
+        state[:, j] = lut.take(codes[:, column[leaf.item]].astype(np.intp) + 1)
+    del codes
 
     def build(a: int, b: int) -> FloatArray:
-        index = codes[a:b][:, leaf_cols].astype(np.intp) + 1
+        block = state[a:b]
         y = np.empty((b - a, 2 * k))
-        y[:, :k] = sat_lut[leaf_rows, index]
-        y[:, k:] = valid_lut[leaf_rows, index]
+        np.equal(block, 2, out=y[:, :k], casting="unsafe")
+        np.greater_equal(block, 1, out=y[:, k:], casting="unsafe")
         return y
 
     # Base ratios: the leaves, then one per pooled node.
