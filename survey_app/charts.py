@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 # Layout in SVG user units; the SVG scales to its container's width.
 ROW_HEIGHT = 26
 LABEL_WIDTH = 230
-VALUE_WIDTH = 150
+VALUE_WIDTH = 210
 PLOT_WIDTH = 360
 WIDTH = LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH
 PALETTE = ("#1f5f99", "#c0392b")

@@ -1,0 +1,114 @@
+"""An official's path: sign in, open the dashboard, drill into a criterion, export XLSX.
+
+Drives Debian's chromium (never a downloaded browser) through Playwright against the
+real application served live, on SQLite and on PostgreSQL. Screenshots (laptop and
+phone widths) go to /tmp/dashboard-*.png.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from openpyxl import load_workbook
+from werkzeug.serving import make_server
+
+from tests.dashboard_setup import PASSWORD, province
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian chromium is not installed (`make chromium` installs it)"
+)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+SCREENSHOTS = Path("/tmp")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture
+def base_url(make_app: Callable[..., Flask]) -> Iterator[str]:
+    app = make_app(WTF_CSRF_ENABLED=True)
+    from survey_app.extensions import db
+
+    with app.app_context():
+        db.create_all()
+    province(app, 300, previous=200)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_official_opens_dashboard_drills_down_and_exports_xlsx(
+    base_url: str, browser, database_url: str  # type: ignore[no-untyped-def]
+) -> None:
+    backend = "pg" if database_url.startswith("postgresql") else "sqlite"
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="vi-VN", accept_downloads=True
+    )
+    page = context.new_page()
+    page.goto(f"{base_url}/staff/campaigns/SIPAS-2026/dashboard")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/staff/campaigns/SIPAS-2026/dashboard")
+    assert page.locator("h2#weak-h").inner_text() == "Tiêu chí thấp điểm"
+    big = page.locator(".overall .big").inner_text()
+    assert big.endswith("%") and "," in big
+    assert page.locator("svg.chart title").first.text_content() == "Chỉ số theo nhóm"
+    page.screenshot(path=str(SCREENSHOTS / f"dashboard-laptop-{backend}.png"), full_page=True)
+
+    page.locator("#weak-h ~ table a").first.click()
+    page.wait_for_url("**/criteria/**")
+    assert "Phân bố câu trả lời" in page.content()
+    page.screenshot(path=str(SCREENSHOTS / f"dashboard-criterion-{backend}.png"), full_page=True)
+
+    page.go_back()
+    with page.expect_download() as download_info:
+        page.click("text=Xuất chỉ số (XLSX)")
+    download = download_info.value
+    assert download.suggested_filename == "chi-so-SIPAS-2026-all.xlsx"
+    book = load_workbook(io.BytesIO(Path(download.path()).read_bytes()))
+    assert book.sheetnames[:4] == ["Tổng thể", "Nhóm", "Tiêu chí", "Câu hỏi"]
+    overall = book["Tổng thể"]["D2"].value
+    assert f"{overall * 100:.2f}".replace(".", ",") + "%" == big
+    context.close()
+
+    phone = browser.new_context(
+        viewport={"width": 393, "height": 851}, is_mobile=True, has_touch=True,
+        device_scale_factor=2, locale="vi-VN",
+    )
+    mobile = phone.new_page()
+    mobile.goto(f"{base_url}/staff/login")
+    mobile.fill("input[name=username]", "stp")
+    mobile.fill("input[name=password]", PASSWORD)
+    mobile.click("button[type=submit]")
+    mobile.goto(f"{base_url}/staff/campaigns/SIPAS-2026/dashboard")
+    # Nothing wider than the screen but the tables' own scroll boxes.
+    width = mobile.evaluate("document.documentElement.scrollWidth")
+    assert width <= 393 + 1
+    assert "Quầy SXD-01" not in mobile.content()
+    mobile.screenshot(path=str(SCREENSHOTS / f"dashboard-phone-{backend}.png"), full_page=True)
+    phone.close()
