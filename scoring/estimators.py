@@ -74,17 +74,31 @@ class Domains:
         return len(self.labels)
 
 
-def domains_of(design: SurveyDesign, by: str | None = None) -> Domains:
-    """The domains defined by a column of ``design.data`` (or the whole sample).
+DomainSpec = str | Sequence[str] | None
 
-    Rows with a missing value in ``by`` belong to no domain.
+
+def domains_of(design: SurveyDesign, by: DomainSpec = None) -> Domains:
+    """The domains defined by a column (or crossed columns) of ``design.data``.
+
+    ``None`` is the whole sample (name ``'overall'``, one domain ``'all'``);
+    a list of columns crosses them (name ``'agency x period'``, domain labels
+    are tuples). Rows with a missing value in ``by`` belong to no domain.
     """
     if by is None:
         return Domains("overall", np.zeros(design.n, dtype=np.intp), ("all",))
-    if by not in design.data.columns:
-        raise DesignColumnError(f"domain column {by!r} is not in the data")
-    codes, uniques = pd.factorize(design.data[by], sort=True)
-    return Domains(by, codes.astype(np.intp), tuple(uniques.tolist()))
+    columns = [by] if isinstance(by, str) else list(by)
+    for column in columns:
+        if column not in design.data.columns:
+            raise DesignColumnError(f"domain column {column!r} is not in the data")
+    if len(columns) == 1:
+        codes, uniques = pd.factorize(design.data[columns[0]], sort=True)
+        return Domains(columns[0], codes.astype(np.intp), tuple(uniques.tolist()))
+    frame = design.data[columns]
+    missing = frame.isna().any(axis=1).to_numpy()
+    keys = pd.Series(list(zip(*(frame[c].tolist() for c in columns), strict=True)))
+    keys[missing] = None
+    codes, uniques = pd.factorize(keys, sort=True)
+    return Domains(" x ".join(columns), codes.astype(np.intp), tuple(uniques.tolist()))
 
 
 # ------------------------------------------------------------------ moments
@@ -519,12 +533,13 @@ def summarise(
     notes[undefined] = "no valid answers in domain"
     se = np.where(undefined, np.nan, se)
 
-    labels = moments.domains.labels
+    labels = np.empty(len(moments.domains.labels), dtype=object)
+    labels[:] = list(moments.domains.labels)  # element-wise, so tuples stay labels
     frame = pd.DataFrame(
         {
             "name": np.repeat(np.array(est.names, dtype=object), d),
             "domain": moments.domains.name,
-            "level": np.tile(np.array(labels, dtype=object), m),
+            "level": np.tile(labels, m),
             "estimate": est.estimate.T.ravel(),
             "se": se.T.ravel(),
             "ci_low": low.T.ravel(),
@@ -579,7 +594,7 @@ def _column(design: SurveyDesign, column: str) -> FloatArray:
 def estimate_mean(
     design: SurveyDesign,
     column: str,
-    by: str | None = None,
+    by: DomainSpec = None,
     *,
     level: float = 0.95,
     deff: DeffKind = "replace",
@@ -608,7 +623,7 @@ def estimate_mean(
 def estimate_total(
     design: SurveyDesign,
     column: str,
-    by: str | None = None,
+    by: DomainSpec = None,
     *,
     level: float = 0.95,
     deff: DeffKind = "replace",
@@ -635,7 +650,7 @@ def estimate_ratio(
     design: SurveyDesign,
     numerator: str,
     denominator: str,
-    by: str | None = None,
+    by: DomainSpec = None,
     *,
     level: float = 0.95,
     deff: DeffKind = "replace",
@@ -666,7 +681,7 @@ def estimate_shares(
     items: Sequence[str],
     satisfied: Sequence[int] = (4, 5),
     valid: Sequence[int] | dict[str, Sequence[int]] | None = None,
-    by: str | None = None,
+    by: DomainSpec = None,
     *,
     level: float = 0.95,
     method: ShareMethod = "logit",
@@ -682,14 +697,12 @@ def estimate_shares(
     satisfied : sequence of int
         Codes counted as satisfied (default 4 and 5).
     valid : sequence of int or dict, optional
-        Valid codes (for every item, or per item); by default every
-        non-missing answer except those outside ``valid`` is valid. Codes
-        that are not valid (e.g. 9 "Không có ý kiến") are out of the
-        denominator. Answers outside ``valid`` and ``satisfied`` raise
-        :class:`~scoring.errors.AnswerCodeError` only when ``valid`` is
-        given through the index tree; here they are simply not valid.
-    by : str, optional
-        Domain column.
+        Valid codes (for every item, or per item ``{item: codes}``); answers
+        with other codes (e.g. 9 "Không có ý kiến") and blanks are out of the
+        denominator. By default every non-blank answer is valid. (Codes
+        are checked against the scale by :func:`scoring.index_tree.compute_index_tree`.)
+    by : str or list of str, optional
+        Domain column(s); a list crosses them.
     level, method, deff
         Interval level and method (:func:`scoring.ci.share_interval`),
         design-effect reference.

@@ -29,6 +29,7 @@ from scoring.errors import AnswerCodeError, DesignColumnError, IndexTreeError
 from scoring.estimators import (
     ALL_ROWS,
     DeffKind,
+    DomainSpec,
     combine,
     compute_moments_many,
     domains_of,
@@ -84,7 +85,7 @@ class _Leaf:
 def compute_index_tree(
     questionnaire: QuestionnaireLike,
     design: SurveyDesign,
-    domains: Iterable[str | None] = (None,),
+    domains: Iterable[DomainSpec] = (None,),
     *,
     level: float = 0.95,
     method: ShareMethod = "logit",
@@ -100,9 +101,10 @@ def compute_index_tree(
     design : SurveyDesign
         Built on the wide DataFrame: one column per item code (answer codes,
         blank for no answer), plus the design and domain columns.
-    domains : iterable of str or None
+    domains : iterable of str, list of str or None
         Domain columns (desk, agency, period, gender, ...); ``None`` is the
-        whole sample. Each column is split into its values.
+        whole sample; a list of columns crosses them (agency x period). Each
+        is split into its values.
     level : float
         Confidence level.
     method : str

@@ -357,3 +357,16 @@ def test_weights_default_to_population_over_sampled_psus_with_fpc_counts() -> No
     frame["fpc"] = np.where(frame["stratum"] == "a", 10, 30)
     design = SurveyDesign.from_dataframe(frame, strata="stratum", psu="psu", fpc="fpc")
     np.testing.assert_allclose(design.weights, np.where(frame["stratum"] == "a", 5.0, 15.0))
+
+
+def test_crossed_domains_equal_a_combined_domain_column() -> None:
+    design = build_design("K")
+    crossed = estimate_shares(design, ["q1", "q2"], valid=[1, 2, 3, 4, 5], by=["agency", "gender"])
+    design.data["agency_gender"] = design.data["agency"] + "-" + design.data["gender"].astype(str)
+    combined = estimate_shares(design, ["q1", "q2"], valid=[1, 2, 3, 4, 5], by="agency_gender")
+    assert crossed["domain"].iloc[0] == "agency x gender"
+    assert [f"{a}-{g}" for a, g in crossed["level"]] == list(combined["level"])
+    columns = ["estimate", "se", "ci_low", "ci_high", "df", "n", "deff"]
+    np.testing.assert_allclose(
+        crossed[columns].to_numpy(float), combined[columns].to_numpy(float), rtol=1e-12
+    )
