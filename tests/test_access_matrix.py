@@ -1,0 +1,185 @@
+"""Every staff route x every role: who may use it, and per record, whose records.
+
+One line per route in ``ROUTES``. For each role the test asks the route for a
+record of the user's own agency (Sở Tư pháp: campaign STP-2026, desk HT-STP-01)
+and for another agency's (Sở Xây dựng: SXD-2026, HT-SXD-01):
+
+- anonymous: redirected to the login page (401 for the JSON API);
+- a role the route does not list: 403;
+- a listed role: served for its own records; for another agency's records,
+  served to admin and analyst (all agencies) and 404 to officer and viewer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from survey_app.extensions import db
+from survey_app.models import Campaign, StaffUser
+from survey_app.services import organisation
+from survey_app.services.questionnaires import definition
+from survey_app.services.submissions import record_submission, validate_answers
+from tests.staff_support import PASSWORD, csrf_token, login, seed_province
+
+ALL = ("admin", "analyst", "officer", "viewer")
+DATA = ("admin", "analyst", "officer")
+ANALYSIS = ("admin", "analyst")
+ADMIN = ("admin",)
+OWN = {"campaign": "STP-2026", "desk": "HT-STP-01"}
+OTHER = {"campaign": "SXD-2026", "desk": "HT-SXD-01"}
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # {campaign} and {desk} are filled with the own or the other agency's record
+    roles: tuple[str, ...]
+    method: str = "GET"
+    data: dict[str, str] = field(default_factory=dict)
+    anonymous: int = 302
+
+    @property
+    def scoped(self) -> bool:
+        return "{" in self.path
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+ROUTES = [
+    Route("/staff/", ALL),
+    Route("/staff/desks/{desk}", ALL),
+    Route("/staff/desks/{desk}/poster.svg", ALL),
+    Route("/staff/desks/{desk}/dossier-codes", DATA, "POST", {"dossier_ref": "HS-2026-0001"}),
+    Route("/staff/campaigns/{campaign}", ALL),
+    Route("/staff/campaigns/{campaign}/dashboard", ALL),
+    Route("/staff/campaigns/{campaign}/criteria/II.2", ALL),
+    Route("/staff/campaigns/{campaign}/weighting", ANALYSIS),
+    Route("/staff/campaigns/{campaign}/weighting", ANALYSIS, "POST"),
+    Route("/staff/campaigns/{campaign}/indices.csv", ALL),
+    Route("/staff/campaigns/{campaign}/indices.xlsx", ALL),
+    Route("/api/v1/campaigns/{campaign}/indices", ALL, anonymous=401),
+    Route("/staff/campaigns/{campaign}/par.csv", ALL),
+    Route("/staff/campaigns/{campaign}/par.xlsx", ALL),
+    Route("/staff/campaigns/{campaign}/responses.csv", DATA),
+    Route("/staff/campaigns/{campaign}/responses.xlsx", DATA),
+    Route("/staff/campaigns/{campaign}/codebook.csv", DATA),
+    Route("/staff/campaigns/{campaign}/import", DATA),
+    Route("/staff/campaigns/{campaign}/import", DATA, "POST"),
+    Route("/staff/campaigns/{campaign}/import/template.csv", DATA),
+    Route("/staff/campaigns/{campaign}/import/template.xlsx", DATA),
+    Route("/staff/campaigns/{campaign}/import/guide.csv", DATA),
+    Route("/staff/audit", ADMIN),
+    Route("/staff/users", ADMIN),
+    Route("/staff/users", ADMIN, "POST", {"username": "moi", "password": PASSWORD + "x",
+                                          "role": "viewer", "agency": "HT-STP"}),
+    Route("/staff/users/khac/disable", ADMIN, "POST"),
+]
+
+
+def _answers(campaign: Campaign, level: int) -> dict[str, str]:
+    q = definition(campaign.questionnaire_version)
+    raw = {i.code: str(level) for i in q.items if i.required and i.show_if is None}
+    raw["II.4.0"] = "2"
+    return raw
+
+
+def _seed() -> None:
+    seed_province()
+    for code in ("STP-2026", "SXD-2026"):
+        campaign = db.session.scalar(select(Campaign).filter_by(code=code))
+        for n in range(6):
+            answers, errors = validate_answers(
+                definition(campaign.questionnaire_version), _answers(campaign, 3 + n % 3)
+            )
+            assert not errors
+            record_submission(
+                uid=str(uuid.uuid4()), campaign=campaign, desk=campaign.desks[0],
+                route="desk_qr", answers=answers, language="vi",
+                submitted_at=dt.datetime(2026, 3, 1 + n, 10),
+            )
+    agencies = {"officer": "HT-STP", "viewer": "HT-STP"}
+    # A cheap hash: this test is about access, the password hashing is tested elsewhere.
+    fast = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+    for role in ALL + ("khac",):
+        agency = organisation.agency_by_code(agencies[role]) if role in agencies else None
+        db.session.add(StaffUser(username=role, password_hash=fast,
+                                 role="viewer" if role == "khac" else role, agency=agency or (
+                                     organisation.agency_by_code("HT-SXD") if role == "khac"
+                                     else None)))
+    db.session.commit()
+
+
+def _call(client: FlaskClient, route: Route, records: dict[str, str]):  # type: ignore[no-untyped-def]
+    path = route.path.format(**records)
+    if route.method == "GET":
+        return client.get(path)
+    token_page = "/staff/" if _signed_in(client) else "/staff/login"
+    return client.post(path, data={**route.data, "csrf_token": csrf_token(client, token_page)})
+
+
+def _signed_in(client: FlaskClient) -> bool:
+    return client.get("/staff/").status_code == 200
+
+
+def _served(status: int, location: str | None) -> bool:
+    return status not in (401, 403, 404) and not (location or "").startswith("/staff/login")
+
+
+@pytest.mark.parametrize("role", ALL + ("anonymous",))
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_route_serves_only_its_roles_and_only_their_records(
+    app: Flask, client: FlaskClient, route: Route, role: str
+) -> None:
+    with app.app_context():
+        _seed()
+    if role == "anonymous":
+        response = _call(client, route, OWN)
+        assert response.status_code == route.anonymous
+        if route.anonymous == 302:
+            assert response.headers["Location"].startswith("/staff/login?next=")
+        return
+    assert login(client, role).status_code == 302
+    own = _call(client, route, OWN)
+    if role not in route.roles:
+        assert own.status_code == 403
+        return
+    assert _served(own.status_code, own.headers.get("Location")), own.status_code
+    if not route.scoped:
+        return
+    other = _call(client, route, OTHER)
+    if role in ("admin", "analyst"):
+        assert _served(other.status_code, other.headers.get("Location")), other.status_code
+    else:
+        assert other.status_code == 404
+
+
+def test_officer_sees_a_province_campaign_through_own_desks_only(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        _seed()
+        province = db.session.scalar(select(Campaign).filter_by(code="SIPAS-2026"))
+        for desk in province.desks[:2]:
+            answers, _ = validate_answers(definition(province.questionnaire_version),
+                                          _answers(province, 4))
+            record_submission(uid=str(uuid.uuid4()), campaign=province, desk=desk,
+                              route="desk_qr", answers=answers, language="vi",
+                              submitted_at=dt.datetime(2026, 4, 1))
+        db.session.commit()
+    login(client, "officer")
+    home = client.get("/staff/").get_data(as_text=True)
+    assert "SIPAS-2026" in home and "STP-2026" in home and "SXD-2026" not in home
+    assert "HT-SXD-01" not in home
+    page = client.get("/staff/campaigns/SIPAS-2026").get_data(as_text=True)
+    assert "Quầy Sở Tư pháp" in page and "Quầy Sở Xây dựng" not in page
+    csv_text = client.get("/staff/campaigns/SIPAS-2026/responses.csv").data.decode("utf-8-sig")
+    rows = csv_text.strip().splitlines()[1:]
+    assert rows and all(",HT-STP-01,HT-STP," in row for row in rows)
