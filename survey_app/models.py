@@ -82,7 +82,9 @@ class QuestionnaireVersion(db.Model):
     version: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(255))
     content_hash: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(Text)
+    # The YAML text is read once per content hash (services.questionnaires.definition):
+    # deferred, so the submit path does not fetch ~20 kB per request.
+    source: Mapped[str] = mapped_column(Text, deferred=True)
     loaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -19,12 +19,21 @@ import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from scoring.questionnaire import Item, Questionnaire
 from survey_app.extensions import db
-from survey_app.models import ROUTES, Answer, Campaign, Desk, ImportBatch, Submission
+from survey_app.models import (
+    ROUTES,
+    Answer,
+    Campaign,
+    Desk,
+    ImportBatch,
+    Submission,
+    campaign_desks,
+)
 from survey_app.services import dossier_codes
 from survey_app.services.organisation import current_campaign
 
@@ -227,17 +236,29 @@ def dossier_code_spent(code: str) -> Submission | None:
     return db.session.scalar(select(Submission).filter_by(dossier_code=code))
 
 
-def _answer_rows(answers: Mapping[str, AnswerValue]) -> list[Answer]:
-    rows: list[Answer] = []
+def _answer_rows(submission_id: int, answers: Mapping[str, AnswerValue]) -> list[dict[str, object]]:
+    """Answer rows as plain values for one bulk INSERT.
+
+    Every row has every column, so the rows go out as one executemany statement instead
+    of one ORM object (and its unit-of-work bookkeeping) per answer.
+    """
+    rows: list[dict[str, object]] = []
+
+    def add(code: str, choice: int | None = None, number: Decimal | None = None,
+            text: str | None = None) -> None:
+        rows.append({"submission_id": submission_id, "item_code": code,
+                     "choice": choice, "number": number, "text": text})
+
     for code, value in answers.items():
         if isinstance(value, list):
-            rows.extend(Answer(item_code=code, choice=c) for c in value)
+            for c in value:
+                add(code, choice=c)
         elif isinstance(value, Decimal):
-            rows.append(Answer(item_code=code, number=value))
+            add(code, number=value)
         elif isinstance(value, str):
-            rows.append(Answer(item_code=code, text=value))
+            add(code, text=value)
         else:
-            rows.append(Answer(item_code=code, choice=value))
+            add(code, choice=value)
     return rows
 
 
@@ -289,9 +310,9 @@ def record_submission(
     if existing is not None:
         return existing
     for _attempt in range(3):
+        # No look-up of the receipt first: a collision (one in 31**8) fails its UNIQUE
+        # constraint and takes the retry below.
         receipt = new_receipt()
-        if submission_by_receipt(receipt) is not None:
-            continue
         submission = Submission(
             uid=uid,
             receipt=receipt,
@@ -304,7 +325,6 @@ def record_submission(
             answers_digest=digest,
             client_hash=client_hash,
             import_batch_id=import_batch.id if import_batch is not None else None,
-            answers=_answer_rows(answers),
         )
         if submitted_at is not None:
             submission.submitted_at = submitted_at
@@ -318,6 +338,11 @@ def record_submission(
             if existing is not None:
                 return existing
             continue
+        if answers:
+            # Core, not ORM, insert: the ORM would split the rows by which values are None.
+            db.session.execute(insert(Answer.__table__), _answer_rows(submission.id, answers))
+        # The bulk INSERT bypassed the relationship: load it from the rows when read.
+        db.session.expire(submission, ["answers"])
         return submission
     raise SubmissionError("could not allocate a unique receipt code")
 
@@ -339,6 +364,9 @@ def desk_survey(public_id: str, today: dt.date) -> tuple[Desk, Campaign]:
 
     Raises SurveyUnavailable with reason 'unknown_desk', 'inactive_desk' or 'no_campaign'.
     """
+    found = _desk_with_campaign(Desk.public_id == public_id, today)
+    if found is not None:
+        return found
     desk = db.session.scalar(select(Desk).filter_by(public_id=public_id))
     campaign = _running_campaign(desk, today)
     assert desk is not None
@@ -357,10 +385,35 @@ def dossier_survey(token: str, today: dt.date) -> tuple[Desk, Campaign, str]:
         raise SurveyUnavailable("code_expired") from None
     except dossier_codes.DossierCodeError:
         raise SurveyUnavailable("code_invalid") from None
+    found = _desk_with_campaign(Desk.code == claim.desk_code, today)
+    if found is not None:
+        return (*found, claim.code)
     desk = db.session.scalar(select(Desk).filter_by(code=claim.desk_code))
     campaign = _running_campaign(desk, today)
     assert desk is not None
     return desk, campaign, claim.code
+
+
+def _desk_with_campaign(
+    which: ColumnElement[bool], today: dt.date
+) -> tuple[Desk, Campaign] | None:
+    """An active desk, its running campaign and questionnaire version, in one query.
+
+    Every page and every submission goes through here, so the common case is one round
+    trip; None sends the caller to the slower look-ups that tell why there is no form.
+    The order is organisation.current_campaign's: the most recently started one wins.
+    """
+    row = db.session.execute(
+        select(Desk, Campaign)
+        .join(campaign_desks, campaign_desks.c.desk_id == Desk.id)
+        .join(Campaign, Campaign.id == campaign_desks.c.campaign_id)
+        .options(joinedload(Campaign.questionnaire_version))
+        .where(which, Desk.active.is_(True))
+        .where(Campaign.starts_on <= today, Campaign.ends_on >= today)
+        .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def _running_campaign(desk: Desk | None, today: dt.date) -> Campaign:
