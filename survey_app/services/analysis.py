@@ -310,9 +310,9 @@ class AnalysisError(ValueError):
 
 
 def _index_table(
-    design: Any, questionnaire: Questionnaire, by: str | None, settings: WeightingSettings
+    design: Any, questionnaire: Questionnaire, bys: list[str], settings: WeightingSettings
 ) -> pd.DataFrame:
-    """The index tree of every domain of ``by``: one row per (node, domain) from scoring.
+    """The index tree of every domain of each ``bys`` column: a row per (node, domain, value).
 
     Columns: node, domain, level, estimate, se, ci_low, ci_high, df, n, deff, note.
     """
@@ -321,7 +321,7 @@ def _index_table(
 
     try:
         return compute_index_tree(
-            questionnaire, design, [by], level=settings.level,
+            questionnaire, design, bys, level=settings.level,
             method=settings.ci_method,  # type: ignore[arg-type]
         )
     except ScoringError as error:
@@ -547,29 +547,51 @@ def view_tree(view: View) -> NodeResult:
     """The index tree of the view's domain (period and agency subtree) of the campaign design."""
 
     def compute() -> NodeResult:
-        if view.n == 0:
-            return tree_from_table(_empty_table(), view.questionnaire, None)
-        design = with_domains(
-            design_for(view.frame, view.settings), {VIEW: np.where(view.mask, 1.0, np.nan)}
-        )
-        table = _index_table(design, view.questionnaire, VIEW, view.settings)
-        return tree_from_table(table, view.questionnaire, table["level"].iloc[0])
+        table = view_tables(view, [None])[None]
+        level = table["level"].iloc[0] if len(table) else None
+        return tree_from_table(table, view.questionnaire, level)
 
     return _cached(view.key("tree"), compute)  # type: ignore[no-any-return]
 
 
 def view_table(view: View, by: str | None = None) -> pd.DataFrame:
     """Scoring's long index table for the view (and per ``by`` domain within it)."""
+    return view_tables(view, [by])[by]
 
-    def compute() -> pd.DataFrame:
-        if view.n == 0:
-            return _empty_table()
+
+def view_tables(view: View, bys: Iterable[str | None]) -> dict[str | None, pd.DataFrame]:
+    """Index tables of the view split by each of ``bys`` (None: the view as one domain).
+
+    Whatever is not cached yet is computed by scoring in one call (one pass
+    over the rows for all the domain partitions).
+    """
+    bys = list(dict.fromkeys(bys))
+    out: dict[str | None, pd.DataFrame] = {}
+    missing = []
+    for by in bys:
+        cached = _results.get(view.key("table", by))
+        if cached is None:
+            missing.append(by)
+        else:
+            out[by] = cached
+    if not missing:
+        return out
+    if view.n == 0:
+        for by in missing:
+            out[by] = _empty_table()
+        return out
+    inside = pd.Series(view.mask, index=view.frame.index)
+    columns = {}
+    for by in missing:
         column = view.frame[by] if by else pd.Series(1.0, index=view.frame.index)
-        values = column.where(pd.Series(view.mask, index=view.frame.index))
-        design = with_domains(design_for(view.frame, view.settings), {VIEW: values})
-        return _index_table(design, view.questionnaire, VIEW, view.settings)
-
-    return _cached(view.key("table", by), compute)  # type: ignore[no-any-return]
+        columns[f"{VIEW}:{by or ''}"] = column.where(inside)
+    design = with_domains(design_for(view.frame, view.settings), columns)
+    table = _index_table(design, view.questionnaire, list(columns), view.settings)
+    for by, name in zip(missing, columns, strict=True):
+        part = table[table["domain"] == name].reset_index(drop=True)
+        _results.put(view.key("table", by), part)
+        out[by] = part
+    return out
 
 
 def _empty_table() -> pd.DataFrame:
@@ -697,6 +719,9 @@ class Dashboard:
 def dashboard(campaign: Campaign, user: Any, period: Period) -> Dashboard:
     """Everything the dashboard page shows, from one frame and one design."""
     view = make_view(campaign, user, period)
+    respondent_codes = {i.code: i for i in view.questionnaire.respondent}
+    breakdown_codes = [c for c in BREAKDOWN_VARIABLES if c in respondent_codes]
+    view_tables(view, [None, "desk", "agency", *breakdown_codes])
     tree = view_tree(view)
     comparison = previous_period(campaign, period)
     previous = comparison_tree(view, comparison, user)
@@ -710,9 +735,8 @@ def dashboard(campaign: Campaign, user: Any, period: Period) -> Dashboard:
         group_rows(view, "agency", names(Agency, frame["agency"].unique())) if view.n else []
     )
     breakdowns = []
-    respondent_codes = {i.code: i for i in view.questionnaire.respondent}
-    for code in BREAKDOWN_VARIABLES:
-        if code in respondent_codes and view.n:
+    for code in breakdown_codes:
+        if view.n:
             label = respondent_codes[code].text.get("vi", code)
             breakdowns.append(
                 (label, group_rows(view, code, option_labels(view.questionnaire, code)))
