@@ -133,32 +133,42 @@ def _served(status: int, location: str | None) -> bool:
     return status not in (401, 403, 404) and not (location or "").startswith("/staff/login")
 
 
-@pytest.mark.parametrize("role", ALL + ("anonymous",))
-@pytest.mark.parametrize("route", ROUTES, ids=str)
-def test_route_serves_only_its_roles_and_only_their_records(
-    app: Flask, client: FlaskClient, route: Route, role: str
-) -> None:
-    with app.app_context():
-        _seed()
+def _problems(app: Flask, route: Route, role: str) -> list[str]:
+    """What is wrong with one role's access to one route (empty when all is right)."""
+    client = app.test_client()
     if role == "anonymous":
         response = _call(client, route, OWN)
-        assert response.status_code == route.anonymous
-        if route.anonymous == 302:
-            assert response.headers["Location"].startswith("/staff/login?next=")
-        return
+        if response.status_code != route.anonymous:
+            return [f"anonymous: {response.status_code}, expected {route.anonymous}"]
+        if route.anonymous == 302 and not response.headers["Location"].startswith(
+            "/staff/login?next="
+        ):
+            return [f"anonymous: redirected to {response.headers['Location']}"]
+        return []
     assert login(client, role).status_code == 302
     own = _call(client, route, OWN)
     if role not in route.roles:
-        assert own.status_code == 403
-        return
-    assert _served(own.status_code, own.headers.get("Location")), own.status_code
-    if not route.scoped:
-        return
-    other = _call(client, route, OTHER)
-    if role in ("admin", "analyst"):
-        assert _served(other.status_code, other.headers.get("Location")), other.status_code
-    else:
-        assert other.status_code == 404
+        return [] if own.status_code == 403 else [f"{role}: {own.status_code}, expected 403"]
+    problems = []
+    if not _served(own.status_code, own.headers.get("Location")):
+        problems.append(f"{role} own record: {own.status_code}, expected to be served")
+    if route.scoped:
+        other = _call(client, route, OTHER)
+        if role in ("admin", "analyst"):
+            if not _served(other.status_code, other.headers.get("Location")):
+                problems.append(f"{role} other agency: {other.status_code}, expected served")
+        elif other.status_code != 404:
+            problems.append(f"{role} other agency: {other.status_code}, expected 404")
+    return problems
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_route_serves_only_its_roles_and_only_their_records(app: Flask, route: Route) -> None:
+    # One seeded database per route, a fresh client per role: every role x record is checked.
+    with app.app_context():
+        _seed()
+    problems = [p for role in ALL + ("anonymous",) for p in _problems(app, route, role)]
+    assert problems == []
 
 
 def test_officer_sees_a_province_campaign_through_own_desks_only(
