@@ -596,23 +596,38 @@ def estimate_mean(
     column: str,
     by: DomainSpec = None,
     *,
+    valid: Sequence[float] | None = None,
     level: float = 0.95,
     deff: DeffKind = "replace",
 ) -> pd.DataFrame:
-    """Weighted mean of a column per domain, missing values left out.
+    """Weighted mean of a column per domain (e.g. the mean score 1-5 of an item).
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    column : str
+    by : str or list of str, optional
+        Domain column(s).
+    valid : sequence of float, optional
+        Only these values count (e.g. 1-5, leaving out 9 "Không có ý kiến");
+        by default every non-missing value.
+    level, deff
+        Interval level; design-effect reference (see :func:`summarise`).
 
     Notes
     -----
-    ``ybar = sum w y / sum w`` over respondents of the domain with a value;
-    influence ``w_i (y_i - ybar) / sum w``; Wald t interval on ``degf``.
+    ``ybar = sum w y / sum w`` over respondents of the domain with a valid
+    value; influence ``w_i (y_i - ybar) / sum w``; Wald t interval on ``degf``.
 
     References
     ----------
-    Matches R ``svymean(~y, subset(design, dom & !is.na(y)), deff=)`` and
+    Matches R ``svymean(~y, subset(design, dom & valid), deff=)`` and
     ``confint(..., df=degf(...))``.
     """
     y = _column(design, column)
     has = ~np.isnan(y)
+    if valid is not None:
+        has &= np.isin(y, np.asarray(valid, dtype=np.float64))
     yy = np.column_stack([np.where(has, y, 0.0), has.astype(np.float64)])
     doms = domains_of(design, by)
     mom = compute_moments(design, lambda a, b: yy[a:b], 2, doms, [1])

@@ -251,3 +251,16 @@ def test_composite_and_pooled_indices_match_svycontrast_and_svyratio(design_name
             fields = {f"ci_low_{kind}_{level}": "ci_low", f"ci_high_{kind}_{level}": "ci_high"}
             compared += assert_matches_r(got, want, fields)
     assert compared == len(want)
+
+
+@pytest.mark.parametrize("design_name", ["A", "K"])
+def test_mean_score_over_valid_answers_matches_svymean(design_name: str) -> None:
+    """Mean score 1-5 of an item, code 9 and blanks left out, plain and raked."""
+    want = expected("mean_score", design_name)
+    design = build_design(design_name)
+    got = pd.concat(
+        [estimate_mean(design, "q2", by, valid=[1, 2, 3, 4, 5]) for by in (None, "agency")],
+        ignore_index=True,
+    )
+    fields = dict(BASE_FIELDS, **{"ci_low_wald_0.95": "ci_low", "ci_high_wald_0.95": "ci_high"})
+    assert assert_matches_r(got, want, fields) == len(want)

@@ -283,6 +283,26 @@ numeric_cases <- function(des, dname, bys, mean_var, total_var, ratio_num, ratio
     }
   }
 }
+# mean score of an item over its valid answers (1-5; 9 and blanks left out)
+for (nm in c("A", "K")) {
+  des <- designs[[nm]]
+  for (by in c("overall", "agency")) {
+    doms <- domain_rows(des, by)
+    for (lev in names(doms)) {
+      sub <- des[doms[[lev]] & des$variables$v2 == 1, ]
+      e <- svymean(~q2, sub, deff = "replace", na.rm = TRUE); df <- degf(sub)
+      put("mean_score", nm, "q2", by, lev, "estimate", coef(e))
+      put("mean_score", nm, "q2", by, lev, "se", SE(e))
+      put("mean_score", nm, "q2", by, lev, "df", df)
+      put("mean_score", nm, "q2", by, lev, "n", nrow(sub$variables[weights(sub) != 0, ]))
+      put("mean_score", nm, "q2", by, lev, "deff", deff(e))
+      ci <- confint(e, level = 0.95, df = df)
+      put("mean_score", nm, "q2", by, lev, "ci_low_wald_0.95", ci[1])
+      put("mean_score", nm, "q2", by, lev, "ci_high_wald_0.95", ci[2])
+    }
+  }
+}
+
 api_s <- svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = apistrat)
 api_c <- svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc, data = apiclus1)
 api_c0 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1)
