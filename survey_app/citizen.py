@@ -272,6 +272,35 @@ def _page(reason: str, desk: Desk | None = None) -> tuple[str, int]:
     ), status
 
 
+# The service words its messages in Vietnamese; other interface languages get English.
+ENGLISH_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), english)
+    for pattern, english in (
+        (r"^Câu hỏi này không có trong phiếu khảo sát\.$", "This question is not on the form."),
+        (r"^Vui lòng trả lời câu hỏi này\.$", "Please answer this question."),
+        (r"^Lựa chọn không hợp lệ, vui lòng chọn lại\.$",
+         "Not a valid choice; please choose again."),
+        (r"^Chỉ được chọn một phương án\.$", "Please choose only one answer."),
+        (r"^Vui lòng nhập một số \(ví dụ: 3\)\.$", "Please enter a number (e.g. 3)."),
+        (r"^Vui lòng nhập số nguyên .*$", "Please enter a whole number."),
+        (r"^Câu trả lời dài quá (\d+) ký tự \(hiện có (\d+) ký tự\)\.$",
+         r"The answer is longer than \1 characters (\2 now)."),
+        (r"^Vui lòng nhập số từ (\S+) đến (\S+)\.$", r"Please enter a number from \1 to \2."),
+        (r"^Vui lòng nhập số không nhỏ hơn (\S+)\.$", r"Please enter a number of at least \1."),
+        (r"^Vui lòng nhập số không lớn hơn (\S+)\.$", r"Please enter a number of at most \1."),
+    )
+)
+
+
+def _translate(message: str, lang: str) -> str:
+    if lang == "vi":
+        return message
+    for pattern, english in ENGLISH_MESSAGES:
+        if pattern.match(message):
+            return pattern.sub(english, message)
+    return message
+
+
 def _label(item: Item, lang: str) -> str:
     """How messages name an item: its official number, else its (shortened) text."""
     if NUMBERED.match(item.code):
@@ -409,7 +438,8 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> o
     action = form.get("action", "next")
 
     def show(n: int, errors: Mapping[str, str] | None = None, status: int = 200) -> object:
-        return _render(target, uid=uid, lang=lang, step=n, raw=raw, errors=errors, status=status)
+        shown = {c: _translate(m, lang) for c, m in (errors or {}).items()}
+        return _render(target, uid=uid, lang=lang, step=n, raw=raw, errors=shown, status=status)
 
     if csrf_failed:
         return _render(

@@ -468,3 +468,13 @@ def test_a_bad_number_comes_back_with_its_message_and_value_and_stores_nothing(
     fixed = read_form(back).data({"a": "2", "m": ["1", "3"], "visits": "2", "t": "ổn"})
     assert client.post(page.action, data=fixed).status_code == 303
     assert _stored(app) == {"a": [2], "m": [1, 3], "visits": [Decimal("2")], "t": ["ổn"]}
+
+
+def test_messages_follow_the_form_language(client: FlaskClient, survey: Survey) -> None:
+    page = read_form(client.get(f"/s/{survey.public_id}?lang=en"))
+    back = client.post(page.action, data=page.data({"I.1.1": "7"}))
+    html = back.get_data(as_text=True)
+    assert back.status_code == 422
+    assert "I.1.1: Not a valid choice; please choose again." in html
+    assert "I.1.2: Please answer this question." in html
+    assert "2 answers need fixing" in html
