@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from survey_app import charts
@@ -57,6 +58,12 @@ def _ci_row(label: str, node: analysis.NodeResult) -> charts.CIRow:
     )
 
 
+def _group_chart(rows: list[analysis.GroupRow] | None, title: str) -> Markup | None:
+    if rows is None:
+        return None
+    return charts.ci_bars([_ci_row(r.label, r.result) for r in rows], title)
+
+
 def _error_page(campaign: Campaign, error: analysis.AnalysisError) -> tuple[str, int]:
     return render_template(
         "staff/dashboard_error.html", campaign=campaign, message=str(error)
@@ -81,13 +88,10 @@ def show(code: str) -> Any:
     weakest_chart = charts.ci_bars(
         [_ci_row(f"{n.code} {n.label}", n) for n in data.weakest], "Chỉ số các tiêu chí"
     )
-    desk_chart = charts.ci_bars([_ci_row(r.label, r.result) for r in data.desks], "Theo quầy")
-    agency_chart = charts.ci_bars(
-        [_ci_row(r.label, r.result) for r in data.agencies], "Theo cơ quan"
-    )
+    desk_chart = _group_chart(data.desks, "Theo quầy")
+    agency_chart = _group_chart(data.agencies, "Theo cơ quan")
     breakdown_charts = [
-        (label, charts.ci_bars([_ci_row(r.label, r.result) for r in rows], f"Theo {label}"))
-        for label, rows in data.breakdowns
+        (label, _group_chart(rows, f"Theo {label}")) for label, rows in data.breakdowns
     ]
     change_chart = None
     if data.previous is not None and data.comparison is not None:

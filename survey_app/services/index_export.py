@@ -19,7 +19,16 @@ from openpyxl.styles import Font
 
 from scoring.par import ParMapping, load_par_mapping, par_points
 from survey_app.services import audit
-from survey_app.services.analysis import LEAF_LEVEL, LEVEL_NAMES, NodeResult, View, view_table
+from survey_app.services.analysis import (
+    LEAF_LEVEL,
+    LEVEL_NAMES,
+    TOO_LARGE,
+    AnalysisError,
+    NodeResult,
+    View,
+    design_psus,
+    view_table,
+)
 
 PAR_DIR = Path(__file__).resolve().parents[2] / "questionnaires" / "par"
 INDEX_COLUMNS = (
@@ -177,6 +186,8 @@ def par_mappings(questionnaire_id: str) -> list[ParMapping]:
 def par_table(view: View, agency_names: dict[object, str]) -> pd.DataFrame:
     """PAR points per agency (criterion, max points, index %, points), from scoring.par."""
     table = view_table(view, "agency")
+    if table is None:
+        raise AnalysisError(TOO_LARGE.format(n=design_psus(view)))
     frames = []
     for mapping in par_mappings(view.questionnaire.id):
         index = table.rename(columns={"level": "agency"})
