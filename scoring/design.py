@@ -200,15 +200,22 @@ class SurveyDesign:
             strata_codes, stratum_labels = _factorize(frame[strata])
         n_strata = len(stratum_labels)
 
+        psu_labels: tuple[object, ...]
         if psu is None:
-            psu_raw = pd.Series(np.arange(n))
+            psu_codes = np.arange(n, dtype=np.intp)
+            psu_labels = tuple(range(1, n + 1))
+        elif nest:
+            raw_codes, raw_labels = _factorize(frame[psu])
+            # A PSU is a (stratum, label) pair: combine the two codes into one integer.
+            combined = strata_codes.astype(np.int64) * len(raw_labels) + raw_codes
+            codes_found, uniques = pd.factorize(combined, sort=True)
+            psu_codes = codes_found.astype(np.intp)
+            width = len(raw_labels)
+            psu_labels = tuple(
+                (stratum_labels[c // width], raw_labels[c % width]) for c in uniques.tolist()
+            )
         else:
-            psu_raw = frame[psu]
-        if nest or psu is None:
-            key = pd.Series(list(zip(strata_codes.tolist(), psu_raw.tolist(), strict=True)))
-            psu_codes, psu_labels = _factorize(key, sort=False)
-        else:
-            psu_codes, psu_labels = _factorize(psu_raw)
+            psu_codes, psu_labels = _factorize(frame[psu])
         n_psu = len(psu_labels)
         psu_stratum = np.full(n_psu, -1, dtype=np.intp)
         psu_stratum[psu_codes] = strata_codes
