@@ -82,11 +82,13 @@ def worker_ours(repeat: int) -> dict[str, Any]:
         return compute_index_tree(questionnaire, design, [None, DOMAIN], method="logit")
 
     times = []
+    cpu = []
     table = None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         table = run()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     peak_rss = _rss_mb()
     tracemalloc.start()
     run()
@@ -98,6 +100,9 @@ def worker_ours(repeat: int) -> dict[str, Any]:
         "rows": len(frame),
         "load_seconds": load_seconds,
         "compute_seconds": times,
+        # CPU time of all threads: on a machine shared with other work, the wall time
+        # an idle machine would give is at most this (single-threaded BLAS).
+        "compute_cpu_seconds": cpu,
         "rss_after_load_mb": rss_loaded,
         "peak_rss_mb": peak_rss,
         "compute_traced_peak_mb": traced_peak / 2**20,
@@ -242,6 +247,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="SIPAS index tree benchmark")
     parser.add_argument("--worker", choices=("ours", "svy"), help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--svy-repeat", type=int, default=1, help="svy runs (it is slow)")
     parser.add_argument("--r-items", type=int, default=3, help="items R runs (extrapolated)")
     parser.add_argument("--skip-r", action="store_true")
     parser.add_argument("--skip-svy", action="store_true")
@@ -269,13 +275,17 @@ def main() -> None:
         "items": len(items),
     }
     results["ours"] = _subprocess("ours", args.repeat)
+    _progress("ours", results["ours"])
     results["ours_blas1"] = _subprocess("ours", args.repeat, {"OPENBLAS_NUM_THREADS": "1"})
+    _progress("ours, OPENBLAS_NUM_THREADS=1", results["ours_blas1"])
     results["cli_end_to_end_seconds"] = _cli_seconds()
+    print(f"CLI end to end: {results['cli_end_to_end_seconds']:.1f} s", flush=True)
     if not args.skip_svy:
-        results["svy"] = _subprocess("svy", args.repeat)
+        results["svy"] = _subprocess("svy", args.svy_repeat)
         results["svy"]["diff_vs_ours"] = _max_diff(
             results["ours"]["estimates"], results["svy"]["estimates"]
         )
+        _progress("svy", results["svy"])
     if not args.skip_r:
         step = max(1, len(items) // args.r_items)
         sample = items[::step][: args.r_items]
@@ -294,6 +304,15 @@ def main() -> None:
         results["r"].pop("estimates", None)
     (OUT / "scoring_results.json").write_text(json.dumps(results, indent=1) + "\n")
     _summary(results)
+
+
+def _progress(name: str, part: dict[str, Any]) -> None:
+    times = ", ".join(f"{t:.2f}" for t in part["compute_seconds"])
+    cpu = ", ".join(f"{t:.2f}" for t in part.get("compute_cpu_seconds", []))
+    print(
+        f"{name}: compute {times} s (CPU {cpu or '-'} s); peak RSS {part['peak_rss_mb']:.0f} MB",
+        flush=True,
+    )
 
 
 def _cpu_name() -> str:
