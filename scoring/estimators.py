@@ -30,7 +30,7 @@ from scipy.linalg import blas
 
 from scoring.ci import ShareMethod, share_interval, wald_interval
 from scoring.design import FloatArray, IntArray, PSUTotalsAccumulator, SurveyDesign
-from scoring.errors import DesignColumnError, ScoringError
+from scoring.errors import AnswerCodeError, DesignColumnError, ScoringError
 
 DeffKind = Literal["replace", "srswor"]
 ALL_ROWS = -1
@@ -740,7 +740,15 @@ def estimate_shares(
     for j, item in enumerate(items):
         if item not in data.columns:
             raise DesignColumnError(f"item column {item!r} is not in the data")
-        codes[:, j] = np.asarray(pd.to_numeric(data[item], errors="coerce"), dtype=np.float64)
+        raw = data[item]
+        values = np.asarray(pd.to_numeric(raw, errors="coerce"), dtype=np.float64)
+        not_code = np.isnan(values) & raw.notna().to_numpy()
+        if not_code.any():
+            row = int(np.flatnonzero(not_code)[0])
+            raise AnswerCodeError(
+                f"item {item!r}: answer {raw.iloc[row]!r} at row {row} is not a code"
+            )
+        codes[:, j] = values
     valid_sets = _valid_sets(items, valid)
     sat = np.asarray(sorted(satisfied), dtype=np.float64)
 

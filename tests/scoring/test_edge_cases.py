@@ -370,3 +370,21 @@ def test_crossed_domains_equal_a_combined_domain_column() -> None:
     np.testing.assert_allclose(
         crossed[columns].to_numpy(float), combined[columns].to_numpy(float), rtol=1e-12
     )
+
+
+def test_text_in_an_answer_column_names_item_and_row() -> None:
+    frame = small_frame().astype({"q": object})
+    frame.loc[6, "q"] = "rất hài lòng"
+    design = SurveyDesign.from_dataframe(frame, weights="w", strata="stratum", psu="psu")
+    with pytest.raises(AnswerCodeError, match="item 'q'.*'rất hài lòng' at row 6"):
+        estimate_shares(design, ["q"])
+
+
+def test_design_variance_of_psu_totals_is_the_standard_error_of_a_total() -> None:
+    design = build_design("B")
+    y = design.data["score"].to_numpy(float)
+    totals = design.psu_totals((design.weights * y)[:, None])
+    se = np.sqrt(design.variance(totals[:, 0, :]))[0]
+    from scoring.estimators import estimate_total
+
+    assert se == pytest.approx(estimate_total(design, "score")["se"].iloc[0], rel=1e-12)
