@@ -12,7 +12,7 @@ import fnmatch
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,6 @@ SHARES_COLUMNS: tuple[str, ...] = (
 )
 # Names of population count columns in a margins file, R's ``Freq`` included.
 _COUNT_COLUMNS = ("N", "n", "count", "population", "Freq", "freq")
-_DOMAIN_KEY = "__domain__"
 
 _ERRORS = (
     ScoringError,
@@ -280,37 +279,22 @@ def build_design(data: pd.DataFrame, args: argparse.Namespace) -> SurveyDesign:
     return design
 
 
-def _add_domain_key(data: pd.DataFrame, domains: Sequence[str]) -> tuple[pd.DataFrame, list[Any]]:
-    """One domain code column crossing ``domains``; rows with a missing value are in none."""
-    absent = [c for c in domains if c not in data.columns]
-    if absent:
-        raise DesignColumnError(f"domain column {absent[0]!r} is not in the data")
-    if len(domains) <= 1:
-        return data, []
-    codes = data.groupby(list(domains), sort=True, dropna=True, observed=True).ngroup()
-    labels = (
-        data.loc[codes.to_numpy() >= 0, list(domains)]
-        .assign(_code=codes[codes >= 0])
-        .drop_duplicates("_code")
-        .sort_values("_code")
-    )
-    out = data.copy(deep=False)
-    out[_DOMAIN_KEY] = codes.where(codes >= 0).astype("Float64")
-    return out, [tuple(r) for r in labels[list(domains)].itertuples(index=False, name=None)]
+def _domain_spec(domains: Sequence[str]) -> str | list[str] | None:
+    """The estimators' domain argument: one column, or several crossed (labels are tuples)."""
+    if not domains:
+        return None
+    return domains[0] if len(domains) == 1 else list(domains)
 
 
-def _domain_columns(
-    frame: pd.DataFrame, domains: Sequence[str], labels: list[Any]
-) -> pd.DataFrame:
+def _domain_columns(frame: pd.DataFrame, domains: Sequence[str]) -> pd.DataFrame:
     """Replace the estimators' ``domain``/``level`` columns by one column per domain variable."""
     if not domains:
         return frame.drop(columns=["domain", "level"])
     out = frame.drop(columns=["domain"])
     if len(domains) == 1:
         return out.rename(columns={"level": domains[0]})
-    tuples = [labels[int(code)] for code in out["level"]]
     for i, col in enumerate(domains):
-        out[col] = [t[i] for t in tuples]
+        out[col] = [t[i] for t in out["level"]]
     return out.drop(columns=["level"])
 
 
@@ -347,11 +331,8 @@ def shares_table(args: argparse.Namespace, data: pd.DataFrame) -> pd.DataFrame:
         for item in items:
             column = pd.to_numeric(data[item], errors="coerce")
             data[item] = column.mask(column.isin(args.invalid))
-    data, labels = _add_domain_key(data, args.domain)
     design = build_design(data, args)
-    by = None
-    if args.domain:
-        by = args.domain[0] if len(args.domain) == 1 else _DOMAIN_KEY
+    by = _domain_spec(args.domain)
     table = estimate_shares(
         design,
         items,
@@ -360,7 +341,7 @@ def shares_table(args: argparse.Namespace, data: pd.DataFrame) -> pd.DataFrame:
         level=args.level,
         method=cast(ShareMethod, args.ci_method),
     )
-    table = _domain_columns(table.rename(columns={"name": "item"}), args.domain, labels)
+    table = _domain_columns(table.rename(columns={"name": "item"}), args.domain)
     return table[[*args.domain, *SHARES_COLUMNS]].reset_index(drop=True)
 
 
@@ -394,12 +375,9 @@ def index_table(args: argparse.Namespace, data: pd.DataFrame) -> pd.DataFrame:
     questionnaire = load_questionnaire(args.questionnaire)
     if questionnaire.index is None:
         raise CommandError(f"{questionnaire.filename}: the questionnaire has no index tree")
-    data, labels = _add_domain_key(data, args.domain)
     design = build_design(data, args)
-    by: str | None = None
-    if args.domain:
-        by = args.domain[0] if len(args.domain) == 1 else _DOMAIN_KEY
-    domains: list[str | None] = [None] if by is None or args.overall else []
+    by = _domain_spec(args.domain)
+    domains: list[str | list[str] | None] = [None] if by is None or args.overall else []
     if by is not None:
         domains.append(by)
     table = compute_index_tree(
@@ -421,7 +399,7 @@ def index_table(args: argparse.Namespace, data: pd.DataFrame) -> pd.DataFrame:
             whole[col] = pd.Series(pd.NA, index=whole.index, dtype=object)
         parts.append(whole)
     if (~overall).any():
-        parts.append(_domain_columns(table.loc[~overall], args.domain, labels))
+        parts.append(_domain_columns(table.loc[~overall], args.domain))
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     return out[[*args.domain, *INDEX_COLUMNS]].reset_index(drop=True)
 
