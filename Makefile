@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install chromium run test lint bench-submit bench-scoring
+.PHONY: install chromium wrk run test lint bench-submit bench-scoring
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -32,6 +32,15 @@ lint: install
 
 test: install chromium lint
 	$(BIN)/pytest -q
+
+# The citizen submit endpoint vs a bare one-INSERT endpoint, gunicorn + PostgreSQL,
+# 100 concurrent submitters (see bench/README.md). BENCH_ARGS="--duration 60" etc.
+wrk:
+	@command -v wrk >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+
+bench-submit: install wrk
+	$(BIN)/python bench/submit_bench.py $(BENCH_ARGS)
 
 # Scoring engine vs R survey vs svy on 1,000,000 synthetic respondents (see bench/README.md).
 bench-scoring: install
