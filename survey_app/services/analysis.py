@@ -40,69 +40,123 @@ def choice_columns(questionnaire: Questionnaire) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
-def load_responses(campaign: Campaign, after_id: int = 0) -> pd.DataFrame:
-    """One row per submission: desk, agency, route, submitted_at and a column per choice item.
+@dataclass
+class Responses:
+    """A campaign's responses: the wide frame and its free-text answers."""
 
-    The answers table holds one row per (submission, item); the pivot runs in
-    the database (one conditional aggregate per item) so that 200,000
-    submissions x 35 answers never become 7 million Python tuples.
-    Item columns are floats with NaN for "not answered". ``after_id`` loads
-    only submissions with a larger id (the cache's increments).
+    frame: pd.DataFrame  # one row per submission (META_COLUMNS + choice item codes)
+    comments: pd.DataFrame  # submission_id, text
+
+
+def _long_answers(campaign: Campaign, codes: list[str], text_codes: list[str], after_id: int
+                  ) -> pd.DataFrame:
+    """(submission_id, column, choice, text) rows: one per choice answer or comment.
+
+    ``column`` is the 1-based position of the item code in ``codes`` (0 for a
+    text answer). On PostgreSQL the rows are streamed with COPY ... CSV and
+    parsed by pandas: 7 million answers never become Python tuples.
     """
-    questionnaire = definition(campaign.questionnaire_version)
-    codes = choice_columns(questionnaire)
-    pivots = [
-        func.max(case((Answer.item_code == code, Answer.choice))).label(f"c{i}")
-        for i, code in enumerate(codes)
-    ]
-    answers = (
-        select(Answer.submission_id, *pivots)
+    position = case(
+        *[(Answer.item_code == code, i + 1) for i, code in enumerate(codes)], else_=0
+    )
+    query = (
+        select(Answer.submission_id, position.label("col"), Answer.choice, Answer.text)
         .join(Submission, Submission.id == Answer.submission_id)
         .where(
             Submission.campaign_id == campaign.id,
             Submission.id > after_id,
-            Answer.choice.is_not(None),
+            ((Answer.choice.is_not(None) & Answer.item_code.in_(codes))
+             | (Answer.text.is_not(None) & Answer.item_code.in_(text_codes or [""]))),
         )
-        .group_by(Answer.submission_id)
-        .subquery()
     )
-    query = (
+    names = ["submission_id", "col", "choice", "text"]
+    if db.engine.dialect.name == "postgresql":
+        return _copy_frame(query, names, {"submission_id": "int64", "col": "int32",
+                                          "choice": "float64", "text": "object"})
+    rows = db.session.execute(query).all()
+    return pd.DataFrame(rows, columns=names)
+
+
+def _copy_frame(query: Any, names: list[str], dtypes: dict[str, str]) -> pd.DataFrame:
+    import io
+
+    from sqlalchemy.dialects import postgresql
+
+    compiled = query.compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    buffer = io.BytesIO()
+    connection = db.session.connection().connection.driver_connection
+    with connection.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)") as copy:
+            for chunk in copy:
+                buffer.write(chunk)
+    buffer.seek(0)
+    if buffer.getbuffer().nbytes == 0:
+        return pd.DataFrame({n: pd.Series(dtype=dtypes.get(n, "object")) for n in names})
+    return pd.read_csv(
+        buffer, header=None, names=names, dtype=dtypes, keep_default_na=False,
+        na_values={n: [""] for n in names if dtypes.get(n) != "object"},
+    ).replace({"text": {"": None}})
+
+
+def load_responses(campaign: Campaign, after_id: int = 0) -> Responses:
+    """One row per submission: desk, agency, route, submitted_at and a column per choice item.
+
+    Answers are fetched in long form (one row per answer) and pivoted with
+    numpy; item columns are floats with NaN for "not answered". ``after_id``
+    loads only submissions with a larger id (the cache's increments).
+    """
+    questionnaire = definition(campaign.questionnaire_version)
+    codes = choice_columns(questionnaire)
+    text_codes = [i.code for i in questionnaire.items if i.type == "text"]
+    meta = db.session.execute(
         select(
-            Submission.id.label("submission_id"),
-            Desk.code.label("desk"),
-            Agency.code.label("agency"),
-            Submission.route,
-            Submission.submitted_at,
-            *[answers.c[f"c{i}"] for i in range(len(codes))],
+            Submission.id, Desk.code, Agency.code, Submission.route, Submission.submitted_at
         )
         .join(Desk, Desk.id == Submission.desk_id)
         .join(Agency, Agency.id == Desk.agency_id)
-        .outerjoin(answers, answers.c.submission_id == Submission.id)
         .where(Submission.campaign_id == campaign.id, Submission.id > after_id)
         .order_by(Submission.id)
-    )
-    result = db.session.execute(query)
-    frame = pd.DataFrame(result.all(), columns=[*META_COLUMNS, *codes])
-    for code in codes:
-        frame[code] = pd.to_numeric(frame[code], errors="coerce").astype("float64")
+    ).all()
+    frame = pd.DataFrame(meta, columns=list(META_COLUMNS))
     frame["submitted_at"] = pd.to_datetime(frame["submitted_at"])
-    return frame
+    long = _long_answers(campaign, codes, text_codes, after_id)
+    ids = frame["submission_id"].to_numpy(dtype=np.int64)
+    values = np.full((len(frame), len(codes)), np.nan)
+    choices = long[long["col"] > 0]
+    rows = np.searchsorted(ids, choices["submission_id"].to_numpy(dtype=np.int64))
+    ok = rows < len(ids)
+    ok[ok] = ids[rows[ok]] == choices["submission_id"].to_numpy(dtype=np.int64)[ok]
+    values[rows[ok], choices["col"].to_numpy(dtype=np.int64)[ok] - 1] = (
+        choices["choice"].to_numpy(dtype=np.float64)[ok]
+    )
+    frame = pd.concat([frame, pd.DataFrame(values, columns=codes)], axis=1)
+    comments = long.loc[long["col"] == 0, ["submission_id", "text"]].reset_index(drop=True)
+    return Responses(frame, comments)
 
 
-def data_version(campaign: Campaign) -> tuple[int, int]:
-    """(newest submission id, number of submissions) of the campaign: the cache key."""
+def data_version(campaign: Campaign) -> tuple[int, int, str]:
+    """(newest id, count, newest uid) of the campaign's submissions: the cache key.
+
+    The random uid of the newest submission tells a rebuilt database from the
+    one a cached frame came from, even when ids and counts happen to agree.
+    """
     latest, count = db.session.execute(
         select(func.max(Submission.id), func.count(Submission.id)).where(
             Submission.campaign_id == campaign.id
         )
     ).one()
-    return int(latest or 0), int(count or 0)
+    uid = ""
+    if latest is not None:
+        uid = db.session.scalar(select(Submission.uid).where(Submission.id == latest)) or ""
+    return int(latest or 0), int(count or 0), uid
 
 
 class FrameCache:
-    """The analysis frame of the last few campaigns, kept in step with the database.
+    """The responses of the last few campaigns, kept in step with the database.
 
-    Checked on every use against (newest id, count): unchanged data reuse the
+    Checked on every use against :func:`data_version`: unchanged data reuse the
     frame; new submissions only (ids above the cached newest, count grown by as
     many) are loaded and appended; anything else (a deletion) reloads all.
     A new frame object means new designs and results, so nothing stale is shown.
@@ -110,10 +164,10 @@ class FrameCache:
 
     def __init__(self, size: int = 4) -> None:
         self.size = size
-        self._items: OrderedDict[int, tuple[tuple[int, int], pd.DataFrame]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[tuple[int, int, str], Responses]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, campaign: Campaign) -> pd.DataFrame:
+    def responses(self, campaign: Campaign) -> Responses:
         version = data_version(campaign)
         with self._lock:
             cached = self._items.get(campaign.id)
@@ -121,19 +175,25 @@ class FrameCache:
                 self._items.move_to_end(campaign.id)
         if cached is not None and cached[0] == version:
             return cached[1]
-        frame = None
+        loaded = None
         if cached is not None and version[0] > cached[0][0]:
-            (old_latest, old_count), old = cached
+            (old_latest, old_count, _), old = cached
             new = load_responses(campaign, after_id=old_latest)
-            if old_count + len(new) == version[1]:
-                frame = pd.concat([old, new], ignore_index=True) if len(old) else new
-        if frame is None:
-            frame = load_responses(campaign)
+            if old_count + len(new.frame) == version[1]:
+                loaded = Responses(
+                    pd.concat([old.frame, new.frame], ignore_index=True),
+                    pd.concat([old.comments, new.comments], ignore_index=True),
+                )
+        if loaded is None:
+            loaded = load_responses(campaign)
         with self._lock:
-            self._items[campaign.id] = (version, frame)
+            self._items[campaign.id] = (version, loaded)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return frame
+        return loaded
+
+    def get(self, campaign: Campaign) -> pd.DataFrame:
+        return self.responses(campaign).frame
 
     def clear(self) -> None:
         with self._lock:
@@ -492,6 +552,7 @@ class View:
     agency_codes: frozenset[str] | None  # None: every agency
     frame: pd.DataFrame
     mask: np.ndarray
+    comments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def settings_text(self) -> str:
@@ -525,7 +586,8 @@ def visible_agency_codes(user: Any) -> frozenset[str] | None:
 
 
 def make_view(campaign: Campaign, user: Any, period: Period) -> View:
-    frame = frames.get(campaign)
+    responses = frames.responses(campaign)
+    frame = responses.frame
     codes = visible_agency_codes(user)
     mask = in_period(frame, period)
     if codes is not None:
@@ -538,6 +600,7 @@ def make_view(campaign: Campaign, user: Any, period: Period) -> View:
         agency_codes=codes,
         frame=frame,
         mask=mask,
+        comments=responses.comments,
     )
 
 
@@ -634,6 +697,9 @@ def design_psus(view: View) -> int:
 
 def group_rows(view: View, by: str, labels: Mapping[object, str]) -> list[GroupRow] | None:
     """Overall index per desk / agency / respondent group, with overlap groups; None: too large."""
+    cached = _results.get(view.key("groups", by))
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     table = view_table(view, by)
     if table is None:
         return None
@@ -645,7 +711,9 @@ def group_rows(view: View, by: str, labels: Mapping[object, str]) -> list[GroupR
         key = _label_key(level)
         rows.append(GroupRow(str(key), labels.get(key, str(key)), tree))
     rows.sort(key=lambda r: -r.result.estimate if np.isfinite(r.result.estimate) else 1e9)
-    return overlap_groups(rows)
+    grouped = overlap_groups(rows)
+    _results.put(view.key("groups", by), grouped)
+    return grouped
 
 
 def _label_key(value: object) -> object:
@@ -832,33 +900,21 @@ class Comment:
 
 def comments(view: View, page: int, size: int = 20) -> tuple[list[Comment], int]:
     """Free-text answers in the view, newest first; and the number of pages."""
-    codes = [i.code for i in view.questionnaire.items if i.type == "text"]
-    if not codes:
-        return [], 1
-    start = dt.datetime.combine(view.period.start, dt.time())
-    stop = dt.datetime.combine(view.period.end + dt.timedelta(days=1), dt.time())
-    query = (
-        select(Submission.submitted_at, Desk.name, Answer.text)
-        .join(Submission, Submission.id == Answer.submission_id)
-        .join(Desk, Desk.id == Submission.desk_id)
-        .join(Agency, Agency.id == Desk.agency_id)
-        .where(
-            Submission.campaign_id == view.campaign.id,
-            Answer.item_code.in_(codes),
-            Answer.text.is_not(None),
-            Answer.text != "",
-            Submission.submitted_at >= start,
-            Submission.submitted_at < stop,
-        )
-    )
-    if view.agency_codes is not None:
-        query = query.where(Agency.code.in_(list(view.agency_codes)))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // size))
+
+    def compute() -> pd.DataFrame:
+        inside = view.frame.loc[view.mask, ["submission_id", "desk", "submitted_at"]]
+        if view.comments.empty:
+            return inside.iloc[0:0].assign(text="")
+        found = view.comments.merge(inside, on="submission_id")
+        found = found[found["text"].fillna("").str.strip() != ""]
+        return found.sort_values(["submitted_at", "submission_id"], ascending=False)
+
+    found = _cached(view.key("comments"), compute)
+    pages = max(1, -(-len(found) // size))
     page = min(max(1, page), pages)
-    rows = db.session.execute(
-        query.order_by(Submission.submitted_at.desc(), Submission.id.desc())
-        .offset((page - 1) * size)
-        .limit(size)
-    ).all()
-    return [Comment(at, desk, text) for at, desk, text in rows], pages
+    rows = found.iloc[(page - 1) * size: page * size]
+    desk_names = names(Desk, rows["desk"].unique())
+    return [
+        Comment(r.submitted_at.to_pydatetime(), desk_names.get(r.desk, r.desk), r.text)
+        for r in rows.itertuples()
+    ], pages
