@@ -296,3 +296,16 @@ def test_python_m_scoring_runs_as_a_program(tmp_path: Path, responses: Path) -> 
     assert bad.stderr.strip() == (
         "python -m scoring shares: error: item column 'nope' is not in the data"
     )
+
+
+def test_par_reads_the_index_json_output_and_keeps_the_overall_row(
+    tmp_path: Path, responses: Path
+) -> None:
+    index_out, par_out = tmp_path / "index.json", tmp_path / "par.json"
+    argv = ["index", str(SIPAS), str(responses), *DESIGN, "--domain", "agency", "--overall"]
+    assert main([*argv, "-o", str(index_out)]) == 0
+    assert main(["par", str(PAR), str(index_out), "-o", str(par_out)]) == 0
+    rows = json.loads(par_out.read_text(encoding="utf-8"))
+    # The whole sample comes first, with no agency.
+    assert [r["agency"] for r in rows] == [None, "S01", "S02", "S03"]
+    assert all(0 <= r["points"] <= 10 for r in rows)
