@@ -615,7 +615,9 @@ def csrf_failed(error: CSRFError) -> object:
     Nothing is stored; the answers posted come back so the citizen only presses again.
     """
     endpoint = FORM_ENDPOINTS.get(request.endpoint or "")
-    if endpoint is not None and request.view_args:
+    # Without the session cookie the token can never match: pressing again would loop.
+    has_cookie = current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+    if endpoint is not None and request.view_args and has_cookie:
         make_target, arg, final = endpoint
         try:
             target = make_target(request.view_args[arg])

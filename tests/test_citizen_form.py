@@ -478,3 +478,14 @@ def test_messages_follow_the_form_language(client: FlaskClient, survey: Survey) 
     assert "I.1.1: Not a valid choice; please choose again." in html
     assert "I.1.2: Please answer this question." in html
     assert "2 answers need fixing" in html
+
+
+def test_a_phone_that_refuses_cookies_is_told_why_the_form_cannot_be_sent(
+    app: Flask, client: FlaskClient, survey: Survey
+) -> None:
+    page = read_form(client.get(f"/s/{survey.public_id}"))
+    client.delete_cookie("session")
+    response = client.post(page.action, data=page.data({"I.1.1": "3", "I.1.2": "4"}))
+    assert response.status_code == 400
+    assert "trình duyệt chặn cookie" in response.get_data(as_text=True)
+    assert _count(app) == 0
