@@ -126,8 +126,8 @@ def share_interval(
     - ``0 < p < 1`` with ``se = 0`` (a census stratum, no sampling error):
       ``[p, p]``.
 
-    Only ``df <= 0`` (no degrees of freedom) yields NaN bounds; tables mark
-    such rows explicitly.
+    Only ``df <= 0`` (no degrees of freedom) with ``0 < p < 1`` yields NaN
+    bounds; tables mark such rows explicitly.
 
     References
     ----------
@@ -152,7 +152,7 @@ def share_interval(
     t = t_quantile(level, dfa)
 
     boundary = (pa <= 0.0) | (pa >= 1.0)
-    degenerate = ~boundary & (sa <= 0.0)
+    degenerate = ~boundary & (sa <= 0.0) & (dfa > 0)
     regular = ~boundary & ~degenerate & (dfa > 0)
 
     if boundary.any():

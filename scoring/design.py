@@ -30,6 +30,7 @@ LONELY_PSU_POLICIES: tuple[str, ...] = ("fail", "adjust", "certainty", "remove",
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
+RowSelection = slice | IntArray
 
 # R's onestrat() treats a stratum whose sampling fraction is (numerically) 1 as a census.
 _CENSUS_TOLERANCE = 1e-7
@@ -352,7 +353,7 @@ class SurveyDesign:
         acc = PSUTotalsAccumulator(self, domain, n_domains, values.shape[1])
         for start in range(0, self.n, chunk_rows):
             stop = min(start + chunk_rows, self.n)
-            acc.add(start, stop, values[start:stop])
+            acc.add(slice(start, stop), values[start:stop])
         return acc.result()
 
     def variance(
@@ -520,29 +521,33 @@ class PSUTotalsAccumulator:
         self.terms = design._calibration_terms()
         self.cell_sums = [np.zeros((t.n_cells * n_domains, q)) for t in self.terms]
 
-    def indicator(self, start: int, stop: int) -> ChunkIndicator:
-        """(PSU x domain) by row indicator of rows ``start:stop``."""
-        dom = self.domain[start:stop]
-        key = self.design.psu[start:stop] * self.n_domains + dom
+    def indicator(self, rows: RowSelection) -> ChunkIndicator:
+        """(PSU x domain) by row indicator of the selected rows."""
+        dom = self.domain[rows]
+        key = self.design.psu[rows] * self.n_domains + dom
         return ChunkIndicator(key, dom >= 0)
 
     def add(
         self,
-        start: int,
-        stop: int,
+        rows: RowSelection,
         values: FloatArray,
         indicator: ChunkIndicator | None = None,
     ) -> None:
-        """Add rows ``start:stop`` with influence values ``values`` (rows x q)."""
+        """Add the selected rows (a slice or sorted indices) with influence ``values``.
+
+        Rows never added count as outside every domain, which is exact: the
+        calibration residuals of the other rows only enter through
+        design-level cell weights (``psu_by_cell``).
+        """
         if indicator is None:
-            indicator = self.indicator(start, stop)
+            indicator = self.indicator(rows)
         indicator.accumulate(self.totals, values)
-        dom = self.domain[start:stop]
+        dom = self.domain[rows]
         inside = dom >= 0
         d = self.n_domains
         for term, sums in zip(self.terms, self.cell_sums, strict=True):
-            cell_key = term.cells[start:stop] * d + dom
-            ChunkIndicator(cell_key, inside, term.row_factor[start:stop]).accumulate(sums, values)
+            cell_key = term.cells[rows] * d + dom
+            ChunkIndicator(cell_key, inside, term.row_factor[rows]).accumulate(sums, values)
 
     def result(self) -> FloatArray:
         """PSU totals, shape (n_psu, n_domains, q), residualised by calibration."""

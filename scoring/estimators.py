@@ -19,7 +19,7 @@ Variances come from :meth:`scoring.design.SurveyDesign.variance`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,7 +29,13 @@ from numpy.typing import NDArray
 from scipy.linalg import blas
 
 from scoring.ci import ShareMethod, share_interval, wald_interval
-from scoring.design import FloatArray, IntArray, PSUTotalsAccumulator, SurveyDesign
+from scoring.design import (
+    FloatArray,
+    IntArray,
+    PSUTotalsAccumulator,
+    RowSelection,
+    SurveyDesign,
+)
 from scoring.errors import AnswerCodeError, DesignColumnError, ScoringError
 
 DeffKind = Literal["replace", "srswor"]
@@ -135,7 +141,9 @@ class Moments:
     subsets: tuple[int, ...]
 
 
-RowBuilder = Callable[[int, int], FloatArray]
+RowBuilder = Callable[[RowSelection], FloatArray]
+# Budget for one batch of domains: PSUs x domains x base variables, in float64 values.
+MAX_DOMAIN_CELLS = 24_000_000
 
 
 def compute_moments(
@@ -154,7 +162,8 @@ def compute_moments(
     ----------
     design : SurveyDesign
     build : callable
-        ``build(start, stop)`` returns ``Y[start:stop]`` (float, rows x q).
+        ``build(rows)`` returns ``Y[rows]`` (float, rows x q) for a slice or
+        an array of row indices.
     q : int
         Number of base variables.
     domains : Domains
@@ -180,12 +189,17 @@ def compute_moments_many(
     *,
     gram: bool = True,
     chunk_rows: int = 65_536,
+    rows: IntArray | None = None,
 ) -> list[Moments]:
     """:func:`compute_moments` for several domain partitions in a single pass over the rows.
 
     The weighted cross products of a partition that covers every row are
     summed over its domains to give those of the whole sample, so the costly
     ``sum w y y'`` is computed once per row and partition at most.
+
+    ``rows`` (sorted indices) restricts the pass to the rows of the domains
+    asked; rows outside every domain contribute nothing, even on calibrated
+    designs.
     """
     subsets = tuple(subsets)
     n_sub = len(subsets)
@@ -207,10 +221,12 @@ def compute_moments_many(
         )
         for i, part in enumerate(partitions)
     ]
-    for start in range(0, design.n, chunk_rows):
-        stop = min(start + chunk_rows, design.n)
-        y = np.asarray(build(start, stop), dtype=np.float64)
-        w = design.weights[start:stop]
+    total_rows = design.n if rows is None else rows.shape[0]
+    for start in range(0, total_rows, chunk_rows):
+        stop = min(start + chunk_rows, total_rows)
+        sel: RowSelection = slice(start, stop) if rows is None else rows[start:stop]
+        y = np.asarray(build(sel), dtype=np.float64)
+        w = design.weights[sel]
         wy = y * w[:, None]
         s = y[:, sub_index]
         s[:, all_rows] = 1.0
@@ -218,17 +234,17 @@ def compute_moments_many(
         root_wy = y * np.sqrt(w)[:, None] if gram else y
         for part, state in zip(partitions, states, strict=True):
             d = part.size
-            indicator = state.acc.indicator(start, stop)
-            state.acc.add(start, stop, wy, indicator)
+            indicator = state.acc.indicator(sel)
+            state.acc.add(sel, wy, indicator)
             indicator.accumulate(state.count, s)
             indicator.accumulate(state.weight, ws)
             g = state.gram
             if g is None:
                 continue
-            dom = part.codes[start:stop]
+            dom = part.codes[sel]
             inside = np.flatnonzero(dom >= 0)
             if d == 1:
-                _add_gram(g[0], root_wy if inside.size == stop - start else root_wy[inside])
+                _add_gram(g[0], root_wy if inside.size == dom.shape[0] else root_wy[inside])
             else:
                 order = np.argsort(dom, kind="stable")
                 bounds = np.searchsorted(dom[order], np.arange(d + 1))
@@ -270,6 +286,44 @@ class _PartitionState:
     gram: FloatArray | None
 
 
+def iter_moments(
+    design: SurveyDesign,
+    build: RowBuilder,
+    q: int,
+    partitions: Sequence[Domains],
+    subsets: Sequence[int],
+    *,
+    gram: bool = True,
+    max_cells: int | None = None,
+) -> Iterator[Moments]:
+    """Moments of every partition, in batches of domains that fit in memory.
+
+    Partitions with few domains share one pass over all rows
+    (:func:`compute_moments_many`). A partition with many domains (every
+    desk, say) is cut into batches of consecutive domains such that
+    PSUs x domains x ``q`` stays under ``max_cells``; each batch passes over
+    its own rows only, so the work stays proportional to the sample.
+    """
+    per_domain = design.n_psu * max(q, 1)
+    batch = max(1, (MAX_DOMAIN_CELLS if max_cells is None else max_cells) // per_domain)
+    small = [p for p in partitions if p.size <= batch]
+    if small:
+        yield from compute_moments_many(design, build, q, small, subsets, gram=gram)
+    for part in partitions:
+        if part.size <= batch:
+            continue
+        order = np.argsort(part.codes, kind="stable")
+        bounds = np.searchsorted(part.codes[order], np.arange(part.size + 1))
+        for lo in range(0, part.size, batch):
+            hi = min(lo + batch, part.size)
+            rows = np.sort(order[bounds[lo] : bounds[hi]])
+            codes = np.where((part.codes >= lo) & (part.codes < hi), part.codes - lo, -1)
+            piece = Domains(part.name, codes.astype(np.intp), part.labels[lo:hi])
+            yield from compute_moments_many(
+                design, build, q, [piece], subsets, gram=gram, rows=rows
+            )
+
+
 def _add_gram(target: FloatArray, root_wy: FloatArray) -> None:
     """``target += X'X`` for ``X = sqrt(w) y`` (BLAS syrk: half the work of a product)."""
     # X' of a C-ordered X is Fortran-ordered: syrk reads it without a copy.
@@ -309,7 +363,7 @@ def ratio_estimates(
     moments: Moments,
     numerator: FloatArray,
     denominator: FloatArray | None,
-    subset: Sequence[int],
+    subset: Sequence[int] | range,
     names: Sequence[str],
     share: Sequence[bool] | bool = False,
 ) -> LinearEstimates:
@@ -629,10 +683,18 @@ def estimate_mean(
     if valid is not None:
         has &= np.isin(y, np.asarray(valid, dtype=np.float64))
     yy = np.column_stack([np.where(has, y, 0.0), has.astype(np.float64)])
-    doms = domains_of(design, by)
-    mom = compute_moments(design, lambda a, b: yy[a:b], 2, doms, [1])
-    est = ratio_estimates(mom, np.array([[1.0], [0.0]]), np.array([[0.0], [1.0]]), [0], [column])
-    return summarise(design, mom, est, level=level, deff=deff)
+    return _table(
+        design,
+        lambda rows: yy[rows],
+        2,
+        by,
+        [1],
+        np.array([[1.0], [0.0]]),
+        np.array([[0.0], [1.0]]),
+        [column],
+        level=level,
+        deff=deff,
+    )
 
 
 def estimate_total(
@@ -655,10 +717,18 @@ def estimate_total(
     """
     y = _column(design, column)
     yy = np.where(np.isnan(y), 0.0, y)[:, None]
-    doms = domains_of(design, by)
-    mom = compute_moments(design, lambda a, b: yy[a:b], 1, doms, [ALL_ROWS])
-    est = ratio_estimates(mom, np.array([[1.0]]), None, [0], [column])
-    return summarise(design, mom, est, level=level, deff=deff)
+    return _table(
+        design,
+        lambda rows: yy[rows],
+        1,
+        by,
+        [ALL_ROWS],
+        np.array([[1.0]]),
+        None,
+        [column],
+        level=level,
+        deff=deff,
+    )
 
 
 def estimate_ratio(
@@ -683,12 +753,18 @@ def estimate_ratio(
     y = _column(design, numerator)
     x = _column(design, denominator)
     yy = np.column_stack([np.nan_to_num(y), np.nan_to_num(x)])
-    doms = domains_of(design, by)
-    mom = compute_moments(design, lambda a, b: yy[a:b], 2, doms, [ALL_ROWS])
-    est = ratio_estimates(
-        mom, np.array([[1.0], [0.0]]), np.array([[0.0], [1.0]]), [0], [f"{numerator}/{denominator}"]
+    return _table(
+        design,
+        lambda rows: yy[rows],
+        2,
+        by,
+        [ALL_ROWS],
+        np.array([[1.0], [0.0]]),
+        np.array([[0.0], [1.0]]),
+        [f"{numerator}/{denominator}"],
+        level=level,
+        deff=deff,
     )
-    return summarise(design, mom, est, level=level, deff=deff)
 
 
 def estimate_shares(
@@ -752,9 +828,9 @@ def estimate_shares(
     valid_sets = _valid_sets(items, valid)
     sat = np.asarray(sorted(satisfied), dtype=np.float64)
 
-    def build(a: int, b: int) -> FloatArray:
-        block = codes[a:b]
-        y = np.zeros((b - a, 2 * k))
+    def build(rows: RowSelection) -> FloatArray:
+        block = codes[rows]
+        y = np.zeros((block.shape[0], 2 * k))
         for j in range(k):
             col = block[:, j]
             codes_j = valid_sets[j]
@@ -763,19 +839,52 @@ def estimate_shares(
             y[:, j] = v & np.isin(col, sat)
         return y
 
-    doms = domains_of(design, by)
-    mom = compute_moments(design, build, 2 * k, doms, [k + j for j in range(k)])
     eye = np.eye(k)
     zeros = np.zeros((k, k))
-    est = ratio_estimates(
-        mom,
+    return _table(
+        design,
+        build,
+        2 * k,
+        by,
+        [k + j for j in range(k)],
         np.vstack([eye, zeros]),
         np.vstack([zeros, eye]),
-        list(range(k)),
         list(items),
         share=True,
+        level=level,
+        method=method,
+        deff=deff,
     )
-    return summarise(design, mom, est, level=level, method=method, deff=deff)
+
+
+def _table(
+    design: SurveyDesign,
+    build: RowBuilder,
+    q: int,
+    by: DomainSpec,
+    subsets: Sequence[int],
+    numerator: FloatArray,
+    denominator: FloatArray | None,
+    names: Sequence[str],
+    *,
+    share: bool = False,
+    level: float,
+    method: ShareMethod = "logit",
+    deff: DeffKind,
+) -> pd.DataFrame:
+    """Ratios (one per subset) for every domain of ``by``, as a long table."""
+    frames = [
+        summarise(
+            design,
+            mom,
+            ratio_estimates(mom, numerator, denominator, range(len(names)), names, share),
+            level=level,
+            method=method,
+            deff=deff,
+        )
+        for mom in iter_moments(design, build, q, [domains_of(design, by)], subsets)
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _valid_sets(

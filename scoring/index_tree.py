@@ -24,15 +24,15 @@ import numpy as np
 import pandas as pd
 
 from scoring.ci import ShareMethod
-from scoring.design import FloatArray, SurveyDesign
+from scoring.design import FloatArray, RowSelection, SurveyDesign
 from scoring.errors import AnswerCodeError, DesignColumnError, IndexTreeError
 from scoring.estimators import (
     ALL_ROWS,
     DeffKind,
     DomainSpec,
     combine,
-    compute_moments_many,
     domains_of,
+    iter_moments,
     ratio_estimates,
     summarise,
 )
@@ -185,9 +185,9 @@ def compute_index_tree(
         state[:, j] = lut.take(codes[:, column[leaf.item]].astype(np.intp) + 1)
     del codes
 
-    def build(a: int, b: int) -> FloatArray:
-        block = state[a:b]
-        y = np.empty((b - a, 2 * k))
+    def build(rows: RowSelection) -> FloatArray:
+        block = state[rows]
+        y = np.empty((block.shape[0], 2 * k))
         np.equal(block, 2, out=y[:, :k], casting="unsafe")
         np.greater_equal(block, 1, out=y[:, k:], casting="unsafe")
         return y
@@ -268,7 +268,7 @@ def compute_index_tree(
 
     frames = []
     partitions = [domains_of(design, by) for by in domains]
-    all_moments = compute_moments_many(
+    all_moments = iter_moments(
         design, build, 2 * k, partitions, [ALL_ROWS] + [k + j for j in range(k)]
     )
     for moments in all_moments:
