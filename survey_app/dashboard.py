@@ -7,6 +7,7 @@ and :mod:`survey_app.services.index_export` do the work.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import (
@@ -37,6 +38,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def init_app(app: Flask) -> None:
+    # Responses kept on disk between restarts (see analysis.FrameCache); off in tests
+    # unless a test asks for it. An empty ANALYSIS_CACHE_DIR turns it off.
+    default = None if app.testing else os.path.join(app.instance_path, "analysis-cache")
+    app.config.setdefault("ANALYSIS_CACHE_DIR", os.environ.get("ANALYSIS_CACHE_DIR", default))
     app.register_blueprint(bp)
     app.jinja_env.globals.setdefault("fmt", charts.fmt)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -244,3 +246,33 @@ def test_partitions_too_large_for_memory_are_left_out_with_a_message(
     page = loaded.get(f"{URL}/dashboard").text
     assert "Chưa tính so sánh này: thiết kế có 300 đơn vị mẫu bậc 1" in page
     assert "Tiêu chí thấp điểm" in page
+
+
+def test_responses_kept_on_disk_survive_a_restart_and_follow_new_submissions(
+    make_app: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench.dashboard_data import generate
+    from survey_app.services import analysis
+
+    app = make_app(ANALYSIS_CACHE_DIR=str(tmp_path / "cache"))
+    with app.app_context():
+        db.create_all()
+    province(app, 120)
+    client = app.test_client()
+    login(client, "admin")
+    assert "n = 120 phiếu" in client.get(f"{URL}/dashboard").text
+    assert len(list((tmp_path / "cache").glob("campaign-*.pkl"))) == 1
+
+    analysis.clear_caches()  # as after a restart
+    with app.app_context():
+        generate(campaign("SIPAS-2026"), 3, seed=5)
+    loads: list[int] = []
+    original = analysis.load_responses
+
+    def spy(c: object, after_id: int = 0) -> analysis.Responses:
+        loads.append(after_id)
+        return original(c, after_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analysis, "load_responses", spy)
+    assert "n = 123 phiếu" in client.get(f"{URL}/dashboard").text
+    assert len(loads) == 1 and loads[0] > 0  # only the three new submissions were read

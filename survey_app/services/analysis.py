@@ -153,18 +153,30 @@ def data_version(campaign: Campaign) -> tuple[int, int, str]:
     return int(latest or 0), int(count or 0), uid
 
 
+Version = tuple[int, int, str]
+
+
 class FrameCache:
     """The responses of the last few campaigns, kept in step with the database.
 
     Checked on every use against :func:`data_version`: unchanged data reuse the
     frame; new submissions only (ids above the cached newest, count grown by as
-    many) are loaded and appended; anything else (a deletion) reloads all.
-    A new frame object means new designs and results, so nothing stale is shown.
+    many, the cached newest still there) are loaded and appended; anything else
+    (a deletion) reloads all. A new frame object means new designs and results,
+    so nothing stale is shown.
+
+    With ``ANALYSIS_CACHE_DIR`` set (the app sets it to ``instance/analysis-cache``
+    outside tests) the responses are also kept on disk, so a restarted server
+    reads a pickle and the few submissions since, not millions of answer rows.
     """
+
+    # Rewrite the disk copy when this many submissions were appended since (or 5%).
+    DISK_REWRITE_ROWS = 1000
 
     def __init__(self, size: int = 4) -> None:
         self.size = size
-        self._items: OrderedDict[int, tuple[tuple[int, int, str], Responses]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[Version, Responses]] = OrderedDict()
+        self._written: dict[int, int] = {}
         self._lock = threading.Lock()
 
     def responses(self, campaign: Campaign) -> Responses:
@@ -173,10 +185,13 @@ class FrameCache:
             cached = self._items.get(campaign.id)
             if cached is not None:
                 self._items.move_to_end(campaign.id)
+        if cached is None:
+            cached = self._read_disk(campaign)
         if cached is not None and cached[0] == version:
+            self._remember(campaign, version, cached[1])
             return cached[1]
         loaded = None
-        if cached is not None and version[0] > cached[0][0]:
+        if cached is not None and version[0] > cached[0][0] and self._still_there(cached[0]):
             (old_latest, old_count, _), old = cached
             new = load_responses(campaign, after_id=old_latest)
             if old_count + len(new.frame) == version[1]:
@@ -186,10 +201,8 @@ class FrameCache:
                 )
         if loaded is None:
             loaded = load_responses(campaign)
-        with self._lock:
-            self._items[campaign.id] = (version, loaded)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            self._written.pop(campaign.id, None)
+        self._remember(campaign, version, loaded)
         return loaded
 
     def get(self, campaign: Campaign) -> pd.DataFrame:
@@ -198,6 +211,73 @@ class FrameCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._written.clear()
+
+    # -------------------------------------------------------------- internals
+    @staticmethod
+    def _still_there(version: Version) -> bool:
+        latest, _, uid = version
+        found = db.session.scalar(select(Submission.uid).where(Submission.id == latest))
+        return found == uid
+
+    def _remember(self, campaign: Campaign, version: Version, responses: Responses) -> None:
+        with self._lock:
+            self._items[campaign.id] = (version, responses)
+            self._items.move_to_end(campaign.id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        written = self._written.get(campaign.id)
+        rows = len(responses.frame)
+        if written is None or rows - written >= max(self.DISK_REWRITE_ROWS, written // 20):
+            self._write_disk(campaign, version, responses)
+
+    @staticmethod
+    def _path(campaign: Campaign) -> Any:
+        from pathlib import Path
+
+        from flask import current_app, has_app_context
+
+        if not has_app_context():
+            return None
+        directory = current_app.config.get("ANALYSIS_CACHE_DIR")
+        if not directory:
+            return None
+        return Path(str(directory)) / f"campaign-{campaign.id}.pkl"
+
+    def _read_disk(self, campaign: Campaign) -> tuple[Version, Responses] | None:
+        import pickle
+
+        path = self._path(campaign)
+        if path is None or not path.exists():
+            return None
+        try:
+            with path.open("rb") as handle:
+                stored = pickle.load(handle)
+        except Exception:  # noqa: BLE001  (a damaged cache file is simply ignored)
+            return None
+        content = campaign.questionnaire_version.content_hash
+        if stored.get("content_hash") != content:
+            return None
+        self._written[campaign.id] = len(stored["responses"].frame)
+        return tuple(stored["version"]), stored["responses"]  # type: ignore[return-value]
+
+    def _write_disk(self, campaign: Campaign, version: Version, responses: Responses) -> None:
+        import os
+        import pickle
+
+        path = self._path(campaign)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        with temporary.open("wb") as handle:
+            pickle.dump(
+                {"version": version, "responses": responses,
+                 "content_hash": campaign.questionnaire_version.content_hash},
+                handle, protocol=pickle.HIGHEST_PROTOCOL,
+            )
+        os.replace(temporary, path)
+        self._written[campaign.id] = len(responses.frame)
 
 
 frames = FrameCache()
