@@ -94,6 +94,19 @@ def test_official_opens_dashboard_drills_down_and_exports_xlsx(
     assert book.sheetnames[:4] == ["Tổng thể", "Nhóm", "Tiêu chí", "Câu hỏi"]
     overall = book["Tổng thể"]["D2"].value
     assert f"{overall * 100:.2f}".replace(".", ",") + "%" == big
+
+    page.click("text=Cài đặt trọng số")
+    page.check("input[name=calibration][value=poststratify]")
+    page.set_input_files(
+        "input[name=margins]",
+        files=[{"name": "gioi-tinh.csv", "mimeType": "text/csv",
+                "buffer": b"gender,count\n1,51000\n2,49000\n"}],
+    )
+    page.select_option("select[name=level]", "0.99")
+    page.click("form.weighting button[type=submit]")
+    assert "Đã lưu cài đặt" in page.content()
+    assert "hậu phân tầng theo giới tính; KTC 99% logit" in page.content()
+    page.screenshot(path=str(SCREENSHOTS / f"dashboard-weighting-{backend}.png"), full_page=True)
     context.close()
 
     phone = browser.new_context(
