@@ -357,7 +357,10 @@ class SurveyDesign:
         return acc.result()
 
     def variance(
-        self, psu_totals: FloatArray, strata_present: NDArray[np.bool_] | None = None
+        self,
+        psu_totals: FloatArray,
+        strata_present: NDArray[np.bool_] | None = None,
+        psu_index: IntArray | None = None,
     ) -> FloatArray:
         """Ultimate-cluster variance of estimates from their PSU totals.
 
@@ -368,6 +371,9 @@ class SurveyDesign:
         strata_present : ndarray of bool, shape (n_strata, m), optional
             Strata that hold a respondent of each estimate's subset; only used
             by ``lonely_psu='average'``. Default: every stratum.
+        psu_index : ndarray of int, optional
+            The PSUs the rows of ``psu_totals`` belong to, when only some PSUs
+            are given; the others have total 0.
 
         Returns
         -------
@@ -387,16 +393,21 @@ class SurveyDesign:
         Matches R survey::svyrecvar / survey:::onestrat (survey 4.1-1).
         """
         z = np.asarray(psu_totals, dtype=np.float64)
-        indicator = self._stratum_indicator()
+        indicator = self.stratum_indicator(psu_index)
+        psu_stratum = self.psu_stratum if psu_index is None else self.psu_stratum[psu_index]
         n_h = self.psu_in_stratum.astype(np.float64)
         means = (indicator @ z) / n_h[:, None]
-        centred = z - means[self.psu_stratum]
+        centred = z - means[psu_stratum]
         lonely = self.psu_in_stratum == 1
         if self.lonely_psu == "adjust" and lonely.any():
             # R does not centre a lonely PSU under 'adjust'.
-            lonely_rows = lonely[self.psu_stratum]
+            lonely_rows = lonely[psu_stratum]
             centred[lonely_rows] = z[lonely_rows]
         sums = indicator @ (centred * centred)
+        if psu_index is not None:
+            # PSUs left out have total 0: each adds mean^2 to its stratum's sum of squares.
+            absent = n_h - np.bincount(psu_stratum, minlength=self.n_strata)
+            sums = sums + absent[:, None] * means * means
         scale = np.where(lonely, self.fpc_factor, self.fpc_factor * n_h / np.maximum(n_h - 1, 1))
         census = self.fpc_factor < _CENSUS_TOLERANCE
         scale = np.where(census, 0.0, scale)
@@ -414,7 +425,16 @@ class SurveyDesign:
             return cast(FloatArray, contributions.sum(axis=0) * factor)
         return cast(FloatArray, contributions.sum(axis=0))
 
-    def _stratum_indicator(self) -> sp.csr_matrix:
+    def stratum_indicator(self, psu_index: IntArray | None = None) -> sp.csr_matrix:
+        """Sparse strata x PSUs indicator (of the PSUs in ``psu_index`` if given)."""
+        if psu_index is not None:
+            return sp.csr_matrix(
+                (
+                    np.ones(psu_index.shape[0]),
+                    (self.psu_stratum[psu_index], np.arange(psu_index.shape[0])),
+                ),
+                shape=(self.n_strata, psu_index.shape[0]),
+            )
         cached = self._cache.get("stratum_indicator")
         if cached is None:
             cached = sp.csr_matrix(
@@ -509,7 +529,12 @@ class PSUTotalsAccumulator:
     """
 
     def __init__(
-        self, design: SurveyDesign, domain: IntArray | None, n_domains: int, q: int
+        self,
+        design: SurveyDesign,
+        domain: IntArray | None,
+        n_domains: int,
+        q: int,
+        psu_index: IntArray | None = None,
     ) -> None:
         self.design = design
         self.n_domains = n_domains
@@ -517,15 +542,25 @@ class PSUTotalsAccumulator:
         if domain is None:
             domain = np.zeros(design.n, dtype=np.intp)
         self.domain = domain
-        self.totals = np.zeros((design.n_psu * n_domains, q))
+        if design.is_calibrated:
+            psu_index = None  # calibration residuals reach every PSU
+        self.psu_index = psu_index
+        if psu_index is None:
+            self.psu_pos = np.arange(design.n_psu, dtype=np.intp)
+        else:
+            self.psu_pos = np.full(design.n_psu, -1, dtype=np.intp)
+            self.psu_pos[psu_index] = np.arange(psu_index.shape[0])
+        self.n_rows = design.n_psu if psu_index is None else int(psu_index.shape[0])
+        self.totals = np.zeros((self.n_rows * n_domains, q))
         self.terms = design._calibration_terms()
         self.cell_sums = [np.zeros((t.n_cells * n_domains, q)) for t in self.terms]
 
     def indicator(self, rows: RowSelection) -> ChunkIndicator:
         """(PSU x domain) by row indicator of the selected rows."""
         dom = self.domain[rows]
-        key = self.design.psu[rows] * self.n_domains + dom
-        return ChunkIndicator(key, dom >= 0)
+        pos = self.psu_pos[self.design.psu[rows]]
+        key = pos * self.n_domains + dom
+        return ChunkIndicator(key, (dom >= 0) & (pos >= 0))
 
     def add(
         self,
@@ -553,9 +588,9 @@ class PSUTotalsAccumulator:
         """PSU totals, shape (n_psu, n_domains, q), residualised by calibration."""
         design = self.design
         d, q = self.n_domains, self.q
-        z = self.totals.reshape(design.n_psu, d * q)
+        z = self.totals.reshape(self.n_rows, d * q)
         if not self.terms:
-            return z.reshape(design.n_psu, d, q)
+            return z.reshape(self.n_rows, d, q)
         terms = self.terms
         b = [s.reshape(t.n_cells, d * q) for t, s in zip(terms, self.cell_sums, strict=True)]
         a = [np.zeros_like(bj) for bj in b]
@@ -583,7 +618,7 @@ class PSUTotalsAccumulator:
             solved.add(j)
         for term, aj in zip(terms, a, strict=True):
             z = z - term.psu_by_cell @ aj
-        return np.asarray(z).reshape(design.n_psu, d, q)
+        return np.asarray(z).reshape(self.n_rows, d, q)
 
 
 class ChunkIndicator:

@@ -118,7 +118,8 @@ class Moments:
     totals : ndarray, shape (D, q)
         ``sum w y`` per domain.
     psu : ndarray, shape (n_psu, D, q)
-        Calibration-residualised PSU totals of ``w y`` per domain.
+        Calibration-residualised PSU totals of ``w y`` per domain (only the
+        PSUs of ``psu_index`` when it is set).
     gram : ndarray, shape (D, q, q) or None
         ``sum w y y'`` per domain (None when design effects are not wanted).
     subset_count : ndarray, shape (D, s)
@@ -129,6 +130,9 @@ class Moments:
         Respondents of each subset in each PSU.
     subsets : tuple of int
         The subset definitions.
+    psu_index : ndarray of int or None
+        The PSUs of the first axis of ``psu`` and ``subset_psus`` when only
+        the PSUs holding the rows of a batch of domains are kept; None for all.
     """
 
     domains: Domains
@@ -139,6 +143,7 @@ class Moments:
     subset_weight: FloatArray
     subset_psus: FloatArray
     subsets: tuple[int, ...]
+    psu_index: IntArray | None = None
 
 
 RowBuilder = Callable[[RowSelection], FloatArray]
@@ -212,15 +217,19 @@ def compute_moments_many(
     borrow = [
         gram and donor is not None and complete[i] and p.size == 1 for i, p in enumerate(partitions)
     ]
-    states = [
-        _PartitionState(
-            acc=PSUTotalsAccumulator(design, part.codes, part.size, q),
-            count=np.zeros((design.n_psu * part.size, n_sub)),
-            weight=np.zeros((design.n_psu * part.size, n_sub)),
-            gram=np.zeros((part.size, q, q)) if gram and not borrow[i] else None,
+    # Restricted to some rows, only their PSUs get (nonzero) totals.
+    psu_index = None if rows is None else np.unique(design.psu[rows])
+    states = []
+    for i, part in enumerate(partitions):
+        acc = PSUTotalsAccumulator(design, part.codes, part.size, q, psu_index)
+        states.append(
+            _PartitionState(
+                acc=acc,
+                count=np.zeros((acc.n_rows * part.size, n_sub)),
+                weight=np.zeros((acc.n_rows * part.size, n_sub)),
+                gram=np.zeros((part.size, q, q)) if gram and not borrow[i] else None,
+            )
         )
-        for i, part in enumerate(partitions)
-    ]
     total_rows = design.n if rows is None else rows.shape[0]
     for start in range(0, total_rows, chunk_rows):
         stop = min(start + chunk_rows, total_rows)
@@ -261,18 +270,19 @@ def compute_moments_many(
             donor_gram = states[donor].gram
             assert donor_gram is not None
             g = donor_gram.sum(axis=0, keepdims=True)
-        count = state.count.reshape(design.n_psu, d, n_sub)
-        weight = state.weight.reshape(design.n_psu, d, n_sub)
+        count = state.count.reshape(acc.n_rows, d, n_sub)
+        weight = state.weight.reshape(acc.n_rows, d, n_sub)
         out.append(
             Moments(
                 domains=part,
-                totals=acc.totals.reshape(design.n_psu, d, q).sum(axis=0),
+                totals=acc.totals.reshape(acc.n_rows, d, q).sum(axis=0),
                 psu=acc.result(),
                 gram=g,
                 subset_count=count.sum(axis=0),
                 subset_weight=weight.sum(axis=0),
                 subset_psus=count,
                 subsets=subsets,
+                psu_index=acc.psu_index,
             )
         )
     return out
@@ -533,16 +543,18 @@ def summarise(
     ``degf(subset(design, ...))``; intervals as :mod:`scoring.ci`.
     """
     d, m = est.estimate.shape
-    n_psu = design.n_psu
+    n_psu = est.psu.shape[0]
     var = design.variance(
-        est.psu.reshape(n_psu, d * m), _strata_present(design, moments, est)
+        est.psu.reshape(n_psu, d * m),
+        _strata_present(design, moments, est),
+        moments.psu_index,
     ).reshape(d, m)
     se = np.sqrt(np.maximum(var, 0.0))
     n = moments.subset_count[:, est.subset]  # (D, m)
     big_n = moments.subset_weight[:, est.subset]
     present = moments.subset_psus[:, :, est.subset] > 0  # (n_psu, D, m)
     psu_count = present.sum(axis=0)
-    strata_count = _count_strata(design, present)
+    strata_count = _count_strata(design, present, moments.psu_index)
     df = (psu_count - strata_count).astype(np.float64)
 
     deff_values = np.full((d, m), np.nan)
@@ -612,10 +624,12 @@ def _join(existing: NDArray[np.object_], text: str) -> NDArray[np.object_]:
     return np.array([f"{e}; {text}" if e else text for e in existing], dtype=object)
 
 
-def _count_strata(design: SurveyDesign, present: NDArray[np.bool_]) -> FloatArray:
+def _count_strata(
+    design: SurveyDesign, present: NDArray[np.bool_], psu_index: IntArray | None
+) -> FloatArray:
     """Strata holding at least one present PSU, per (domain, estimate)."""
     n_psu, d, m = present.shape
-    indicator = design._stratum_indicator()
+    indicator = design.stratum_indicator(psu_index)
     per_stratum = indicator @ present.reshape(n_psu, d * m).astype(np.float64)
     return np.asarray((per_stratum > 0).sum(axis=0), dtype=np.float64).reshape(d, m)
 
@@ -630,8 +644,8 @@ def _strata_present(
         # R keeps every row of a calibrated design in a subset.
         return None
     present = moments.subset_psus[:, :, est.subset] > 0
-    indicator = design._stratum_indicator()
-    per_stratum = indicator @ present.reshape(design.n_psu, d * m).astype(np.float64)
+    indicator = design.stratum_indicator(moments.psu_index)
+    per_stratum = indicator @ present.reshape(present.shape[0], d * m).astype(np.float64)
     return np.asarray(per_stratum > 0)
 
 
