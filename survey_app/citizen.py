@@ -188,6 +188,15 @@ def _client_limit() -> str:
     return str(current_app.config["RATELIMIT_CLIENT"])
 
 
+def _submit_limit() -> str:
+    return str(current_app.config["RATELIMIT_SUBMIT"])
+
+
+def _submit_key() -> str:
+    """Rate-limit key of a client's final submits, apart from its page-to-page POSTs."""
+    return f"submit:{client_key()}"
+
+
 def _desk_limit() -> str:
     return str(current_app.config["RATELIMIT_DESK"])
 
@@ -205,6 +214,7 @@ def _desk_key() -> str:
 
 
 client_limit = limiter.limit(_client_limit, methods=["POST"])
+submit_limit = limiter.limit(_submit_limit, key_func=_submit_key, methods=["POST"])
 desk_limit = limiter.limit(_desk_limit, key_func=_desk_key, methods=["POST"])
 
 
@@ -549,6 +559,7 @@ def desk_form(public_id: str) -> object:
 
 @bp.post("/s/<public_id>/submit")
 @client_limit
+@submit_limit
 @desk_limit
 def desk_submit(public_id: str) -> object:
     try:
@@ -576,6 +587,7 @@ def dossier_form(token: str) -> object:
 
 @bp.post("/c/<token>/submit")
 @client_limit
+@submit_limit
 @desk_limit
 def dossier_submit(token: str) -> object:
     try:

@@ -28,9 +28,12 @@ def load_config(instance_path: str) -> dict[str, object]:
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
         # Days a dossier code printed on a receipt stays answerable.
         "DOSSIER_CODE_MAX_AGE_DAYS": 30,
-        # Rate limits on the citizen form (flask-limiter syntax).
-        "RATELIMIT_CLIENT": "20 per minute;200 per day",
-        "RATELIMIT_DESK": "120 per minute",
+        # Rate limits on the citizen form (flask-limiter syntax). A desk's Wi-Fi or a
+        # carrier's NAT puts many phones behind one address, hence per-client limits
+        # on whole submissions apart from page-to-page steps, and a per-desk cap.
+        "RATELIMIT_CLIENT": "60 per minute;1000 per day",
+        "RATELIMIT_SUBMIT": "10 per minute;200 per day",
+        "RATELIMIT_DESK": "30 per minute;1500 per day",
         # memory:// is per process; use redis://... when gunicorn runs several workers.
         "RATELIMIT_STORAGE_URI": "memory://",
         # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted.

@@ -297,6 +297,21 @@ def test_a_desk_over_its_rate_limit_refuses_more_final_posts(
     assert _count(app) == 1
 
 
+def test_a_client_over_its_submit_limit_is_refused_apart_from_page_steps(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_CLIENT="100 per minute",
+                   RATELIMIT_SUBMIT="1 per minute", RATELIMIT_DESK="100 per minute")
+    with app.app_context():
+        db.create_all()
+    survey = running_survey(app)
+    client = app.test_client()
+    first, _ = walk(client, f"/s/{survey.public_id}", full_answers())
+    second, _ = walk(client, f"/s/{survey.public_id}", full_answers())
+    assert (first.status_code, second.status_code) == (303, 429)
+    assert _count(app) == 1
+
+
 def test_the_biggest_sipas_2023_page_with_its_css_is_under_60_kb(
     client: FlaskClient, survey: Survey
 ) -> None:
