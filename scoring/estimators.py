@@ -258,9 +258,10 @@ def compute_moments_many(
                 order = np.argsort(dom, kind="stable")
                 bounds = np.searchsorted(dom[order], np.arange(d + 1))
                 for k in range(d):
-                    rows = order[bounds[k] : bounds[k + 1]]
-                    if rows.size:
-                        _add_gram(g[k], root_wy[rows])
+                    # Not ``rows``: that name is the pass's row selection, read every chunk.
+                    members = order[bounds[k] : bounds[k + 1]]
+                    if members.size:
+                        _add_gram(g[k], root_wy[members])
     out: list[Moments] = []
     for i, (part, state) in enumerate(zip(partitions, states, strict=True)):
         d = part.size

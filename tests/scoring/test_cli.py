@@ -309,3 +309,35 @@ def test_par_reads_the_index_json_output_and_keeps_the_overall_row(
     # The whole sample comes first, with no agency.
     assert [r["agency"] for r in rows] == [None, "S01", "S02", "S03"]
     assert all(0 <= r["points"] <= 10 for r in rows)
+
+
+def test_domain_shares_do_not_depend_on_row_order_past_one_chunk_of_rows(
+    tmp_path: Path,
+) -> None:
+    # More rows than one 65,536-row chunk: a domain's rows must be found again in every chunk
+    # (a loop variable once overwrote the row selection after the first chunk).
+    rng = np.random.default_rng(3)
+    n = 70_000
+    psu = rng.integers(0, 60, n)
+    frame = pd.DataFrame(
+        {
+            "stratum": psu // 20,
+            "psu": psu,
+            "w": rng.uniform(1, 2, n),
+            "agency": np.array(["A", "B", "C"])[psu % 3],
+            "q1": rng.integers(1, 6, n),
+        }
+    ).sort_values("psu", kind="stable")
+    outs = []
+    for name, data in [("sorted", frame), ("shuffled", frame.sample(frac=1, random_state=2))]:
+        path = tmp_path / f"{name}.csv"
+        data.to_csv(path, index=False)
+        out = tmp_path / f"{name}_out.csv"
+        argv = ["shares", str(path), "--items", "q1", *DESIGN, "--domain", "agency"]
+        assert main([*argv, "-o", str(out)]) == 0
+        outs.append(pd.read_csv(out))
+    _assert_numbers_equal(outs[0], outs[1])
+    by_hand = frame.assign(sat=frame["q1"] >= 4).groupby("agency")[["sat", "w"]].apply(
+        lambda g: (g["sat"] * g["w"]).sum() / g["w"].sum()
+    )
+    np.testing.assert_allclose(outs[0]["estimate"], by_hand.to_numpy(), rtol=1e-12)
