@@ -188,6 +188,8 @@ def test_post_stratification_is_saved_audited_and_shown(
         ("gender,count\n1,100\n2,0\n", "số lượng phải lớn hơn 0"),
         ("gender,count\n1,100\n", "Tệp thiếu số lượng tổng thể cho ô có trong mẫu: gender=2"),
         ("gender,count\n1,100\n2,120\n3,5\n", "mã 3 không có trong câu hỏi"),
+        ("variable,value,count\ngender,1,60\ngender,2,40\nage_group,1,99\n",
+         "Tổng số lượng của các biên phải bằng nhau (gender: 100, age_group: 99)"),
     ],
 )
 def test_invalid_margins_are_refused_in_vietnamese(
@@ -197,7 +199,8 @@ def test_invalid_margins_are_refused_in_vietnamese(
     token = csrf(loaded, f"{URL}/weighting")
     response = loaded.post(
         f"{URL}/weighting",
-        data={"csrf_token": token, "calibration": "poststratify", "ci_method": "logit",
+        data={"csrf_token": token, "ci_method": "logit",
+              "calibration": "rake" if csv_text.startswith("variable,") else "poststratify",
               "level": "0.95", "margins": (io.BytesIO(csv_text.encode()), "m.csv")},
         content_type="multipart/form-data",
     )

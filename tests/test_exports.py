@@ -155,3 +155,37 @@ def test_every_export_is_audited(app: Flask, weighted: FlaskClient) -> None:
         ("export.par", "csv"), ("export.par", "xlsx"),
     ]
     assert all(e.username == "admin" and e.target == "SIPAS-2026" for e in events)
+
+
+def test_raking_settings_from_the_form_give_scorings_raked_estimates(
+    app: Flask, client: FlaskClient
+) -> None:
+    from scoring.weighting import rake
+
+    province(app, 300)
+    login(client, "analyst")
+    page = client.get(f"{URL}/weighting").text
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    margins = "variable,value,count\ngender,1,4900\ngender,2,4600\n" + "".join(
+        f"age_group,{a},{1000 + 300 * a}\n" for a in range(1, 6)
+    )
+    response = client.post(
+        f"{URL}/weighting",
+        data={"csrf_token": token, "calibration": "rake", "ci_method": "logit", "level": "0.95",
+              "margins": (io.BytesIO(margins.encode()), "bien.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    data = client.get("/api/v1/campaigns/SIPAS-2026/indices").get_json()
+    assert data["settings"]["description"].startswith(
+        "Trọng số: cân chỉnh lặp (raking) theo giới tính; độ tuổi"
+    )
+    frame, q = scoring_frame(app)
+    design = rake(
+        SurveyDesign.from_dataframe(frame),
+        [("gender", {1: 4900.0, 2: 4600.0}),
+         ("age_group", {a: 1000.0 + 300 * a for a in range(1, 6)})],
+    )
+    want = compute_index_tree(q, design).set_index("node").loc["SIPAS"]
+    for name in FIELDS:
+        assert same(data["index"][name], float(want[name])), name

@@ -218,6 +218,10 @@ def parse_margins(text: str, calibration: str, questionnaire: Questionnaire) -> 
             cells[(code,)] = count_of(row, number)
         if len(margins) < 2:
             raise WeightingError("Cân chỉnh lặp (raking) cần ít nhất hai biến biên.")
+        totals = {v: sum(cells.values()) for v, cells in margins.items()}
+        if max(totals.values()) - min(totals.values()) > 1e-9 * max(totals.values()):
+            listed = ", ".join(f"{v}: {t:g}" for v, t in totals.items())
+            raise WeightingError(f"Tổng số lượng của các biên phải bằng nhau ({listed}).")
         return tuple(Margin((v,), cells) for v, cells in margins.items())
 
     variables = [h for h in header if h != COUNT_COLUMN]
