@@ -158,9 +158,7 @@ def _read_xlsx(path: Path, text: set[str], sheet: str | None) -> pd.DataFrame:
         if sheet is None:
             sheet = EXPORT_SHEET if EXPORT_SHEET in names else names[0]
         elif sheet not in names:
-            raise InputFileError(
-                f"{path.name}: no sheet {sheet!r} (sheets: {', '.join(names)})"
-            )
+            raise InputFileError(f"{path.name}: no sheet {sheet!r} (sheets: {', '.join(names)})")
         rows = book[sheet].iter_rows(values_only=True)
         header = next(rows, None)
         if header is None:
