@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install chromium wrk run test lint bench-submit bench-scoring
+.PHONY: install chromium wrk run test lint bench-submit bench-scoring bench-dashboard
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -48,3 +48,8 @@ bench-scoring: install
 	@command -v Rscript >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y -qq r-cran-survey r-cran-data.table r-cran-jsonlite; }
 	$(BIN)/python bench/scoring_bench.py
+
+# Dashboard with 200,000 responses on PostgreSQL, cold and warm (see bench/README.md).
+# The data are generated once into schema bench_dashboard; BENCH_ARGS="--design clustered".
+bench-dashboard: install
+	$(BIN)/python bench/dashboard_bench.py $(BENCH_ARGS)
