@@ -315,24 +315,49 @@ def iter_moments(
     PSUs x domains x ``q`` stays under ``max_cells``; each batch passes over
     its own rows only, so the work stays proportional to the sample.
     """
-    per_domain = design.n_psu * max(q, 1)
-    batch = max(1, (MAX_DOMAIN_CELLS if max_cells is None else max_cells) // per_domain)
-    small = [p for p in partitions if p.size <= batch]
+    budget = MAX_DOMAIN_CELLS if max_cells is None else max_cells
+    width = max(q, 1)
+    small = [p for p in partitions if p.size * design.n_psu * width <= budget]
     if small:
         yield from compute_moments_many(design, build, q, small, subsets, gram=gram)
     for part in partitions:
-        if part.size <= batch:
+        if part.size * design.n_psu * width <= budget:
             continue
         order = np.argsort(part.codes, kind="stable")
         bounds = np.searchsorted(part.codes[order], np.arange(part.size + 1))
-        for lo in range(0, part.size, batch):
-            hi = min(lo + batch, part.size)
+        # Batches far below the memory budget: the work of a batch grows with
+        # its PSUs x domains, most of which are empty.
+        for lo, hi in _domain_batches(design, part, max(1, budget // (12 * width))):
             rows = np.sort(order[bounds[lo] : bounds[hi]])
             codes = np.where((part.codes >= lo) & (part.codes < hi), part.codes - lo, -1)
             piece = Domains(part.name, codes.astype(np.intp), part.labels[lo:hi])
             yield from compute_moments_many(
                 design, build, q, [piece], subsets, gram=gram, rows=rows
             )
+
+
+def _domain_batches(design: SurveyDesign, part: Domains, budget: int) -> list[tuple[int, int]]:
+    """Consecutive domain ranges whose PSUs x domains stay within ``budget``.
+
+    An uncalibrated design keeps only the PSUs a batch touches (at most the
+    sum of each domain's PSU count); a calibrated one keeps every PSU.
+    """
+    if design.is_calibrated:
+        psus_per_domain = np.full(part.size, design.n_psu, dtype=np.int64)
+    else:
+        inside = part.codes >= 0
+        pairs = np.unique(part.codes[inside].astype(np.int64) * design.n_psu + design.psu[inside])
+        psus_per_domain = np.bincount(pairs // design.n_psu, minlength=part.size)
+    batches: list[tuple[int, int]] = []
+    lo, psus = 0, 0
+    for k in range(part.size):
+        psus_k = int(min(psus + psus_per_domain[k], design.n_psu))
+        if k > lo and psus_k * (k - lo + 1) > budget:
+            batches.append((lo, k))
+            lo, psus_k = k, int(psus_per_domain[k])
+        psus = psus_k
+    batches.append((lo, part.size))
+    return batches
 
 
 def _add_gram(target: FloatArray, root_wy: FloatArray) -> None:

@@ -279,9 +279,14 @@ def compute_index_tree(
     out = pd.concat(frames, ignore_index=True)
     out = out.rename(columns={"name": "node"})
     by_code = {n.code: n for n in nodes}
-    out.insert(1, "parent", [parents.get(c, "") for c in out["node"]])
-    out.insert(2, "depth", [depth[c] for c in out["node"]])
-    out.insert(3, "aggregate", [by_code[c].aggregate for c in out["node"]])
+    node_codes = list(by_code)
+    position = pd.Index(node_codes).get_indexer(pd.Index(out["node"]))
+    parent_of = np.array([parents.get(c, "") for c in node_codes], dtype=object)
+    depth_of = np.array([depth[c] for c in node_codes], dtype=np.int64)
+    aggregate_of = np.array([by_code[c].aggregate for c in node_codes], dtype=object)
+    out.insert(1, "parent", parent_of[position].tolist())
+    out.insert(2, "depth", depth_of[position])
+    out.insert(3, "aggregate", aggregate_of[position].tolist())
     return out
 
 
