@@ -171,6 +171,13 @@ def start_gunicorn(
             "--worker-class", "gthread",
             "--threads", str(args.threads),
             "--backlog", "2048",
+            # Keep idle connections open through a submitter's pause (default 2 s), as a
+            # reverse proxy in front would.
+            "--keep-alive", "30",
+            # Import the app once, before forking: the workers of the real app would
+            # otherwise each import pandas and scipy (the dashboard) while the load
+            # generator already waits, and the first seconds would measure imports.
+            "--preload",
             "--bind", f"127.0.0.1:{port}",
             "--log-level", "warning",
             app_spec,
@@ -324,6 +331,7 @@ def main() -> None:
     parser.add_argument("--cpu-requests", type=int, default=300,
                         help="in-process submissions for the CPU measurement (0: skip)")
     parser.add_argument("--only", choices=["bare", "real"], help="run one side only")
+    parser.add_argument("--verbose", action="store_true", help="show wrk's own reports")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -356,15 +364,22 @@ def main() -> None:
                 process, port = start_gunicorn(spec, url, args)
                 try:
                     target = f"http://127.0.0.1:{port}{path}"
-                    run_wrk(target, body_file, args.warmup, args.connections, args.wrk_threads)
+                    warm, warm_output = run_wrk(
+                        target, body_file, args.warmup, args.connections, args.wrk_threads
+                    )
+                    if args.verbose:
+                        log(f"warm-up: {warm_output}")
+                    time.sleep(2)  # requests the warm-up left in flight drain first
                     for phase, think in phases:
                         before = count_rows(url, table)
-                        figures, _output = run_wrk(
+                        figures, output = run_wrk(
                             target, body_file, args.duration, args.connections,
                             args.wrk_threads, think,
                         )
-                        time.sleep(0.5)  # let requests in flight at the end finish
+                        time.sleep(2)  # requests in flight at the end finish and count
                         stored = count_rows(url, table) - before
+                        if args.verbose:
+                            log(f"rows before {before}, stored {stored}")
                         result = Result(
                             name=name, phase=phase, round=n + 1,
                             requests=int(figures["requests"]), seconds=figures["seconds"],
@@ -373,6 +388,8 @@ def main() -> None:
                             socket_errors=int(figures["socket_errors"]), rows_stored=stored,
                         )
                         results.append(result)
+                        if args.verbose:
+                            log(output)
                         log(
                             f"{name} {phase} round {n + 1}: {result.rps:.0f}/s "
                             f"p50 {result.p50_ms:.1f} ms p99 {result.p99_ms:.1f} ms, "
