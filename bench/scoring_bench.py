@@ -315,6 +315,15 @@ def main() -> None:
         results["r"].pop("estimates", None)
     (OUT / "scoring_results.json").write_text(json.dumps(results, indent=1) + "\n")
     _summary(results)
+    # A fast wrong answer is no result: the estimates must agree with the references (R's
+    # svyciprop logit estimate comes from an IRLS fit, converged to about 1e-9).
+    worst = {
+        name: max(results[name]["diff_vs_ours"][k] for k in ("estimate", "se", "ci_low"))
+        for name in ("svy", "r")
+        if name in results
+    }
+    if any(diff > 1e-6 for diff in worst.values()):
+        raise SystemExit(f"estimates disagree with the references: {worst}")
 
 
 def _progress(name: str, part: dict[str, Any]) -> None:
