@@ -181,7 +181,8 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=[],
         metavar="CODE",
-        help="answer codes outside the denominator, e.g. 9 'Không có ý kiến'",
+        help="answer codes outside the denominator, e.g. 9 'Không có ý kiến' "
+        "(default: every answer given is valid)",
     )
     _design_options(p)
     _output_options(p)
