@@ -784,12 +784,19 @@ def group_rows(view: View, by: str, labels: Mapping[object, str]) -> list[GroupR
     if table is None:
         return None
     assert view.questionnaire.index is not None
-    root = view.questionnaire.index.code
+    root = view.questionnaire.index
+    label = root.label.get("vi", root.code)
     rows = []
-    for level in table["level"].drop_duplicates().tolist() if len(table) else []:
-        tree = tree_from_table(table[table["node"] == root], view.questionnaire, level)
-        key = _label_key(level)
-        rows.append(GroupRow(str(key), labels.get(key, str(key)), tree))
+    # Only the overall node of each group is shown: no need to build whole trees.
+    for r in table[table["node"] == root.code].to_dict("records"):
+        key = _label_key(r["level"])
+        node = NodeResult(
+            code=root.code, label=label, depth=0, is_leaf=False,
+            estimate=_f(r["estimate"]), se=_f(r["se"]), ci_low=_f(r["ci_low"]),
+            ci_high=_f(r["ci_high"]), n=_i(r["n"]), df=_i(r["df"]), deff=_f(r["deff"]),
+            note=str(r.get("note") or ""),
+        )
+        rows.append(GroupRow(str(key), labels.get(key, str(key)), node))
     rows.sort(key=lambda r: -r.result.estimate if np.isfinite(r.result.estimate) else 1e9)
     grouped = overlap_groups(rows)
     _results.put(view.key("groups", by), grouped)
