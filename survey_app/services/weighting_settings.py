@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -73,7 +74,6 @@ class WeightingSettings:
     ci_method: str = "logit"
     level: float = 0.95
     margins_file: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,8 +102,6 @@ class WeightingSettings:
 
     def key(self) -> str:
         """A stable key for caches."""
-        import json
-
         return json.dumps(self.to_json(), sort_keys=True)
 
     def describe(self, questionnaire: Questionnaire | None = None) -> str:
