@@ -325,9 +325,10 @@ def iter_moments(
             continue
         order = np.argsort(part.codes, kind="stable")
         bounds = np.searchsorted(part.codes[order], np.arange(part.size + 1))
-        # Batches far below the memory budget: the work of a batch grows with
-        # its PSUs x domains, most of which are empty.
-        for lo, hi in _domain_batches(design, part, max(1, budget // (12 * width))):
+        # Uncalibrated batches stay far below the memory budget: their work grows
+        # with PSUs x domains, most of which are empty. Calibrated ones are dense.
+        shrink = 2 if design.is_calibrated else 12
+        for lo, hi in _domain_batches(design, part, max(1, budget // (shrink * width))):
             rows = np.sort(order[bounds[lo] : bounds[hi]])
             codes = np.where((part.codes >= lo) & (part.codes < hi), part.codes - lo, -1)
             piece = Domains(part.name, codes.astype(np.intp), part.labels[lo:hi])
