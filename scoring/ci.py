@@ -4,6 +4,12 @@ Share methods take R's names from ``svyciprop``: ``logit`` (the default),
 ``xlogit``, ``asin``, ``beta`` (Korn-Graubard), ``mean`` (Wald), plus
 ``wilson``, a design-effect-adjusted Wilson interval that R does not have.
 Every function is vectorised over numpy arrays.
+
+R's ``likelihood`` method is not offered: it profiles the deviance of
+``svyglm`` on a grid around the fit and interpolates a spline, and its
+bounds move by about 1e-8 with the iteration at which ``glm()`` stops
+(the working weights come from the last-but-one IRLS step), so it cannot be
+matched to 1e-8 from the estimate and SE alone.
 """
 
 from __future__ import annotations
