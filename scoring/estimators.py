@@ -377,14 +377,15 @@ class LinearEstimates:
     ----------
     estimate : ndarray, shape (D, m)
     psu : ndarray, shape (n_psu, D, m)
-        PSU totals of the influence values.
+        PSU totals of the influence values (PSUs as in ``Moments.psu``).
     u : ndarray, shape (D, q, m)
         Coefficients of the linearisation variable ``u_i = y_i' u[d, :, j]``.
     subset : ndarray of int, shape (m,)
         Index into ``Moments.subsets`` of each estimate's subset (for n, df,
         design effect).
-    scale : ndarray, shape (m,)
-        ``'share'`` estimates take share intervals, others Wald intervals.
+    share : ndarray of bool, shape (m,)
+        Shares take share intervals (:func:`scoring.ci.share_interval`),
+        other estimates Wald t intervals.
     names : tuple of str
     """
 
