@@ -147,6 +147,8 @@ class Moments:
 
 
 RowBuilder = Callable[[RowSelection], FloatArray]
+# Rows per chunk of a pass (bounds the memory of the n x q blocks).
+CHUNK_ROWS = 65_536
 # Budget for one batch of domains: PSUs x domains x base variables, in float64 values.
 MAX_DOMAIN_CELLS = 24_000_000
 
@@ -159,7 +161,7 @@ def compute_moments(
     subsets: Sequence[int],
     *,
     gram: bool = True,
-    chunk_rows: int = 65_536,
+    chunk_rows: int | None = None,
 ) -> Moments:
     """Stream the rows once and gather the moments of ``Y`` for every domain.
 
@@ -177,8 +179,8 @@ def compute_moments(
         indicator column of ``Y`` (domain and indicator).
     gram : bool
         Gather ``sum w y y'`` for design effects.
-    chunk_rows : int
-        Rows per chunk (bounds the memory used).
+    chunk_rows : int, optional
+        Rows per chunk (bounds the memory used); default ``CHUNK_ROWS``.
     """
     return compute_moments_many(
         design, build, q, [domains], subsets, gram=gram, chunk_rows=chunk_rows
@@ -193,7 +195,7 @@ def compute_moments_many(
     subsets: Sequence[int],
     *,
     gram: bool = True,
-    chunk_rows: int = 65_536,
+    chunk_rows: int | None = None,
     rows: IntArray | None = None,
 ) -> list[Moments]:
     """:func:`compute_moments` for several domain partitions in a single pass over the rows.
@@ -231,8 +233,9 @@ def compute_moments_many(
             )
         )
     total_rows = design.n if rows is None else rows.shape[0]
-    for start in range(0, total_rows, chunk_rows):
-        stop = min(start + chunk_rows, total_rows)
+    step = CHUNK_ROWS if chunk_rows is None else chunk_rows
+    for start in range(0, total_rows, step):
+        stop = min(start + step, total_rows)
         sel: RowSelection = slice(start, stop) if rows is None else rows[start:stop]
         y = np.asarray(build(sel), dtype=np.float64)
         w = design.weights[sel]

@@ -264,3 +264,29 @@ def test_mean_score_over_valid_answers_matches_svymean(design_name: str) -> None
     )
     fields = dict(BASE_FIELDS, **{"ci_low_wald_0.95": "ci_low", "ci_high_wald_0.95": "ci_high"})
     assert assert_matches_r(got, want, fields) == len(want)
+
+
+@pytest.mark.parametrize("design_name", ["A", "K", "PK", "LF_average"])
+def test_results_do_not_depend_on_chunking_of_the_rows(
+    design_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Passes over many small chunks (and many domain batches) still match R."""
+    import scoring.estimators as est
+
+    monkeypatch.setattr(est, "CHUNK_ROWS", 37)
+    want = expected("share", design_name)
+    got = _shares(design_name, "logit", 0.95)
+    fields = dict(BASE_FIELDS)
+    if (want["field"] == "ci_low_logit_0.95").any():
+        fields.update({"ci_low_logit_0.95": "ci_low", "ci_high_logit_0.95": "ci_high"})
+    assert assert_matches_r(got, want, fields) > 0
+    monkeypatch.setattr(est, "MAX_DOMAIN_CELLS", 1)
+    got = _shares(design_name, "logit", 0.95)
+    assert assert_matches_r(got, want, fields) > 0
+    if design_name in COMPOSITE_DESIGNS:
+        want = expected("composite", design_name)
+        got = compute_index_tree(
+            _Questionnaire(composite_tree()), build_design(design_name), [None, "agency"]
+        ).rename(columns={"node": "name"})
+        got = got[got["name"] != "root"].drop_duplicates(["name", "domain", "level"])
+        assert assert_matches_r(got, want, {"estimate": "estimate", "se": "se"}) > 0
