@@ -76,7 +76,8 @@ def rows(
         at = start + dt.timedelta(days=int(rng.integers(span)), minutes=int(rng.integers(600)))
         sub = {
             "id": sid,
-            "uid": str(uuid.UUID(int=int(rng.integers(2**62)) * 4 + sid % 4, version=4)),
+            # The id in the high bits keeps uids unique across runs with the same seed.
+            "uid": str(uuid.UUID(int=(sid << 64) | int(rng.integers(2**62)))),
             "receipt": f"B{sid:015d}",
             "campaign_id": campaign.id,
             "desk_id": desk.id,
