@@ -32,10 +32,6 @@ class AnswerCodeError(ScoringError):
     """An answer code that is not on the item's scale."""
 
 
-class EmptyDomainError(ScoringError):
-    """A domain (subpopulation) with no respondents or no valid answers."""
-
-
 class CalibrationError(ScoringError):
     """Post-stratification, raking or trimming that cannot be carried out."""
 

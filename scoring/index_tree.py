@@ -202,7 +202,7 @@ def compute_index_tree(
         den[k + j, j] = 1.0
     for p, node in enumerate(pooled_nodes):
         for leaf_node in _leaves(node):
-            j = leaf_pos[_Leaf(cast_str(leaf_node.item), frozenset(leaf_node.satisfied))]
+            j = leaf_pos[_Leaf(_item_code(leaf_node.item), frozenset(leaf_node.satisfied))]
             num[j, k + p] += 1.0
             den[k + j, k + p] += 1.0
     base_subset = [1 + j for j in range(k)] + [0] * len(pooled_nodes)
@@ -219,7 +219,7 @@ def compute_index_tree(
         c = np.zeros(n_base)
         c0 = 0.0
         if node.aggregate == "item":
-            c[leaf_pos[_Leaf(cast_str(node.item), frozenset(node.satisfied))]] = 1.0
+            c[leaf_pos[_Leaf(_item_code(node.item), frozenset(node.satisfied))]] = 1.0
         elif node.aggregate == "pooled":
             c[pooled_index[key]] = 1.0
         else:
@@ -256,7 +256,7 @@ def compute_index_tree(
     for i, node in enumerate(nodes):
         coef[:, i], const[i] = linear(node)
     subset = [
-        1 + leaf_pos[_Leaf(cast_str(n.item), frozenset(n.satisfied))]
+        1 + leaf_pos[_Leaf(_item_code(n.item), frozenset(n.satisfied))]
         if n.aggregate == "item"
         else 0
         for n in nodes
@@ -290,7 +290,7 @@ def compute_index_tree(
     return out
 
 
-def cast_str(value: str | None) -> str:
+def _item_code(value: str | None) -> str:
     """The item code of a leaf (validated non-empty before use)."""
     return value if value is not None else ""
 
