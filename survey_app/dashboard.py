@@ -63,9 +63,7 @@ def _ci_row(label: str, node: analysis.NodeResult) -> charts.CIRow:
     )
 
 
-def _group_chart(rows: list[analysis.GroupRow] | None, title: str) -> Markup | None:
-    if rows is None:
-        return None
+def _group_chart(rows: list[analysis.GroupRow], title: str) -> Markup:
     return charts.ci_bars([_ci_row(r.label, r.result) for r in rows], title)
 
 

@@ -238,19 +238,6 @@ def test_cached_figures_follow_new_and_deleted_submissions(
     assert f"{percent(root['estimate'])}%" in loaded.get(f"{URL}/dashboard").text
 
 
-def test_partitions_too_large_for_memory_are_left_out_with_a_message(
-    app: Flask, loaded: FlaskClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from survey_app.services import analysis
-
-    # 300 PSUs x 5 desks x 75 base variables = 112,500 cells: over this limit.
-    monkeypatch.setattr(analysis, "MAX_PSU_DOMAIN_CELLS", 100_000)
-    login(loaded, "admin")
-    page = loaded.get(f"{URL}/dashboard").text
-    assert "Chưa tính so sánh này: thiết kế có 300 đơn vị mẫu bậc 1" in page
-    assert "Tiêu chí thấp điểm" in page
-
-
 def test_responses_kept_on_disk_survive_a_restart_and_follow_new_submissions(
     make_app: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

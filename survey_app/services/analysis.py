@@ -395,13 +395,6 @@ MAX_HALF_WIDTH = 0.05
 WIDE_WARNING = "Khoảng tin cậy rộng, chưa đủ cơ sở kết luận"
 BREAKDOWN_VARIABLES = ("gender", "age_group", "field")
 VIEW = "_view"
-# PSU x domain x base-variable cells scoring may hold for one dashboard (8 bytes each).
-MAX_PSU_DOMAIN_CELLS = 160_000_000
-TOO_LARGE = (
-    "Chưa tính so sánh này: thiết kế có {n} đơn vị mẫu bậc 1, phép tính theo nhiều nhóm "
-    "vượt giới hạn bộ nhớ. Hãy chọn cụm theo quầy trong Cài đặt trọng số."
-)
-
 
 @dataclass
 class NodeResult:
@@ -697,31 +690,25 @@ def view_tree(view: View) -> NodeResult:
 
     def compute() -> NodeResult:
         table = view_tables(view, [None])[None]
-        assert table is not None
         level = table["level"].iloc[0] if len(table) else None
         return tree_from_table(table, view.questionnaire, level)
 
     return _cached(view.key("tree"), compute)  # type: ignore[no-any-return]
 
 
-def view_table(view: View, by: str | None = None) -> pd.DataFrame | None:
-    """Scoring's long index table for the view (and per ``by`` domain within it).
-
-    None when the partition is too large to compute (see ``MAX_PSU_DOMAIN_CELLS``).
-    """
+def view_table(view: View, by: str | None = None) -> pd.DataFrame:
+    """Scoring's long index table for the view (and per ``by`` domain within it)."""
     return view_tables(view, [by])[by]
 
 
-def view_tables(
-    view: View, bys: Iterable[str | None]
-) -> dict[str | None, pd.DataFrame | None]:
+def view_tables(view: View, bys: Iterable[str | None]) -> dict[str | None, pd.DataFrame]:
     """Index tables of the view split by each of ``bys`` (None: the view as one domain).
 
     Whatever is not cached yet is computed by scoring in one call (one pass
     over the rows for all the domain partitions).
     """
     bys = list(dict.fromkeys(bys))
-    out: dict[str | None, pd.DataFrame | None] = {}
+    out: dict[str | None, pd.DataFrame] = {}
     missing = []
     for by in bys:
         cached = _results.get(view.key("table", by))
@@ -736,25 +723,12 @@ def view_tables(
             out[by] = _empty_table()
         return out
     inside = pd.Series(view.mask, index=view.frame.index)
-    base = design_for(view.frame, view.settings)
-    q = 2 * len(view.questionnaire.index.item_codes()) + 1 if view.questionnaire.index else 1
     columns = {}
-    budget = MAX_PSU_DOMAIN_CELLS
     for by in missing:
         column = view.frame[by] if by else pd.Series(1.0, index=view.frame.index)
-        values = column.where(inside)
-        # scoring keeps PSU x domain x item totals in memory; a partition that would not
-        # fit (each of 200,000 responses its own PSU, 40 desks) is left out, not swapped in.
-        cells = base.n_psu * max(1, int(values.nunique())) * q
-        if by is not None and cells > budget:
-            out[by] = None
-            continue
-        budget -= cells
-        columns[f"{VIEW}:{by or ''}"] = values
-    missing = [by for by in missing if by not in out]
-    if not missing:
-        return out
-    design = with_domains(base, columns)
+        columns[f"{VIEW}:{by or ''}"] = column.where(inside)
+    # scoring batches the domains itself, so 40 desks x 200,000 PSUs stay within memory.
+    design = with_domains(design_for(view.frame, view.settings), columns)
     table = _index_table(design, view.questionnaire, list(columns), view.settings)
     for by, name in zip(missing, columns, strict=True):
         part = table[table["domain"] == name].reset_index(drop=True)
@@ -770,19 +744,12 @@ def _empty_table() -> pd.DataFrame:
     )
 
 
-def design_psus(view: View) -> int:
-    """Primary sampling units of the view's design (for messages)."""
-    return int(design_for(view.frame, view.settings).n_psu)
-
-
-def group_rows(view: View, by: str, labels: Mapping[object, str]) -> list[GroupRow] | None:
-    """Overall index per desk / agency / respondent group, with overlap groups; None: too large."""
+def group_rows(view: View, by: str, labels: Mapping[object, str]) -> list[GroupRow]:
+    """Overall index per desk / agency / respondent group, with overlap groups."""
     cached = _results.get(view.key("groups", by))
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     table = view_table(view, by)
-    if table is None:
-        return None
     assert view.questionnaire.index is not None
     root = view.questionnaire.index
     label = root.label.get("vi", root.code)
@@ -897,15 +864,11 @@ class Dashboard:
     tree: NodeResult
     previous: NodeResult | None
     weakest: list[NodeResult]
-    desks: list[GroupRow] | None  # None: too large to compute (see too_large)
-    agencies: list[GroupRow] | None
-    breakdowns: list[tuple[str, list[GroupRow] | None]]
+    desks: list[GroupRow]
+    agencies: list[GroupRow]
+    breakdowns: list[tuple[str, list[GroupRow]]]
     changes: list[Change]
     timeline: list[tuple[str, int]]
-
-    @property
-    def too_large(self) -> str:
-        return TOO_LARGE.format(n=f"{design_psus(self.view):,}".replace(",", "."))
 
 
 def dashboard(campaign: Campaign, user: Any, period: Period) -> Dashboard:

@@ -22,11 +22,8 @@ from survey_app.services import audit
 from survey_app.services.analysis import (
     LEAF_LEVEL,
     LEVEL_NAMES,
-    TOO_LARGE,
-    AnalysisError,
     NodeResult,
     View,
-    design_psus,
     view_table,
 )
 
@@ -186,8 +183,6 @@ def par_mappings(questionnaire_id: str) -> list[ParMapping]:
 def par_table(view: View, agency_names: dict[object, str]) -> pd.DataFrame:
     """PAR points per agency (criterion, max points, index %, points), from scoring.par."""
     table = view_table(view, "agency")
-    if table is None:
-        raise AnalysisError(TOO_LARGE.format(n=design_psus(view)))
     frames = []
     for mapping in par_mappings(view.questionnaire.id):
         index = table.rename(columns={"level": "agency"})
