@@ -212,3 +212,14 @@ def test_unknown_index_node_is_reported_with_the_criterion_line() -> None:
     sipas = load_questionnaire(ROOT / "questionnaires" / "sipas-2023.yaml")
     with pytest.raises(ParMappingError, match=r"par-sipas\.yaml:\d+ criterion '8\.1'.*'SIPASS'"):
         check_mapping(mapping, [sipas])
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "questionnaires" / "par").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_every_shipped_mapping_names_index_nodes_of_shipped_questionnaires(path: Path) -> None:
+    mapping = load_par_mapping(path)
+    questionnaires = [load_questionnaire(q) for q in (ROOT / "questionnaires").glob("*.yaml")]
+    known = {q.id for q in questionnaires}
+    assert {c.questionnaire for c in mapping.criteria} <= known
+    check_mapping(mapping, questionnaires)
