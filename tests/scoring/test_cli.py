@@ -337,7 +337,9 @@ def test_domain_shares_do_not_depend_on_row_order_past_one_chunk_of_rows(
         assert main([*argv, "-o", str(out)]) == 0
         outs.append(pd.read_csv(out))
     _assert_numbers_equal(outs[0], outs[1])
-    by_hand = frame.assign(sat=frame["q1"] >= 4).groupby("agency")[["sat", "w"]].apply(
-        lambda g: (g["sat"] * g["w"]).sum() / g["w"].sum()
+    by_hand = (
+        frame.assign(sat=frame["q1"] >= 4)
+        .groupby("agency")[["sat", "w"]]
+        .apply(lambda g: (g["sat"] * g["w"]).sum() / g["w"].sum())
     )
     np.testing.assert_allclose(outs[0]["estimate"], by_hand.to_numpy(), rtol=1e-12)
