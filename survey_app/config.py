@@ -34,6 +34,8 @@ def load_config(instance_path: str) -> dict[str, object]:
         "RATELIMIT_CLIENT": "60 per minute;1000 per day",
         "RATELIMIT_SUBMIT": "10 per minute;200 per day",
         "RATELIMIT_DESK": "30 per minute;1500 per day",
+        # Staff login attempts, per client and per username.
+        "RATELIMIT_LOGIN": "5 per minute",
         # memory:// is per process; use redis://... when gunicorn runs several workers.
         "RATELIMIT_STORAGE_URI": "memory://",
         # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted.

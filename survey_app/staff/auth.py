@@ -46,9 +46,6 @@ DATA_ROLES = ("admin", "analyst", "officer")
 ANALYSIS_ROLES = ("admin", "analyst")
 ADMIN_ROLES = ("admin",)
 
-DEFAULT_LOGIN_LIMIT = "5 per minute"
-
-
 def role_required(*roles: str) -> Callable[[F], F]:
     """Require a signed-in, active user with one of ``roles`` (403 otherwise)."""
 
@@ -75,7 +72,7 @@ class LoginForm(FlaskForm):
 
 
 def _login_limit() -> str:
-    return str(current_app.config.get("RATELIMIT_LOGIN", DEFAULT_LOGIN_LIMIT))
+    return str(current_app.config["RATELIMIT_LOGIN"])
 
 
 def _username_key() -> str:
