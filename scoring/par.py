@@ -49,17 +49,16 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import pandas as pd
-import yaml
 
 from scoring.errors import ScoringError
-
-# The line-tracking YAML composer of the questionnaire loader: one way to name file:line path.
-from scoring.questionnaire import (
-    Path_,
-    Questionnaire,
-    _Composer,
-    _fmt_path,
-    _Lines,
+from scoring.questionnaire import Questionnaire
+from scoring.yaml_source import (
+    ProblemLog,
+    YamlPath,
+    YamlSyntaxError,
+    compose,
+    is_number,
+    type_name,
 )
 
 __all__ = [
@@ -227,70 +226,20 @@ def convert_points(
 # --------------------------------------------------------------------------- loading
 
 
-def _type_name(v: object) -> str:
-    if v is None:
-        return "nothing"
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(v), type(v).__name__)
-
-
-def _is_number(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-class _Checker:
-    def __init__(self, filename: str, lines: _Lines) -> None:
-        self.filename = filename
-        self.lines = lines
-        self.problems: list[tuple[int, Path_, str]] = []
-
-    def err(self, path: Path_, message: str) -> None:
-        self.problems.append((self.lines.line(path), path, message))
-
-    def messages(self) -> list[str]:
-        out = []
-        for line, path, message in sorted(self.problems, key=lambda p: p[0]):
-            p = _fmt_path(path)
-            where = f"{self.filename}:{line}"
-            out.append(f"{where} {p}: {message}" if p else f"{where}: {message}")
-        return out
-
-    def mapping(
-        self, value: object, path: Path_, required: tuple[str, ...], optional: tuple[str, ...]
-    ) -> dict[str, Any] | None:
-        if not isinstance(value, dict):
-            self.err(path, f"expected a mapping, got {_type_name(value)}")
-            return None
-        for key in required:
-            if key not in value:
-                self.err(path, f"missing required key {key!r}")
-        allowed = required + optional
-        for key in value:
-            if key not in allowed:
-                self.err(
-                    path + (key,), f"unknown key {key!r} (expected one of: {', '.join(allowed)})"
-                )
-        return value
-
-    def string(self, value: object, path: Path_) -> str:
+class _Checker(ProblemLog):
+    def string(self, value: object, path: YamlPath) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()
-        if _is_number(value):
-            self.err(path, f'expected a string, got {_type_name(value)} (quote it: "{value}")')
+        if is_number(value):
+            self.err(path, f'expected a string, got {type_name(value)} (quote it: "{value}")')
             return str(value)
-        self.err(path, f"expected a non-empty string, got {_type_name(value)}")
+        self.err(path, f"expected a non-empty string, got {type_name(value)}")
         return ""
 
-    def texts(self, value: object, path: Path_) -> dict[str, str]:
+    def texts(self, value: object, path: YamlPath) -> dict[str, str]:
         if not isinstance(value, dict):
             self.err(
-                path, f"expected a text per language {{vi: ..., en: ...}}, got {_type_name(value)}"
+                path, f"expected a text per language {{vi: ..., en: ...}}, got {type_name(value)}"
             )
             return {}
         if "vi" not in value:
@@ -298,28 +247,28 @@ class _Checker:
         out: dict[str, str] = {}
         for lang, text in value.items():
             if not isinstance(text, str) or not text.strip():
-                self.err(path + (lang,), f"expected a non-empty text, got {_type_name(text)}")
+                self.err(path + (lang,), f"expected a non-empty text, got {type_name(text)}")
                 continue
             out[str(lang)] = unicodedata.normalize("NFC", text.strip())
         return out
 
-    def positive(self, value: object, path: Path_) -> Decimal | None:
-        if not _is_number(value) or cast(float, value) <= 0:
-            self.err(path, f"expected a positive number, got {_type_name(value)} {value!r}")
+    def positive(self, value: object, path: YamlPath) -> Decimal | None:
+        if not is_number(value) or cast(float, value) <= 0:
+            self.err(path, f"expected a positive number, got {type_name(value)} {value!r}")
             return None
         return _decimal(value)
 
-    def decimals(self, value: object, path: Path_) -> int | None:
+    def decimals(self, value: object, path: YamlPath) -> int | None:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_DECIMALS:
             self.err(
                 path,
                 f"expected a whole number of decimals 0..{_MAX_DECIMALS}, got "
-                f"{_type_name(value)} {value!r}",
+                f"{type_name(value)} {value!r}",
             )
             return None
         return value
 
-    def criterion(self, raw: object, path: Path_) -> ParCriterion | None:
+    def criterion(self, raw: object, path: YamlPath) -> ParCriterion | None:
         m = self.mapping(
             raw,
             path,
@@ -393,34 +342,16 @@ def parse_par_mapping(text: str, filename: str) -> ParMapping:
     ParMappingError
         Listing every problem as ``file:line path: message``.
     """
-    lines = _Lines()
-    compose_problems: list[tuple[Path_, str]] = []
     try:
-        loader = yaml.SafeLoader(text)
-        try:
-            root = loader.get_single_node()
-            data = (
-                _Composer(loader, lines, compose_problems).value(root, ())
-                if root is not None
-                else None
-            )
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        message = exc.problem or str(exc)
-        if exc.context:
-            message = f"{exc.context}: {message}"
-        raise ParMappingError([f"{filename}:{line}: {message}"]) from None
-    except yaml.YAMLError as exc:
-        raise ParMappingError([f"{filename}:1: {exc}"]) from None
+        data, lines, compose_problems = compose(text, filename)
+    except YamlSyntaxError as exc:
+        raise ParMappingError([str(exc)]) from None
 
     c = _Checker(filename, lines)
     for path, message in compose_problems:
         c.err(path, message)
     if not isinstance(data, dict):
-        c.err((), f"expected a PAR mapping, got {_type_name(data)}")
+        c.err((), f"expected a PAR mapping, got {type_name(data)}")
         raise ParMappingError(c.messages())
     if data.get("schema") != PAR_SCHEMA_VERSION or isinstance(data.get("schema"), bool):
         found = "missing" if "schema" not in data else f"{data['schema']!r}"
@@ -442,7 +373,7 @@ def parse_par_mapping(text: str, filename: str) -> ParMapping:
     if "criteria" in m and (not isinstance(raw_criteria, list) or not raw_criteria):
         c.err(
             ("criteria",),
-            f"expected a non-empty list of criteria, got {_type_name(raw_criteria)}",
+            f"expected a non-empty list of criteria, got {type_name(raw_criteria)}",
         )
     elif isinstance(raw_criteria, list):
         first: dict[str, int] = {}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import unicodedata
@@ -22,7 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import yaml
+from scoring.yaml_source import (
+    LineMap,
+    ProblemLog,
+    YamlPath,
+    YamlSyntaxError,
+    compose,
+    is_number,
+    type_name,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -248,76 +255,6 @@ class Questionnaire:
             ) from None
 
 
-# --------------------------------------------------------------------------- YAML with lines
-
-Path_ = tuple[str | int, ...]
-
-
-def _fmt_path(path: Path_) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out
-
-
-class _Lines:
-    """Line (1-based) of every mapping entry and sequence element, keyed by path."""
-
-    def __init__(self) -> None:
-        self.by_path: dict[Path_, int] = {}
-
-    def line(self, path: Path_) -> int:
-        # A missing entry (e.g. a defaulted key) falls back to its nearest recorded parent.
-        while path not in self.by_path and path:
-            path = path[:-1]
-        return self.by_path.get(path, 1)
-
-
-class _Composer:
-    """Turn a composed node tree into plain Python values, recording lines and duplicate keys."""
-
-    def __init__(self, loader: yaml.SafeLoader, lines: _Lines, problems: list[tuple[Path_, str]]):
-        self.loader = loader
-        self.lines = lines
-        self.problems = problems
-
-    def value(self, node: yaml.Node, path: Path_, stack: frozenset[int] = frozenset()) -> Any:
-        if id(node) in stack:
-            self.problems.append((path, "an alias refers to a node that contains it"))
-            return None
-        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-            stack = stack | {id(node)}
-        if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = self.loader.construct_object(key_node, deep=True)
-                if not isinstance(key, str):
-                    self.lines.by_path.setdefault(path + (str(key),), key_node.start_mark.line + 1)
-                    self.problems.append((path + (str(key),), "keys must be strings"))
-                    continue
-                sub = path + (key,)
-                line = key_node.start_mark.line + 1
-                if key in out:
-                    first = self.lines.by_path.get(sub, line)
-                    self.lines.by_path[sub] = line
-                    self.problems.append((sub, f"duplicate key {key!r} (first at line {first})"))
-                    continue
-                self.lines.by_path[sub] = line
-                out[key] = self.value(value_node, sub, stack)
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            items = []
-            for i, child in enumerate(node.value):
-                self.lines.by_path[path + (i,)] = child.start_mark.line + 1
-                items.append(self.value(child, path + (i,), stack))
-            return items
-        return self.loader.construct_object(node, deep=True)
-
-
 # --------------------------------------------------------------------------- validation
 
 
@@ -325,107 +262,54 @@ def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v: object) -> bool:
-    return (isinstance(v, int | float) and not isinstance(v, bool)) and math.isfinite(v)
-
-
 _FRACTION_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*$")
 
 
 def _fraction(v: object) -> float | None:
     """A number, or a string fraction such as "10/3" (exact thirds do not fit in decimals)."""
-    if _is_number(v):
+    if is_number(v):
         return float(cast(float, v))
     if isinstance(v, str) and (m := _FRACTION_RE.match(v)) and float(m.group(2)) != 0:
         return float(m.group(1)) / float(m.group(2))
     return None
 
 
-def _type_name(v: object) -> str:
-    if v is None:
-        return "nothing"
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(v), type(v).__name__)
-
-
-class _Validator:
-    def __init__(self, filename: str, lines: _Lines) -> None:
-        self.filename = filename
-        self.lines = lines
-        self.problems: list[tuple[int, Path_, str]] = []
+class _Validator(ProblemLog):
+    def __init__(self, filename: str, lines: LineMap) -> None:
+        super().__init__(filename, lines)
         self.languages: tuple[str, ...] = ()
         self.scales: dict[str, tuple[Option, ...]] = {}
 
-    def err(self, path: Path_, message: str) -> None:
-        self.problems.append((self.lines.line(path), path, message))
-
-    def messages(self) -> list[str]:
-        out = []
-        # Stable sort: file order, and within a line the order the checks ran.
-        for line, path, message in sorted(self.problems, key=lambda p: p[0]):
-            where = f"{self.filename}:{line}"
-            p = _fmt_path(path)
-            out.append(f"{where} {p}: {message}" if p else f"{where}: {message}")
-        return out
-
     # -- generic helpers
 
-    def mapping(
-        self,
-        value: object,
-        path: Path_,
-        required: tuple[str, ...],
-        optional: tuple[str, ...],
-    ) -> dict[str, Any] | None:
-        if not isinstance(value, dict):
-            self.err(path, f"expected a mapping, got {_type_name(value)}")
-            return None
-        for key in required:
-            if key not in value:
-                self.err(path, f"missing required key {key!r}")
-        allowed = required + optional
-        for key in value:
-            if key not in allowed:
-                self.err(
-                    path + (key,),
-                    f"unknown key {key!r} (expected one of: {', '.join(allowed)})",
-                )
-        return value
-
-    def string(self, value: object, path: Path_, pattern: re.Pattern[str] | None = None) -> str:
+    def string(self, value: object, path: YamlPath, pattern: re.Pattern[str] | None = None) -> str:
         if isinstance(value, str) and value.strip():
             if pattern is not None and not pattern.match(value):
                 self.err(path, f"invalid code {value!r} (letters, digits, '.', '_', '-')")
             return value
-        if _is_number(value) and pattern is not None:
-            self.err(path, f'expected a string, got {_type_name(value)} (quote it: "{value}")')
+        if is_number(value) and pattern is not None:
+            self.err(path, f'expected a string, got {type_name(value)} (quote it: "{value}")')
             return str(value)
-        self.err(path, f"expected a non-empty string, got {_type_name(value)}")
+        self.err(path, f"expected a non-empty string, got {type_name(value)}")
         return ""
 
-    def boolean(self, value: object, path: Path_) -> bool:
+    def boolean(self, value: object, path: YamlPath) -> bool:
         if isinstance(value, bool):
             return value
-        self.err(path, f"expected true or false, got {_type_name(value)}")
+        self.err(path, f"expected true or false, got {type_name(value)}")
         return False
 
-    def number(self, value: object, path: Path_) -> float | None:
-        if _is_number(value):
+    def number(self, value: object, path: YamlPath) -> float | None:
+        if is_number(value):
             return float(cast(float, value))
-        self.err(path, f"expected a number, got {_type_name(value)}")
+        self.err(path, f"expected a number, got {type_name(value)}")
         return None
 
-    def texts(self, value: object, path: Path_) -> dict[str, str]:
+    def texts(self, value: object, path: YamlPath) -> dict[str, str]:
         """A multilingual text: every language of ``languages`` and no other."""
         if not isinstance(value, dict):
             self.err(
-                path, f"expected a text per language {{vi: ..., en: ...}}, got {_type_name(value)}"
+                path, f"expected a text per language {{vi: ..., en: ...}}, got {type_name(value)}"
             )
             return {}
         out: dict[str, str] = {}
@@ -442,16 +326,16 @@ class _Validator:
             if not isinstance(text, str) or not text.strip():
                 # YAML 1.1 reads unquoted Yes/No/On/Off as booleans.
                 hint = ' (quote it: "Yes")' if isinstance(text, bool) else ""
-                self.err(path + (lang,), f"expected a non-empty text, got {_type_name(text)}{hint}")
+                self.err(path + (lang,), f"expected a non-empty text, got {type_name(text)}{hint}")
                 continue
             out[lang] = unicodedata.normalize("NFC", text.strip())
         return out
 
     # -- parts
 
-    def options(self, value: object, path: Path_) -> tuple[Option, ...]:
+    def options(self, value: object, path: YamlPath) -> tuple[Option, ...]:
         if not isinstance(value, list) or not value:
-            self.err(path, f"expected a non-empty list of options, got {_type_name(value)}")
+            self.err(path, f"expected a non-empty list of options, got {type_name(value)}")
             return ()
         out: list[Option] = []
         seen: dict[int, int] = {}
@@ -462,7 +346,7 @@ class _Validator:
                 continue
             code = m.get("code")
             if "code" in m and not _is_int(code):
-                self.err(p + ("code",), f"option code must be an integer, got {_type_name(code)}")
+                self.err(p + ("code",), f"option code must be an integer, got {type_name(code)}")
                 code = None
             label = self.texts(m["label"], p + ("label",)) if "label" in m else {}
             valid = self.boolean(m["valid"], p + ("valid",)) if "valid" in m else True
@@ -478,9 +362,9 @@ class _Validator:
                 out.append(Option(code=code, label=label, valid=valid))
         return tuple(out)
 
-    def scales_(self, value: object, path: Path_) -> None:
+    def scales_(self, value: object, path: YamlPath) -> None:
         if not isinstance(value, dict):
-            self.err(path, f"expected a mapping of named scales, got {_type_name(value)}")
+            self.err(path, f"expected a mapping of named scales, got {type_name(value)}")
             return
         for name, raw in value.items():
             p = path + (name,)
@@ -492,7 +376,7 @@ class _Validator:
                 continue
             self.scales[name] = self.options(m["options"], p + ("options",))
 
-    def item(self, raw: object, path: Path_) -> tuple[Item | None, dict[str, Any]]:
+    def item(self, raw: object, path: YamlPath) -> tuple[Item | None, dict[str, Any]]:
         m = self.mapping(
             raw,
             path,
@@ -549,7 +433,7 @@ class _Validator:
             if "scale" in m:
                 name = m["scale"]
                 if not isinstance(name, str):
-                    self.err(path + ("scale",), f"expected a scale name, got {_type_name(name)}")
+                    self.err(path + ("scale",), f"expected a scale name, got {type_name(name)}")
                 elif name not in self.scales:
                     self.err(path + ("scale",), f"unknown scale {name!r}")
                 else:
@@ -573,7 +457,7 @@ class _Validator:
                 if not _is_int(v) or v <= 0:
                     self.err(
                         path + ("max_length",),
-                        f"expected a positive integer, got {_type_name(v)} {v!r}",
+                        f"expected a positive integer, got {type_name(v)} {v!r}",
                     )
                 else:
                     max_length = v
@@ -599,7 +483,7 @@ class _Validator:
     def show_if(
         self,
         raw: object,
-        path: Path_,
+        path: YamlPath,
         earlier: dict[str, Item],
         later: set[str],
     ) -> ShowIf | None:
@@ -608,7 +492,7 @@ class _Validator:
             return None
         target = m["item"]
         if not isinstance(target, str):
-            self.err(path + ("item",), f"expected an item code, got {_type_name(target)}")
+            self.err(path + ("item",), f"expected an item code, got {type_name(target)}")
             return None
         if target not in earlier:
             if target in later:
@@ -634,35 +518,35 @@ class _Validator:
         if _is_int(codes):
             codes = [codes]
         if not isinstance(codes, list) or not codes:
-            self.err(path + ("in",), f"expected a non-empty list of codes, got {_type_name(codes)}")
+            self.err(path + ("in",), f"expected a non-empty list of codes, got {type_name(codes)}")
             return None
         good: set[int] = set()
         for i, c in enumerate(codes):
             if not controlling.options:
                 break  # its scale or options are already reported
             if not _is_int(c):
-                self.err(path + ("in", i), f"expected an integer code, got {_type_name(c)}")
+                self.err(path + ("in", i), f"expected an integer code, got {type_name(c)}")
             elif c not in controlling.codes:
                 self.err(path + ("in", i), f"code {c} is not an option of item {target!r}")
             else:
                 good.add(c)
         return ShowIf(item=target, codes=frozenset(good))
 
-    def satisfied(self, value: object, path: Path_) -> frozenset[int] | None:
+    def satisfied(self, value: object, path: YamlPath) -> frozenset[int] | None:
         if _is_int(value):
             value = [value]
         if not isinstance(value, list) or not value or not all(_is_int(c) for c in value):
-            self.err(path, f"expected a non-empty list of integer codes, got {_type_name(value)}")
+            self.err(path, f"expected a non-empty list of integer codes, got {type_name(value)}")
             return None
         return frozenset(value)
 
     def index_node(
         self,
         raw: object,
-        path: Path_,
+        path: YamlPath,
         inherited: frozenset[int] | None,
         items: dict[str, Item],
-        seen: dict[str, Path_],
+        seen: dict[str, YamlPath],
         parent_aggregate: str | None,
     ) -> IndexNode | None:
         m = self.mapping(
@@ -700,7 +584,7 @@ class _Validator:
             if not isinstance(raw_children, list) or not raw_children:
                 self.err(
                     path + ("children",),
-                    f"expected a non-empty list of nodes, got {_type_name(raw_children)}",
+                    f"expected a non-empty list of nodes, got {type_name(raw_children)}",
                 )
             else:
                 for i, c in enumerate(raw_children):
@@ -714,7 +598,7 @@ class _Validator:
             if not isinstance(raw_items, list) or not raw_items:
                 self.err(
                     path + ("items",),
-                    f"expected a non-empty list of item codes, got {_type_name(raw_items)}",
+                    f"expected a non-empty list of item codes, got {type_name(raw_items)}",
                 )
             else:
                 for i, c in enumerate(raw_items):
@@ -733,7 +617,9 @@ class _Validator:
             range=range_,
         )
 
-    def weight(self, m: dict[str, Any], path: Path_, parent_aggregate: str | None) -> float | None:
+    def weight(
+        self, m: dict[str, Any], path: YamlPath, parent_aggregate: str | None
+    ) -> float | None:
         if "weight" not in m:
             if parent_aggregate == "weighted_mean":
                 self.err(path, "missing 'weight' (weighted_mean needs a weight on every child)")
@@ -745,7 +631,7 @@ class _Validator:
             self.err(path + ("weight",), f"weight must be positive, got {w:g}")
         return w
 
-    def range_(self, value: object, path: Path_) -> tuple[float, float] | None:
+    def range_(self, value: object, path: YamlPath) -> tuple[float, float] | None:
         bounds = [_fraction(v) for v in value] if isinstance(value, list) else []
         if len(bounds) != 2 or bounds[0] is None or bounds[1] is None:
             self.err(path, f'expected [low, high] (numbers or fractions like "1/3"), got {value!r}')
@@ -756,7 +642,7 @@ class _Validator:
             return None
         return (low, high)
 
-    def claim(self, code: str, path: Path_, seen: dict[str, Path_]) -> None:
+    def claim(self, code: str, path: YamlPath, seen: dict[str, YamlPath]) -> None:
         if code in seen:
             self.err(
                 path, f"duplicate node code {code!r} (first at line {self.lines.line(seen[code])})"
@@ -767,10 +653,10 @@ class _Validator:
     def leaf(
         self,
         raw: object,
-        path: Path_,
+        path: YamlPath,
         satisfied: frozenset[int] | None,
         items: dict[str, Item],
-        seen: dict[str, Path_],
+        seen: dict[str, YamlPath],
         parent_aggregate: str | None,
     ) -> IndexNode | None:
         weight: float | None = None
@@ -790,7 +676,7 @@ class _Validator:
                     "write {item: CODE, weight: W})",
                 )
         if not isinstance(code, str):
-            self.err(code_path, f"expected an item code, got {_type_name(code)}")
+            self.err(code_path, f"expected an item code, got {type_name(code)}")
             return None
         if code not in items:
             self.err(code_path, f"unknown item {code!r}")
@@ -832,13 +718,13 @@ class _Validator:
 def _check_items(
     v: _Validator,
     raw_items: object,
-    path: Path_,
+    path: YamlPath,
     all_items: dict[str, Item],
-    item_paths: dict[str, Path_],
-    pending: list[tuple[Item, dict[str, Any], Path_]],
+    item_paths: dict[str, YamlPath],
+    pending: list[tuple[Item, dict[str, Any], YamlPath]],
 ) -> list[Item]:
     if not isinstance(raw_items, list) or not raw_items:
-        v.err(path, f"expected a non-empty list of items, got {_type_name(raw_items)}")
+        v.err(path, f"expected a non-empty list of items, got {type_name(raw_items)}")
         return []
     out: list[Item] = []
     for i, raw in enumerate(raw_items):
@@ -880,31 +766,10 @@ def parse_questionnaire(text: str, filename: str) -> Questionnaire:
 
     Raises QuestionnaireError listing every problem found.
     """
-    lines = _Lines()
     try:
-        loader = yaml.SafeLoader(text)
-        try:
-            root = loader.get_single_node()
-            compose_problems: list[tuple[Path_, str]] = []
-            data = (
-                _Composer(loader, lines, compose_problems).value(root, ())
-                if root is not None
-                else None
-            )
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        message = exc.problem or str(exc)
-        if exc.context:
-            message = f"{exc.context}: {message}"
-        if exc.context and "flow" in exc.context:
-            # The usual cause: an unquoted Vietnamese text with a comma inside {vi: ..., en: ...}.
-            message += " (quote texts that contain ',', ':', '?' or '#')"
-        raise QuestionnaireError([f"{filename}:{line}: {message}"]) from None
-    except yaml.YAMLError as exc:
-        raise QuestionnaireError([f"{filename}:1: {exc}"]) from None
+        data, lines, compose_problems = compose(text, filename)
+    except YamlSyntaxError as exc:
+        raise QuestionnaireError([str(exc)]) from None
 
     v = _Validator(filename, lines)
     for path, message in compose_problems:
@@ -913,7 +778,7 @@ def parse_questionnaire(text: str, filename: str) -> Questionnaire:
         v.err((), "empty file, expected a questionnaire mapping")
         raise QuestionnaireError(v.messages())
     if not isinstance(data, dict):
-        v.err((), f"expected a questionnaire mapping, got {_type_name(data)}")
+        v.err((), f"expected a questionnaire mapping, got {type_name(data)}")
         raise QuestionnaireError(v.messages())
 
     # The schema decides how everything else reads, so an unknown one stops here.
@@ -943,8 +808,8 @@ def parse_questionnaire(text: str, filename: str) -> Questionnaire:
         if isinstance(raw_version, str) and raw_version.strip():
             version = raw_version
         else:
-            hint = f' (quote it: "{raw_version}")' if _is_number(raw_version) else ""
-            v.err(("version",), f"expected a string, got {_type_name(raw_version)}{hint}")
+            hint = f' (quote it: "{raw_version}")' if is_number(raw_version) else ""
+            v.err(("version",), f"expected a string, got {type_name(raw_version)}{hint}")
 
     languages: list[str] = []
     raw_langs = m.get("languages")
@@ -952,12 +817,12 @@ def parse_questionnaire(text: str, filename: str) -> Questionnaire:
         if not isinstance(raw_langs, list) or not raw_langs:
             v.err(
                 ("languages",),
-                f"expected a non-empty list of language codes, got {_type_name(raw_langs)}",
+                f"expected a non-empty list of language codes, got {type_name(raw_langs)}",
             )
         else:
             for i, lang in enumerate(raw_langs):
                 if not isinstance(lang, str) or not lang.strip():
-                    v.err(("languages", i), f"expected a language code, got {_type_name(lang)}")
+                    v.err(("languages", i), f"expected a language code, got {type_name(lang)}")
                 elif lang in languages:
                     v.err(("languages", i), f"duplicate language {lang!r}")
                 else:
@@ -969,20 +834,20 @@ def parse_questionnaire(text: str, filename: str) -> Questionnaire:
         v.scales_(m["scales"], ("scales",))
 
     all_items: dict[str, Item] = {}
-    item_paths: dict[str, Path_] = {}
-    pending: list[tuple[Item, dict[str, Any], Path_]] = []
+    item_paths: dict[str, YamlPath] = {}
+    pending: list[tuple[Item, dict[str, Any], YamlPath]] = []
     sections: list[Section] = []
     if "sections" in m:
         raw_sections = m["sections"]
         if not isinstance(raw_sections, list) or not raw_sections:
             v.err(
                 ("sections",),
-                f"expected a non-empty list of sections, got {_type_name(raw_sections)}",
+                f"expected a non-empty list of sections, got {type_name(raw_sections)}",
             )
             raw_sections = []
-        section_paths: dict[str, Path_] = {}
+        section_paths: dict[str, YamlPath] = {}
         for i, raw in enumerate(raw_sections):
-            p: Path_ = ("sections", i)
+            p: YamlPath = ("sections", i)
             sm = v.mapping(raw, p, ("code", "title", "items"), ("description",))
             if sm is None:
                 continue
