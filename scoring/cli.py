@@ -20,7 +20,7 @@ import pandas as pd
 from scoring.ci import SHARE_METHODS, ShareMethod
 from scoring.design import LONELY_PSU_POLICIES, LonelyPSU, SurveyDesign
 from scoring.errors import DesignColumnError, ScoringError
-from scoring.estimators import estimate_shares
+from scoring.estimators import DeffKind, estimate_shares
 from scoring.index_tree import compute_index_tree
 from scoring.io import (
     EXPORT_META_COLUMNS,
@@ -121,6 +121,13 @@ def _design_options(p: argparse.ArgumentParser) -> None:
         help="confidence interval of a share (default logit, as R svyciprop)",
     )
     o.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
+    o.add_argument(
+        "--deff",
+        choices=("replace", "srswor"),
+        default="replace",
+        help="design effect against simple random sampling with replacement (default, R "
+        "deff='replace') or without (R deff=TRUE, which includes 1 - n/sum(weights))",
+    )
     o.add_argument("--sheet", help="XLSX input sheet (default: 'Dữ liệu' if present, else first)")
 
 
@@ -341,6 +348,7 @@ def shares_table(args: argparse.Namespace, data: pd.DataFrame) -> pd.DataFrame:
         by=by,
         level=args.level,
         method=cast(ShareMethod, args.ci_method),
+        deff=cast(DeffKind, args.deff),
     )
     table = _domain_columns(table.rename(columns={"name": "item"}), args.domain)
     return table[[*args.domain, *SHARES_COLUMNS]].reset_index(drop=True)
@@ -387,6 +395,7 @@ def index_table(args: argparse.Namespace, data: pd.DataFrame) -> pd.DataFrame:
         domains,
         level=args.level,
         method=cast(ShareMethod, args.ci_method),
+        deff=cast(DeffKind, args.deff),
     )
     lang = questionnaire.default_language
     labels_by_code = {n.code: n.label.get(lang, "") for n in questionnaire.index.walk()}

@@ -101,6 +101,19 @@ def test_shares_writes_exactly_the_documented_columns_with_the_api_numbers(
     _assert_numbers_equal(got, expected)
 
 
+def test_shares_deff_srswor_is_r_deff_true_from_the_api(
+    tmp_path: Path, responses: Path, sample: pd.DataFrame
+) -> None:
+    out = tmp_path / "shares.csv"
+    argv = ["shares", str(responses), "--items", "II.2.1", *DESIGN, "--deff", "srswor"]
+    assert main([*argv, "-o", str(out)]) == 0
+    expected = estimate_shares(_design(sample), ["II.2.1"], satisfied=[4, 5], deff="srswor")
+    replace = estimate_shares(_design(sample), ["II.2.1"], satisfied=[4, 5])
+    got = pd.read_csv(out)
+    np.testing.assert_allclose(got["deff"], expected["deff"], rtol=1e-12)
+    assert not np.allclose(got["deff"], replace["deff"])
+
+
 def test_shares_items_like_selects_matching_item_columns(tmp_path: Path, responses: Path) -> None:
     out = tmp_path / "shares.json"
     assert main(["shares", str(responses), "--items-like", "II.4.*", *DESIGN, "-o", str(out)]) == 0
