@@ -266,3 +266,36 @@ def test_responses_kept_on_disk_survive_a_restart_and_follow_new_submissions(
     monkeypatch.setattr(analysis, "load_responses", spy)
     assert "n = 123 phiếu" in client.get(f"{URL}/dashboard").text
     assert len(loads) == 1 and loads[0] > 0  # only the three new submissions were read
+
+
+def test_concurrent_requests_compute_the_dashboard_once(
+    app: Flask, loaded: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from survey_app.services import analysis
+
+    calls: list[list[str]] = []
+    original = analysis._index_table
+
+    def counting(design, questionnaire, bys, settings):  # type: ignore[no-untyped-def]
+        calls.append(list(bys))
+        return original(design, questionnaire, bys, settings)
+
+    monkeypatch.setattr(analysis, "_index_table", counting)
+    analysis.clear_caches()
+    statuses: list[int] = []
+
+    def fetch() -> None:
+        client = app.test_client()
+        login(client, "admin")
+        statuses.append(client.get(f"{URL}/dashboard").status_code)
+
+    threads = [threading.Thread(target=fetch) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200, 200, 200]
+    # One call for this campaign's view (all partitions) and one for the 2025 comparison.
+    assert len(calls) == 2

@@ -155,6 +155,16 @@ def data_version(campaign: Campaign) -> tuple[int, int, str]:
 
 Version = tuple[int, int, str]
 
+_campaign_locks: dict[int, threading.RLock] = {}
+_campaign_locks_guard = threading.Lock()
+
+
+def campaign_lock(campaign_id: int) -> threading.RLock:
+    """One lock per campaign: concurrent requests wait for one load or computation
+    instead of each doing it (gunicorn runs many threads per worker)."""
+    with _campaign_locks_guard:
+        return _campaign_locks.setdefault(campaign_id, threading.RLock())
+
 
 class FrameCache:
     """The responses of the last few campaigns, kept in step with the database.
@@ -180,6 +190,10 @@ class FrameCache:
         self._lock = threading.Lock()
 
     def responses(self, campaign: Campaign) -> Responses:
+        with campaign_lock(campaign.id):
+            return self._responses(campaign)
+
+    def _responses(self, campaign: Campaign) -> Responses:
         version = data_version(campaign)
         with self._lock:
             cached = self._items.get(campaign.id)
@@ -709,9 +723,22 @@ def view_tables(view: View, bys: Iterable[str | None]) -> dict[str | None, pd.Da
     """
     bys = list(dict.fromkeys(bys))
     out: dict[str | None, pd.DataFrame] = {}
-    missing = []
     for by in bys:
         cached = _results.get(view.key("table", by))
+        if cached is not None:
+            out[by] = cached
+    if len(out) == len(bys):
+        return out
+    with campaign_lock(view.campaign.id):
+        return _compute_tables(view, bys, out)
+
+
+def _compute_tables(
+    view: View, bys: list[str | None], out: dict[str | None, pd.DataFrame]
+) -> dict[str | None, pd.DataFrame]:
+    missing = []
+    for by in bys:
+        cached = _results.get(view.key("table", by))  # another thread may have computed it
         if cached is None:
             missing.append(by)
         else:
