@@ -8,27 +8,17 @@ phone widths) go to /tmp/dashboard-*.png.
 from __future__ import annotations
 
 import io
-import shutil
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from openpyxl import load_workbook
-from werkzeug.serving import make_server
 
+from tests.browser.conftest import serve
 from tests.dashboard_setup import PASSWORD, province
 
-CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian chromium is not installed (`make chromium` installs it)"
-)
-sync_api = pytest.importorskip("playwright.sync_api")
-
 SCREENSHOTS = Path("/tmp")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 @pytest.fixture
@@ -39,26 +29,8 @@ def base_url(make_app: Callable[..., Flask]) -> Iterator[str]:
     with app.app_context():
         db.create_all()
     province(app, 300, previous=200)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with serve(app) as url:
+        yield url
 
 
 def test_official_opens_dashboard_drills_down_and_exports_xlsx(

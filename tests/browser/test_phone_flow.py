@@ -8,8 +8,6 @@ Screenshots go to /tmp/phone-*.png.
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,31 +15,18 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from survey_app.demo import load_demo
 from survey_app.extensions import db
 from survey_app.models import Desk, QuestionnaireVersion, Submission
 from survey_app.services import dossier_codes, organisation, posters, questionnaires
+from tests.browser.conftest import serve
 
-CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian chromium is not installed (`make chromium` installs it)"
-)
-sync_api = pytest.importorskip("playwright.sync_api")
 zxingcpp = pytest.importorskip("zxingcpp")
 
 ROOT = Path(__file__).resolve().parents[2]
 DESK = "HT-STP-01"
 SCREENSHOTS = Path("/tmp")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @dataclass
@@ -60,30 +45,11 @@ def live_server(make_app: Callable[..., Flask]) -> Iterator[LiveServer]:
             questionnaires.load_file(path)
         load_demo()
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base_url = f"http://127.0.0.1:{server.server_port}"
-    # The poster and dossier links must point at this server, as they point at the
-    # public address in production.
-    app.config["PUBLIC_BASE_URL"] = base_url
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(app) as base_url:
+        # The poster and dossier links must point at this server, as they point at the
+        # public address in production.
+        app.config["PUBLIC_BASE_URL"] = base_url
         yield LiveServer(app, base_url)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def phone_context(browser, *, javascript: bool = True):  # type: ignore[no-untyped-def]
