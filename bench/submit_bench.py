@@ -102,13 +102,12 @@ def build_form(check: bool) -> tuple[str, str]:
     """
     from survey_app import create_app
     from survey_app.services import organisation, submissions
-    from survey_app.services.questionnaires import definition
 
     app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
     with app.app_context():
         desk = organisation.desk_by_code(DESK)
-        desk, campaign = submissions.desk_survey(desk.public_id, dt.date.today())
-        q = definition(campaign.questionnaire_version)
+        survey = submissions.desk_survey(desk.public_id, dt.date.today())
+        campaign, q = survey.campaign, survey.questionnaire
         fields: list[tuple[str, str]] = [
             ("uid", "__UID__"),
             ("campaign", str(campaign.id)),

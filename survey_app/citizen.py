@@ -32,10 +32,9 @@ from werkzeug.exceptions import TooManyRequests
 
 from scoring.questionnaire import Item, Questionnaire
 from survey_app.extensions import db, limiter
-from survey_app.models import Campaign, Desk
+from survey_app.models import Desk
 from survey_app.privacy import client_key
 from survey_app.services import submissions
-from survey_app.services.questionnaires import definition
 
 bp = Blueprint("citizen", __name__)
 
@@ -207,10 +206,10 @@ def _desk_key() -> str:
     if "public_id" in args:
         return f"desk:{args['public_id']}"
     try:
-        desk, _campaign, _code = submissions.dossier_survey(str(args.get("token")), _today())
+        survey, _code = submissions.dossier_survey(str(args.get("token")), _today())
     except submissions.SurveyUnavailable:
         return "desk:-"
-    return f"desk:{desk.public_id}"
+    return f"desk:{survey.desk.public_id}"
 
 
 client_limit = limiter.limit(_client_limit, methods=["POST"])
@@ -234,8 +233,8 @@ class Step:
 class Target:
     """What a form is for: desk, campaign, route, and where its steps post."""
 
-    desk: Desk
-    campaign: Campaign
+    desk: submissions.DeskRef
+    campaign: submissions.CampaignRef
     questionnaire: Questionnaire
     route: str
     dossier_code: str | None
@@ -275,7 +274,7 @@ def _raw_answers(form: Mapping[str, object]) -> dict[str, list[str]]:
     }
 
 
-def _page(reason: str, desk: Desk | None = None) -> tuple[str, int]:
+def _page(reason: str, desk: Desk | submissions.DeskRef | None = None) -> tuple[str, int]:
     status, title, body = PAGES[reason]
     return render_template(
         "citizen/message.html", title=title, body=body, desk=desk, lang="vi"
@@ -502,11 +501,11 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> o
 
 
 def _desk_target(public_id: str) -> Target:
-    desk, campaign = submissions.desk_survey(public_id, _today())
+    survey = submissions.desk_survey(public_id, _today())
     return Target(
-        desk=desk,
-        campaign=campaign,
-        questionnaire=definition(campaign.questionnaire_version),
+        desk=survey.desk,
+        campaign=survey.campaign,
+        questionnaire=survey.questionnaire,
         route="desk_qr",
         dossier_code=None,
         step_url=url_for("citizen.desk_form", public_id=public_id),
@@ -515,11 +514,11 @@ def _desk_target(public_id: str) -> Target:
 
 
 def _dossier_target(token: str) -> Target:
-    desk, campaign, code = submissions.dossier_survey(token, _today())
+    survey, code = submissions.dossier_survey(token, _today())
     return Target(
-        desk=desk,
-        campaign=campaign,
-        questionnaire=definition(campaign.questionnaire_version),
+        desk=survey.desk,
+        campaign=survey.campaign,
+        questionnaire=survey.questionnaire,
         route="dossier",
         dossier_code=code,
         step_url=url_for("citizen.dossier_form", token=token),

@@ -7,7 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
-INT_SETTINGS = ("DOSSIER_CODE_MAX_AGE_DAYS", "TRUSTED_PROXIES")
+INT_SETTINGS = ("DOSSIER_CODE_MAX_AGE_DAYS", "TRUSTED_PROXIES", "SURVEY_CACHE_SECONDS")
 
 
 def _instance_secret(instance_path: Path, name: str) -> str:
@@ -28,6 +28,9 @@ def load_config(instance_path: str) -> dict[str, object]:
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
         # Days a dossier code printed on a receipt stays answerable.
         "DOSSIER_CODE_MAX_AGE_DAYS": 30,
+        # Seconds each process keeps where a QR poster or dossier link lands (desk, running
+        # campaign, questionnaire); a change of desk or campaign shows within this time.
+        "SURVEY_CACHE_SECONDS": 30,
         # Rate limits on the citizen form (flask-limiter syntax). A desk's Wi-Fi or a
         # carrier's NAT puts many phones behind one address, hence per-client limits
         # on whole submissions apart from page-to-page steps, and a per-desk cap.

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -389,6 +391,48 @@ def test_inactive_desk_gets_410_and_a_desk_without_campaign_an_explanation(
     assert "Quầy này không còn nhận đánh giá" in gone.get_data(as_text=True)
 
 
+def test_a_desk_set_up_change_shows_within_the_cache_time(
+    app: Flask, client: FlaskClient, survey: Survey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert client.get(f"/s/{survey.public_id}").status_code == 200
+    with app.app_context():
+        db.session.scalars(select(Desk)).one().active = False
+        db.session.commit()
+    # Kept by this process for SURVEY_CACHE_SECONDS (the documented delay) ...
+    assert client.get(f"/s/{survey.public_id}").status_code == 200
+    later = time.monotonic() + app.config["SURVEY_CACHE_SECONDS"] + 1
+    monkeypatch.setattr(submissions, "time", SimpleNamespace(monotonic=lambda: later))
+    # ... then looked up again, and the reason there is no form is never kept.
+    assert client.get(f"/s/{survey.public_id}").status_code == 410
+    with app.app_context():
+        db.session.scalars(select(Desk)).one().active = True
+        db.session.commit()
+    assert client.get(f"/s/{survey.public_id}").status_code == 200
+
+
+def test_a_final_submit_reads_nothing_before_it_writes(
+    app: Flask, client: FlaskClient, survey: Survey
+) -> None:
+    """Where the form lands is cached per process, and the INSERT of the submission
+    decides exactly-once by itself: two statements, the submission and its answers."""
+    answers = full_answers()
+    _response, last = walk(client, f"/s/{survey.public_id}", answers, submit=False)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()[:3]))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        response = client.post(last.action, data=last.data(answers))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert response.status_code == 303
+    assert statements == ["INSERT INTO submissions", "INSERT INTO answers"]
+
+
 def test_unknown_receipt_is_404(client: FlaskClient, survey: Survey) -> None:
     assert client.get("/r/ABCDEFGH").status_code == 404
     assert client.get("/r/not-a-receipt").status_code == 404
@@ -404,8 +448,8 @@ def test_landing_page_links_to_staff_login_and_healthz_answers(client: FlaskClie
 def test_two_identical_final_posts_racing_both_end_on_the_one_receipt(
     app: Flask, client: FlaskClient, survey: Survey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both requests reach the storing step together; UNIQUE(uid) lets one insert win and
-    the other reads the winner back after its IntegrityError (or finds it stored)."""
+    """Both requests reach the storing step together; UNIQUE(uid) lets one INSERT win, and
+    the other's INSERT ... ON CONFLICT DO NOTHING skips its row and reads the winner back."""
     answers = full_answers()
     _response, last = walk(client, f"/s/{survey.public_id}", answers, submit=False)
     data = last.data(answers)

@@ -159,28 +159,35 @@ def test_same_uid_other_answers_is_a_conflict_and_changes_nothing(
         assert db.session.scalars(select(Answer.choice)).all() == [2]
 
 
+def _spy_existing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the read-backs of what blocked an INSERT."""
+    real = submissions._existing
+    calls: list[int] = []
+
+    def counted(*args: object) -> Submission | None:
+        calls.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(submissions, "_existing", counted)
+    return calls
+
+
 def test_a_lost_race_on_the_uid_ends_on_the_winners_submission(
     app: Flask, setup: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The other request commits between our check and our insert: UNIQUE(uid) decides."""
+    """Another request stored the uid first: no check before the INSERT, which skips the
+    row (UNIQUE uid), and only then is the winner read back."""
     uid = submissions.new_uid()
     with app.app_context():
         winner = _record(setup, uid, {"a": 2})
         db.session.commit()
         winner_id = winner.id
-        real = submissions._existing
-        calls: list[int] = []
-
-        def blind_first_check(*args: object) -> Submission | None:
-            calls.append(1)
-            return None if len(calls) == 1 else real(*args)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(submissions, "_existing", blind_first_check)
+        calls = _spy_existing(monkeypatch)
         loser = _record(setup, uid, {"a": 2})
         db.session.commit()
         assert loser.id == winner_id
         assert db.session.scalar(select(func.count(Submission.id))) == 1
-        assert len(calls) == 2
+        assert len(calls) == 1
 
 
 def test_a_lost_race_on_a_dossier_code_means_it_is_spent(
@@ -189,19 +196,44 @@ def test_a_lost_race_on_a_dossier_code_means_it_is_spent(
     with app.app_context():
         _record(setup, submissions.new_uid(), {"a": 2}, route="dossier", dossier_code="X1")
         db.session.commit()
-        real = submissions._existing
-        calls: list[int] = []
-
-        def blind_first_check(*args: object) -> Submission | None:
-            calls.append(1)
-            return None if len(calls) == 1 else real(*args)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(submissions, "_existing", blind_first_check)
+        calls = _spy_existing(monkeypatch)
         with pytest.raises(DossierCodeSpent):
             _record(setup, submissions.new_uid(), {"a": 1, "why": 2},
                     route="dossier", dossier_code="X1")
         db.session.rollback()
         assert db.session.scalar(select(func.count(Submission.id))) == 1
+        assert len(calls) == 1
+
+
+def test_a_taken_uid_rolls_nothing_back_in_the_callers_transaction(
+    app: Flask, setup: dict[str, int]
+) -> None:
+    """The paper import stores its batch and many rows in one transaction: a refused row
+    must not take the earlier ones with it."""
+    uid = submissions.new_uid()
+    with app.app_context():
+        _record(setup, uid, {"a": 2})
+        db.session.commit()
+        earlier = _record(setup, submissions.new_uid(), {"a": 1, "why": 1})
+        with pytest.raises(SubmissionConflict):
+            _record(setup, uid, {"a": 1, "why": 1})
+        db.session.commit()
+        stored = db.session.scalars(select(Submission.id)).all()
+        assert len(stored) == 2 and earlier.id in stored
+        assert sorted(a.choice for a in earlier.answers) == [1, 1]
+
+
+def test_a_receipt_collision_is_retried_with_a_new_receipt(
+    app: Flask, setup: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with app.app_context():
+        first = _record(setup, submissions.new_uid(), {"a": 2})
+        db.session.commit()
+        receipts = iter([first.receipt, "23456789"])
+        monkeypatch.setattr(submissions, "new_receipt", lambda: next(receipts))
+        second = _record(setup, submissions.new_uid(), {"a": 3})
+        db.session.commit()
+        assert second.receipt == "23456789" and second.id != first.id
 
 
 def test_a_dossier_code_needs_the_dossier_route(app: Flask, setup: dict[str, int]) -> None:
