@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -104,7 +105,7 @@ class Item:
     max_length: int | None = None
     help: dict[str, str] | None = None
 
-    @property
+    @cached_property  # checked for every answer of every submission
     def codes(self) -> frozenset[int]:
         """All option codes."""
         return frozenset(o.code for o in self.options)

@@ -28,6 +28,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy import text
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import TooManyRequests
 
 from scoring.questionnaire import Item, Questionnaire
@@ -265,11 +266,11 @@ def _language(q: Questionnaire, requested: str | None) -> str:
     return requested if requested in q.languages else q.default_language
 
 
-def _raw_answers(form: Mapping[str, object]) -> dict[str, list[str]]:
+def _raw_answers(form: MultiDict[str, str]) -> dict[str, list[str]]:
     """Item code -> submitted values, from the ``a_<code>`` fields of the request."""
     return {
-        key[len(FIELD_PREFIX) :]: request.form.getlist(key)
-        for key in form
+        key[len(FIELD_PREFIX) :]: values
+        for key, values in form.lists()
         if key.startswith(FIELD_PREFIX)
     }
 
