@@ -187,9 +187,8 @@ class Answer(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(
-        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
-    )
+    # No index of its own: the UNIQUE (submission_id, item_code, choice) index leads with it.
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     item_code: Mapped[str] = mapped_column(String(64))
     choice: Mapped[int | None] = mapped_column(Integer)
     number: Mapped[Decimal | None] = mapped_column(Numeric(18, 6))
