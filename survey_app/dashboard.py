@@ -8,6 +8,7 @@ and :mod:`survey_app.services.index_export` do the work.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -221,15 +222,12 @@ def export_indices(code: str, fmt: str) -> Any:
         tree = analysis.view_tree(view)
     except analysis.AnalysisError as error:
         return _error_page(campaign, error)
-    name = f"chi-so-{campaign.code}-{view.period.code}.{fmt}"
-    if fmt == "csv":
-        body = index_export.indices_csv(view, tree)
-        mimetype = "text/csv; charset=utf-8"
-    else:
-        body = index_export.indices_xlsx(view, tree)
-        mimetype = XLSX
-    db.session.commit()
-    return _download(body, name, mimetype)
+    return _table_file(
+        f"chi-so-{campaign.code}-{view.period.code}",
+        fmt,
+        lambda: index_export.indices_csv(view, tree),
+        lambda: index_export.indices_xlsx(view, tree),
+    )
 
 
 @bp.get("/staff/campaigns/<code>/par.<fmt>")
@@ -244,15 +242,24 @@ def export_par(code: str, fmt: str) -> Any:
         table = index_export.par_table(view, analysis.names(Agency, agencies))
     except analysis.AnalysisError as error:
         return _error_page(campaign, error)
-    name = f"diem-cchc-{campaign.code}-{view.period.code}.{fmt}"
+    return _table_file(
+        f"diem-cchc-{campaign.code}-{view.period.code}",
+        fmt,
+        lambda: index_export.par_csv(view, table),
+        lambda: index_export.par_xlsx(view, table),
+    )
+
+
+def _table_file(
+    stem: str, fmt: str, as_csv: Callable[[], bytes], as_xlsx: Callable[[], bytes]
+) -> Any:
+    """An export as CSV or XLSX; the audit event the export recorded commits with it."""
     if fmt == "csv":
-        body = index_export.par_csv(view, table)
-        mimetype = "text/csv; charset=utf-8"
+        body, mimetype = as_csv(), "text/csv; charset=utf-8"
     else:
-        body = index_export.par_xlsx(view, table)
-        mimetype = XLSX
+        body, mimetype = as_xlsx(), XLSX
     db.session.commit()
-    return _download(body, name, mimetype)
+    return _download(body, f"{stem}.{fmt}", mimetype)
 
 
 @bp.get("/api/v1/campaigns/<code>/indices")
