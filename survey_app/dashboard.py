@@ -24,7 +24,6 @@ from flask import (
 )
 from flask_login import current_user
 from markupsafe import Markup
-from werkzeug.wrappers import Response
 
 from survey_app import charts
 from survey_app.access import campaign_or_404
@@ -32,10 +31,10 @@ from survey_app.extensions import db
 from survey_app.models import Agency, Campaign
 from survey_app.services import analysis, index_export, weighting_settings
 from survey_app.staff.auth import ANALYSIS_ROLES, READ_ROLES, role_required
+from survey_app.staff.data import CSV_MIME, XLSX_MIME, download
 
 bp = Blueprint("dashboard", __name__)
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def init_app(app: Flask) -> None:
@@ -204,13 +203,6 @@ def weighting(code: str) -> Any:
     ), (400 if error else 200)
 
 
-def _download(body: bytes, filename: str, mimetype: str) -> Response:
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.get("/staff/campaigns/<code>/indices.<fmt>")
 @role_required(*READ_ROLES)
 def export_indices(code: str, fmt: str) -> Any:
@@ -255,11 +247,11 @@ def _table_file(
 ) -> Any:
     """An export as CSV or XLSX; the audit event the export recorded commits with it."""
     if fmt == "csv":
-        body, mimetype = as_csv(), "text/csv; charset=utf-8"
+        body, mimetype = as_csv(), CSV_MIME
     else:
-        body, mimetype = as_xlsx(), XLSX
+        body, mimetype = as_xlsx(), XLSX_MIME
     db.session.commit()
-    return _download(body, f"{stem}.{fmt}", mimetype)
+    return download(body, mimetype, f"{stem}.{fmt}")
 
 
 @bp.get("/api/v1/campaigns/<code>/indices")
