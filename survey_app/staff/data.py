@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -43,24 +43,20 @@ def _desk_codes(campaign: Campaign) -> str:
     return "all" if ids is None else ",".join(sorted(d.code for d in campaign.desks if d.id in ids))
 
 
-@bp.get("/campaigns/<code>/responses.csv")
+@bp.get("/campaigns/<code>/responses.<fmt>")
 @role_required(*DATA_ROLES)
-def responses_csv(code: str) -> Response:
+def responses_file(code: str, fmt: str) -> Response:
+    """Anonymised raw responses as CSV or XLSX (audited)."""
     campaign = access.campaign_or_404(code)
-    body = raw_export.responses_csv(campaign, _desk_ids(campaign))
-    audit.record("export.responses", campaign.code, format="csv", desks=_desk_codes(campaign))
+    if fmt == "csv":
+        body, mimetype = raw_export.responses_csv(campaign, _desk_ids(campaign)), CSV_MIME
+    elif fmt == "xlsx":
+        body, mimetype = raw_export.responses_xlsx(campaign, _desk_ids(campaign)), XLSX_MIME
+    else:
+        abort(404)
+    audit.record("export.responses", campaign.code, format=fmt, desks=_desk_codes(campaign))
     db.session.commit()
-    return download(body, CSV_MIME, f"{campaign.code}-responses.csv")
-
-
-@bp.get("/campaigns/<code>/responses.xlsx")
-@role_required(*DATA_ROLES)
-def responses_xlsx(code: str) -> Response:
-    campaign = access.campaign_or_404(code)
-    body = raw_export.responses_xlsx(campaign, _desk_ids(campaign))
-    audit.record("export.responses", campaign.code, format="xlsx", desks=_desk_codes(campaign))
-    db.session.commit()
-    return download(body, XLSX_MIME, f"{campaign.code}-responses.xlsx")
+    return download(body, mimetype, f"{campaign.code}-responses.{fmt}")
 
 
 @bp.get("/campaigns/<code>/codebook.csv")
