@@ -9,7 +9,7 @@ COPY; other databases SQLAlchemy Core executemany.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from scoring.questionnaire import Questionnaire
 from survey_app.extensions import db
-from survey_app.models import Answer, Campaign, Submission
+from survey_app.models import Campaign, Submission
 from survey_app.services.questionnaires import definition
 
 COMMENTS = (
@@ -29,11 +29,9 @@ COMMENTS = (
 )
 
 
-def _answers(
-    q: Questionnaire, rng: np.random.Generator, satisfied_p: float
-) -> list[tuple[str, int | None, str | None]]:
-    answers: dict[str, int] = {}
-    out: list[tuple[str, int | None, str | None]] = []
+def _answers(q: Questionnaire, rng: np.random.Generator, satisfied_p: float) -> dict[str, object]:
+    """One submission's answers document (as ``Submission.answers`` stores it)."""
+    answers: dict[str, object] = {}
     respondent = {i.code for i in q.respondent}
     for item in q.items:
         if item.code in respondent or not item.is_shown(answers):
@@ -51,19 +49,17 @@ def _answers(
             else:
                 code = int(rng.choice(codes))
             answers[item.code] = code
-            out.append((item.code, code, None))
         elif item.type == "text" and rng.random() < 0.05:
-            out.append((item.code, None, str(rng.choice(COMMENTS))))
+            answers[item.code] = str(rng.choice(COMMENTS))
     for item in q.respondent:
         if item.type == "single":
-            out.append((item.code, int(rng.choice(sorted(item.valid_codes))), None))
-    return out
+            answers[item.code] = int(rng.choice(sorted(item.valid_codes)))
+    return answers
 
 
-def rows(
-    campaign: Campaign, n: int, seed: int = 1, first_id: int = 1
-) -> Iterator[tuple[dict[str, object], list[tuple[str, int | None, str | None]]]]:
-    """Submission rows (as dicts) and their answers."""
+def rows(campaign: Campaign, n: int, seed: int = 1, first_id: int = 1
+         ) -> Iterator[dict[str, object]]:
+    """Submission rows (as dicts), answers included."""
     rng = np.random.default_rng(seed)
     q = definition(campaign.questionnaire_version)
     desks = sorted(campaign.desks, key=lambda d: d.code)
@@ -74,7 +70,7 @@ def rows(
         desk = desks[int(rng.integers(len(desks)))]
         sid = first_id + k
         at = start + dt.timedelta(days=int(rng.integers(span)), minutes=int(rng.integers(600)))
-        sub = {
+        yield {
             "id": sid,
             # The id in the high bits keeps uids unique across runs with the same seed.
             "uid": str(uuid.UUID(int=(sid << 64) | int(rng.integers(2**62)))),
@@ -85,83 +81,55 @@ def rows(
             "route": "desk_qr",
             "dossier_code": None,
             "language": "vi",
-            "answers_digest": hashlib.sha256(str(sid).encode()).hexdigest(),
+            "answers": _answers(q, rng, levels[desk.id]),
             "client_hash": None,
             "import_batch_id": None,
             "submitted_at": at,
         }
-        yield sub, _answers(q, rng, levels[desk.id])
 
 
 def generate(campaign: Campaign, n: int, seed: int = 1, batch: int = 5000) -> int:
     """Insert ``n`` synthetic submissions into ``campaign``; commit; return the answer count."""
     first = (db.session.scalar(sa.select(sa.func.max(Submission.id))) or 0) + 1
-    engine = db.engine
     total = 0
-    if engine.dialect.name == "postgresql":
+    if db.engine.dialect.name == "postgresql":
         total = _copy(campaign, n, seed, first)
     else:
         subs: list[dict[str, object]] = []
-        answers: list[dict[str, object]] = []
-        with engine.begin() as conn:
-            for sub, items in rows(campaign, n, seed, first):
+        with db.engine.begin() as conn:
+            for sub in rows(campaign, n, seed, first):
                 subs.append(sub)
-                answers.extend(
-                    {"submission_id": sub["id"], "item_code": c, "choice": ch, "text": t,
-                     "number": None}
-                    for c, ch, t in items
-                )
+                total += len(sub["answers"])
                 if len(subs) >= batch:
-                    total += _flush(conn, subs, answers)
-            total += _flush(conn, subs, answers)
+                    conn.execute(sa.insert(Submission.__table__), subs)
+                    subs.clear()
+            if subs:
+                conn.execute(sa.insert(Submission.__table__), subs)
     db.session.commit()
     db.session.expire_all()
     return total
 
 
-Rows = list[dict[str, object]]
-
-
-def _flush(conn: sa.Connection, subs: Rows, answers: Rows) -> int:
-    if subs:
-        conn.execute(sa.insert(Submission.__table__), subs)
-    if answers:
-        conn.execute(sa.insert(Answer.__table__), answers)
-    count = len(answers)
-    subs.clear()
-    answers.clear()
-    return count
-
-
 def _copy(campaign: Campaign, n: int, seed: int, first: int) -> int:
     columns = [
         "id", "uid", "receipt", "campaign_id", "desk_id", "questionnaire_version_id", "route",
-        "dossier_code", "language", "answers_digest", "client_hash", "import_batch_id",
-        "submitted_at",
+        "dossier_code", "language", "answers", "client_hash", "import_batch_id", "submitted_at",
     ]
     db.session.commit()
     raw = db.engine.raw_connection()
     total = 0
     try:
         cur = raw.cursor()
-        subs = []
-        answers = []
-        for sub, items in rows(campaign, n, seed, first):
-            subs.append(tuple(sub[c] for c in columns))
-            answers.extend((sub["id"], c, ch, t) for c, ch, t in items)
         with cur.copy(f"COPY submissions ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in subs:
-                copy.write_row(row)
-        with cur.copy("COPY answers (submission_id, item_code, choice, text) FROM STDIN") as copy:
-            for row in answers:
-                copy.write_row(row)
-        total = len(answers)
+            for sub in rows(campaign, n, seed, first):
+                total += len(sub["answers"])
+                sub["answers"] = json.dumps(sub["answers"], ensure_ascii=False)
+                copy.write_row(tuple(sub[c] for c in columns))
         cur.execute(
             "SELECT setval(pg_get_serial_sequence('submissions', 'id'), "
             "(SELECT max(id) FROM submissions))"
         )
         cur.execute("ANALYZE submissions")
-        cur.execute("ANALYZE answers")
         raw.commit()
     finally:
         raw.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from flask_login import UserMixin
@@ -15,18 +14,19 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    Integer,
-    Numeric,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.extensions import db
 
 ROUTES = ("desk_qr", "dossier", "paper")
+# jsonb on PostgreSQL: stored parsed, so analysis reads single answers without parsing text.
+ANSWERS_JSON = JSON().with_variant(JSONB(), "postgresql")
 ROLES = ("admin", "analyst", "officer", "viewer")
 
 
@@ -133,7 +133,12 @@ class ImportBatch(db.Model):
 
 
 class Submission(db.Model):
-    """One citizen's completed questionnaire (phiếu khảo sát), stored exactly once."""
+    """One citizen's completed questionnaire (phiếu khảo sát), stored exactly once.
+
+    The answers are checked against the questionnaire version before they are
+    stored (``services.submissions.validate_answers``), so every code is on its
+    item's scale and every shown required item is answered.
+    """
 
     __tablename__ = "submissions"
     __table_args__ = (
@@ -144,6 +149,12 @@ class Submission(db.Model):
             "(route = 'dossier') = (dossier_code IS NOT NULL)", name="dossier_code_iff_route"
         ),
         Index("ix_submissions_campaign_submitted", "campaign_id", "submitted_at"),
+        CheckConstraint(
+            "jsonb_typeof(answers) = 'object'", name="answers_object"
+        ).ddl_if(dialect="postgresql"),
+        CheckConstraint(
+            "json_type(answers) = 'object'", name="answers_object"
+        ).ddl_if(dialect="sqlite"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -157,8 +168,10 @@ class Submission(db.Model):
     # A single-use dossier code is spent by this UNIQUE column, in the answers' transaction.
     dossier_code: Mapped[str | None] = mapped_column(String(64), unique=True)
     language: Mapped[str] = mapped_column(String(8))
-    # sha256 of the canonical answers: tells a retry from a conflicting reuse of the id.
-    answers_digest: Mapped[str] = mapped_column(String(64))
+    # The validated answers, item code -> choice code, sorted list of codes (multiple
+    # choice), number as a decimal string, or text: one document per submission, written
+    # with it in one statement (services.submissions.stored_answers gives the form).
+    answers: Mapped[dict[str, Any]] = mapped_column(ANSWERS_JSON)
     client_hash: Mapped[str | None] = mapped_column(String(32))
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -166,35 +179,6 @@ class Submission(db.Model):
     campaign: Mapped[Campaign] = relationship()
     desk: Mapped[Desk] = relationship()
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
-    answers: Mapped[list[Answer]] = relationship(
-        back_populates="submission", cascade="all, delete-orphan"
-    )
-
-
-class Answer(db.Model):
-    """One answer: a choice code, a number or a text; multiple choice gives one row per code."""
-
-    __tablename__ = "answers"
-    __table_args__ = (
-        CheckConstraint(
-            "(CASE WHEN choice IS NULL THEN 0 ELSE 1 END)"
-            " + (CASE WHEN number IS NULL THEN 0 ELSE 1 END)"
-            " + (CASE WHEN text IS NULL THEN 0 ELSE 1 END) = 1",
-            name="one_value",
-        ),
-        CheckConstraint("choice >= 0 AND choice <= 999", name="choice_code_range"),
-        UniqueConstraint("submission_id", "item_code", "choice", name="submission_item_choice"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    # No index of its own: the UNIQUE (submission_id, item_code, choice) index leads with it.
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
-    item_code: Mapped[str] = mapped_column(String(64))
-    choice: Mapped[int | None] = mapped_column(Integer)
-    number: Mapped[Decimal | None] = mapped_column(Numeric(18, 6))
-    text: Mapped[str | None] = mapped_column(Text)
-
-    submission: Mapped[Submission] = relationship(back_populates="answers")
 
 
 class StaffUser(UserMixin, db.Model):

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from bench.dashboard_data import generate
 from scoring.questionnaire import Questionnaire
 from survey_app.extensions import db
-from survey_app.models import Campaign, StaffUser
+from survey_app.models import Agency, Campaign, Desk, StaffUser, Submission
 from survey_app.services import accounts, analysis, organisation, questionnaires
 from survey_app.services.questionnaires import definition
 
@@ -67,17 +67,23 @@ def login(client: FlaskClient, username: str) -> None:
 
 
 def scoring_frame(app: Flask, code: str = "SIPAS-2026") -> tuple[pd.DataFrame, Questionnaire]:
-    """The campaign's answers pivoted with pandas, independently of the app's loader."""
+    """The campaign's single-choice answers, one row per submission, built with pandas from
+    the stored documents, independently of the app's loader (which reads them in SQL)."""
     with app.app_context():
         c = campaign(code)
         q = definition(c.questionnaire_version)
-        long = pd.read_sql(
-            "SELECT s.id AS sid, d.code AS desk, a.code AS agency, x.item_code, x.choice "
-            "FROM submissions s JOIN desks d ON d.id = s.desk_id "
-            "JOIN agencies a ON a.id = d.agency_id JOIN answers x ON x.submission_id = s.id "
-            f"WHERE s.campaign_id = {c.id} AND x.choice IS NOT NULL",
-            db.engine,
-        )
-    wide = long.pivot(index="sid", columns="item_code", values="choice").astype(float)
-    meta = long.drop_duplicates("sid").set_index("sid")[["desk", "agency"]]
-    return meta.join(wide).sort_index().reset_index(), q
+        rows = db.session.execute(
+            db.select(Submission.id, Desk.code, Agency.code, Submission.answers)
+            .join(Desk, Desk.id == Submission.desk_id)
+            .join(Agency, Agency.id == Desk.agency_id)
+            .where(Submission.campaign_id == c.id)
+        ).all()
+    singles = {i.code for i in (*q.items, *q.respondent) if i.type == "single"}
+    meta = pd.DataFrame(
+        [(sid, desk, agency) for sid, desk, agency, _ in rows], columns=["sid", "desk", "agency"]
+    ).set_index("sid")
+    wide = pd.DataFrame.from_records(
+        [{k: v for k, v in answers.items() if k in singles} for *_, answers in rows],
+        index=[sid for sid, *_ in rows],
+    ).astype(float)
+    return meta.join(wide).sort_index().reset_index(names="sid"), q

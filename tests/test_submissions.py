@@ -8,17 +8,18 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from scoring.questionnaire import parse_questionnaire
 from survey_app.extensions import db
-from survey_app.models import Answer, Campaign, Desk, Submission
+from survey_app.models import Campaign, Desk, Submission
 from survey_app.services import organisation, questionnaires, submissions
 from survey_app.services.submissions import (
     DossierCodeSpent,
     SubmissionConflict,
-    answers_digest,
     record_submission,
+    stored_answers,
     validate_answers,
 )
 from tests.citizen_support import SMALL
@@ -71,11 +72,11 @@ def test_text_length_counts_a_browser_line_break_once() -> None:
     assert answers["t"] == "abcd\nefgh"
 
 
-def test_digest_ignores_order_of_keys_and_of_multiple_choice_codes() -> None:
+def test_stored_document_ignores_order_of_keys_and_of_multiple_choice_codes() -> None:
     one = {"a": 1, "m": [3, 1], "visits": Decimal("2.000000")}
     two = {"visits": Decimal("2"), "m": [1, 3], "a": 1}
-    assert answers_digest(one) == answers_digest(two)
-    assert answers_digest(one) != answers_digest({**two, "a": 2})
+    assert stored_answers(one) == stored_answers(two) == {"a": 1, "m": [1, 3], "visits": "2"}
+    assert stored_answers(one) != stored_answers({**two, "a": 2})
 
 
 @pytest.fixture
@@ -107,30 +108,32 @@ def _record(ids: dict[str, int], uid: str, answers: dict, **kwargs: object) -> S
     )
 
 
-def test_answers_are_stored_one_row_per_choice_in_their_columns(
+def test_answers_are_stored_as_one_json_document_of_codes_decimal_strings_and_texts(
     app: Flask, setup: dict[str, int]
 ) -> None:
     answers, _ = validate_answers(
-        SMALL_Q, {"a": "1", "why": "2", "m": ["1", "3"], "hours": "2,25", "t": "tốt"}
+        SMALL_Q, {"a": "1", "why": "2", "m": ["3", "1"], "hours": "2,250", "t": "tốt"}
     )
     with app.app_context():
         submission = _record(setup, submissions.new_uid(), answers)
         db.session.commit()
-        rows = db.session.execute(
-            select(Answer.item_code, Answer.choice, Answer.number, Answer.text)
-            .filter_by(submission_id=submission.id)
-            .order_by(Answer.item_code, Answer.choice)
-        ).all()
-        assert submissions.is_receipt(submission.receipt)
-        assert submission.answers_digest == answers_digest(answers)
-    assert [tuple(r) for r in rows] == [
-        ("a", 1, None, None),
-        ("hours", None, Decimal("2.25"), None),
-        ("m", 1, None, None),
-        ("m", 3, None, None),
-        ("t", None, None, "tốt"),
-        ("why", 2, None, None),
-    ]
+        submission_id = submission.id
+        db.session.expunge_all()
+        stored = db.session.get(Submission, submission_id)
+        assert stored is not None and submissions.is_receipt(stored.receipt)
+        assert stored.answers == {"a": 1, "why": 2, "m": [1, 3], "hours": "2.25", "t": "tốt"}
+
+
+def test_the_database_refuses_answers_that_are_not_a_json_object(
+    app: Flask, setup: dict[str, int]
+) -> None:
+    with app.app_context():
+        _record(setup, submissions.new_uid(), {"a": 2})
+        db.session.commit()
+        with pytest.raises(IntegrityError):
+            db.session.execute(update(Submission).values(answers=[1, 2]))
+        db.session.rollback()
+        assert db.session.scalars(select(Submission.answers)).all() == [{"a": 2}]
 
 
 def test_same_uid_same_answers_returns_the_stored_submission(
@@ -156,7 +159,7 @@ def test_same_uid_other_answers_is_a_conflict_and_changes_nothing(
         with pytest.raises(SubmissionConflict):
             _record(setup, uid, {"a": 1, "why": 1})
         db.session.rollback()
-        assert db.session.scalars(select(Answer.choice)).all() == [2]
+        assert db.session.scalars(select(Submission.answers)).all() == [{"a": 2}]
 
 
 def _spy_existing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -220,7 +223,7 @@ def test_a_taken_uid_rolls_nothing_back_in_the_callers_transaction(
         db.session.commit()
         stored = db.session.scalars(select(Submission.id)).all()
         assert len(stored) == 2 and earlier.id in stored
-        assert sorted(a.choice for a in earlier.answers) == [1, 1]
+        assert earlier.answers == {"a": 1, "why": 1}
 
 
 def test_a_receipt_collision_is_retried_with_a_new_receipt(

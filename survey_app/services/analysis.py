@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from scoring.compare import Difference, difference_test
 from scoring.questionnaire import IndexNode, Questionnaire
 from survey_app.extensions import db
-from survey_app.models import Agency, Answer, Campaign, Desk, Submission
+from survey_app.models import Agency, Campaign, Desk, Submission
 from survey_app.services.questionnaires import definition
 from survey_app.services.weighting_settings import WeightingSettings
 from survey_app.services.weighting_settings import current as current_settings
@@ -48,36 +48,9 @@ class Responses:
     comments: pd.DataFrame  # submission_id, text
 
 
-def _long_answers(campaign: Campaign, codes: list[str], text_codes: list[str], after_id: int
-                  ) -> pd.DataFrame:
-    """(submission_id, column, choice, text) rows: one per choice answer or comment.
-
-    ``column`` is the 1-based position of the item code in ``codes`` (0 for a
-    text answer). On PostgreSQL the rows are streamed with COPY ... CSV and
-    parsed by pandas: 7 million answers never become Python tuples.
-    """
-    position = case(
-        *[(Answer.item_code == code, i + 1) for i, code in enumerate(codes)], else_=0
-    )
-    query = (
-        select(Answer.submission_id, position.label("col"), Answer.choice, Answer.text)
-        .join(Submission, Submission.id == Answer.submission_id)
-        .where(
-            Submission.campaign_id == campaign.id,
-            Submission.id > after_id,
-            ((Answer.choice.is_not(None) & Answer.item_code.in_(codes))
-             | (Answer.text.is_not(None) & Answer.item_code.in_(text_codes or [""]))),
-        )
-    )
-    names = ["submission_id", "col", "choice", "text"]
-    if db.engine.dialect.name == "postgresql":
-        return _copy_frame(query, names, {"submission_id": "int64", "col": "int32",
-                                          "choice": "float64", "text": "object"})
-    rows = db.session.execute(query).all()
-    return pd.DataFrame(rows, columns=names)
-
-
-def _copy_frame(query: Any, names: list[str], dtypes: dict[str, str]) -> pd.DataFrame:
+def _copy_frame(query: Any, names: list[str]) -> pd.DataFrame:
+    """The rows of a query, streamed by PostgreSQL's COPY ... CSV and parsed by pandas:
+    200,000 rows of 50 columns never become Python tuples."""
     import io
 
     from sqlalchemy.dialects import postgresql
@@ -91,48 +64,66 @@ def _copy_frame(query: Any, names: list[str], dtypes: dict[str, str]) -> pd.Data
         with cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)") as copy:
             for chunk in copy:
                 buffer.write(chunk)
-    buffer.seek(0)
     if buffer.getbuffer().nbytes == 0:
-        return pd.DataFrame({n: pd.Series(dtype=dtypes.get(n, "object")) for n in names})
-    return pd.read_csv(
-        buffer, header=None, names=names, dtype=dtypes, keep_default_na=False,
-        na_values={n: [""] for n in names if dtypes.get(n) != "object"},
-    ).replace({"text": {"": None}})
+        return pd.DataFrame(columns=names)
+    buffer.seek(0)
+    # Every text column is quoted by COPY when it is empty, so only NULL reads as NaN.
+    return pd.read_csv(buffer, header=None, names=names, keep_default_na=False,
+                       na_values=[""], dtype={n: "object" for n in names[2:4]})
 
 
 def load_responses(campaign: Campaign, after_id: int = 0) -> Responses:
     """One row per submission: desk, agency, route, submitted_at and a column per choice item.
 
-    Answers are fetched in long form (one row per answer) and pivoted with
-    numpy; item columns are floats with NaN for "not answered". ``after_id``
-    loads only submissions with a larger id (the cache's increments).
+    Single choices are read out of the answers documents by the database
+    (``answers ->> code``), one row per submission; item columns are floats
+    with NaN for "not answered". ``after_id`` loads only submissions with a
+    larger id (the cache's increments).
     """
     questionnaire = definition(campaign.questionnaire_version)
     codes = choice_columns(questionnaire)
     text_codes = [i.code for i in questionnaire.items if i.type == "text"]
-    meta = db.session.execute(
+    answers = Submission.answers
+    query = (
         select(
-            Submission.id, Desk.code, Agency.code, Submission.route, Submission.submitted_at
+            Submission.id, Submission.desk_id, Submission.route, Submission.submitted_at,
+            *[answers[code].as_integer() for code in codes],
+            *[answers[code].as_string() for code in text_codes],
         )
-        .join(Desk, Desk.id == Submission.desk_id)
-        .join(Agency, Agency.id == Desk.agency_id)
         .where(Submission.campaign_id == campaign.id, Submission.id > after_id)
         .order_by(Submission.id)
-    ).all()
-    frame = pd.DataFrame(meta, columns=list(META_COLUMNS))
-    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"])
-    long = _long_answers(campaign, codes, text_codes, after_id)
-    ids = frame["submission_id"].to_numpy(dtype=np.int64)
-    values = np.full((len(frame), len(codes)), np.nan)
-    choices = long[long["col"] > 0]
-    rows = np.searchsorted(ids, choices["submission_id"].to_numpy(dtype=np.int64))
-    ok = rows < len(ids)
-    ok[ok] = ids[rows[ok]] == choices["submission_id"].to_numpy(dtype=np.int64)[ok]
-    values[rows[ok], choices["col"].to_numpy(dtype=np.int64)[ok] - 1] = (
-        choices["choice"].to_numpy(dtype=np.float64)[ok]
     )
+    names = ["submission_id", "desk_id", "route", "submitted_at", *codes,
+             *[f"text:{code}" for code in text_codes]]
+    if db.engine.dialect.name == "postgresql":
+        wide = _copy_frame(query, names)
+    else:
+        wide = pd.DataFrame(db.session.execute(query).all(), columns=names)
+    desks = {
+        desk_id: (desk, agency)
+        for desk_id, desk, agency in db.session.execute(
+            select(Desk.id, Desk.code, Agency.code).join(Agency, Agency.id == Desk.agency_id)
+        )
+    }
+    desk_ids = wide["desk_id"].to_numpy(dtype=np.int64)
+    frame = pd.DataFrame({
+        "submission_id": wide["submission_id"].to_numpy(dtype=np.int64),
+        "desk": [desks[d][0] for d in desk_ids],
+        "agency": [desks[d][1] for d in desk_ids],
+        "route": wide["route"].astype(object),
+        "submitted_at": pd.to_datetime(wide["submitted_at"]),
+    })
+    values = wide[codes].to_numpy(dtype=np.float64, na_value=np.nan)
     frame = pd.concat([frame, pd.DataFrame(values, columns=codes)], axis=1)
-    comments = long.loc[long["col"] == 0, ["submission_id", "text"]].reset_index(drop=True)
+    texts = [
+        pd.DataFrame({"submission_id": frame["submission_id"], "text": wide[f"text:{code}"]})
+        for code in text_codes
+    ]
+    comments = (
+        pd.concat(texts, ignore_index=True).dropna(subset=["text"]).reset_index(drop=True)
+        if texts else pd.DataFrame({"submission_id": pd.Series(dtype=np.int64),
+                                    "text": pd.Series(dtype=object)})
+    )
     return Responses(frame, comments)
 
 

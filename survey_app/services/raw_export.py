@@ -43,7 +43,7 @@ from sqlalchemy import func, select
 
 from scoring.questionnaire import Item, Questionnaire
 from survey_app.extensions import db
-from survey_app.models import ROUTES, Agency, Answer, Campaign, Desk, Submission
+from survey_app.models import ROUTES, Agency, Campaign, Desk, Submission
 from survey_app.services.questionnaires import definition
 
 META_COLUMNS = ("response_id", "desk", "agency", "route", "submitted_on", "language")
@@ -90,45 +90,33 @@ def responses_frame(campaign: Campaign, desk_ids: Collection[int] | None = None)
         where.append(Submission.desk_id.in_(list(desk_ids)))
     subs = db.session.execute(
         select(
-            Submission.id, Desk.code, Agency.code, Submission.route,
-            Submission.submitted_at, Submission.language,
+            Desk.code, Agency.code, Submission.route, Submission.submitted_at,
+            Submission.language, Submission.answers,
         )
         .join(Desk, Submission.desk_id == Desk.id)
         .join(Agency, Desk.agency_id == Agency.id)
         .where(*where)
         .order_by(Submission.submitted_at, Submission.id)
     ).all()
-    answers: dict[int, list[Answer]] = defaultdict(list)
-    for answer in db.session.scalars(
-        select(Answer).join(Submission, Answer.submission_id == Submission.id).where(*where)
-    ):
-        answers[answer.submission_id].append(answer)
 
     items = questionnaire.items
     records: list[dict[str, Any]] = []
-    for number, (sub_id, desk, agency, route, at, language) in enumerate(subs, start=1):
+    for number, (desk, agency, route, at, language, answers) in enumerate(subs, start=1):
         row: dict[str, Any] = {
             "response_id": number, "desk": desk, "agency": agency, "route": route,
             "submitted_on": at.date().isoformat(), "language": language,
         }
-        by_item: dict[str, list[Answer]] = defaultdict(list)
-        for answer in answers[sub_id]:
-            by_item[answer.item_code].append(answer)
         for item in items:
-            given = by_item.get(item.code, [])
+            given = answers.get(item.code)
             if item.type == "multiple":
-                chosen = {a.choice for a in given}
+                chosen = set(given or ())
                 for option in item.options:
                     column = f"{item.code}{MULTI_SEPARATOR}{option.code}"
                     row[column] = (1 if option.code in chosen else 0) if chosen else None
-            elif not given:
-                row[item.code] = None
-            elif item.type == "single":
-                row[item.code] = given[0].choice
-            elif item.type == "number":
-                row[item.code] = float(given[0].number) if given[0].number is not None else None
+            elif item.type == "number" and given is not None:
+                row[item.code] = float(given)
             else:
-                row[item.code] = given[0].text
+                row[item.code] = given
         records.append(row)
 
     columns = list(META_COLUMNS) + [c for item in items for c in item_columns(item)]

@@ -14,8 +14,6 @@ before it writes.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import re
 import secrets
 import time
@@ -26,18 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
-from sqlalchemy import (
-    ColumnElement,
-    Insert,
-    Integer,
-    Numeric,
-    String,
-    Text,
-    bindparam,
-    insert,
-    select,
-    text,
-)
+from sqlalchemy import ColumnElement, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 
@@ -45,7 +32,6 @@ from scoring.questionnaire import Item, Questionnaire
 from survey_app.extensions import db
 from survey_app.models import (
     ROUTES,
-    Answer,
     Campaign,
     Desk,
     ImportBatch,
@@ -64,7 +50,7 @@ Answers = dict[str, AnswerValue]
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 RECEIPT_LENGTH = 8
 _RECEIPT_RE = re.compile(f"^[{RECEIPT_ALPHABET}]{{{RECEIPT_LENGTH}}}$")
-# Numeric(18, 6) holds 12 digits before the point.
+# Numbers keep 6 decimals (quantized below) and at most 12 digits before the point.
 _NUMBER_LIMIT = Decimal("1e12")
 
 MESSAGES = {
@@ -217,27 +203,26 @@ def validate_answers(
     return answers, errors
 
 
-def canonical_json(answers: Mapping[str, AnswerValue]) -> str:
-    """Canonical JSON of validated answers: sorted keys, numbers as plain decimal strings."""
+StoredValue = int | list[int] | str
 
-    def conv(value: AnswerValue) -> object:
+
+def stored_answers(answers: Mapping[str, AnswerValue]) -> dict[str, StoredValue]:
+    """Validated answers as stored in ``Submission.answers``: JSON values only.
+
+    Choice codes stay integers, multiple choices a sorted list of codes, numbers
+    become plain decimal strings (exact, unlike a JSON float), texts stay texts.
+    Two equal answer sets give equal documents whatever their order, so a retry
+    is told from a conflicting reuse of the id by comparing documents.
+    """
+
+    def conv(value: AnswerValue) -> StoredValue:
         if isinstance(value, Decimal):
             return format(value.normalize(), "f")
         if isinstance(value, list):
             return sorted(value)
         return value
 
-    return json.dumps(
-        {code: conv(v) for code, v in answers.items()},
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-
-
-def answers_digest(answers: Mapping[str, AnswerValue]) -> str:
-    """sha256 of the canonical answers: tells an exact retry from a conflicting reuse."""
-    return hashlib.sha256(canonical_json(answers).encode("utf-8")).hexdigest()
+    return {code: conv(v) for code, v in answers.items()}
 
 
 # --------------------------------------------------------------------------- storage
@@ -256,63 +241,9 @@ def dossier_code_spent(code: str) -> Submission | None:
     return db.session.scalar(select(Submission).filter_by(dossier_code=code))
 
 
-AnswerRow = tuple[str, int | None, Decimal | None, str | None]
-
-
-def _answer_rows(answers: Mapping[str, AnswerValue]) -> list[AnswerRow]:
-    """(item code, choice, number, text) of each answer row: one per choice of a
-    multiple-choice item."""
-    rows: list[AnswerRow] = []
-    for code, value in answers.items():
-        if isinstance(value, list):
-            rows.extend((code, c, None, None) for c in value)
-        elif isinstance(value, Decimal):
-            rows.append((code, None, value, None))
-        elif isinstance(value, str):
-            rows.append((code, None, None, value))
-        else:
-            rows.append((code, value, None, None))
-    return rows
-
-
-# PostgreSQL: all answer rows in one statement of five parameters, whatever their number.
-_INSERT_ANSWERS_UNNEST = text(
-    "INSERT INTO answers (submission_id, item_code, choice, number, text) "
-    "SELECT :submission_id, * FROM unnest(:item_codes, :choices, :numbers, :texts)"
-).bindparams(
-    bindparam("submission_id", type_=Integer),
-    bindparam("item_codes", type_=postgresql.ARRAY(String)),
-    bindparam("choices", type_=postgresql.ARRAY(Integer)),
-    bindparam("numbers", type_=postgresql.ARRAY(Numeric)),
-    bindparam("texts", type_=postgresql.ARRAY(Text)),
-)
-
-
-def _insert_answers(submission_id: int, answers: Mapping[str, AnswerValue]) -> None:
-    """INSERT the answer rows of a submission, by Core rather than the ORM (which would
-    also split the rows by which values are None).
-
-    On PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays)``: a fifth of the Python CPU
-    of an executemany of the same 38 rows (bench/README.md); elsewhere an executemany.
-    """
-    rows = _answer_rows(answers)
-    if not rows:
-        return
-    if db.engine.dialect.name == "postgresql":
-        codes, choices, numbers, texts = zip(*rows, strict=True)
-        db.session.execute(_INSERT_ANSWERS_UNNEST, {
-            "submission_id": submission_id, "item_codes": list(codes),
-            "choices": list(choices), "numbers": list(numbers), "texts": list(texts),
-        })
-        return
-    db.session.execute(insert(Answer.__table__), [
-        {"submission_id": submission_id, "item_code": code, "choice": choice,
-         "number": number, "text": words}
-        for code, choice, number, words in rows
-    ])
-
-
-def _existing(uid: str, digest: str, dossier_code: str | None) -> Submission | None:
+def _existing(
+    uid: str, answers: Mapping[str, StoredValue], dossier_code: str | None
+) -> Submission | None:
     """What an earlier (or racing) request stored for this id or dossier code.
 
     Returns the stored submission for an exact retry, None when nothing blocks a new one;
@@ -320,7 +251,7 @@ def _existing(uid: str, digest: str, dossier_code: str | None) -> Submission | N
     """
     existing = submission_by_uid(uid)
     if existing is not None:
-        if existing.answers_digest != digest:
+        if existing.answers != answers:
             raise SubmissionConflict(existing)
         return existing
     if dossier_code is not None and dossier_code_spent(dossier_code) is not None:
@@ -348,7 +279,7 @@ def _insert_submission() -> Insert:
 def _attached(submission_id: int, values: Mapping[str, object]) -> Submission:
     """The row just inserted as a Submission of the session, without reading it back."""
     submission = Submission(id=submission_id, **values)
-    # Persistent from here on: its relationships (answers, desk, ...) load when read.
+    # Persistent from here on: its relationships (desk, campaign, ...) load when read.
     make_transient_to_detached(submission)
     db.session.add(submission)
     return submission
@@ -382,7 +313,7 @@ def record_submission(
         raise ValueError(f"unknown route {route!r}")
     if (route == "dossier") != (dossier_code is not None):
         raise ValueError("a dossier code goes with the 'dossier' route, and only with it")
-    digest = answers_digest(answers)
+    document = stored_answers(answers)
     values: dict[str, object] = {
         "uid": uid,
         "receipt": "",
@@ -392,7 +323,7 @@ def record_submission(
         "route": route,
         "dossier_code": dossier_code,
         "language": language,
-        "answers_digest": digest,
+        "answers": document,
         "client_hash": client_hash,
         "import_batch_id": import_batch.id if import_batch is not None else None,
         "submitted_at": submitted_at if submitted_at is not None else utcnow(),
@@ -409,11 +340,10 @@ def record_submission(
         submission_id = session.execute(statement, values).scalar()
         if submission_id is None:
             # uid, dossier code or (very rarely) receipt taken: see by what.
-            existing = _existing(uid, digest, dossier_code)
+            existing = _existing(uid, document, dossier_code)
             if existing is not None:
                 return existing
             continue
-        _insert_answers(submission_id, answers)
         return _attached(submission_id, values)
     raise SubmissionError("could not allocate a unique receipt code")
 
