@@ -479,26 +479,25 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> o
     if errors:  # only codes that are in no step: fields the form never had
         return show(step, errors, 422)
     try:
-        submission = submissions.record_submission(
-            uid=uid,
-            campaign=target.campaign,
-            desk=target.desk,
-            route=target.route,
-            answers=answers,
-            language=lang,
-            dossier_code=target.dossier_code,
-            client_hash=client_key(),
-        )
+        # A connection of its own, not the ORM session: one INSERT and the commit.
+        with db.engine.begin() as connection:
+            stored = submissions.record_submission(
+                connection,
+                uid=uid,
+                campaign=target.campaign,
+                desk=target.desk,
+                route=target.route,
+                answers=answers,
+                language=lang,
+                dossier_code=target.dossier_code,
+                client_hash=client_key(),
+            )
     except submissions.SubmissionConflict:
-        db.session.rollback()
         return _page("conflict", target.desk)
     except submissions.DossierCodeSpent:
-        db.session.rollback()
         return _page("code_spent", target.desk)
-    receipt = submission.receipt
-    db.session.commit()
     # Post/redirect/get: the receipt appears only once the answers are committed.
-    return redirect(url_for("citizen.receipt", receipt=receipt), 303)
+    return redirect(url_for("citizen.receipt", receipt=stored.receipt), 303)
 
 
 def _desk_target(public_id: str) -> Target:

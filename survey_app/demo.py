@@ -149,6 +149,7 @@ def load_demo_responses(per_campaign: int = 300, seed: int = 2026) -> list[str]:
             if errors:
                 raise ValueError(f"demo answers do not fit {q.id} {q.version}: {errors}")
             submissions.record_submission(
+                db.session.connection(),
                 uid=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 campaign=campaign,
                 desk=desk,

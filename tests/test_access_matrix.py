@@ -101,6 +101,7 @@ def _seed() -> None:
             )
             assert not errors
             record_submission(
+                db.session.connection(),
                 uid=str(uuid.uuid4()), campaign=campaign, desk=campaign.desks[0],
                 route="desk_qr", answers=answers, language="vi",
                 submitted_at=dt.datetime(2026, 3, 1 + n, 10),
@@ -180,7 +181,8 @@ def test_officer_sees_a_province_campaign_through_own_desks_only(
         for desk in province.desks[:2]:
             answers, _ = validate_answers(definition(province.questionnaire_version),
                                           _answers(province, 4))
-            record_submission(uid=str(uuid.uuid4()), campaign=province, desk=desk,
+            record_submission(db.session.connection(), uid=str(uuid.uuid4()),
+                              campaign=province, desk=desk,
                               route="desk_qr", answers=answers, language="vi",
                               submitted_at=dt.datetime(2026, 4, 1))
         db.session.commit()

@@ -455,9 +455,11 @@ def test_two_identical_final_posts_racing_both_end_on_the_one_receipt(
     barrier = threading.Barrier(2, timeout=10)
     real = submissions.record_submission
 
-    def store_together(**kwargs: object) -> Submission:
+    def store_together(
+        connection: sa.Connection, **kwargs: object
+    ) -> submissions.StoredSubmission:
         barrier.wait()
-        return real(**kwargs)  # type: ignore[arg-type]
+        return real(connection, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(submissions, "record_submission", store_together)
     results: list[tuple[int, str]] = []

@@ -62,6 +62,7 @@ def _store(campaign: Campaign, desk: Desk, raw: dict, route: str, at: dt.datetim
     answers, errors = validate_answers(definition(campaign.questionnaire_version), raw)
     assert errors == {}
     record_submission(
+        db.session.connection(),
         uid=str(uuid.uuid4()), campaign=campaign,
         desk=desk, route=route, answers=answers, language="vi", submitted_at=at,
         **extra,  # type: ignore[arg-type]

@@ -96,8 +96,11 @@ def setup(app: Flask, tmp_path: Path) -> dict[str, int]:
     return ids
 
 
-def _record(ids: dict[str, int], uid: str, answers: dict, **kwargs: object) -> Submission:
+def _record(
+    ids: dict[str, int], uid: str, answers: dict, **kwargs: object
+) -> submissions.StoredSubmission:
     return record_submission(
+        db.session.connection(),
         uid=uid,
         campaign=db.session.get(Campaign, ids["campaign"]),
         desk=db.session.get(Desk, ids["desk"]),
@@ -223,7 +226,15 @@ def test_a_taken_uid_rolls_nothing_back_in_the_callers_transaction(
         db.session.commit()
         stored = db.session.scalars(select(Submission.id)).all()
         assert len(stored) == 2 and earlier.id in stored
-        assert earlier.answers == {"a": 1, "why": 1}
+        assert db.session.get(Submission, earlier.id).answers == {"a": 1, "why": 1}
+
+
+def test_receipts_use_every_symbol_in_every_position() -> None:
+    receipts = [submissions.new_receipt() for _ in range(3000)]
+    assert all(submissions.is_receipt(r) for r in receipts)
+    for position in range(submissions.RECEIPT_LENGTH):
+        seen = {r[position] for r in receipts}
+        assert seen == set(submissions.RECEIPT_ALPHABET)
 
 
 def test_a_receipt_collision_is_retried_with_a_new_receipt(

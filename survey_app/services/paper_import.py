@@ -411,6 +411,7 @@ def import_file(
         raise DuplicateImport(winner) from None
     for row in rows:
         record_submission(
+            db.session.connection(),
             # Campaign id in the name: the same file imported into two campaigns gets new uids.
             uid=str(uuid.uuid5(UID_NAMESPACE, f"{campaign.id}:{digest}:{row.line}")),
             campaign=campaign,

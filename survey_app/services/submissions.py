@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Insert, select
+from sqlalchemy import ColumnElement, Connection, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm import joinedload
 
 from scoring.questionnaire import Item, Questionnaire
 from survey_app.extensions import db
@@ -68,10 +68,19 @@ class SubmissionError(Exception):
     """A submission that cannot be stored."""
 
 
+@dataclass(frozen=True)
+class StoredSubmission:
+    """What ``record_submission`` stored (or found stored for an exact retry)."""
+
+    id: int
+    uid: str
+    receipt: str
+
+
 class SubmissionConflict(SubmissionError):
     """The submission id is already stored with different answers."""
 
-    def __init__(self, existing: Submission) -> None:
+    def __init__(self, existing: StoredSubmission) -> None:
         super().__init__(f"submission {existing.uid} is already stored with other answers")
         self.existing = existing
 
@@ -99,8 +108,17 @@ def is_receipt(value: str) -> bool:
     return bool(_RECEIPT_RE.match(value))
 
 
+_RECEIPTS = len(RECEIPT_ALPHABET) ** RECEIPT_LENGTH
+
+
 def new_receipt() -> str:
-    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
+    """A random receipt code: one draw from the OS generator, written in base 31."""
+    number = secrets.randbelow(_RECEIPTS)
+    digits = []
+    for _ in range(RECEIPT_LENGTH):
+        number, digit = divmod(number, len(RECEIPT_ALPHABET))
+        digits.append(RECEIPT_ALPHABET[digit])
+    return "".join(digits)
 
 
 # --------------------------------------------------------------------------- validation
@@ -222,14 +240,11 @@ def stored_answers(answers: Mapping[str, AnswerValue]) -> dict[str, StoredValue]
             return sorted(value)
         return value
 
-    return {code: conv(v) for code, v in answers.items()}
+    # Most answers are choice codes, already what is stored.
+    return {code: v if type(v) is int else conv(v) for code, v in answers.items()}
 
 
 # --------------------------------------------------------------------------- storage
-
-
-def submission_by_uid(uid: str) -> Submission | None:
-    return db.session.scalar(select(Submission).filter_by(uid=uid))
 
 
 def submission_by_receipt(receipt: str) -> Submission | None:
@@ -242,19 +257,25 @@ def dossier_code_spent(code: str) -> Submission | None:
 
 
 def _existing(
-    uid: str, answers: Mapping[str, StoredValue], dossier_code: str | None
-) -> Submission | None:
+    connection: Connection, uid: str, answers: Mapping[str, StoredValue],
+    dossier_code: str | None,
+) -> StoredSubmission | None:
     """What an earlier (or racing) request stored for this id or dossier code.
 
     Returns the stored submission for an exact retry, None when nothing blocks a new one;
     raises SubmissionConflict or DossierCodeSpent.
     """
-    existing = submission_by_uid(uid)
-    if existing is not None:
-        if existing.answers != answers:
+    row = connection.execute(
+        select(Submission.id, Submission.receipt, Submission.answers).where(Submission.uid == uid)
+    ).first()
+    if row is not None:
+        existing = StoredSubmission(row.id, uid, row.receipt)
+        if row.answers != answers:
             raise SubmissionConflict(existing)
         return existing
-    if dossier_code is not None and dossier_code_spent(dossier_code) is not None:
+    if dossier_code is not None and connection.execute(
+        select(Submission.id).where(Submission.dossier_code == dossier_code)
+    ).first() is not None:
         raise DossierCodeSpent(dossier_code)
     return None
 
@@ -262,30 +283,21 @@ def _existing(
 _INSERT_SUBMISSION: dict[str, Insert] = {}
 
 
-def _insert_submission() -> Insert:
+def _insert_submission(dialect: str) -> Insert:
     """``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` into submissions, in the
     database's dialect: a taken UNIQUE value returns no row instead of failing the
     transaction."""
-    name = db.engine.dialect.name
-    statement = _INSERT_SUBMISSION.get(name)
+    statement = _INSERT_SUBMISSION.get(dialect)
     if statement is None:
-        dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[name]
+        dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
         table = Submission.__table__
         statement = dialect_insert(table).on_conflict_do_nothing().returning(table.c.id)
-        _INSERT_SUBMISSION[name] = statement
+        _INSERT_SUBMISSION[dialect] = statement
     return statement
 
 
-def _attached(submission_id: int, values: Mapping[str, object]) -> Submission:
-    """The row just inserted as a Submission of the session, without reading it back."""
-    submission = Submission(id=submission_id, **values)
-    # Persistent from here on: its relationships (desk, campaign, ...) load when read.
-    make_transient_to_detached(submission)
-    db.session.add(submission)
-    return submission
-
-
 def record_submission(
+    connection: Connection,
     *,
     uid: str,
     campaign: Campaign | CampaignRef,
@@ -297,8 +309,9 @@ def record_submission(
     client_hash: str | None = None,
     import_batch: ImportBatch | None = None,
     submitted_at: dt.datetime | None = None,
-) -> Submission:
-    """Store validated answers once under ``uid``, with a new receipt; do not commit.
+) -> StoredSubmission:
+    """Store validated answers once under ``uid``, with a new receipt, in the transaction
+    of ``connection``; do not commit.
 
     An exact retry (same uid, same answers) returns the stored submission and adds nothing;
     the same uid with other answers raises SubmissionConflict; a dossier code already spent
@@ -308,6 +321,10 @@ def record_submission(
     dossier code or receipt is taken (PostgreSQL waits for the other transaction to end
     first), and only then is the winner read back. Nothing is rolled back, so whatever the
     caller's transaction already holds (a paper import's batch and earlier rows) stays.
+
+    The citizen form passes a connection of its own (``db.engine.begin()``: one statement
+    and a commit, no ORM session); the paper import and the demo pass the session's
+    (``db.session.connection()``, after flushing what they added).
     """
     if route not in ROUTES:
         raise ValueError(f"unknown route {route!r}")
@@ -328,23 +345,20 @@ def record_submission(
         "import_batch_id": import_batch.id if import_batch is not None else None,
         "submitted_at": submitted_at if submitted_at is not None else utcnow(),
     }
-    session = db.session
-    if session.new or session.dirty or session.deleted:
-        # Core statements do not autoflush; rows the caller added must exist first.
-        session.flush()
-    statement = _insert_submission()
+    statement = _insert_submission(connection.dialect.name)
     for _attempt in range(3):
         # No look-up of the receipt first: a collision (one in 31**8) is skipped like
         # any other taken value and takes the retry below.
-        values["receipt"] = new_receipt()
-        submission_id = session.execute(statement, values).scalar()
+        receipt = new_receipt()
+        values["receipt"] = receipt
+        submission_id = connection.execute(statement, values).scalar()
         if submission_id is None:
             # uid, dossier code or (very rarely) receipt taken: see by what.
-            existing = _existing(uid, document, dossier_code)
+            existing = _existing(connection, uid, document, dossier_code)
             if existing is not None:
                 return existing
             continue
-        return _attached(submission_id, values)
+        return StoredSubmission(submission_id, uid, receipt)
     raise SubmissionError("could not allocate a unique receipt code")
 
 
