@@ -18,6 +18,7 @@ from scoring.design import SurveyDesign
 from scoring.index_tree import compute_index_tree
 from survey_app.extensions import db
 from survey_app.models import AuditEvent, Submission
+from survey_app.services import analysis
 from tests.dashboard_setup import campaign, login, province, scoring_frame
 
 URL = "/staff/campaigns/SIPAS-2026"
@@ -241,7 +242,6 @@ def test_responses_kept_on_disk_survive_a_restart_and_follow_new_submissions(
     make_app: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bench.dashboard_data import generate
-    from survey_app.services import analysis
 
     app = make_app(ANALYSIS_CACHE_DIR=str(tmp_path / "cache"))
     with app.app_context():
@@ -258,9 +258,9 @@ def test_responses_kept_on_disk_survive_a_restart_and_follow_new_submissions(
     loads: list[int] = []
     original = analysis.load_responses
 
-    def spy(c: object, after_id: int = 0) -> analysis.Responses:
+    def spy(c: object, after_id: int = 0, until_id: int | None = None) -> analysis.Responses:
         loads.append(after_id)
-        return original(c, after_id)  # type: ignore[arg-type]
+        return original(c, after_id, until_id)  # type: ignore[arg-type]
 
     monkeypatch.setattr(analysis, "load_responses", spy)
     assert "n = 123 phiếu" in client.get(f"{URL}/dashboard").text
@@ -271,8 +271,6 @@ def test_concurrent_requests_compute_the_dashboard_once(
     app: Flask, loaded: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import threading
-
-    from survey_app.services import analysis
 
     calls: list[list[str]] = []
     original = analysis._index_table
@@ -298,3 +296,55 @@ def test_concurrent_requests_compute_the_dashboard_once(
     assert statuses == [200, 200, 200]
     # One call for this campaign's view (all partitions) and one for the 2025 comparison.
     assert len(calls) == 2
+
+
+def test_loaded_responses_equal_the_stored_documents_in_parts_and_up_to_a_bound(
+    app: Flask, loaded: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader reads answers in SQL, in concurrent parts on PostgreSQL; pandas reading the
+    documents themselves must give the same frame, and ids past ``until_id`` stay out."""
+    monkeypatch.setattr(analysis, "PARALLEL_LOAD_ROWS", 0)  # parts even for 300 rows
+    expected, _q = scoring_frame(app)
+    with app.app_context():
+        c = campaign("SIPAS-2026")
+        responses = analysis.load_responses(c)
+        frame = responses.frame.set_index("submission_id")
+        ids = sorted(frame.index)
+        partial = analysis.load_responses(c, after_id=ids[9], until_id=ids[19]).frame
+        commented = {
+            sid: answers["comment"] for sid, answers in db.session.execute(
+                select(Submission.id, Submission.answers).where(Submission.campaign_id == c.id)
+            ) if "comment" in answers
+        }
+    expected = expected.set_index("sid")
+    assert list(frame.index) == ids == sorted(expected.index)
+    assert (frame["desk"] == expected["desk"]).all()
+    assert (frame["agency"] == expected["agency"]).all()
+    for code in expected.columns.drop(["desk", "agency"]):
+        pd.testing.assert_series_equal(frame[code], expected[code], check_names=False)
+    assert list(partial["submission_id"]) == ids[10:20]
+    assert dict(zip(responses.comments["submission_id"], responses.comments["text"],
+                    strict=True)) == commented
+
+
+def test_a_submission_stored_during_a_load_is_counted_once(
+    app: Flask, loaded: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache reads the campaign's version, then its rows: a submission committed in
+    between belongs to the next version, never to both."""
+    from bench.dashboard_data import generate
+
+    original = analysis.load_responses
+    arrived: list[int] = []
+
+    def late_arrival(*args: object, **kwargs: object) -> analysis.Responses:
+        if not arrived:
+            arrived.append(generate(campaign("SIPAS-2026"), 1, seed=3))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analysis, "load_responses", late_arrival)
+    with app.app_context():
+        first = analysis.frames.get(campaign("SIPAS-2026"))
+        second = analysis.frames.get(campaign("SIPAS-2026"))
+    assert arrived and len(first) == 300
+    assert len(second) == 301 and second["submission_id"].is_unique

@@ -10,15 +10,18 @@ a design built on fewer rows, so its standard errors match R's ``subset()``.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Engine, Select, func, select
 
 from scoring.compare import Difference, difference_test
 from scoring.questionnaire import IndexNode, Questionnaire
@@ -48,41 +51,76 @@ class Responses:
     comments: pd.DataFrame  # submission_id, text
 
 
-def _copy_frame(query: Any, names: list[str]) -> pd.DataFrame:
+# A first load of more rows than this is read by several COPY statements at once.
+PARALLEL_LOAD_ROWS = 20_000
+LOAD_PARTS = 4
+
+
+def _copy_frame(engine: Engine, query: Select[Any], names: list[str]) -> pd.DataFrame:
     """The rows of a query, streamed by PostgreSQL's COPY ... CSV and parsed by pandas:
     200,000 rows of 50 columns never become Python tuples."""
-    import io
-
     from sqlalchemy.dialects import postgresql
 
     compiled = query.compile(
         dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
     )
     buffer = io.BytesIO()
-    connection = db.session.connection().connection.driver_connection
-    with connection.cursor() as cursor:  # type: ignore[union-attr]
-        with cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)") as copy:
-            for chunk in copy:
-                buffer.write(chunk)
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor:  # type: ignore[union-attr]
+            with cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)") as copy:
+                for chunk in copy:
+                    buffer.write(chunk)
     if buffer.getbuffer().nbytes == 0:
         return pd.DataFrame(columns=names)
     buffer.seek(0)
-    # Every text column is quoted by COPY when it is empty, so only NULL reads as NaN.
+    # An empty cell is NULL (no answer): an empty text is never stored as an answer.
     return pd.read_csv(buffer, header=None, names=names, keep_default_na=False,
                        na_values=[""], dtype={n: "object" for n in names[2:4]})
 
 
-def load_responses(campaign: Campaign, after_id: int = 0) -> Responses:
+def _wide_rows(query: Select[Any], names: list[str], after_id: int, until_id: int
+               ) -> pd.DataFrame:
+    """The rows of ``query`` with ids in (after_id, until_id], in id order.
+
+    On PostgreSQL a large range is cut into parts read by concurrent COPY
+    statements: the database extracts the answers of each part on its own core.
+    """
+    if db.engine.dialect.name != "postgresql":
+        rows = db.session.execute(
+            query.where(Submission.id > after_id, Submission.id <= until_id)
+        ).all()
+        return pd.DataFrame(rows, columns=names)
+    parts = LOAD_PARTS if until_id - after_id > PARALLEL_LOAD_ROWS else 1
+    bounds = [after_id + (until_id - after_id) * k // parts for k in range(parts + 1)]
+    queries = [
+        query.where(Submission.id > low, Submission.id <= high)
+        for low, high in itertools.pairwise(bounds)
+    ]
+    engine = db.engine
+    if parts == 1:
+        return _copy_frame(engine, queries[0], names)
+    with ThreadPoolExecutor(parts) as pool:
+        frames = list(pool.map(lambda q: _copy_frame(engine, q, names), queries))
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_responses(campaign: Campaign, after_id: int = 0, until_id: int | None = None
+                   ) -> Responses:
     """One row per submission: desk, agency, route, submitted_at and a column per choice item.
 
     Single choices are read out of the answers documents by the database
     (``answers ->> code``), one row per submission; item columns are floats
-    with NaN for "not answered". ``after_id`` loads only submissions with a
-    larger id (the cache's increments).
+    with NaN for "not answered". Only submissions with ids in (``after_id``,
+    ``until_id``] are read (the cache's increments; ``until_id`` None: all).
     """
     questionnaire = definition(campaign.questionnaire_version)
     codes = choice_columns(questionnaire)
     text_codes = [i.code for i in questionnaire.items if i.type == "text"]
+    if until_id is None:
+        until_id = db.session.scalar(
+            select(func.max(Submission.id)).where(Submission.campaign_id == campaign.id)
+        ) or 0
     answers = Submission.answers
     query = (
         select(
@@ -90,15 +128,12 @@ def load_responses(campaign: Campaign, after_id: int = 0) -> Responses:
             *[answers[code].as_integer() for code in codes],
             *[answers[code].as_string() for code in text_codes],
         )
-        .where(Submission.campaign_id == campaign.id, Submission.id > after_id)
+        .where(Submission.campaign_id == campaign.id)
         .order_by(Submission.id)
     )
     names = ["submission_id", "desk_id", "route", "submitted_at", *codes,
              *[f"text:{code}" for code in text_codes]]
-    if db.engine.dialect.name == "postgresql":
-        wide = _copy_frame(query, names)
-    else:
-        wide = pd.DataFrame(db.session.execute(query).all(), columns=names)
+    wide = _wide_rows(query, names, after_id, until_id)
     desks = {
         desk_id: (desk, agency)
         for desk_id, desk, agency in db.session.execute(
@@ -198,14 +233,14 @@ class FrameCache:
         loaded = None
         if cached is not None and version[0] > cached[0][0] and self._still_there(cached[0]):
             (old_latest, old_count, _), old = cached
-            new = load_responses(campaign, after_id=old_latest)
+            new = load_responses(campaign, after_id=old_latest, until_id=version[0])
             if old_count + len(new.frame) == version[1]:
                 loaded = Responses(
                     pd.concat([old.frame, new.frame], ignore_index=True),
                     pd.concat([old.comments, new.comments], ignore_index=True),
                 )
         if loaded is None:
-            loaded = load_responses(campaign)
+            loaded = load_responses(campaign, until_id=version[0])
             self._written.pop(campaign.id, None)
         self._remember(campaign, version, loaded)
         return loaded
