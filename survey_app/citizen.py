@@ -460,7 +460,9 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> o
         return show(step)
     if action == "back":
         return show(step - 1)
-    if target.dossier_code is not None:
+    # On the final step the INSERT itself decides (DossierCodeSpent below), in its own
+    # transaction: a request never holds two pooled connections at once.
+    if target.dossier_code is not None and not final:
         spent = submissions.dossier_code_spent(target.dossier_code)
         if spent is not None and spent.uid != uid:
             return _page("code_spent", target.desk)
