@@ -549,3 +549,23 @@ def test_a_phone_that_refuses_cookies_is_told_why_the_form_cannot_be_sent(
     assert response.status_code == 400
     assert "trình duyệt chặn cookie" in response.get_data(as_text=True)
     assert _count(app) == 0
+
+
+def test_a_final_submit_with_a_cold_form_cache_needs_one_pooled_connection(
+    make_app: Callable[..., Flask],
+) -> None:
+    """Resolving the desk's form uses the ORM session; the INSERT takes a connection of its
+    own. With a pool of one, holding both at once would wait for ever (a burst of first
+    requests on a busy server is the same deadlock, spread over many threads)."""
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0,
+                                              "pool_timeout": 3})
+    with app.app_context():
+        db.create_all()
+    survey = running_survey(app)
+    client = app.test_client()
+    answers = full_answers()
+    _response, last = walk(client, f"/s/{survey.public_id}", answers, submit=False)
+    app.extensions["desk_surveys"].clear()  # the form's landing is no longer cached
+    response = client.post(last.action, data=last.data(answers))
+    assert response.status_code == 303
+    assert _count(app) == 1
