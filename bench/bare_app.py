@@ -15,9 +15,13 @@ import os
 from flask import Flask, request
 from sqlalchemy import create_engine, text
 
-from survey_app.config import normalise_database_url
+from survey_app.config import load_config
 
-engine = create_engine(normalise_database_url(os.environ["DATABASE_URL"]), pool_pre_ping=False)
+# The application's own database settings (DATABASE_URL), connection pool included.
+_config = load_config(os.path.join(os.path.dirname(__file__), "..", "instance"))
+engine = create_engine(
+    str(_config["SQLALCHEMY_DATABASE_URI"]), **_config["SQLALCHEMY_ENGINE_OPTIONS"]  # type: ignore[arg-type]
+)
 app = Flask(__name__)
 
 CREATE = """

