@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Select, func, select
+from flask import current_app
+from sqlalchemy import Engine, Select, create_engine, func, select
+from sqlalchemy.pool import NullPool
 
 from scoring.compare import Difference, difference_test
 from scoring.questionnaire import IndexNode, Questionnaire
@@ -97,9 +99,14 @@ def _wide_rows(query: Select[Any], names: list[str], after_id: int, until_id: in
         query.where(Submission.id > low, Submission.id <= high)
         for low, high in itertools.pairwise(bounds)
     ]
-    engine = db.engine
     if parts == 1:
-        return _copy_frame(engine, queries[0], names)
+        return _copy_frame(db.engine, queries[0], names)
+    # Connections of their own, outside the request pool: requests holding one pooled
+    # connection each and waiting for four more could otherwise wait for each other.
+    engine = current_app.extensions.get("analysis_load_engine")
+    if engine is None:
+        engine = create_engine(db.engine.url, poolclass=NullPool)
+        current_app.extensions["analysis_load_engine"] = engine
     with ThreadPoolExecutor(parts) as pool:
         frames = list(pool.map(lambda q: _copy_frame(engine, q, names), queries))
     return pd.concat(frames, ignore_index=True)
