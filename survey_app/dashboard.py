@@ -149,6 +149,7 @@ def criterion(code: str, node_code: str) -> Any:
         node=node,
         items=items,
         chart=chart,
+        weighted=view.settings.weighted,
         wide_warning=analysis.WIDE_WARNING,
     )
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from scoring.design import SurveyDesign
 from scoring.index_tree import compute_index_tree
+from survey_app import charts
 from survey_app.extensions import db
 from survey_app.models import AuditEvent, Submission
 from survey_app.services import analysis
@@ -180,6 +181,34 @@ def test_post_stratification_is_saved_audited_and_shown(
         ).one()
         assert event.username == "analyst" and event.target == "SIPAS-2026"
         assert campaign("SIPAS-2026").settings["weighting"]["strata"] == "agency"
+
+
+def test_answer_shares_on_the_criterion_page_follow_the_weighting(
+    app: Flask, loaded: FlaskClient
+) -> None:
+    """Post-stratified to 7,000 men and 3,000 women, each respondent weighs N_g / n_g;
+    an option's share is its respondents' weight over the weight of all who answered."""
+    frame, _ = scoring_frame(app)
+    login(loaded, "analyst")
+    token = csrf(loaded, f"{URL}/weighting")
+    response = loaded.post(
+        f"{URL}/weighting",
+        data={"csrf_token": token, "calibration": "poststratify", "ci_method": "logit",
+              "level": "0.95", "strata": "", "cluster": "",
+              "margins": (io.BytesIO(b"gender,count\n1,7000\n2,3000\n"), "gioi-tinh.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    weight = frame["gender"].map({1: 7000, 2: 3000}) / frame["gender"].map(
+        frame["gender"].value_counts()
+    )
+    answered = frame["II.2.1"].notna()
+    share = weight[frame["II.2.1"] == 5].sum() / weight[answered].sum()
+    unweighted = (frame["II.2.1"] == 5).sum() / answered.sum()
+    page = loaded.get(f"{URL}/criteria/II.2").text
+    assert "Tỷ lệ (có trọng số)" in page
+    assert f'<td class="num">{charts.fmt(share * 100, 1)}%</td>' in page
+    assert charts.fmt(share * 100, 1) != charts.fmt(unweighted * 100, 1)
 
 
 @pytest.mark.parametrize(

@@ -975,28 +975,34 @@ def dashboard(campaign: Campaign, user: Any, period: Period) -> Dashboard:
 @dataclass
 class ItemDistribution:
     node: NodeResult
-    options: list[tuple[str, int, float, bool]]  # label, count, share of answers, valid
+    options: list[tuple[str, int, float, bool]]  # label, count, weighted share, valid
 
 
 def criterion_detail(view: View, node_code: str) -> tuple[NodeResult, list[ItemDistribution]]:
-    """One criterion's items, each with its index and its answer counts in the view."""
+    """One criterion's items, each with its index and its answers in the view.
+
+    Each option has its count of responses and its share of the item's answers
+    weighted by the design's (calibrated) weights, so the distribution agrees
+    with the index beside it; without weighting every response weighs 1.
+    """
     tree = view_tree(view)
     node = tree.find(node_code)
     if node is None:
         raise KeyError(node_code)
     frame = view.frame[view.mask]
+    weights = design_for(view.frame, view.settings).weights[view.mask]
     items = []
     for leaf in [n for n in node.walk() if n.is_leaf]:
         item = view.questionnaire.item(leaf.code)
-        counts = frame[leaf.code].value_counts() if leaf.code in frame else pd.Series(dtype=int)
-        total = int(counts.sum())
+        codes = frame[leaf.code].to_numpy() if leaf.code in frame else np.array([])
+        answered = weights[~np.isnan(codes)].sum() if codes.size else 0.0
         options = []
         for option in item.options:
-            c = int(counts.get(float(option.code), 0))
-            options.append(
-                (option.label.get("vi", str(option.code)), c, c / total if total else 0.0,
-                 option.valid)
-            )
+            chosen = codes == option.code
+            options.append((
+                option.label.get("vi", str(option.code)), int(chosen.sum()),
+                float(weights[chosen].sum() / answered) if answered else 0.0, option.valid,
+            ))
         items.append(ItemDistribution(leaf, options))
     return node, items
 

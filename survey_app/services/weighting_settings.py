@@ -100,6 +100,11 @@ class WeightingSettings:
             margins_file=data.get("margins_file"),
         )
 
+    @property
+    def weighted(self) -> bool:
+        """Whether responses are calibrated to population margins (else each weighs 1)."""
+        return self.calibration != "none" and bool(self.margins)
+
     def key(self) -> str:
         """A stable key for caches."""
         return json.dumps(self.to_json(), sort_keys=True)
@@ -109,7 +114,7 @@ class WeightingSettings:
 
         e.g. "Trọng số: hậu phân tầng theo giới tính × nhóm tuổi; KTC 95% logit".
         """
-        if self.calibration == "none" or not self.margins:
+        if not self.weighted:
             weights = "Trọng số: không (mỗi phiếu như nhau)"
         else:
             by = "; ".join(
