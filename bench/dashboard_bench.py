@@ -2,13 +2,14 @@
 
 Usage::
 
-    .venv/bin/python bench/dashboard_bench.py [--n 200000] [--url postgresql://...] [--keep]
+    .venv/bin/python bench/dashboard_bench.py [--n 200000] [--url postgresql://...] [--fresh]
 
 Builds the data once in a PostgreSQL schema (``bench_dashboard``; ``--fresh``
-rebuilds it), then times, through the Flask test client signed in as an
-administrator:
+rebuilds it): campaign BENCH (2026) and the previous one it is compared with,
+BENCH-2025, each with ``--n`` responses. Then times, through the Flask test
+client signed in as an administrator:
 
-- the answers load and pivot alone (``analysis.load_responses``);
+- the responses load alone (``analysis.load_responses``);
 - the dashboard cold (every cache empty), warm (cached), after one new
   submission (the frame cache misses, the design and results are recomputed);
 - an officer's dashboard (a domain of the same design) and the XLSX export warm.
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bench.dashboard_data import generate  # noqa: E402
 from survey_app import create_app  # noqa: E402
 from survey_app.extensions import db  # noqa: E402
-from survey_app.models import Campaign, StaffUser, Submission  # noqa: E402
+from survey_app.models import Campaign, StaffUser  # noqa: E402
 from survey_app.services import (  # noqa: E402
     accounts,
     analysis,
@@ -76,18 +77,21 @@ def setup(url: str, n: int, fresh: bool) -> str:
                 code = f"Q{a:02d}-{d}"
                 organisation.add_desk(code, f"Quầy {a}.{d}", f"HT-{a:02d}")
                 desks.append(code)
-        organisation.add_campaign(
-            "BENCH", "Khảo sát SIPAS năm 2026", "HT", "sipas-2023", "2023.1",
-            dt.date(2026, 1, 1), dt.date(2026, 12, 31), desks,
-        )
+        # The dashboard compares a campaign with the previous one of the same questionnaire.
+        for code, year in (("BENCH-2025", 2025), ("BENCH", 2026)):
+            organisation.add_campaign(
+                code, f"Khảo sát SIPAS năm {year}", "HT", "sipas-2023", "2023.1",
+                dt.date(year, 1, 1), dt.date(year, 12, 31), desks,
+            )
         accounts.create_user("admin", "mat-khau-rat-dai-2026", "admin")
         accounts.create_user("officer", "mat-khau-rat-dai-2026", "officer", "HT-03")
         db.session.commit()
-        campaign = db.session.scalars(sa.select(Campaign).filter_by(code="BENCH")).one()
-        start = time.perf_counter()
-        answers = generate(campaign, n, seed=2026)
-        took = time.perf_counter() - start
-        print(f"generated {n} submissions, {answers} answers in {took:.1f} s")
+        for code, seed in (("BENCH-2025", 2025), ("BENCH", 2026)):
+            campaign = db.session.scalars(sa.select(Campaign).filter_by(code=code)).one()
+            start = time.perf_counter()
+            answers = generate(campaign, n, seed=seed)
+            took = time.perf_counter() - start
+            print(f"{code}: generated {n} submissions, {answers} answers in {took:.1f} s")
     return schema_url
 
 
@@ -150,12 +154,12 @@ def main() -> None:
 
     with app.app_context():
         campaign = db.session.scalars(sa.select(Campaign).filter_by(code="BENCH")).one()
-        count = db.session.scalar(sa.select(sa.func.count(Submission.id)))
-        answers = db.session.scalar(
-            sa.text("SELECT sum((SELECT count(*) FROM jsonb_object_keys(answers))) "
-                    "FROM submissions")
-        )
-        print(f"campaign BENCH: {count} submissions, {answers} answers")
+        count, answers = db.session.execute(
+            sa.text("SELECT count(*), sum((SELECT count(*) FROM jsonb_object_keys(answers))) "
+                    "FROM submissions WHERE campaign_id = :c"), {"c": campaign.id}
+        ).one()
+        print(f"campaign BENCH: {count} submissions, {answers} answers; "
+              "compared with BENCH-2025 (as many)")
         timed("responses loaded (answers ->> item, COPY)",
               lambda: analysis.load_responses(campaign))
 
@@ -163,7 +167,7 @@ def main() -> None:
     page = "/staff/campaigns/BENCH/dashboard"
     analysis.clear_caches()
     shutil.rmtree(CACHE_DIR, ignore_errors=True)
-    timed("dashboard, admin, cold (no cache in memory or on disk)", lambda: get(page))
+    timed("dashboard, admin, cold (both campaigns read from the database)", lambda: get(page))
     timed("dashboard, admin, warm", lambda: get(page), repeat=5)
     timed("dashboard, admin, quarter 2, first time", lambda: get(page + "?period=2026-Q2"))
     timed("index export XLSX, warm", lambda: get("/staff/campaigns/BENCH/indices.xlsx"))
