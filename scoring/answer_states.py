@@ -260,6 +260,57 @@ def _local_runs(ids: IntArray) -> tuple[IntArray, IntArray]:
     return ids[starts], starts
 
 
+@dataclass(frozen=True, eq=False)
+class _Units:
+    """A partition's units (domain x PSU, or domain x stratum with one-row PSUs) and cells.
+
+    Units are sorted by domain then stratum, so a cell (domain x stratum) is a
+    run of units and a domain a run of cells; with one-row PSUs a unit is a cell.
+    """
+
+    members: IntArray  # the groups inside a domain, sorted by unit
+    unit_of_member: IntArray
+    domain: IntArray  # (units,)
+    cell: IntArray  # (units,) cell of each unit
+    cell_domain: IntArray  # (cells,)
+    cell_stratum: IntArray  # (cells,)
+
+    @property
+    def n_units(self) -> int:
+        return int(self.domain.shape[0])
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.cell_domain.shape[0])
+
+    def sums(self, values: FloatArray) -> FloatArray:
+        """Per unit sums of per group ``values``."""
+        return _runs_sum(values[self.members], self.unit_of_member, self.n_units)
+
+
+def _units(design: SurveyDesign, groups: _Groups, p: int, radix: int, one_row: bool) -> _Units:
+    codes = groups.codes[:, p]
+    inside = np.flatnonzero(codes >= 0)
+    key = codes[inside].astype(np.int64) * radix + groups.inner[inside]
+    perm = _stable_order(key)
+    members, key = inside[perm], key[perm]
+    new_unit = _run_starts(key)
+    first = members[new_unit]
+    if one_row:
+        stratum = groups.inner[first]
+    else:
+        stratum = design.psu_stratum[design.psu[groups.order[groups.start[first]]]]
+    new_cell = _run_starts(codes[first].astype(np.int64) * design.n_strata + stratum)
+    return _Units(
+        members=members,
+        unit_of_member=np.cumsum(new_unit) - 1,
+        domain=codes[first],
+        cell=np.cumsum(new_cell) - 1,
+        cell_domain=codes[first][new_cell],
+        cell_stratum=stratum[new_cell],
+    )
+
+
 def _partition_table(
     design: SurveyDesign,
     groups: _Groups,
@@ -276,114 +327,81 @@ def _partition_table(
     k = algebra.leaves.shape[0]
     n_dom = part.size
     one_row = design.n_psu == design.n
-
-    # Units: the groups of a (domain, stratum or PSU), sorted by domain then stratum.
-    codes = groups.codes[:, p]
-    inside = np.flatnonzero(codes >= 0)
-    unit_key = codes[inside].astype(np.int64) * radix + groups.inner[inside]
-    perm = _stable_order(unit_key)
-    members, unit_key = inside[perm], unit_key[perm]
-    new_unit = _run_starts(unit_key)
-    unit_of_member = np.cumsum(new_unit) - 1
-    n_units = int(new_unit.sum())
-    unit_domain = codes[members[new_unit]]
-    if one_row:
-        unit_stratum = groups.inner[members[new_unit]]
-    else:
-        unit_psu = design.psu[groups.order[groups.start[members[new_unit]]]]
-        unit_stratum = design.psu_stratum[unit_psu]
-
-    def units(values: FloatArray) -> FloatArray:
-        return _runs_sum(values[members], unit_of_member, n_units)
-
-    weight = units(groups.weight)
-    unit_count = np.column_stack([units(groups.rows), units(groups.count)])
-    unit_weight = units(groups.row_weight)
-    # Cells: the units of a (domain, stratum); with one-row PSUs a unit is a cell.
-    cell_key = unit_domain.astype(np.int64) * design.n_strata + unit_stratum
-    new_cell = _run_starts(cell_key)
-    cell_of_unit = np.cumsum(new_cell) - 1
-    cell_domain = unit_domain[new_cell]
-    cell_stratum = unit_stratum[new_cell]
-    n_cells = cell_domain.shape[0]
-
-    dom_weight = _runs_sum(weight, unit_domain, n_dom)
+    units = _units(design, groups, p, radix, one_row)
+    weight = units.sums(groups.weight)  # (units, 2k): state 1, then state 2, of each leaf
+    dom_weight = _runs_sum(weight, units.domain, n_dom)
     # Subsets: the domain, then the valid answers to each leaf.
-    unit_subset = np.column_stack(
-        [unit_count[:, 0], unit_count[:, 1 : k + 1] + unit_count[:, k + 1 :]]
-    )
-    cell_subset = _runs_sum(unit_subset, cell_of_unit, n_cells)
-    dom_subset = _runs_sum(cell_subset, cell_domain, n_dom)
+    count = units.sums(groups.count)
+    unit_subset = np.column_stack([units.sums(groups.rows), count[:, :k] + count[:, k:]])
+    cell_subset = _runs_sum(unit_subset, units.cell, units.n_cells)
+    dom_subset = _runs_sum(cell_subset, units.cell_domain, n_dom)
     dom_subset_weight = np.column_stack(
-        [_runs_sum(unit_weight, unit_domain, n_dom), dom_weight[:, :k] + dom_weight[:, k:]]
+        [
+            _runs_sum(units.sums(groups.row_weight), units.domain, n_dom),
+            dom_weight[:, :k] + dom_weight[:, k:],
+        ]
     )
 
+    # Totals of y = (s, v): s is state 2, v is state 1 or 2.
     totals = np.concatenate([dom_weight[:, k:], dom_weight[:, :k] + dom_weight[:, k:]], axis=1)
-    num, den = algebra.numerator, algebra.denominator
-    base, ratio, inverse, base_u = ratio_terms(totals, num, den)
+    base, ratio, inverse, base_u = ratio_terms(totals, algebra.numerator, algebra.denominator)
     estimate, u = combined_terms(base, base_u, algebra.coefficients, algebra.constant)
     lin = np.einsum("dq,dqm->dm", totals, u)
+    # Linearisation variable per state: u_v in state 1, u_s + u_v in state 2.
+    by_state = np.concatenate([u[:, k:], u[:, :k] + u[:, k:]], axis=1)
 
-    # One-leaf nodes: influence g1 in state 1 (reads v), g2 in state 2 (reads s and v).
     single = np.flatnonzero(leaf >= 0)
-    t = leaf[single]
-    g1 = u[:, k + t, single]  # (D, nodes)
-    g2 = u[:, t, single] + g1
-    m = estimate.shape[1]
-    quad = np.zeros((n_dom, m))
-    quad[:, single] = g1 * g1 * dom_weight[:, t] + g2 * g2 * dom_weight[:, k + t]
-    n_h = design.psu_in_stratum[cell_stratum].astype(np.float64)[:, None]
     several = np.flatnonzero(leaf < 0)
+    quad = np.zeros(estimate.shape)
+    t = leaf[single]
+    g1, g2 = by_state[:, t, single], by_state[:, k + t, single]  # (D, one-leaf nodes)
+    quad[:, single] = g1 * g1 * dom_weight[:, t] + g2 * g2 * dom_weight[:, k + t]
+    n_h = design.psu_in_stratum[units.cell_stratum].astype(np.float64)[:, None]
+    first_sum = np.zeros((units.n_cells, estimate.shape[1]))
+    second_sum = np.zeros_like(first_sum)
     if one_row:
-        first_sum = np.zeros((n_cells, m))
-        second_sum = np.zeros((n_cells, m))
-        square = units(groups.square)
-        d = cell_domain
-        first_sum[:, single] = g1[d] * weight[:, t] + g2[d] * weight[:, k + t]
-        second_sum[:, single] = g1[d] ** 2 * square[:, t] + g2[d] ** 2 * square[:, k + t]
+        square = units.sums(groups.square)
+        g1, g2 = g1[units.cell_domain], g2[units.cell_domain]
+        first_sum[:, single] = g1 * weight[:, t] + g2 * weight[:, k + t]
+        second_sum[:, single] = g1 * g1 * square[:, t] + g2 * g2 * square[:, k + t]
+    if several.size:
+        rows = _member_rows(groups, units.members)
+        row_unit = np.repeat(units.unit_of_member, np.diff(groups.start)[units.members])
+        quad[:, several], first, second = _several_leaves(
+            design.weights[rows],
+            onehot.take(rows, axis=0),  # take: 3x faster than fancy indexing of rows
+            np.searchsorted(units.domain[row_unit], np.arange(n_dom + 1)),
+            row_unit if one_row else None,
+            np.ascontiguousarray(by_state[:, :, several]),
+            units.n_units,
+        )
+        if one_row:
+            first_sum[:, several], second_sum[:, several] = first, second
+    if one_row:
+        # Zero outside the domain: sum_i (z_i - zbar_h)^2 over the n_h PSUs of stratum h.
+        sums = second_sum - first_sum * first_sum / n_h
     else:
         # PSU totals of every node's influence values, as ratio_estimates and combine.
         z_totals = np.concatenate([weight[:, k:], weight[:, :k] + weight[:, k:]], axis=1)
-        d = unit_domain
-        base_z = (z_totals @ num - ratio[d] * (z_totals @ den)) * inverse[d]
+        d = units.domain
+        base_z = (
+            z_totals @ algebra.numerator - ratio[d] * (z_totals @ algebra.denominator)
+        ) * inverse[d]
         z = base_z @ algebra.coefficients
-        first_sum = _runs_sum(z, cell_of_unit, n_cells)
-        second_sum = _runs_sum(z * z, cell_of_unit, n_cells)
-        mean = first_sum / n_h
-        centred = z - mean[cell_of_unit]
-        absent = n_h - _runs_sum(np.ones(n_units), cell_of_unit, n_cells)[:, None]
-        sums = _runs_sum(centred * centred, cell_of_unit, n_cells) + absent * mean * mean
-    if several.size:
-        rows = _member_rows(groups, members)
-        row_unit = np.repeat(unit_of_member, np.diff(groups.start)[members])
-        # Influence per respondent in state 1 (reads v) and state 2 (reads s and v).
-        by_state = np.concatenate([u[:, k:], u[:, :k] + u[:, k:]], axis=1)[:, :, several]
-        sums_of_several = _several_leaves(
-            design.weights[rows],
-            onehot.take(rows, axis=0),
-            np.searchsorted(unit_domain[row_unit], np.arange(n_dom + 1)),
-            row_unit if one_row else None,
-            np.ascontiguousarray(by_state),
-            n_units,
-        )
-        quad[:, several] = sums_of_several[0]
-        if one_row:
-            first_sum[:, several], second_sum[:, several] = sums_of_several[1:]
-    if one_row:
-        sums = second_sum - first_sum * first_sum / n_h
+        sums, second_sum = _centred_sums(z, units, n_h)
     # A lonely PSU is its stratum's mean: R centres it (to 0) except under 'adjust'.
-    lonely = (n_h == 1)[:, 0]
+    lonely = n_h[:, 0] == 1
     sums[lonely] = second_sum[lonely] if design.lonely_psu == "adjust" else 0.0
 
     subset = algebra.subset
     present = cell_subset[:, subset] > 0
-    var = design.stratum_variance(sums, cell_stratum, present, cell_domain, n_dom)
+    var = design.stratum_variance(sums, units.cell_stratum, present, units.cell_domain, n_dom)
     n = dom_subset[:, subset]
     if one_row:
         psus = n
     else:
-        psus = _runs_sum((unit_subset[:, subset] > 0).astype(np.float64), unit_domain, n_dom)
-    strata = _runs_sum(present.astype(np.float64), cell_domain, n_dom)
+        psus = _runs_sum((unit_subset[:, subset] > 0).astype(np.float64), units.domain, n_dom)
+    strata = _runs_sum(present.astype(np.float64), units.cell_domain, n_dom)
     return summary_frame(
         design,
         part,
@@ -400,6 +418,19 @@ def _partition_table(
         method=method,
         deff=deff,
     )
+
+
+def _centred_sums(z: FloatArray, units: _Units, n_h: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Per cell ``sum_i (z_i - zbar_h)^2`` over all ``n_h`` PSUs of the stratum, and ``sum z^2``.
+
+    ``z`` are the units' PSU totals; the stratum's other PSUs have total 0 and
+    add ``zbar_h^2`` each, as in :meth:`scoring.design.SurveyDesign.variance`.
+    """
+    mean = _runs_sum(z, units.cell, units.n_cells) / n_h
+    centred = z - mean[units.cell]
+    absent = n_h - _runs_sum(np.ones(units.n_units), units.cell, units.n_cells)[:, None]
+    sums = _runs_sum(centred * centred, units.cell, units.n_cells) + absent * mean * mean
+    return sums, _runs_sum(z * z, units.cell, units.n_cells)
 
 
 def _member_rows(groups: _Groups, members: IntArray) -> IntArray:
