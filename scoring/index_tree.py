@@ -152,6 +152,11 @@ def compute_index_tree(
     the domain with a valid answer; of any other node, of all respondents of
     the domain.
 
+    An uncalibrated design is computed from sums of answer states over the
+    (domain, PSU) pairs that occur (:func:`scoring.answer_states.state_tables`);
+    a calibrated one from the PSU totals of every domain
+    (:func:`psu_total_tables`), since its calibration residuals reach every PSU.
+
     References
     ----------
     Items match R ``svyciprop(~I(y %in% c(4,5)), subset(design, dom & valid))``;
@@ -378,7 +383,8 @@ def _answer_matrix(
     missing = [item for item in items if item not in data.columns]
     if missing:
         raise DesignColumnError(f"item columns {missing} are not in the data")
-    codes = np.empty((design.n, len(items)), dtype=np.int16)
+    # Filled and read item by item: column-major keeps each item's codes contiguous.
+    codes = np.empty((design.n, len(items)), dtype=np.int16, order="F")
     for j, item in enumerate(items):
         raw = data[item]
         values = np.asarray(pd.to_numeric(raw, errors="coerce"), dtype=np.float64)
