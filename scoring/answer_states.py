@@ -191,6 +191,7 @@ def _group_sums(
     inner: IntArray,
     one_row: bool,
 ) -> _Groups:
+    """Respondents, ``w`` and (one-row PSUs) ``w^2`` per group and state, in one pass."""
     key = np.zeros(design.n, dtype=np.int64)
     for column in [p.codes + 1 for p in partitions] + [inner]:
         size = int(column.max()) + 1
@@ -289,6 +290,7 @@ class _Units:
 
 
 def _units(design: SurveyDesign, groups: _Groups, p: int, radix: int, one_row: bool) -> _Units:
+    """The units and cells of partition ``p``, from the groups (``radix``: strata or PSUs)."""
     codes = groups.codes[:, p]
     inside = np.flatnonzero(codes >= 0)
     key = codes[inside].astype(np.int64) * radix + groups.inner[inside]
@@ -324,6 +326,7 @@ def _partition_table(
     method: ShareMethod,
     deff: DeffKind,
 ) -> pd.DataFrame:
+    """The table of partition ``p`` (see the module docstring)."""
     k = algebra.leaves.shape[0]
     n_dom = part.size
     one_row = design.n_psu == design.n
