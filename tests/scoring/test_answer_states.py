@@ -174,12 +174,13 @@ def test_the_sipas_tree_gives_the_general_path_tables(
 
 
 @pytest.mark.parametrize("psu", [None, "psu"])
-def test_domains_all_satisfied_or_none_satisfied_give_the_general_path_tables(
+def test_domains_all_satisfied_none_satisfied_or_without_answers_give_the_general_path_tables(
     psu: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = synth_rows()
     data.loc[data["agency"] == "B", ["q1", "q2", "q3"]] = 5
     data.loc[data["agency"] == "C", "q1"] = 1
+    data.loc[data["agency"] == "A", "q4"] = np.nan
     design = SurveyDesign.from_dataframe(data, weights="w", strata="stratum", psu=psu)
     questionnaire = _Questionnaire(composite_tree())
 
@@ -188,5 +189,7 @@ def test_domains_all_satisfied_or_none_satisfied_give_the_general_path_tables(
 
     fast = compute()
     assert_same_tables(fast, general_path(monkeypatch, compute))
-    all_satisfied = fast[(fast["domain"] == "agency") & (fast["level"] == "B")]
-    assert (all_satisfied.loc[all_satisfied["node"].isin(["q1", "q2", "q3"]), "se"] == 0).all()
+    agency = fast[fast["domain"] == "agency"].set_index(["node", "level"])
+    assert (agency.loc[[("q1", "B"), ("q2", "B"), ("q3", "B")], "se"] == 0).all()
+    assert agency.loc[("q4", "A"), "n"] == 0
+    assert agency.loc[("q4", "A"), "note"] == "no valid answers in domain"
