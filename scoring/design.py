@@ -382,11 +382,8 @@ class SurveyDesign:
         Notes
         -----
         ``V = sum_h f_h n_h/(n_h - 1) sum_i (z_hi - zbar_h)^2`` with ``z_hi``
-        the PSU totals and ``f_h = (N_h - n_h)/N_h``. A stratum with
-        ``f_h < 1e-7`` contributes 0. A stratum with one PSU contributes 0
-        under ``certainty`` and ``remove``, ``f_h z^2`` under ``adjust``;
-        under ``average`` it is left out and the sum is multiplied by
-        (strata present) / (strata present with more than one PSU).
+        the PSU totals; a lonely PSU is not centred under ``adjust``. The
+        fpc, census and lonely-PSU rules are those of :meth:`stratum_variance`.
 
         References
         ----------
@@ -408,22 +405,69 @@ class SurveyDesign:
             # PSUs left out have total 0: each adds mean^2 to its stratum's sum of squares.
             absent = n_h - np.bincount(psu_stratum, minlength=self.n_strata)
             sums = sums + absent[:, None] * means * means
-        scale = np.where(lonely, self.fpc_factor, self.fpc_factor * n_h / np.maximum(n_h - 1, 1))
-        census = self.fpc_factor < _CENSUS_TOLERANCE
+        strata = np.arange(self.n_strata, dtype=np.intp)
+        return cast(FloatArray, self.stratum_variance(np.asarray(sums), strata, strata_present)[0])
+
+    def stratum_variance(
+        self,
+        sums: FloatArray,
+        stratum: IntArray,
+        present: NDArray[np.bool_] | None = None,
+        group: IntArray | None = None,
+        n_groups: int = 1,
+    ) -> FloatArray:
+        """Variances from within-stratum sums of squares of PSU totals, summed by group.
+
+        Parameters
+        ----------
+        sums : ndarray, shape (c, m)
+            For ``m`` estimates, ``sum_i (z_hi - zbar_h)^2`` over every PSU ``i``
+            of the stratum ``h = stratum[c]`` (``sum_i z_hi^2`` for a lonely
+            stratum under ``lonely_psu='adjust'``).
+        stratum : ndarray of int, shape (c,)
+            Stratum of each row of ``sums``; a stratum appears once per group.
+        present : ndarray of bool, shape (c, m), optional
+            The stratum holds a respondent of the estimate's subset; only used
+            by ``lonely_psu='average'``. Default: every row.
+        group : ndarray of int, shape (c,), optional
+            Group (domain) ``0 .. n_groups-1`` of each row; default: one group.
+        n_groups : int
+            Number of groups.
+
+        Returns
+        -------
+        ndarray, shape (n_groups, m)
+
+        Notes
+        -----
+        ``V = sum_h f_h n_h/(n_h - 1) sums_h`` with ``n_h`` the sampled PSUs
+        of the stratum and ``f_h = (N_h - n_h)/N_h``. A stratum with
+        ``f_h < 1e-7`` contributes 0. A stratum with one PSU contributes
+        ``f_h sums_h``, which is 0 unless ``lonely_psu='adjust'``; under
+        ``average`` it is left out and the sum is multiplied by
+        (strata present) / (strata present with more than one PSU).
+
+        References
+        ----------
+        Matches R survey::svyrecvar / survey:::onestrat (survey 4.1-1).
+        """
+        n_h = self.psu_in_stratum[stratum].astype(np.float64)
+        fpc = self.fpc_factor[stratum]
+        lonely = n_h == 1
+        scale = np.where(lonely, fpc, fpc * n_h / np.maximum(n_h - 1, 1))
+        census = fpc < _CENSUS_TOLERANCE
         scale = np.where(census, 0.0, scale)
         contributions = sums * scale[:, None]
-        if self.lonely_psu == "average":
-            dropped = lonely & ~census
-            contributions[dropped] = 0.0
-            if strata_present is None:
-                present = np.ones((self.n_strata, z.shape[1]), dtype=bool)
-            else:
-                present = strata_present
-            n_present = present.sum(axis=0)
-            n_ok = (present & ~dropped[:, None]).sum(axis=0)
-            factor = np.divide(n_present, n_ok, out=np.zeros(z.shape[1]), where=n_ok > 0)
-            return cast(FloatArray, contributions.sum(axis=0) * factor)
-        return cast(FloatArray, contributions.sum(axis=0))
+        if self.lonely_psu != "average":
+            return _group_sum(contributions, group, n_groups)
+        dropped = lonely & ~census
+        contributions[dropped] = 0.0
+        if present is None:
+            present = np.ones(sums.shape, dtype=bool)
+        n_present = _group_sum(present.astype(np.float64), group, n_groups)
+        n_ok = _group_sum((present & ~dropped[:, None]).astype(np.float64), group, n_groups)
+        factor = np.divide(n_present, n_ok, out=np.zeros(n_ok.shape), where=n_ok > 0)
+        return _group_sum(contributions, group, n_groups) * factor
 
     def stratum_indicator(self, psu_index: IntArray | None = None) -> sp.csr_matrix:
         """Sparse strata x PSUs indicator (of the PSUs in ``psu_index`` if given)."""
@@ -643,6 +687,17 @@ class ChunkIndicator:
         """Add the group sums of ``values`` (rows x q) into ``target`` (groups x q)."""
         sums = self.matrix @ values
         target[self.rows[self.valid]] += sums[self.valid]
+
+
+def _group_sum(values: FloatArray, group: IntArray | None, n_groups: int) -> FloatArray:
+    """Column sums of ``values`` by ``group`` (all rows when None), shape (n_groups, m)."""
+    if group is None:
+        return cast(FloatArray, values.sum(axis=0, keepdims=True))
+    indicator = sp.csr_matrix(
+        (np.ones(group.shape[0]), (group, np.arange(group.shape[0]))),
+        shape=(n_groups, group.shape[0]),
+    )
+    return np.asarray(indicator @ values)
 
 
 def _safe_divide(num: FloatArray, den: FloatArray) -> FloatArray:

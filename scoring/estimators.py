@@ -435,24 +435,16 @@ def ratio_estimates(
     num = np.asarray(numerator, dtype=np.float64)
     m = num.shape[1]
     t = moments.totals
-    top = t @ num  # (D, m)
     if denominator is None:
-        est = top
+        est = t @ num  # (D, m)
         psu = _psu_times(moments.psu, num)
         u = np.broadcast_to(num, (t.shape[0],) + num.shape).copy()
     else:
         den = np.asarray(denominator, dtype=np.float64)
-        bottom = t @ den
-        with np.errstate(invalid="ignore", divide="ignore"):
-            est = top / bottom
-            ok = bottom != 0
-            r = np.where(ok, est, 0.0)
-            inv = np.where(ok, 1.0 / np.where(ok, bottom, 1.0), 0.0)
-        est = np.where(ok, est, np.nan)
+        est, r, inv, u = ratio_terms(t, num, den)
         zn = _psu_times(moments.psu, num)
         zd = _psu_times(moments.psu, den)
         psu = (zn - r[None] * zd) * inv[None]
-        u = (num[None, :, :] - r[:, None, :] * den[None, :, :]) * inv[:, None, :]
     flags = np.broadcast_to(np.asarray(share, dtype=bool), (m,)).copy()
     return LinearEstimates(
         estimate=est,
@@ -462,6 +454,52 @@ def ratio_estimates(
         share=flags,
         names=tuple(names),
     )
+
+
+def ratio_terms(
+    totals: FloatArray, numerator: FloatArray, denominator: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Ratios ``R = a'T / b'T`` per domain and the terms of their linearisation.
+
+    Parameters
+    ----------
+    totals : ndarray, shape (D, q)
+        Weighted totals ``T`` of the base variables per domain.
+    numerator, denominator : ndarray, shape (q, m)
+        Coefficients ``a`` and ``b`` of each ratio.
+
+    Returns
+    -------
+    estimate : ndarray, shape (D, m)
+        ``R``, NaN where ``b'T = 0``.
+    ratio, inverse : ndarray, shape (D, m)
+        ``R`` and ``1 / b'T``, both 0 where ``b'T = 0``.
+    u : ndarray, shape (D, q, m)
+        ``(a - R b) / b'T``: the linearisation variable is ``u_i = y_i' u``.
+    """
+    top = totals @ numerator
+    bottom = totals @ denominator
+    with np.errstate(invalid="ignore", divide="ignore"):
+        est = top / bottom
+        ok = bottom != 0
+        r = np.where(ok, est, 0.0)
+        inv = np.where(ok, 1.0 / np.where(ok, bottom, 1.0), 0.0)
+    est = np.where(ok, est, np.nan)
+    u = (numerator[None, :, :] - r[:, None, :] * denominator[None, :, :]) * inv[:, None, :]
+    return est, r, inv, u
+
+
+def combined_terms(
+    estimate: FloatArray, u: FloatArray, coefficients: FloatArray, constant: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Estimates ``c0 + C' theta`` and linearisation coefficients ``u C`` (see :func:`combine`).
+
+    ``estimate`` is (D, m), ``u`` (D, q, m), ``coefficients`` (m, r) and
+    ``constant`` (r,); returns (D, r) and (D, q, r).
+    """
+    # 0 * NaN must stay 0: a child that is not part of a combination never spoils it.
+    est = _nan_matmul(estimate, coefficients) + constant[None, :]
+    return est, _psu_times(u, coefficients)
 
 
 def combine(
@@ -498,10 +536,8 @@ def combine(
     """
     c = np.asarray(coefficients, dtype=np.float64)
     const = np.broadcast_to(np.asarray(constant, dtype=np.float64), (c.shape[1],))
-    # 0 * NaN must stay 0: a child that is not part of a combination never spoils it.
-    est = _nan_matmul(parts.estimate, c) + const[None, :]
+    est, u = combined_terms(parts.estimate, parts.u, c, const)
     psu = _psu_times(parts.psu, c)
-    u = _psu_times(parts.u, c)
     flags = np.broadcast_to(np.asarray(share, dtype=bool), (c.shape[1],)).copy()
     return LinearEstimates(
         estimate=est,
@@ -580,18 +616,63 @@ def summarise(
         _strata_present(design, moments, est),
         moments.psu_index,
     ).reshape(d, m)
-    se = np.sqrt(np.maximum(var, 0.0))
     n = moments.subset_count[:, est.subset]  # (D, m)
     big_n = moments.subset_weight[:, est.subset]
     present = moments.subset_psus[:, :, est.subset] > 0  # (n_psu, D, m)
     psu_count = present.sum(axis=0)
     strata_count = _count_strata(design, present, moments.psu_index)
     df = (psu_count - strata_count).astype(np.float64)
-
-    deff_values = np.full((d, m), np.nan)
+    quad = lin = None
     if moments.gram is not None:
         quad = np.einsum("dqm,dqm->dm", np.matmul(moments.gram, est.u), est.u)
         lin = np.einsum("dq,dqm->dm", moments.totals, est.u)
+    return summary_frame(
+        design,
+        moments.domains,
+        est.names,
+        est.share,
+        est.estimate,
+        var,
+        n,
+        big_n,
+        df,
+        quad,
+        lin,
+        level=level,
+        method=method,
+        deff=deff,
+    )
+
+
+def summary_frame(
+    design: SurveyDesign,
+    domains: Domains,
+    names: Sequence[str],
+    share: NDArray[np.bool_],
+    estimate: FloatArray,
+    var: FloatArray,
+    n: FloatArray,
+    big_n: FloatArray,
+    df: FloatArray,
+    quad: FloatArray | None,
+    lin: FloatArray | None,
+    *,
+    level: float,
+    method: ShareMethod,
+    deff: DeffKind,
+) -> pd.DataFrame:
+    """The long table of :func:`summarise` from per-domain statistics.
+
+    Arguments are (D, m) arrays over domains and estimates: the estimates,
+    their variances, ``n``, the weight sums ``N`` and ``df`` of their
+    subsets, and for design effects ``quad = sum_S w u^2`` and
+    ``lin = sum_S w u`` of the linearisation variable (None: no design
+    effects). ``share`` (m,) says which estimates take share intervals.
+    """
+    d, m = estimate.shape
+    se = np.sqrt(np.maximum(var, 0.0))
+    deff_values = np.full((d, m), np.nan)
+    if quad is not None and lin is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_u = lin / big_n
             s2 = (quad / big_n - mean_u**2) * n / (n - 1)
@@ -607,37 +688,39 @@ def summarise(
     low = np.full((d, m), np.nan)
     high = np.full((d, m), np.nan)
     n_rows = np.full((d, m), float(design.n)) if design.is_calibrated else n
-    for j in range(m):
-        e = est.estimate[:, j]
-        ok = ~np.isnan(e)
-        if not ok.any():
-            continue
-        if est.share[j]:
-            lo, hi = share_interval(
-                e[ok], se[ok, j], df[ok, j], level, method, n_rows=n_rows[ok, j], n_valid=n[ok, j]
-            )
-        else:
-            lo, hi = wald_interval(e[ok], se[ok, j], df[ok, j], level)
-        low[ok, j] = lo
-        high[ok, j] = hi
+    defined = ~np.isnan(estimate)
+    shares = defined & share[None, :]
+    if shares.any():
+        low[shares], high[shares] = share_interval(
+            estimate[shares],
+            se[shares],
+            df[shares],
+            level,
+            method,
+            n_rows=n_rows[shares],
+            n_valid=n[shares],
+        )
+    others = defined & ~share[None, :]
+    if others.any():
+        low[others], high[others] = wald_interval(estimate[others], se[others], df[others], level)
 
     notes = np.full((d, m), "", dtype=object)
     notes[df <= 0] = "no degrees of freedom: no confidence interval"
     notes[~np.isfinite(deff_values) & (n > 0)] = _join(
         notes[~np.isfinite(deff_values) & (n > 0)], "design effect undefined"
     )
-    undefined = np.isnan(est.estimate)
+    undefined = np.isnan(estimate)
     notes[undefined] = "no valid answers in domain"
     se = np.where(undefined, np.nan, se)
 
-    labels = np.empty(len(moments.domains.labels), dtype=object)
-    labels[:] = list(moments.domains.labels)  # element-wise, so tuples stay labels
+    labels = np.empty(len(domains.labels), dtype=object)
+    labels[:] = list(domains.labels)  # element-wise, so tuples stay labels
     frame = pd.DataFrame(
         {
-            "name": np.repeat(np.array(est.names, dtype=object), d),
-            "domain": moments.domains.name,
+            "name": np.repeat(np.array(names, dtype=object), d),
+            "domain": domains.name,
             "level": np.tile(labels, m),
-            "estimate": est.estimate.T.ravel(),
+            "estimate": estimate.T.ravel(),
             "se": se.T.ravel(),
             "ci_low": low.T.ravel(),
             "ci_high": high.T.ravel(),

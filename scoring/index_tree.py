@@ -22,13 +22,16 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
+from scoring.answer_states import TreeAlgebra, state_tables
 from scoring.ci import ShareMethod
 from scoring.design import FloatArray, RowSelection, SurveyDesign
 from scoring.errors import AnswerCodeError, DesignColumnError, IndexTreeError
 from scoring.estimators import (
     ALL_ROWS,
     DeffKind,
+    Domains,
     DomainSpec,
     combine,
     domains_of,
@@ -149,6 +152,11 @@ def compute_index_tree(
     the domain with a valid answer; of any other node, of all respondents of
     the domain.
 
+    An uncalibrated design is computed from sums of answer states over the
+    (domain, PSU) pairs that occur (:func:`scoring.answer_states.state_tables`);
+    a calibrated one from the PSU totals of every domain
+    (:func:`psu_total_tables`), since its calibration residuals reach every PSU.
+
     References
     ----------
     Items match R ``svyciprop(~I(y %in% c(4,5)), subset(design, dom & valid))``;
@@ -185,27 +193,16 @@ def compute_index_tree(
         state[:, j] = lut.take(codes[:, column[leaf.item]].astype(np.intp) + 1)
     del codes
 
-    def build(rows: RowSelection) -> FloatArray:
-        block = state[rows]
-        y = np.empty((block.shape[0], 2 * k))
-        np.equal(block, 2, out=y[:, :k], casting="unsafe")
-        np.greater_equal(block, 1, out=y[:, k:], casting="unsafe")
-        return y
-
     # Base ratios: the leaves, then one per pooled node.
     pooled_nodes = [n for n in nodes if n.aggregate == "pooled"]
     n_base = k + len(pooled_nodes)
-    num = np.zeros((2 * k, n_base))
-    den = np.zeros((2 * k, n_base))
-    for j in range(k):
-        num[j, j] = 1.0
-        den[k + j, j] = 1.0
+    # How many times each leaf's answer counts in each base ratio.
+    leaves_of_base = np.zeros((k, n_base), dtype=np.intp)
+    leaves_of_base[:, :k] = np.eye(k, dtype=np.intp)
     for p, node in enumerate(pooled_nodes):
         for leaf_node in _leaves(node):
             j = leaf_pos[_Leaf(_item_code(leaf_node.item), frozenset(leaf_node.satisfied))]
-            num[j, k + p] += 1.0
-            den[k + j, k + p] += 1.0
-    base_subset = [1 + j for j in range(k)] + [0] * len(pooled_nodes)
+            leaves_of_base[j, k + p] += 1
     pooled_index = {id(n): k + p for p, n in enumerate(pooled_nodes)}
 
     coef = np.zeros((n_base, len(nodes)))
@@ -266,16 +263,18 @@ def compute_index_tree(
     parents = _parents(tree)
     depth = _depths(tree)
 
-    frames = []
     partitions = [domains_of(design, by) for by in domains]
-    all_moments = iter_moments(
-        design, build, 2 * k, partitions, [ALL_ROWS] + [k + j for j in range(k)]
+    algebra = TreeAlgebra(
+        leaves=leaves_of_base,
+        coefficients=coef,
+        constant=const,
+        subset=np.asarray(subset, dtype=np.intp),
+        share=np.asarray(share, dtype=bool),
+        names=tuple(names),
     )
-    for moments in all_moments:
-        base = ratio_estimates(moments, num, den, base_subset, [f"base{j}" for j in range(n_base)])
-        est = combine(base, coef, subset, names, constant=const, share=share)
-        frame = summarise(design, moments, est, level=level, method=method, deff=deff)
-        frames.append(frame)
+    # Calibration residuals reach every PSU of every domain: only PSU totals carry them.
+    tables = psu_total_tables if design.is_calibrated else state_tables
+    frames = tables(design, state, algebra, partitions, level=level, method=method, deff=deff)
     out = pd.concat(frames, ignore_index=True)
     out = out.rename(columns={"name": "node"})
     by_code = {n.code: n for n in nodes}
@@ -288,6 +287,57 @@ def compute_index_tree(
     out.insert(2, "depth", depth_of[position])
     out.insert(3, "aggregate", aggregate_of[position].tolist())
     return out
+
+
+def psu_total_tables(
+    design: SurveyDesign,
+    state: NDArray[np.int8],
+    algebra: TreeAlgebra,
+    partitions: Sequence[Domains],
+    *,
+    level: float,
+    method: ShareMethod,
+    deff: DeffKind,
+) -> list[pd.DataFrame]:
+    """The tables of :func:`~scoring.answer_states.state_tables` from PSU totals of every domain.
+
+    The general path, for any design: :func:`~scoring.estimators.iter_moments`
+    accumulates the calibration-residualised PSU totals of every domain, then
+    :func:`~scoring.estimators.ratio_estimates`, :func:`~scoring.estimators.combine`
+    and :func:`~scoring.estimators.summarise`.
+    """
+    k = state.shape[1]
+
+    def build(rows: RowSelection) -> FloatArray:
+        block = state[rows]
+        y = np.empty((block.shape[0], 2 * k))
+        np.equal(block, 2, out=y[:, :k], casting="unsafe")
+        np.greater_equal(block, 1, out=y[:, k:], casting="unsafe")
+        return y
+
+    n_base = algebra.leaves.shape[1]
+    # n, df and deff of the base ratios are not reported: any subset will do.
+    base_subset = [0] * n_base
+    frames = []
+    subsets = [ALL_ROWS] + [k + j for j in range(k)]
+    for moments in iter_moments(design, build, 2 * k, partitions, subsets):
+        base = ratio_estimates(
+            moments,
+            algebra.numerator,
+            algebra.denominator,
+            base_subset,
+            [f"base{j}" for j in range(n_base)],
+        )
+        est = combine(
+            base,
+            algebra.coefficients,
+            algebra.subset.tolist(),
+            algebra.names,
+            constant=algebra.constant,
+            share=algebra.share.tolist(),
+        )
+        frames.append(summarise(design, moments, est, level=level, method=method, deff=deff))
+    return frames
 
 
 def _item_code(value: str | None) -> str:
@@ -333,7 +383,8 @@ def _answer_matrix(
     missing = [item for item in items if item not in data.columns]
     if missing:
         raise DesignColumnError(f"item columns {missing} are not in the data")
-    codes = np.empty((design.n, len(items)), dtype=np.int16)
+    # Filled and read item by item: column-major keeps each item's codes contiguous.
+    codes = np.empty((design.n, len(items)), dtype=np.int16, order="F")
     for j, item in enumerate(items):
         raw = data[item]
         values = np.asarray(pd.to_numeric(raw, errors="coerce"), dtype=np.float64)
