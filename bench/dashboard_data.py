@@ -133,7 +133,10 @@ def _copy(campaign: Campaign, n: int, seed: int, first: int) -> int:
         # As autovacuum would after a bulk load: statistics, and the visibility map that
         # lets a campaign's count be read from its index alone.
         raw.driver_connection.autocommit = True
-        cur.execute("VACUUM ANALYZE submissions")
+        try:
+            cur.execute("VACUUM ANALYZE submissions")
+        finally:
+            raw.driver_connection.autocommit = False
     finally:
         raw.close()
     return total
