@@ -74,9 +74,6 @@ def questionnaire_load(files: tuple[Path, ...]) -> None:
         except questionnaires.VersionConflict as error:
             _fail(str(error))
         results.append(f"{path}: {what} ({row.questionnaire_id} {row.version})")
-        if what != "unchanged":
-            audit.record(f"questionnaire.{what}", f"{row.questionnaire_id} {row.version}",
-                         file=path.name, content_hash=row.content_hash)
     db.session.commit()
     click.echo("\n".join(results))
 
@@ -110,7 +107,6 @@ def agency_add(code: str, name: str, kind: str, parent_code: str | None) -> None
         organisation.add_agency(code, name, kind, parent_code)
     except organisation.SetupError as error:
         _fail(str(error))
-    audit.record("agency.create", code, name=name, kind=kind, parent=parent_code)
     db.session.commit()
     click.echo(f"agency {code} added")
 
@@ -146,7 +142,6 @@ def desk_add(code: str, name: str, agency_code: str) -> None:
         desk = organisation.add_desk(code, name, agency_code)
     except organisation.SetupError as error:
         _fail(str(error))
-    audit.record("desk.create", code, name=name, agency=agency_code)
     db.session.commit()
     click.echo(f"desk {code} added; public id {desk.public_id}")
 
@@ -248,11 +243,6 @@ def campaign_add(
         )
     except organisation.SetupError as error:
         _fail(str(error))
-    audit.record(
-        "campaign.create", code, name=name, agency=agency_code,
-        questionnaire=f"{questionnaire_id} {version}", starts_on=starts_on.date(),
-        ends_on=ends_on.date(), desks=list(desk_codes),
-    )
     db.session.commit()
     click.echo(f"campaign {code} added")
 
