@@ -13,8 +13,7 @@ from sqlalchemy import select
 from survey_app.extensions import db
 from survey_app.models import AuditEvent, Campaign
 from survey_app.services import organisation
-from tests.staff_support import seed_province
-from tests.test_setup_services import add_answers
+from tests.staff_support import add_answers, seed_province
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from survey_app.services import organisation, questionnaires
 from survey_app.services.organisation import SetupError
 from survey_app.services.questionnaires import definition
 from survey_app.services.submissions import record_submission, validate_answers
-from tests.staff_support import ROOT, seed_province
+from tests.staff_support import ROOT, add_answers, seed_province
 
 SIPAS_2023 = ROOT / "questionnaires" / "sipas-2023.yaml"
 
@@ -38,23 +38,6 @@ def province(app: Flask) -> Flask:
         organisation.edit_campaign("STP-2026", desk_codes=["HT-STP-01", "HT-STP-02"])
         db.session.commit()
     return app
-
-
-def add_answers(campaign_code: str, desk_code: str, *stamps: dt.datetime) -> None:
-    """One valid SIPAS submission per time stamp, stored as the citizen form stores it."""
-    campaign = db.session.scalar(select(Campaign).filter_by(code=campaign_code))
-    desk = db.session.scalar(select(Desk).filter_by(code=desk_code))
-    questionnaire = definition(campaign.questionnaire_version)
-    raw = {i.code: "4" for i in questionnaire.items if i.required and i.show_if is None}
-    raw["II.4.0"] = "2"
-    answers, errors = validate_answers(questionnaire, raw)
-    assert not errors
-    for stamp in stamps:
-        record_submission(
-            db.session.connection(), uid=str(uuid.uuid4()), campaign=campaign, desk=desk,
-            route="desk_qr", answers=answers, language="vi", submitted_at=stamp,
-        )
-    db.session.commit()
 
 
 def events(action: str) -> list[AuditEvent]:
