@@ -77,6 +77,23 @@ def campaign_or_404(code: str) -> Campaign:
     return campaign
 
 
+def can_manage_campaign(user: StaffUser, campaign: Campaign) -> bool:
+    """A campaign of an agency in the user's subtree (all of them for admins and analysts).
+
+    Managing is narrower than seeing: a province-wide campaign that a department's
+    officer sees through the department's desks is not theirs to change.
+    """
+    return can_see_agency(user, campaign.agency_id)
+
+
+def managed_campaign_or_404(code: str) -> Campaign:
+    """A campaign the user may change; 404 if not visible, 403 if visible but not theirs."""
+    campaign = campaign_or_404(code)
+    if not can_manage_campaign(current_user, campaign):
+        abort(403)
+    return campaign
+
+
 def submission_or_404(submission_id: int) -> Submission:
     submission = db.session.get(Submission, submission_id)
     if submission is None or not can_see_agency(current_user, submission.desk.agency_id):

@@ -74,9 +74,6 @@ def questionnaire_load(files: tuple[Path, ...]) -> None:
         except questionnaires.VersionConflict as error:
             _fail(str(error))
         results.append(f"{path}: {what} ({row.questionnaire_id} {row.version})")
-        if what != "unchanged":
-            audit.record(f"questionnaire.{what}", f"{row.questionnaire_id} {row.version}",
-                         file=path.name, content_hash=row.content_hash)
     db.session.commit()
     click.echo("\n".join(results))
 
@@ -110,7 +107,6 @@ def agency_add(code: str, name: str, kind: str, parent_code: str | None) -> None
         organisation.add_agency(code, name, kind, parent_code)
     except organisation.SetupError as error:
         _fail(str(error))
-    audit.record("agency.create", code, name=name, kind=kind, parent=parent_code)
     db.session.commit()
     click.echo(f"agency {code} added")
 
@@ -146,17 +142,62 @@ def desk_add(code: str, name: str, agency_code: str) -> None:
         desk = organisation.add_desk(code, name, agency_code)
     except organisation.SetupError as error:
         _fail(str(error))
-    audit.record("desk.create", code, name=name, agency=agency_code)
     db.session.commit()
     click.echo(f"desk {code} added; public id {desk.public_id}")
+
+
+@desk_group.command("rename")
+@click.argument("code")
+@click.argument("name")
+@with_appcontext
+def desk_rename(code: str, name: str) -> None:
+    """Give a desk a new name (its code and QR poster URL stay)."""
+    try:
+        _desk, changed = organisation.rename_desk(code, name)
+    except organisation.SetupError as error:
+        _fail(str(error))
+    db.session.commit()
+    click.echo(f"desk {code} renamed" if changed else f"desk {code} already has that name")
+
+
+@desk_group.command("deactivate")
+@click.argument("code")
+@with_appcontext
+def desk_deactivate(code: str) -> None:
+    """Close a desk: its QR poster and dossier links stop accepting answers (410)."""
+    _set_desk_active(code, False)
+
+
+@desk_group.command("activate")
+@click.argument("code")
+@with_appcontext
+def desk_activate(code: str) -> None:
+    """Reopen a closed desk: its QR poster accepts answers again."""
+    _set_desk_active(code, True)
+
+
+def _set_desk_active(code: str, active: bool) -> None:
+    try:
+        _desk, changed = organisation.set_desk_active(code, active)
+    except organisation.SetupError as error:
+        _fail(str(error))
+    db.session.commit()
+    state = "active" if active else "inactive"
+    click.echo(f"desk {code} is now {state}" if changed else f"desk {code} was already {state}")
+    if changed:
+        seconds = int(current_app.config["SURVEY_CACHE_SECONDS"])
+        # The running servers cache where a poster lands; this process cannot empty theirs.
+        if seconds > 0:
+            click.echo(f"running servers show the change within {seconds} s", err=True)
 
 
 @desk_group.command("list")
 @with_appcontext
 def desk_list() -> None:
-    """Desks with their agency and public survey id."""
+    """Desks with their agency, public survey id, name and state (active or inactive)."""
     for desk in db.session.scalars(select(Desk).order_by(Desk.code)):
-        click.echo(f"{desk.code}\t{desk.agency.code}\t{desk.public_id}\t{desk.name}")
+        state = "active" if desk.active else "inactive"
+        click.echo(f"{desk.code}\t{desk.agency.code}\t{desk.public_id}\t{desk.name}\t{state}")
 
 
 @desk_group.command("poster")
@@ -248,13 +289,68 @@ def campaign_add(
         )
     except organisation.SetupError as error:
         _fail(str(error))
-    audit.record(
-        "campaign.create", code, name=name, agency=agency_code,
-        questionnaire=f"{questionnaire_id} {version}", starts_on=starts_on.date(),
-        ends_on=ends_on.date(), desks=list(desk_codes),
-    )
     db.session.commit()
     click.echo(f"campaign {code} added")
+
+
+@campaign_group.command("edit")
+@click.argument("code")
+@click.option("--name")
+@click.option("--questionnaire", "questionnaire_id", help="with --version: another version")
+@click.option("--version")
+@click.option("--from", "starts_on", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "ends_on", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--desk", "desk_codes", multiple=True, help="the campaign's desks (all of them)")
+@click.option("--add-desk", "add_desks", multiple=True)
+@click.option("--remove-desk", "remove_desks", multiple=True)
+@with_appcontext
+def campaign_edit(
+    code: str,
+    name: str | None,
+    questionnaire_id: str | None,
+    version: str | None,
+    starts_on: dt.datetime | None,
+    ends_on: dt.datetime | None,
+    desk_codes: tuple[str, ...],
+    add_desks: tuple[str, ...],
+    remove_desks: tuple[str, ...],
+) -> None:
+    """Change a campaign's name, questionnaire version, period or desks.
+
+    The code and agency never change. Refused: another questionnaire version once
+    there are answers, a period that leaves stored answers outside, removing a desk
+    that has answers in the campaign.
+    """
+    if (questionnaire_id is None) != (version is None):
+        _fail("--questionnaire and --version go together")
+    if desk_codes and (add_desks or remove_desks):
+        _fail("give either --desk (the whole list) or --add-desk/--remove-desk")
+    desks: list[str] | None = list(desk_codes) or None
+    try:
+        if add_desks or remove_desks:
+            current = [d.code for d in organisation.campaign_by_code(code).desks]
+            desks = [c for c in current if c not in remove_desks]
+            desks += [c for c in add_desks if c not in desks]
+        _campaign, changes = organisation.edit_campaign(
+            code,
+            name=name,
+            questionnaire=(questionnaire_id, version) if questionnaire_id and version else None,
+            starts_on=starts_on.date() if starts_on else None,
+            ends_on=ends_on.date() if ends_on else None,
+            desk_codes=desks,
+        )
+    except organisation.SetupError as error:
+        _fail(str(error))
+    db.session.commit()
+    if not changes:
+        click.echo(f"campaign {code}: nothing to change")
+        return
+    for what, (old, new) in changes.items():
+        click.echo(f"campaign {code}: {what} {_shown(old)} -> {_shown(new)}")
+
+
+def _shown(value: object) -> str:
+    return ",".join(value) if isinstance(value, list) else str(value)
 
 
 @campaign_group.command("list")

@@ -6,21 +6,27 @@ Usable by any staff test (the dashboard's too)::
 
 ``seed_province()`` (inside an app context) loads sipas-2023 and the demo province,
 plus two department campaigns: ``STP-2026`` (Sở Tư pháp, desk HT-STP-01) and
-``SXD-2026`` (Sở Xây dựng, desk HT-SXD-01).
+``SXD-2026`` (Sở Xây dựng, desk HT-SXD-01). ``add_answers(campaign, desk, *stamps)``
+stores one valid submission per time stamp.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from pathlib import Path
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from survey_app.demo import load_demo
 from survey_app.extensions import db
+from survey_app.models import Campaign, Desk
 from survey_app.services import accounts, organisation, questionnaires
+from survey_app.services.questionnaires import definition
+from survey_app.services.submissions import record_submission, validate_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "mat-khau-thu-nghiem"
@@ -35,6 +41,23 @@ def seed_province() -> None:
         organisation.add_campaign(
             code, f"Khảo sát {agency} 2026", agency, "sipas-2023", "2023.1",
             dt.date(2026, 1, 1), dt.date(2026, 12, 31), [desk],
+        )
+    db.session.commit()
+
+
+def add_answers(campaign_code: str, desk_code: str, *stamps: dt.datetime) -> None:
+    """One valid SIPAS submission per time stamp, stored as the citizen form stores it."""
+    campaign = db.session.scalar(select(Campaign).filter_by(code=campaign_code))
+    desk = db.session.scalar(select(Desk).filter_by(code=desk_code))
+    questionnaire = definition(campaign.questionnaire_version)
+    raw = {i.code: "4" for i in questionnaire.items if i.required and i.show_if is None}
+    raw["II.4.0"] = "2"
+    answers, errors = validate_answers(questionnaire, raw)
+    assert not errors
+    for stamp in stamps:
+        record_submission(
+            db.session.connection(), uid=str(uuid.uuid4()), campaign=campaign, desk=desk,
+            route="desk_qr", answers=answers, language="vi", submitted_at=stamp,
         )
     db.session.commit()
 

@@ -1,8 +1,9 @@
 """Every staff route x every role: who may use it, and per record, whose records.
 
 One line per route in ``ROUTES``. For each role the test asks the route for a
-record of the user's own agency (Sở Tư pháp: campaign STP-2026, desk HT-STP-01)
-and for another agency's (Sở Xây dựng: SXD-2026, HT-SXD-01):
+record of the user's own agency (Sở Tư pháp: campaign STP-2026, desk HT-STP-01,
+agency HT-STP) and for another agency's (Sở Xây dựng: SXD-2026, HT-SXD-01,
+HT-SXD), named in the path or in the posted form:
 
 - anonymous: redirected to the login page (401 for the JSON API);
 - a role the route does not list: 403;
@@ -33,13 +34,16 @@ ALL = ("admin", "analyst", "officer", "viewer")
 DATA = ("admin", "analyst", "officer")
 ANALYSIS = ("admin", "analyst")
 ADMIN = ("admin",)
-OWN = {"campaign": "STP-2026", "desk": "HT-STP-01"}
-OTHER = {"campaign": "SXD-2026", "desk": "HT-SXD-01"}
+SETUP = ("admin", "analyst", "officer")
+OWN = {"campaign": "STP-2026", "desk": "HT-STP-01", "agency": "HT-STP"}
+OTHER = {"campaign": "SXD-2026", "desk": "HT-SXD-01", "agency": "HT-SXD"}
 
 
 @dataclass(frozen=True)
 class Route:
-    path: str  # {campaign} and {desk} are filled with the own or the other agency's record
+    # {campaign}, {desk} and {agency} in the path or the data are filled with the own or
+    # the other agency's record.
+    path: str
     roles: tuple[str, ...]
     method: str = "GET"
     data: dict[str, str] = field(default_factory=dict)
@@ -47,7 +51,7 @@ class Route:
 
     @property
     def scoped(self) -> bool:
-        return "{" in self.path
+        return "{" in self.path or any("{" in v for v in self.data.values())
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -81,6 +85,29 @@ ROUTES = [
     Route("/staff/users", ADMIN, "POST", {"username": "moi", "password": PASSWORD + "x",
                                           "role": "viewer", "agency": "HT-STP"}),
     Route("/staff/users/khac/disable", ADMIN, "POST"),
+    Route("/staff/agencies", ALL),
+    Route("/staff/agencies", ADMIN, "POST", {"code": "HT-MOI", "name": "Cơ quan mới",
+                                             "kind": "department", "parent": "HT"}),
+    Route("/staff/questionnaires", ALL),
+    Route("/staff/questionnaires", ADMIN, "POST"),
+    Route("/staff/desks/new", SETUP),
+    Route("/staff/desks/new", SETUP, "POST", {"agency": "{agency}", "code": "{agency}-09",
+                                              "name": "Quầy mới"}),
+    Route("/staff/desks/{desk}/edit", SETUP),
+    Route("/staff/desks/{desk}/edit", SETUP, "POST", {"name": "Quầy đổi tên"}),
+    Route("/staff/desks/{desk}/deactivate", SETUP),
+    Route("/staff/desks/{desk}/deactivate", SETUP, "POST"),
+    Route("/staff/desks/{desk}/activate", SETUP),
+    Route("/staff/desks/{desk}/activate", SETUP, "POST"),
+    Route("/staff/campaigns/new", SETUP),
+    Route("/staff/campaigns/new?agency={agency}", SETUP),
+    Route("/staff/campaigns/new?agency={agency}", SETUP, "POST", {
+        "code": "{agency}-2027", "name": "Đợt mới", "questionnaire": "1",
+        "starts_on": "2027-01-01", "ends_on": "2027-12-31", "desks": "{desk}"}),
+    Route("/staff/campaigns/{campaign}/edit", SETUP),
+    Route("/staff/campaigns/{campaign}/edit", SETUP, "POST", {
+        "name": "Đợt đổi tên", "questionnaire": "1", "starts_on": "2026-01-01",
+        "ends_on": "2026-12-31", "desks": "{desk}"}),
 ]
 
 
@@ -123,7 +150,8 @@ def _call(client: FlaskClient, route: Route, records: dict[str, str]):  # type: 
     if route.method == "GET":
         return client.get(path)
     token_page = "/staff/" if _signed_in(client) else "/staff/login"
-    return client.post(path, data={**route.data, "csrf_token": csrf_token(client, token_page)})
+    data = {name: value.format(**records) for name, value in route.data.items()}
+    return client.post(path, data={**data, "csrf_token": csrf_token(client, token_page)})
 
 
 def _signed_in(client: FlaskClient) -> bool:

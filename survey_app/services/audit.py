@@ -8,7 +8,9 @@ Actions in use (``area.verb``): ``login.success``, ``login.failure``,
 ``login.throttled``, ``logout``, ``user.create``, ``user.disable``,
 ``user.enable``, ``user.password``, ``export.responses``, ``import.paper``,
 ``import.paper.rejected``, ``dossier_code.issue``, ``weighting.change``
-(dashboard), ``questionnaire.load``, ``campaign.create``, ``desk.create``...
+(dashboard), ``questionnaire.loaded``, ``questionnaire.replaced``,
+``questionnaire.rejected``, ``agency.create``, ``desk.create``, ``desk.rename``,
+``desk.deactivate``, ``desk.activate``, ``campaign.create``, ``campaign.edit``...
 """
 
 from __future__ import annotations

@@ -1,99 +1,130 @@
-"""Agencies, desks and campaigns: the survey set-up officials manage."""
+"""Agencies, desks and campaigns: the survey set-up officials manage.
+
+Used by the ``survey-app`` CLI and the staff pages alike. Every function
+validates its input, changes the session (flush, no commit) and records the
+change in the audit log; the caller commits once. Messages are Vietnamese,
+as officials read them on the pages and in the terminal.
+
+Rules kept here, whoever asks:
+
+- codes of agencies, desks and campaigns never change, nor does a desk's
+  public id (printed in its QR poster);
+- a campaign's desks lie in its agency's subtree; a newly added desk must be
+  active; a desk with answers in the campaign stays in it;
+- a campaign's questionnaire version never changes once it has answers, and
+  its period always covers every stored answer (``submitted_at`` dates, as the
+  dashboard buckets them).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from survey_app.extensions import db
-from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
+from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion, Submission
+from survey_app.services import audit
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+NAME_MAX = 255
+KIND_MAX = 32
+# Kinds the pages offer; the tree has no fixed levels, so the CLI accepts any word.
+KIND_LABELS = {
+    "province": "Tỉnh, thành phố",
+    "department": "Sở, ban, ngành",
+    "commune": "Xã, phường, đặc khu",
+    "centre": "Trung tâm phục vụ hành chính công",
+    "district": "Huyện, thị xã (trước 7/2025)",
+    "other": "Khác",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a set-up request is refused; ``field`` names the form field, if any."""
+
+    field: str | None
+    message: str
 
 
 class SetupError(ValueError):
-    """A set-up request that cannot be carried out, with the reason."""
+    """A set-up request that cannot be carried out, with every reason (Vietnamese)."""
+
+    def __init__(self, *problems: Problem | str) -> None:
+        self.problems = [p if isinstance(p, Problem) else Problem(None, p) for p in problems]
+        super().__init__("\n".join(p.message for p in self.problems))
+
+
+class _Problems:
+    """Collects problems, so one request reports all of them at once."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, field: str | None, message: str) -> None:
+        self.items.append(Problem(field, message))
+
+    def check(self) -> None:
+        if self.items:
+            raise SetupError(*self.items)
+
+
+def _fmt(day: dt.date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _check_code(problems: _Problems, code: str, what: str) -> None:
+    if not CODE_PATTERN.match(code):
+        problems.add(
+            "code",
+            f"Mã {what} chỉ gồm chữ cái không dấu, chữ số, '.', '_', '-' (1-64 ký tự, "
+            "bắt đầu bằng chữ cái hoặc chữ số).",
+        )
+
+
+def _clean_name(problems: _Problems, name: str, what: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        problems.add("name", f"Vui lòng nhập tên {what}.")
+    elif len(name) > NAME_MAX:
+        problems.add("name", f"Tên {what} dài quá {NAME_MAX} ký tự.")
+    return name
+
+
+# --------------------------------------------------------------------------- look-ups
 
 
 def agency_by_code(code: str) -> Agency:
     agency = db.session.scalar(select(Agency).filter_by(code=code))
     if agency is None:
-        raise SetupError(f"no agency with code {code!r}")
+        raise SetupError(Problem("agency", f"Không có cơ quan mã {code!r}."))
     return agency
 
 
 def desk_by_code(code: str) -> Desk:
     desk = db.session.scalar(select(Desk).filter_by(code=code))
     if desk is None:
-        raise SetupError(f"no desk with code {code!r}")
+        raise SetupError(Problem("desks", f"Không có bộ phận một cửa mã {code!r}."))
     return desk
 
 
-def add_agency(code: str, name: str, kind: str, parent_code: str | None = None) -> Agency:
-    if db.session.scalar(select(Agency.id).filter_by(code=code)) is not None:
-        raise SetupError(f"agency code {code!r} is already used")
-    parent = agency_by_code(parent_code) if parent_code else None
-    agency = Agency(code=code, name=name, kind=kind, parent=parent)
-    db.session.add(agency)
-    db.session.flush()
-    return agency
+def campaign_by_code(code: str) -> Campaign:
+    campaign = db.session.scalar(select(Campaign).filter_by(code=code))
+    if campaign is None:
+        raise SetupError(f"Không có đợt khảo sát mã {code!r}.")
+    return campaign
 
 
-def add_desk(code: str, name: str, agency_code: str) -> Desk:
-    if db.session.scalar(select(Desk.id).filter_by(code=code)) is not None:
-        raise SetupError(f"desk code {code!r} is already used")
-    desk = Desk(
-        code=code,
-        name=name,
-        agency=agency_by_code(agency_code),
-        public_id=secrets.token_urlsafe(9),
-    )
-    db.session.add(desk)
-    db.session.flush()
-    return desk
-
-
-def add_campaign(
-    code: str,
-    name: str,
-    agency_code: str,
-    questionnaire_id: str,
-    version: str,
-    starts_on: dt.date,
-    ends_on: dt.date,
-    desk_codes: Iterable[str],
-) -> Campaign:
-    if db.session.scalar(select(Campaign.id).filter_by(code=code)) is not None:
-        raise SetupError(f"campaign code {code!r} is already used")
-    if ends_on < starts_on:
-        raise SetupError(f"campaign {code!r} ends ({ends_on}) before it starts ({starts_on})")
-    questionnaire = db.session.scalar(
+def questionnaire_version(questionnaire_id: str, version: str) -> QuestionnaireVersion | None:
+    return db.session.scalar(
         select(QuestionnaireVersion).filter_by(questionnaire_id=questionnaire_id, version=version)
     )
-    if questionnaire is None:
-        raise SetupError(f"questionnaire {questionnaire_id} version {version} is not loaded")
-    agency = agency_by_code(agency_code)
-    desks = [desk_by_code(c) for c in desk_codes]
-    if not desks:
-        raise SetupError(f"campaign {code!r} needs at least one desk")
-    allowed = subtree_ids(agency.id)
-    for desk in desks:
-        if desk.agency_id not in allowed:
-            raise SetupError(f"desk {desk.code!r} is not under agency {agency.code!r}")
-    campaign = Campaign(
-        code=code,
-        name=name,
-        agency=agency,
-        questionnaire_version=questionnaire,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        desks=desks,
-        settings={},
-    )
-    db.session.add(campaign)
-    db.session.flush()
-    return campaign
 
 
 def subtree_ids(agency_id: int) -> set[int]:
@@ -110,6 +141,29 @@ def subtree_ids(agency_id: int) -> set[int]:
     return found
 
 
+def agency_tree(root_ids: Iterable[int] | None = None) -> list[tuple[Agency, int]]:
+    """Agencies in tree order with their depth, from the roots (None: the top agencies)."""
+    agencies = db.session.scalars(select(Agency).order_by(Agency.code)).all()
+    children: dict[int | None, list[Agency]] = {}
+    for agency in agencies:
+        children.setdefault(agency.parent_id, []).append(agency)
+    if root_ids is None:
+        roots = children.get(None, [])
+    else:
+        wanted = set(root_ids)
+        roots = [a for a in agencies if a.id in wanted]
+    out: list[tuple[Agency, int]] = []
+
+    def walk(agency: Agency, depth: int) -> None:
+        out.append((agency, depth))
+        for child in children.get(agency.id, []):
+            walk(child, depth + 1)
+
+    for root in roots:
+        walk(root, 0)
+    return out
+
+
 def current_campaign(desk: Desk, today: dt.date) -> Campaign | None:
     """The campaign running at a desk today; the most recently started one wins."""
     return db.session.scalar(
@@ -119,3 +173,347 @@ def current_campaign(desk: Desk, today: dt.date) -> Campaign | None:
         .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
         .limit(1)
     )
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def answer_counts_by_desk(campaign: Campaign) -> dict[int, int]:
+    """Stored answers (submissions) of a campaign per desk id."""
+    rows = db.session.execute(
+        select(Submission.desk_id, func.count(Submission.id))
+        .where(Submission.campaign_id == campaign.id)
+        .group_by(Submission.desk_id)
+    )
+    return {desk_id: int(count) for desk_id, count in rows}
+
+
+def answer_span(campaign: Campaign) -> tuple[int, dt.date | None, dt.date | None]:
+    """(count, first date, last date) of a campaign's stored answers."""
+    count, first, last = db.session.execute(
+        select(
+            func.count(Submission.id), func.min(Submission.submitted_at),
+            func.max(Submission.submitted_at),
+        ).where(Submission.campaign_id == campaign.id)
+    ).one()
+    return int(count or 0), _day(first), _day(last)
+
+
+def _day(value: Any) -> dt.date | None:
+    # SQLite may hand back text for an aggregate over a DateTime column.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.date() if isinstance(value, dt.datetime) else value  # type: ignore[no-any-return]
+
+
+def answers_outside(campaign: Campaign, starts_on: dt.date, ends_on: dt.date) -> int:
+    """Stored answers of a campaign submitted before ``starts_on`` or after ``ends_on``."""
+    start = dt.datetime.combine(starts_on, dt.time())
+    stop = dt.datetime.combine(ends_on + dt.timedelta(days=1), dt.time())
+    return int(db.session.scalar(
+        select(func.count(Submission.id)).where(
+            Submission.campaign_id == campaign.id,
+            or_(Submission.submitted_at < start, Submission.submitted_at >= stop),
+        )
+    ) or 0)
+
+
+def desk_answer_count(desk: Desk) -> int:
+    return int(db.session.scalar(
+        select(func.count(Submission.id)).where(Submission.desk_id == desk.id)
+    ) or 0)
+
+
+def campaigns_at_desk(desk: Desk) -> list[Campaign]:
+    """Campaigns that include a desk, latest first."""
+    return list(db.session.scalars(
+        select(Campaign).where(Campaign.desks.contains(desk))
+        .order_by(Campaign.starts_on.desc(), Campaign.code)
+    ))
+
+
+# --------------------------------------------------------------------------- agencies
+
+
+def add_agency(code: str, name: str, kind: str, parent_code: str | None = None) -> Agency:
+    """Add an agency under a parent (None: a top agency). Audited (``agency.create``)."""
+    problems = _Problems()
+    code = code.strip()
+    _check_code(problems, code, "cơ quan")
+    name = _clean_name(problems, name, "cơ quan")
+    kind = kind.strip()
+    if not kind or len(kind) > KIND_MAX:
+        problems.add("kind", f"Loại cơ quan phải có từ 1 đến {KIND_MAX} ký tự.")
+    if code and db.session.scalar(select(Agency.id).filter_by(code=code)) is not None:
+        problems.add("code", f"Mã cơ quan {code!r} đã được dùng.")
+    parent = None
+    if parent_code:
+        parent = db.session.scalar(select(Agency).filter_by(code=parent_code))
+        if parent is None:
+            problems.add("parent", f"Không có cơ quan cấp trên mã {parent_code!r}.")
+    problems.check()
+    agency = Agency(code=code, name=name, kind=kind, parent=parent)
+    db.session.add(agency)
+    db.session.flush()
+    audit.record("agency.create", code, name=name, kind=kind, parent=parent_code or None)
+    return agency
+
+
+# --------------------------------------------------------------------------- desks
+
+
+def add_desk(code: str, name: str, agency_code: str) -> Desk:
+    """Add an active desk under an agency, with a random public id. Audited (``desk.create``)."""
+    problems = _Problems()
+    code = code.strip()
+    _check_code(problems, code, "bộ phận một cửa")
+    name = _clean_name(problems, name, "bộ phận một cửa")
+    if code and db.session.scalar(select(Desk.id).filter_by(code=code)) is not None:
+        problems.add("code", f"Mã bộ phận một cửa {code!r} đã được dùng.")
+    agency = db.session.scalar(select(Agency).filter_by(code=agency_code))
+    if agency is None:
+        problems.add("agency", f"Không có cơ quan mã {agency_code!r}.")
+    problems.check()
+    desk = Desk(
+        code=code,
+        name=name,
+        agency=agency,
+        # Random, so survey URLs of other desks cannot be guessed from codes.
+        public_id=secrets.token_urlsafe(9),
+        active=True,
+    )
+    db.session.add(desk)
+    db.session.flush()
+    audit.record("desk.create", code, name=name, agency=agency_code)
+    return desk
+
+
+def rename_desk(code: str, name: str) -> tuple[Desk, bool]:
+    """Give a desk a new name (its code and public id stay); and whether it changed.
+
+    Audited (``desk.rename``) when the name changes.
+    """
+    desk = desk_by_code(code)
+    problems = _Problems()
+    name = _clean_name(problems, name, "bộ phận một cửa")
+    problems.check()
+    if name == desk.name:
+        return desk, False
+    old, desk.name = desk.name, name
+    db.session.flush()
+    audit.record("desk.rename", desk.code, old=old, new=name)
+    return desk, True
+
+
+def set_desk_active(code: str, active: bool) -> tuple[Desk, bool]:
+    """Deactivate or reactivate a desk; and whether its state changed.
+
+    An inactive desk's QR poster and dossier links answer 410 and no dossier code
+    is issued for it; its stored answers stay. Audited (``desk.deactivate``,
+    ``desk.activate``) when the state changes.
+    """
+    desk = desk_by_code(code)
+    if desk.active == active:
+        return desk, False
+    desk.active = active
+    db.session.flush()
+    audit.record("desk.activate" if active else "desk.deactivate", desk.code)
+    return desk, True
+
+
+# --------------------------------------------------------------------------- campaigns
+
+
+def _check_desks(
+    problems: _Problems, agency: Agency | None, codes: list[str], already: set[int]
+) -> list[Desk]:
+    """The desks of these codes; each in the agency's subtree, newly added ones active."""
+    desks: list[Desk] = []
+    seen: set[str] = set()
+    allowed = subtree_ids(agency.id) if agency is not None else set()
+    for code in codes:
+        if code in seen:
+            continue
+        seen.add(code)
+        desk = db.session.scalar(select(Desk).filter_by(code=code))
+        if desk is None:
+            problems.add("desks", f"Không có bộ phận một cửa mã {code!r}.")
+            continue
+        if agency is not None and desk.agency_id not in allowed:
+            problems.add(
+                "desks",
+                f"Bộ phận một cửa {desk.code} ({desk.name}) không thuộc {agency.name} "
+                "hoặc các đơn vị trực thuộc.",
+            )
+        if not desk.active and desk.id not in already:
+            problems.add(
+                "desks", f"Bộ phận một cửa {desk.code} ({desk.name}) đã ngừng hoạt động."
+            )
+        desks.append(desk)
+    if not codes:
+        problems.add("desks", "Vui lòng chọn ít nhất một bộ phận một cửa.")
+    return desks
+
+
+def _check_period(problems: _Problems, starts_on: dt.date, ends_on: dt.date) -> None:
+    if ends_on < starts_on:
+        problems.add(
+            "ends_on",
+            f"Ngày kết thúc ({_fmt(ends_on)}) phải từ ngày bắt đầu ({_fmt(starts_on)}) trở đi.",
+        )
+
+
+def add_campaign(
+    code: str,
+    name: str,
+    agency_code: str,
+    questionnaire_id: str,
+    version: str,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    desk_codes: Iterable[str],
+) -> Campaign:
+    """Run a questionnaire version at desks of an agency's subtree for a period.
+
+    Audited (``campaign.create``).
+    """
+    problems = _Problems()
+    code = code.strip()
+    _check_code(problems, code, "đợt khảo sát")
+    name = _clean_name(problems, name, "đợt khảo sát")
+    if code and db.session.scalar(select(Campaign.id).filter_by(code=code)) is not None:
+        problems.add("code", f"Mã đợt khảo sát {code!r} đã được dùng.")
+    _check_period(problems, starts_on, ends_on)
+    questionnaire = questionnaire_version(questionnaire_id, version)
+    if questionnaire is None:
+        problems.add(
+            "questionnaire",
+            f"Phiếu khảo sát {questionnaire_id} phiên bản {version} chưa được nạp.",
+        )
+    agency = db.session.scalar(select(Agency).filter_by(code=agency_code))
+    if agency is None:
+        problems.add("agency", f"Không có cơ quan mã {agency_code!r}.")
+    codes = list(desk_codes)
+    desks = _check_desks(problems, agency, codes, set())
+    problems.check()
+    campaign = Campaign(
+        code=code,
+        name=name,
+        agency=agency,
+        questionnaire_version=questionnaire,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        desks=desks,
+        settings={},
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    audit.record(
+        "campaign.create", code, name=name, agency=agency_code,
+        questionnaire=f"{questionnaire_id} {version}", starts_on=starts_on, ends_on=ends_on,
+        desks=[d.code for d in desks],
+    )
+    return campaign
+
+
+def edit_campaign(
+    code: str,
+    *,
+    name: str | None = None,
+    questionnaire: tuple[str, str] | None = None,
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+    desk_codes: Iterable[str] | None = None,
+) -> tuple[Campaign, dict[str, list[Any]]]:
+    """Change a campaign's name, questionnaire version, period or desks (None: keep).
+
+    Returns the campaign and what changed (field -> [old, new]); audited
+    (``campaign.edit``) when anything did. Refused, with every reason: a
+    questionnaire change once the campaign has answers; a period that would
+    leave stored answers outside it (with their count); removing a desk that
+    has answers in the campaign. The campaign row is locked first (PostgreSQL),
+    so a submission being stored meanwhile is counted, not missed.
+    """
+    campaign = campaign_by_code(code)
+    # FOR UPDATE conflicts with the KEY SHARE lock a submission's foreign key takes.
+    db.session.refresh(campaign, with_for_update=True)
+    problems = _Problems()
+    changes: dict[str, list[Any]] = {}
+
+    new_name = campaign.name if name is None else _clean_name(problems, name, "đợt khảo sát")
+    if new_name != campaign.name:
+        changes["name"] = [campaign.name, new_name]
+
+    count, first, last = answer_span(campaign)
+    new_version = campaign.questionnaire_version
+    if questionnaire is not None:
+        found = questionnaire_version(*questionnaire)
+        if found is None:
+            problems.add(
+                "questionnaire",
+                f"Phiếu khảo sát {questionnaire[0]} phiên bản {questionnaire[1]} chưa được nạp.",
+            )
+        elif found.id != campaign.questionnaire_version_id:
+            if count:
+                problems.add(
+                    "questionnaire",
+                    f"Đợt khảo sát đã có {count} phiếu trả lời theo phiếu "
+                    f"{new_version.questionnaire_id} phiên bản {new_version.version}, "
+                    "nên không thể đổi phiếu khảo sát.",
+                )
+            else:
+                changes["questionnaire"] = [
+                    f"{new_version.questionnaire_id} {new_version.version}",
+                    f"{found.questionnaire_id} {found.version}",
+                ]
+                new_version = found
+
+    new_start = campaign.starts_on if starts_on is None else starts_on
+    new_end = campaign.ends_on if ends_on is None else ends_on
+    _check_period(problems, new_start, new_end)
+    if (new_start, new_end) != (campaign.starts_on, campaign.ends_on) and new_end >= new_start:
+        outside = answers_outside(campaign, new_start, new_end)
+        if outside:
+            problems.add(
+                "period",
+                f"Có {outside} phiếu trả lời đã lưu nằm ngoài thời gian mới "
+                f"({_fmt(new_start)} – {_fmt(new_end)}). Các phiếu của đợt này được gửi từ "
+                f"ngày {_fmt(first or new_start)} đến ngày {_fmt(last or new_end)}; thời gian "
+                "của đợt phải bao gồm các ngày đó.",
+            )
+        if new_start != campaign.starts_on:
+            changes["starts_on"] = [campaign.starts_on, new_start]
+        if new_end != campaign.ends_on:
+            changes["ends_on"] = [campaign.ends_on, new_end]
+
+    new_desks = list(campaign.desks)
+    if desk_codes is not None:
+        current = {d.id: d for d in campaign.desks}
+        new_desks = _check_desks(problems, campaign.agency, list(desk_codes), set(current))
+        kept = {d.id for d in new_desks}
+        answered = answer_counts_by_desk(campaign)
+        for desk_id, desk in current.items():
+            if desk_id not in kept and answered.get(desk_id):
+                problems.add(
+                    "desks",
+                    f"Không thể bỏ {desk.code} ({desk.name}) khỏi đợt khảo sát: đã có "
+                    f"{answered[desk_id]} phiếu trả lời tại quầy này.",
+                )
+        old_codes = sorted(d.code for d in current.values())
+        new_codes = sorted(d.code for d in new_desks)
+        if old_codes != new_codes:
+            changes["desks"] = [old_codes, new_codes]
+
+    problems.check()
+    if not changes:
+        return campaign, changes
+    campaign.name = new_name
+    campaign.questionnaire_version = new_version
+    campaign.starts_on, campaign.ends_on = new_start, new_end
+    if "desks" in changes:
+        campaign.desks = new_desks
+    db.session.flush()
+    audit.record("campaign.edit", campaign.code, **changes)
+    return campaign, changes

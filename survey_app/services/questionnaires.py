@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from scoring.questionnaire import Questionnaire, load_questionnaire, parse_questionnaire
 from survey_app.extensions import db
-from survey_app.models import QuestionnaireVersion, Submission
+from survey_app.models import Desk, QuestionnaireVersion, Submission
+from survey_app.services import audit
 
 log = logging.getLogger(__name__)
 
@@ -17,14 +18,37 @@ log = logging.getLogger(__name__)
 class VersionConflict(ValueError):
     """Changed content under a version number that already has answers."""
 
+    def __init__(self, filename: str, questionnaire_id: str, version: str, answers: int) -> None:
+        super().__init__(
+            f"{filename}: {questionnaire_id} version {version} already has answers and cannot "
+            "change; give the changed questionnaire a new version"
+        )
+        self.filename = filename
+        self.questionnaire_id = questionnaire_id
+        self.version = version
+        self.answers = answers
+
 
 def load_file(path: Path) -> tuple[QuestionnaireVersion, str]:
     """Validate a YAML file and store it; return the row and what happened.
 
-    A version that has answers is never changed in place: loading different
-    content under the same id and version raises ``VersionConflict``.
+    What happened is ``loaded`` (a new version), ``replaced`` (new content under a
+    version without answers) or ``unchanged``; the first two are audited
+    (``questionnaire.loaded``, ``questionnaire.replaced``). A version that has
+    answers is never changed in place: different content under the same id and
+    version raises ``VersionConflict``. Invalid YAML raises ``QuestionnaireError``
+    and stores nothing.
     """
-    questionnaire = load_questionnaire(path)
+    return store(load_questionnaire(path), path.name)
+
+
+def load_text(text: str, filename: str) -> tuple[QuestionnaireVersion, str]:
+    """``load_file`` for YAML text (an upload); ``filename`` names it in messages."""
+    return store(parse_questionnaire(text, filename), filename)
+
+
+def store(questionnaire: Questionnaire, filename: str) -> tuple[QuestionnaireVersion, str]:
+    """Store a validated questionnaire (see ``load_file``)."""
     row = db.session.scalar(
         select(QuestionnaireVersion).filter_by(
             questionnaire_id=questionnaire.id, version=questionnaire.version
@@ -41,22 +65,52 @@ def load_file(path: Path) -> tuple[QuestionnaireVersion, str]:
         db.session.add(row)
         db.session.flush()
         log.info("loaded questionnaire %s %s", questionnaire.id, questionnaire.version)
-        return row, "loaded"
-    if row.content_hash == questionnaire.content_hash:
+        what = "loaded"
+    elif row.content_hash == questionnaire.content_hash:
         return row, "unchanged"
-    answered = db.session.scalar(
-        select(Submission.id).filter_by(questionnaire_version_id=row.id).limit(1)
-    )
-    if answered is not None:
-        raise VersionConflict(
-            f"{path.name}: {questionnaire.id} version {questionnaire.version} already has "
-            "answers and cannot change; give the changed questionnaire a new version"
+    else:
+        answered = db.session.scalar(
+            select(Submission.id).filter_by(questionnaire_version_id=row.id).limit(1)
         )
-    row.title = questionnaire.title[questionnaire.default_language]
-    row.content_hash = questionnaire.content_hash
-    row.source = questionnaire.source
-    log.info("replaced unanswered questionnaire %s %s", questionnaire.id, questionnaire.version)
-    return row, "replaced"
+        if answered is not None:
+            raise VersionConflict(
+                filename, questionnaire.id, questionnaire.version, answer_count(row)
+            )
+        row.title = questionnaire.title[questionnaire.default_language]
+        row.content_hash = questionnaire.content_hash
+        row.source = questionnaire.source
+        log.info(
+            "replaced unanswered questionnaire %s %s", questionnaire.id, questionnaire.version
+        )
+        what = "replaced"
+    audit.record(f"questionnaire.{what}", f"{row.questionnaire_id} {row.version}",
+                 file=filename, content_hash=row.content_hash)
+    return row, what
+
+
+def answer_count(version: QuestionnaireVersion) -> int:
+    """Stored answers of a version."""
+    return int(db.session.scalar(
+        select(func.count(Submission.id)).where(Submission.questionnaire_version_id == version.id)
+    ) or 0)
+
+
+def answer_counts(desk_agency_ids: set[int] | None = None) -> dict[int, int]:
+    """Stored answers per questionnaire version id (at desks of these agencies; None: all)."""
+    query = select(Submission.questionnaire_version_id, func.count(Submission.id))
+    if desk_agency_ids is not None:
+        query = query.join(Desk, Desk.id == Submission.desk_id).where(
+            Desk.agency_id.in_(desk_agency_ids)
+        )
+    rows = db.session.execute(query.group_by(Submission.questionnaire_version_id))
+    return {version_id: int(count) for version_id, count in rows}
+
+
+def all_versions() -> list[QuestionnaireVersion]:
+    """Loaded versions by questionnaire id, newest version first."""
+    rows = db.session.scalars(select(QuestionnaireVersion)).all()
+    by_id = sorted(rows, key=lambda r: r.loaded_at, reverse=True)
+    return sorted(by_id, key=lambda r: r.questionnaire_id)
 
 
 def definition(version: QuestionnaireVersion) -> Questionnaire:

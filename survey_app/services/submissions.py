@@ -456,6 +456,17 @@ def dossier_survey(token: str, today: dt.date) -> tuple[DeskSurvey, str]:
     return _remembered(("code", claim.desk_code, today), resolve), claim.code
 
 
+def forget_surveys() -> None:
+    """Empty this process's cache of where forms land; call it after committing a set-up change.
+
+    The change then shows at once in this process, and in other processes within
+    ``SURVEY_CACHE_SECONDS``. Not before the commit: another request of this process
+    could cache the old set-up again in between.
+    """
+    cache: dict[object, object] = current_app.extensions.get("desk_surveys", {})
+    cache.clear()
+
+
 def _remembered(key: tuple[str, str, dt.date], resolve: Callable[[], DeskSurvey]) -> DeskSurvey:
     """resolve(), kept per process and app for ``SURVEY_CACHE_SECONDS``.
 

@@ -7,6 +7,7 @@ One blueprint, ``staff``, split into modules by feature:
 - ``views``: home, desk and campaign pages, dossier code form;
 - ``admin``: user management and the audit log (administrators only);
 - ``data``: paper-survey import and raw-response export;
+- ``setup``: agencies, desks, campaigns and questionnaire uploads;
 - ``commands``: the ``survey-app user`` and ``survey-app import`` CLI groups.
 
 Templates extend ``templates/base_staff.html`` (blocks ``title`` and
@@ -23,7 +24,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 def init_app(app: Flask) -> None:
     """Register the staff blueprint and point flask-login at its login page."""
     from survey_app.extensions import login_manager
-    from survey_app.staff import admin, auth, data, views  # noqa: F401  (routes on bp)
+    from survey_app.staff import admin, auth, data, setup, views  # noqa: F401  (routes on bp)
     from survey_app.staff.commands import import_group, user_group
 
     login_manager.login_view = "staff.login"

@@ -16,8 +16,10 @@ whose role is not listed gets 403. Per-record checks (another agency's desk,
 campaign, submission) are done with ``survey_app.access`` and answer 404.
 
 Role groups: ``READ_ROLES`` (every role), ``DATA_ROLES`` (admin, analyst,
-officer: raw microdata, import, dossier codes), ``ANALYSIS_ROLES`` (admin,
-analyst: weighting settings), ``ADMIN_ROLES`` (admin: users, audit log).
+officer: raw microdata, import, dossier codes), ``SETUP_ROLES`` (admin,
+analyst, officer: desks and campaigns), ``ANALYSIS_ROLES`` (admin, analyst:
+weighting settings), ``ADMIN_ROLES`` (admin: users, audit log, agencies,
+questionnaire uploads).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 READ_ROLES = ("admin", "analyst", "officer", "viewer")
 DATA_ROLES = ("admin", "analyst", "officer")
+# Who may create and change desks and campaigns (an officer within the own subtree).
+SETUP_ROLES = ("admin", "analyst", "officer")
 ANALYSIS_ROLES = ("admin", "analyst")
 ADMIN_ROLES = ("admin",)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app, flash, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -13,11 +15,11 @@ from wtforms.validators import DataRequired, Length
 from survey_app import access
 from survey_app.extensions import db
 from survey_app.models import Campaign, Desk
-from survey_app.services import audit, dossier_codes
+from survey_app.services import audit, dossier_codes, organisation
 from survey_app.services.posters import desk_url
 from survey_app.services.raw_export import response_counts
 from survey_app.staff import bp
-from survey_app.staff.auth import DATA_ROLES, READ_ROLES, role_required
+from survey_app.staff.auth import DATA_ROLES, READ_ROLES, SETUP_ROLES, role_required
 
 
 def _visible(query, column):  # type: ignore[no-untyped-def]
@@ -51,17 +53,27 @@ class DossierCodeForm(FlaskForm):
     )
 
 
-@bp.get("/desks/<code>")
-@role_required(*READ_ROLES)
-def desk(code: str) -> str:
-    desk = access.desk_or_404(code)
+def _desk_page(desk: Desk, form: DossierCodeForm, issued: str | None) -> str:
+    today = dt.date.today()
+    campaigns = [
+        (c, c.starts_on <= today <= c.ends_on)
+        for c in organisation.campaigns_at_desk(desk)
+    ]
     return render_template(
         "staff/desk.html",
         desk=desk,
         survey_url=desk_survey_url(desk),
-        form=DossierCodeForm(),
-        issued=None,
+        form=form,
+        issued=issued,
+        campaigns=campaigns,
+        answers=organisation.desk_answer_count(desk),
     )
+
+
+@bp.get("/desks/<code>")
+@role_required(*READ_ROLES)
+def desk(code: str) -> str:
+    return _desk_page(access.desk_or_404(code), DossierCodeForm(), None)
 
 
 @bp.post("/desks/<code>/dossier-codes")
@@ -83,9 +95,7 @@ def issue_dossier_code(code: str) -> Response | str:
             db.session.commit()
     else:
         flash("Vui lòng nhập số hồ sơ (tối đa 64 ký tự).", "error")
-    return render_template(
-        "staff/desk.html", desk=desk, survey_url=desk_survey_url(desk), form=form, issued=issued
-    )
+    return _desk_page(desk, form, issued)
 
 
 @bp.get("/campaigns/<code>")
@@ -102,6 +112,8 @@ def campaign(code: str) -> str:
         campaign=campaign,
         counts=counts,
         dashboard_url=_optional_url("dashboard.show", code=campaign.code),
+        can_edit=(current_user.role in SETUP_ROLES
+                  and access.can_manage_campaign(current_user, campaign)),
     )
 
 
