@@ -17,6 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from scoring.questionnaire import Questionnaire
+from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import Campaign, Submission
 from survey_app.services.questionnaires import definition
@@ -84,7 +85,7 @@ def rows(campaign: Campaign, n: int, seed: int = 1, first_id: int = 1
             "answers": _answers(q, rng, levels[desk.id]),
             "client_hash": None,
             "import_batch_id": None,
-            "submitted_at": at,
+            "submitted_at": localtime.to_utc(at),  # office hours, local time
         }
 
 

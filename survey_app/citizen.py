@@ -32,6 +32,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import TooManyRequests
 
 from scoring.questionnaire import Item, Questionnaire
+from survey_app import localtime
 from survey_app.extensions import db, limiter
 from survey_app.models import Desk
 from survey_app.privacy import client_key
@@ -244,7 +245,7 @@ class Target:
 
 
 def _today() -> dt.date:
-    return dt.date.today()
+    return localtime.today()
 
 
 def _ui(lang: str) -> dict[str, str]:

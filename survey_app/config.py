@@ -47,6 +47,8 @@ def load_config(instance_path: str) -> dict[str, object]:
         "RATELIMIT_LOGIN": "5 per minute",
         # memory:// is per process; use redis://... when gunicorn runs several workers.
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Zone of the calendar: campaign dates, "today", periods, dates and times shown.
+        "TIMEZONE": "Asia/Ho_Chi_Minh",
         # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted.
         "TRUSTED_PROXIES": 0,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import select
 
 from scoring.questionnaire import Questionnaire
+from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, Submission
 from survey_app.services import organisation, submissions
@@ -124,13 +125,15 @@ def _demo_time(rng: random.Random, campaign: Campaign, today: dt.date) -> dt.dat
         if day.weekday() < 5:
             break
     minutes = rng.randint(7 * 60 + 30, 16 * 60 + 45)
-    return dt.datetime.combine(day, dt.time(minutes // 60, minutes % 60, rng.randint(0, 59)))
+    return localtime.to_utc(
+        dt.datetime.combine(day, dt.time(minutes // 60, minutes % 60, rng.randint(0, 59)))
+    )
 
 
 def load_demo_responses(per_campaign: int = 300, seed: int = 2026) -> list[str]:
     """Demo citizen responses for each demo campaign that has none yet; fixed seed."""
     spec = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
-    today = dt.date.today()
+    today = localtime.today()
     created: list[str] = []
     for c in spec["campaigns"]:
         campaign = db.session.scalar(select(Campaign).filter_by(code=c["code"]))

@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from survey_app import localtime
 from survey_app.demo import load_demo
 from survey_app.extensions import db
 from survey_app.models import Campaign, Desk
@@ -46,7 +47,8 @@ def seed_province() -> None:
 
 
 def add_answers(campaign_code: str, desk_code: str, *stamps: dt.datetime) -> None:
-    """One valid SIPAS submission per time stamp, stored as the citizen form stores it."""
+    """One valid SIPAS submission per time stamp (local time), stored as the citizen form
+    stores it."""
     campaign = db.session.scalar(select(Campaign).filter_by(code=campaign_code))
     desk = db.session.scalar(select(Desk).filter_by(code=desk_code))
     questionnaire = definition(campaign.questionnaire_version)
@@ -57,7 +59,8 @@ def add_answers(campaign_code: str, desk_code: str, *stamps: dt.datetime) -> Non
     for stamp in stamps:
         record_submission(
             db.session.connection(), uid=str(uuid.uuid4()), campaign=campaign, desk=desk,
-            route="desk_qr", answers=answers, language="vi", submitted_at=stamp,
+            route="desk_qr", answers=answers, language="vi",
+            submitted_at=localtime.to_utc(stamp),
         )
     db.session.commit()
 

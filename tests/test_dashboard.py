@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from collections.abc import Callable
@@ -151,7 +152,8 @@ def test_comments_are_listed_newest_first(app: Flask, loaded: FlaskClient) -> No
     assert len(commented) > 0
     login(loaded, "admin")
     page = loaded.get(f"{URL}/dashboard").text
-    newest = commented[-1].strftime("%d/%m/%Y %H:%M")
+    # Stored in UTC, shown in Vietnam's time: UTC+7 all year.
+    newest = (commented[-1] + dt.timedelta(hours=7)).strftime("%d/%m/%Y %H:%M")
     comments = page[page.index("Góp ý của người dân"):]
     assert newest in comments.split("</li>")[0]
 

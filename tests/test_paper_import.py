@@ -106,8 +106,9 @@ def test_xlsx_template_filled_and_uploaded_stores_every_row_as_paper(
     with app.app_context():
         subs = db.session.scalars(select(Submission).order_by(Submission.submitted_at)).all()
         assert [s.route for s in subs] == ["paper"] * 3
+        # The form's date is a day in Vietnam (UTC+7): stored as the UTC instant it begins.
         assert [s.submitted_at for s in subs] == [
-            dt.datetime(2026, 3, d) for d in (15, 16, 17)
+            dt.datetime(2026, 3, d) - dt.timedelta(hours=7) for d in (15, 16, 17)
         ]
         assert all(s.desk.code == DESK and s.import_batch_id is not None for s in subs)
         assert subs[1].answers["II.2.1"] == 5 and subs[1].answers["II.4.2"] == 9

@@ -27,6 +27,7 @@ from sqlalchemy.pool import NullPool
 
 from scoring.compare import Difference, difference_test
 from scoring.questionnaire import IndexNode, Questionnaire
+from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, Submission
 from survey_app.services.questionnaires import definition
@@ -153,7 +154,7 @@ def load_responses(campaign: Campaign, after_id: int = 0, until_id: int | None =
         "desk": [desks[d][0] for d in desk_ids],
         "agency": [desks[d][1] for d in desk_ids],
         "route": wide["route"].astype(object),
-        "submitted_at": pd.to_datetime(wide["submitted_at"]),
+        "submitted_at": localtime.local_series(wide["submitted_at"]),
     })
     values = wide[codes].to_numpy(dtype=np.float64, na_value=np.nan)
     frame = pd.concat([frame, pd.DataFrame(values, columns=codes)], axis=1)

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion, Submission
 from survey_app.services import audit
@@ -205,13 +206,13 @@ def _day(value: Any) -> dt.date | None:
         return None
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return value.date() if isinstance(value, dt.datetime) else value  # type: ignore[no-any-return]
+    return localtime.to_local(value).date()
 
 
 def answers_outside(campaign: Campaign, starts_on: dt.date, ends_on: dt.date) -> int:
     """Stored answers of a campaign submitted before ``starts_on`` or after ``ends_on``."""
-    start = dt.datetime.combine(starts_on, dt.time())
-    stop = dt.datetime.combine(ends_on + dt.timedelta(days=1), dt.time())
+    start = localtime.day_start(starts_on)
+    stop = localtime.day_start(ends_on + dt.timedelta(days=1))
     return int(db.session.scalar(
         select(func.count(Submission.id)).where(
             Submission.campaign_id == campaign.id,

@@ -40,6 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from scoring.questionnaire import Item, Questionnaire
+from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import Campaign, ImportBatch, StaffUser
 from survey_app.services import audit
@@ -420,7 +421,7 @@ def import_file(
             answers=row.answers,
             language=language,
             import_batch=batch,
-            submitted_at=dt.datetime.combine(row.submitted_on, dt.time()),
+            submitted_at=localtime.day_start(row.submitted_on),
         )
     audit.record(
         "import.paper", campaign.code, filename=filename[:255], rows=len(rows),

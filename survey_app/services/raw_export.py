@@ -42,6 +42,7 @@ from openpyxl.styles import Font
 from sqlalchemy import func, select
 
 from scoring.questionnaire import Item, Questionnaire
+from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import ROUTES, Agency, Campaign, Desk, Submission
 from survey_app.services.questionnaires import definition
@@ -104,7 +105,7 @@ def responses_frame(campaign: Campaign, desk_ids: Collection[int] | None = None)
     for number, (desk, agency, route, at, language, answers) in enumerate(subs, start=1):
         row: dict[str, Any] = {
             "response_id": number, "desk": desk, "agency": agency, "route": route,
-            "submitted_on": at.date().isoformat(), "language": language,
+            "submitted_on": localtime.to_local(at).date().isoformat(), "language": language,
         }
         for item in items:
             given = answers.get(item.code)

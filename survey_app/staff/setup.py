@@ -34,7 +34,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from scoring.questionnaire import QuestionnaireError
-from survey_app import access
+from survey_app import access, localtime
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
 from survey_app.services import audit, organisation, questionnaires
@@ -280,7 +280,7 @@ def desk_set_active(code: str, action: str) -> Response | str:
         else:
             flash("Quầy đã ở trạng thái này, không có gì thay đổi.", "info")
         return redirect(url_for("staff.desk", code=desk.code))
-    today = dt.date.today()
+    today = localtime.today()
     return render_template(
         "staff/desk_active.html", desk=desk, action=action, form=form,
         survey_url=str(desk_url(desk)),

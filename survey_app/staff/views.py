@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import current_app, flash, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -12,7 +10,7 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from survey_app import access
+from survey_app import access, localtime
 from survey_app.extensions import db
 from survey_app.models import Campaign, Desk
 from survey_app.services import audit, dossier_codes, organisation
@@ -54,7 +52,7 @@ class DossierCodeForm(FlaskForm):
 
 
 def _desk_page(desk: Desk, form: DossierCodeForm, issued: str | None) -> str:
-    today = dt.date.today()
+    today = localtime.today()
     campaigns = [
         (c, c.starts_on <= today <= c.ends_on)
         for c in organisation.campaigns_at_desk(desk)

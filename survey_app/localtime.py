@@ -1,0 +1,58 @@
+"""Local time of the surveys (giờ Việt Nam by default): calendar days and times shown.
+
+Instants are stored in UTC (naive, ``models.utcnow``). Everything that is a calendar day
+for people (a campaign's dates, "today", dashboard periods, ``submitted_on`` in exports,
+the date of a paper form) and every time shown is in the ``TIMEZONE`` setting's zone,
+``Asia/Ho_Chi_Minh`` unless configured: a form answered at 00:30 on 1 January in Hà Tĩnh
+belongs to January, though it is stored as 17:30 on 31 December UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+from flask import Flask, current_app
+
+
+def init_app(app: Flask) -> None:
+    name = str(app.config["TIMEZONE"])
+    try:
+        app.extensions["timezone"] = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuntimeError(
+            f"TIMEZONE {name!r} is not a time zone name such as 'Asia/Ho_Chi_Minh'"
+        ) from None
+    app.add_template_filter(to_local, "local")
+
+
+def zone() -> ZoneInfo:
+    return current_app.extensions["timezone"]  # type: ignore[no-any-return]
+
+
+def today() -> dt.date:
+    """Today's date where the surveys run."""
+    return dt.datetime.now(zone()).date()
+
+
+def to_local(at: dt.datetime) -> dt.datetime:
+    """A stored instant (naive UTC) as naive local time."""
+    return at.replace(tzinfo=dt.UTC).astimezone(zone()).replace(tzinfo=None)
+
+
+def to_utc(at: dt.datetime) -> dt.datetime:
+    """A naive local time as a stored instant (naive UTC)."""
+    return at.replace(tzinfo=zone()).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """The stored instant (naive UTC) at which a local calendar day begins."""
+    return to_utc(dt.datetime.combine(day, dt.time()))
+
+
+def local_series(stored: pd.Series) -> pd.Series:
+    """Stored instants (naive UTC) as naive local times, for a whole column."""
+    return (
+        pd.to_datetime(stored).dt.tz_localize("UTC").dt.tz_convert(zone()).dt.tz_localize(None)
+    )
