@@ -120,27 +120,3 @@ def _optional_url(endpoint: str, **values: str) -> str | None:
     if endpoint not in current_app.view_functions:
         return None
     return url_for(endpoint, **values)
-
-
-@bp.errorhandler(403)
-def forbidden(error: Exception) -> tuple[str, int]:
-    return (
-        render_template(
-            "staff/error.html",
-            heading="Không có quyền truy cập",
-            message="Vai trò của bạn không được phép thực hiện thao tác này.",
-        ),
-        403,
-    )
-
-
-@bp.errorhandler(404)
-def not_found(error: Exception) -> tuple[str, int]:
-    return (
-        render_template(
-            "staff/error.html",
-            heading="Không tìm thấy",
-            message="Trang hoặc bản ghi này không tồn tại, hoặc nằm ngoài phạm vi cơ quan của bạn.",
-        ),
-        404,
-    )
