@@ -218,15 +218,21 @@ class Questionnaire:
     source: str
     filename: str = ""
     description: dict[str, str] | None = None
+    _items: tuple[Item, ...] = field(init=False, repr=False, compare=False)
     _by_code: dict[str, Item] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_code", {i.code: i for i in self.items})
+        items = tuple(i for s in self.sections for i in s.items) + self.respondent
+        object.__setattr__(self, "_items", items)
+        object.__setattr__(self, "_by_code", {i.code: i for i in items})
 
     @property
     def items(self) -> tuple[Item, ...]:
         """All items: those of the sections in order, then the respondent block."""
-        return tuple(i for s in self.sections for i in s.items) + self.respondent
+        return self._items
+
+    def has_item(self, code: str) -> bool:
+        return code in self._by_code
 
     def shown_items(self, answers: Mapping[str, object]) -> tuple[Item, ...]:
         """The items skip logic shows, in form order.

@@ -240,8 +240,20 @@ class Target:
     questionnaire: Questionnaire
     route: str
     dossier_code: str | None
-    step_url: str
-    submit_url: str
+    # The endpoints' common URL argument (``public_id`` or ``token``) and its value.
+    url_arg: tuple[str, str]
+
+    @property
+    def step_url(self) -> str:
+        return url_for(f"citizen.{self._kind}_form", **dict([self.url_arg]))
+
+    @property
+    def submit_url(self) -> str:
+        return url_for(f"citizen.{self._kind}_submit", **dict([self.url_arg]))
+
+    @property
+    def _kind(self) -> str:
+        return "dossier" if self.route == "dossier" else "desk"
 
 
 def _today() -> dt.date:
@@ -252,14 +264,22 @@ def _ui(lang: str) -> dict[str, str]:
     return UI.get(lang, UI["vi"])
 
 
-def _steps(q: Questionnaire, lang: str) -> list[Step]:
-    steps = [
-        Step(s.title[lang], s.description[lang] if s.description else None, s.items)
-        for s in q.sections
-    ]
-    if q.respondent:
-        ui = _ui(lang)
-        steps.append(Step(ui["respondent"], ui["respondent_note"], q.respondent))
+_STEPS: dict[tuple[str, str], tuple[Step, ...]] = {}
+
+
+def _steps(q: Questionnaire, lang: str) -> tuple[Step, ...]:
+    """The pages of a questionnaire's form in one language, built once per process."""
+    key = (q.content_hash, lang)
+    steps = _STEPS.get(key)
+    if steps is None:
+        steps = tuple(
+            Step(s.title[lang], s.description[lang] if s.description else None, s.items)
+            for s in q.sections
+        )
+        if q.respondent:
+            ui = _ui(lang)
+            steps += (Step(ui["respondent"], ui["respondent_note"], q.respondent),)
+        _STEPS[key] = steps
     return steps
 
 
@@ -422,7 +442,7 @@ def _show_first_step(target: Target) -> tuple[str, int]:
     return _render(target, uid=submissions.new_uid(), lang=lang, step=0, raw={})
 
 
-def _step_of(steps: list[Step], code: str) -> int | None:
+def _step_of(steps: tuple[Step, ...], code: str) -> int | None:
     for n, step in enumerate(steps):
         if any(i.code == code for i in step.items):
             return n
@@ -516,8 +536,7 @@ def _desk_target(public_id: str) -> Target:
         questionnaire=survey.questionnaire,
         route="desk_qr",
         dossier_code=None,
-        step_url=url_for("citizen.desk_form", public_id=public_id),
-        submit_url=url_for("citizen.desk_submit", public_id=public_id),
+        url_arg=("public_id", public_id),
     )
 
 
@@ -529,8 +548,7 @@ def _dossier_target(token: str) -> Target:
         questionnaire=survey.questionnaire,
         route="dossier",
         dossier_code=code,
-        step_url=url_for("citizen.dossier_form", token=token),
-        submit_url=url_for("citizen.dossier_submit", token=token),
+        url_arg=("token", token),
     )
 
 

@@ -198,15 +198,15 @@ def validate_answers(
     """
     answers: Answers = {}
     errors: dict[str, str] = {}
-    known = {item.code for item in questionnaire.items}
     for code in raw:
-        if code not in known:
+        if not questionnaire.has_item(code):
             errors[code] = MESSAGES["unknown"]
     # Form order: skip logic only refers to earlier items, whose answers are then known.
     for item in questionnaire.items:
-        values = _values(raw.get(item.code, []))
-        if not item.is_shown(answers):
+        if item.show_if is not None and not item.is_shown(answers):
             continue
+        given = raw.get(item.code)
+        values = _values(given) if given else []
         if not values:
             if item.required:
                 errors[item.code] = MESSAGES["required"]
