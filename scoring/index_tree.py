@@ -25,6 +25,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from scoring.answer_states import TreeAlgebra, state_tables
+from scoring.calibrated_states import joint_cells
 from scoring.ci import ShareMethod
 from scoring.design import FloatArray, RowSelection, SurveyDesign
 from scoring.errors import AnswerCodeError, DesignColumnError, IndexTreeError
@@ -152,10 +153,12 @@ def compute_index_tree(
     the domain with a valid answer; of any other node, of all respondents of
     the domain.
 
-    An uncalibrated design is computed from sums of answer states over the
-    (domain, PSU) pairs that occur (:func:`scoring.answer_states.state_tables`);
-    a calibrated one from the PSU totals of every domain
-    (:func:`psu_total_tables`), since its calibration residuals reach every PSU.
+    The tables are computed from sums of answer states over the (domain, PSU)
+    pairs that occur (:func:`scoring.answer_states.state_tables`); a calibrated
+    design adds its residuals from cell tables
+    (:mod:`scoring.calibrated_states`). Only a design whose weights were changed
+    after calibration (trimmed) takes the PSU totals of every domain
+    (:func:`psu_total_tables`).
 
     References
     ----------
@@ -272,8 +275,9 @@ def compute_index_tree(
         share=np.asarray(share, dtype=bool),
         names=tuple(names),
     )
-    # Calibration residuals reach every PSU of every domain: only PSU totals carry them.
-    tables = psu_total_tables if design.is_calibrated else state_tables
+    # Weights changed after calibration (trimmed) leave only PSU totals to carry the residuals.
+    fits = not design.is_calibrated or joint_cells(design) is not None
+    tables = state_tables if fits else psu_total_tables
     frames = tables(design, state, algebra, partitions, level=level, method=method, deff=deff)
     out = pd.concat(frames, ignore_index=True)
     out = out.rename(columns={"name": "node"})
