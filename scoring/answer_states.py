@@ -86,12 +86,19 @@ class TreeAlgebra:
         Node ``j`` is ``constant[j] + coefficients[:, j]' theta``.
     constant : ndarray, shape (m,)
     subset : ndarray of int, shape (m,)
-        Respondents behind each node's n, df and design effect: 0 for the
-        whole domain, ``1 + t`` for those with a valid answer to leaf ``t``.
+        Respondents behind each node's df and design effect (and an item's
+        n): 0 for the whole domain, ``1 + t`` for those with a valid answer
+        to leaf ``t``.
     share : ndarray of bool, shape (m,)
         Nodes that take share intervals.
     names : tuple of str
         Node codes.
+    reach : ndarray of bool, shape (k, r)
+        Sets of leaves: those beneath each node that is not an item.
+    reach_of : ndarray of int, shape (m,)
+        The set of each node that is not an item, -1 for items. Such a node's
+        n is the respondents of the domain with a valid answer to at least
+        one leaf of its set.
     """
 
     leaves: IntArray
@@ -100,6 +107,8 @@ class TreeAlgebra:
     subset: IntArray
     share: NDArray[np.bool_]
     names: tuple[str, ...]
+    reach: NDArray[np.bool_]
+    reach_of: IntArray
 
     @property
     def numerator(self) -> FloatArray:
@@ -110,6 +119,22 @@ class TreeAlgebra:
     def denominator(self) -> FloatArray:
         """Coefficients (2k, b) of the ratios' denominators on ``y``."""
         return np.vstack([np.zeros_like(self.leaves), self.leaves]).astype(np.float64)
+
+    def reached(self, state: NDArray[np.int8]) -> NDArray[np.uint8]:
+        """Respondents (n, r) with a valid answer to a leaf of each set of ``reach``."""
+        valid = (state >= 1).astype(np.float32)  # counts below 2^24: exact in float32
+        sets = self.reach.astype(np.float32)
+        out = np.empty((state.shape[0], sets.shape[1]), dtype=bool)
+        for lo in range(0, state.shape[0], PRODUCT_ROWS):  # single-threaded products
+            np.greater(valid[lo : lo + PRODUCT_ROWS] @ sets, 0, out=out[lo : lo + PRODUCT_ROWS])
+        return out.view(np.uint8)
+
+    def reported_n(self, subset_n: FloatArray, reach_n: FloatArray) -> FloatArray:
+        """n (D, m): an item's from ``subset_n`` (D, m), other nodes' from ``reach_n`` (D, r)."""
+        out = np.array(subset_n, dtype=np.float64)
+        composite = self.reach_of >= 0
+        out[:, composite] = reach_n[:, self.reach_of[composite]]
+        return out
 
 
 def state_tables(
@@ -166,7 +191,7 @@ def state_tables(
         inner, radix = rank[design.psu], design.n_psu
     onehot = np.concatenate([state == 1, state == 2], axis=1).view(np.uint8)
     joint = None if cal is None else cal.joint
-    groups = _group_sums(design, onehot, partitions, inner, one_row, joint)
+    groups = _group_sums(design, onehot, algebra.reached(state), partitions, inner, one_row, joint)
     leaf = _single_leaf(algebra)
     return [
         _partition_table(
@@ -198,6 +223,7 @@ class _Groups:
     count: FloatArray  # respondents
     weight: FloatArray  # sum of w
     square: FloatArray  # sum of w^2 (one-row PSUs only)
+    reached: FloatArray  # (groups, r) respondents with a valid answer in each leaf set
     rows: FloatArray  # (groups,) respondents
     row_weight: FloatArray  # (groups,) sum of w
 
@@ -205,6 +231,7 @@ class _Groups:
 def _group_sums(
     design: SurveyDesign,
     onehot: NDArray[np.uint8],
+    reached: NDArray[np.uint8],
     partitions: Sequence[Domains],
     inner: IntArray,
     one_row: bool,
@@ -252,6 +279,9 @@ def _group_sums(
         count=count,
         weight=weight,
         square=square,
+        reached=np.add.reduceat(reached.take(order, axis=0).astype(np.int32), start[:-1], axis=0)
+        .astype(np.float64)
+        .reshape(uniques.shape[0], reached.shape[1]),
         rows=np.diff(start).astype(np.float64),
         row_weight=np.add.reduceat(w, start[:-1]),
     )
@@ -434,6 +464,7 @@ def _partition_table(
         sums[lonely] = second_sum[lonely] if design.lonely_psu == "adjust" else 0.0
         var = design.stratum_variance(sums, units.cell_stratum, present, units.cell_domain, n_dom)
     n = dom_subset[:, subset]
+    reach_n = _runs_sum(units.sums(groups.reached), units.domain, n_dom)
     if one_row:
         psus = n
     else:
@@ -454,6 +485,7 @@ def _partition_table(
         level=level,
         method=method,
         deff=deff,
+        reported_n=algebra.reported_n(n, reach_n),
     )
 
 

@@ -19,7 +19,8 @@
 # Items: svyciprop (logit) and svymean(deff = "replace") on subset(design, domain & valid);
 # other nodes: svycontrast on one joint svyratio over subset(design, domain), Wald
 # interval on degf, design effect of the linearisation variable as a total.
-# n of an item is its valid answers in the domain.
+# n of an item is its valid answers in the domain; n of any other node the respondents of
+# the domain with a valid answer to at least one item beneath it (not an R output: a count).
 suppressMessages(library(survey))
 suppressMessages(library(yaml))
 stopifnot(packageVersion("survey") >= "4.1")
@@ -75,7 +76,9 @@ base_den <- sprintf("v%02d", seq_len(K))
 
 # coefficient vector (over the K item ratios) of every node: means of children
 node_coefs <- list()
+node_leaves <- list()
 visit <- function(node) {
+  node_leaves[[node$code]] <<- match(leaves_of(node), items)
   if (!is.null(node$items)) {
     kids <- lapply(node$items, function(i) {
       v <- numeric(K); v[match(i, items)] <- 1; node_coefs[[i]] <<- v; v
@@ -148,7 +151,8 @@ for (dname in names(designs)) {
         stopifnot(isTRUE(all.equal(as.numeric(SE(tu)), as.numeric(SE(con)), tolerance = 1e-10)))
         put(design = dname, node = node, domain = by, level = lev, estimate = num(coef(con)),
             se = num(SE(con)), df = df, ci_low = num(ci[1]), ci_high = num(ci[2]),
-            deff = num(deff(tu)), n = NA)
+            deff = num(deff(tu)),
+            n = sum(keep & rowSums(as.matrix(dat[, base_den[node_leaves[[node]]]])) > 0))
       }
     }
   }
