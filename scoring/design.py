@@ -530,27 +530,29 @@ class SurveyDesign:
         return a
 
     def calibration_cells(self) -> CalibrationCells:
-        """Calibration residuals as one linear map on cell sums (see :class:`CalibrationCells`)."""
-        cached = self._cache.get("calibration_cells")
-        if cached is None:
-            terms = self._calibration_terms()
-            offsets = np.cumsum([0] + [t.n_cells for t in terms])
-            total = int(offsets[-1])
+        """Calibration residuals as one linear map on cell sums (see :class:`CalibrationCells`).
+
+        Built on each call (row arrays are not kept); the solve matrix is cached.
+        """
+        terms = self._calibration_terms()
+        offsets = np.cumsum([0] + [t.n_cells for t in terms])
+        solve = self._cache.get("calibration_solve")
+        if solve is None:
             # The map b -> a is linear: solve it for every cell's unit vector at once.
-            eye = np.eye(total)
+            eye = np.eye(int(offsets[-1]))
             a = self._solve_cells(
                 [eye[lo:hi] for lo, hi in zip(offsets[:-1], offsets[1:], strict=True)]
             )
-            cached = CalibrationCells(
-                cells=np.column_stack(
-                    [t.cells + lo for t, lo in zip(terms, offsets[:-1], strict=True)]
-                ),
-                row_factor=np.column_stack([t.row_factor for t in terms]),
-                psw=np.column_stack([t.psw for t in terms]),
-                solve=np.vstack(a) if a else np.zeros((0, 0)),
-            )
-            self._cache["calibration_cells"] = cached
-        return cast(CalibrationCells, cached)
+            solve = np.vstack(a) if a else np.zeros((0, 0))
+            self._cache["calibration_solve"] = solve
+        return CalibrationCells(
+            cells=np.column_stack(
+                [t.cells + lo for t, lo in zip(terms, offsets[:-1], strict=True)]
+            ),
+            row_factor=np.column_stack([t.row_factor for t in terms]),
+            psw=np.column_stack([t.psw for t in terms]),
+            solve=cast(FloatArray, solve),
+        )
 
     def _schedule(self) -> list[tuple[int, bool]]:
         """Order in which calibration terms are solved: (term, accumulate)."""
