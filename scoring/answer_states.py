@@ -1,7 +1,7 @@
-"""Index-tree estimates of an uncalibrated design from sums of answer states.
+"""Index-tree estimates from sums of answer states.
 
-The path :func:`scoring.index_tree.compute_index_tree` takes when the design is
-not calibrated. Every leaf answer is in one of three states: 0 (blank, or a
+The path :func:`scoring.index_tree.compute_index_tree` takes unless the design's
+weights were changed after calibration. Every leaf answer is in one of three states: 0 (blank, or a
 code that is not valid), 1 (valid, not satisfied) or 2 (satisfied). A base
 ratio ``b`` is the share satisfied among the valid answers to its leaves,
 ``theta_b = sum w A_b / sum w V_b`` with ``A_b`` and ``V_b`` the respondent's
@@ -33,6 +33,9 @@ The sums of ``w``, ``w^2`` and respondents per state are taken once for all
 partitions, over *groups*: respondents in the same domain of every partition
 and the same stratum (one-respondent PSUs) or PSU. Standard errors, df, n,
 design effects and intervals then follow :func:`scoring.estimators.summarise`.
+
+A calibrated design also groups respondents by their joint calibration cell;
+its residuals are carried by :mod:`scoring.calibrated_states`.
 """
 
 from __future__ import annotations
@@ -44,6 +47,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from scoring.calibrated_states import (
+    JointCells,
+    cell_coefficients,
+    joint_cells,
+    psu_cross,
+    row_cross,
+    stratum_sums,
+)
 from scoring.ci import ShareMethod
 from scoring.design import FloatArray, IntArray, SurveyDesign
 from scoring.estimators import (
@@ -75,12 +86,19 @@ class TreeAlgebra:
         Node ``j`` is ``constant[j] + coefficients[:, j]' theta``.
     constant : ndarray, shape (m,)
     subset : ndarray of int, shape (m,)
-        Respondents behind each node's n, df and design effect: 0 for the
-        whole domain, ``1 + t`` for those with a valid answer to leaf ``t``.
+        Respondents behind each node's df and design effect (and an item's
+        n): 0 for the whole domain, ``1 + t`` for those with a valid answer
+        to leaf ``t``.
     share : ndarray of bool, shape (m,)
         Nodes that take share intervals.
     names : tuple of str
         Node codes.
+    reach : ndarray of bool, shape (k, r)
+        Sets of leaves: those beneath each node that is not an item.
+    reach_of : ndarray of int, shape (m,)
+        The set of each node that is not an item, -1 for items. Such a node's
+        n is the respondents of the domain with a valid answer to at least
+        one leaf of its set.
     """
 
     leaves: IntArray
@@ -89,6 +107,8 @@ class TreeAlgebra:
     subset: IntArray
     share: NDArray[np.bool_]
     names: tuple[str, ...]
+    reach: NDArray[np.bool_]
+    reach_of: IntArray
 
     @property
     def numerator(self) -> FloatArray:
@@ -99,6 +119,22 @@ class TreeAlgebra:
     def denominator(self) -> FloatArray:
         """Coefficients (2k, b) of the ratios' denominators on ``y``."""
         return np.vstack([np.zeros_like(self.leaves), self.leaves]).astype(np.float64)
+
+    def reached(self, state: NDArray[np.int8]) -> NDArray[np.uint8]:
+        """Respondents (n, r) with a valid answer to a leaf of each set of ``reach``."""
+        valid = (state >= 1).astype(np.float32)  # counts below 2^24: exact in float32
+        sets = self.reach.astype(np.float32)
+        out = np.empty((state.shape[0], sets.shape[1]), dtype=bool)
+        for lo in range(0, state.shape[0], PRODUCT_ROWS):  # single-threaded products
+            np.greater(valid[lo : lo + PRODUCT_ROWS] @ sets, 0, out=out[lo : lo + PRODUCT_ROWS])
+        return out.view(np.uint8)
+
+    def reported_n(self, subset_n: FloatArray, reach_n: FloatArray) -> FloatArray:
+        """n (D, m): an item's from ``subset_n`` (D, m), other nodes' from ``reach_n`` (D, r)."""
+        out = np.array(subset_n, dtype=np.float64)
+        composite = self.reach_of >= 0
+        out[:, composite] = reach_n[:, self.reach_of[composite]]
+        return out
 
 
 def state_tables(
@@ -116,8 +152,8 @@ def state_tables(
     Parameters
     ----------
     design : SurveyDesign
-        Not calibrated (calibration residuals reach every PSU; see
-        :meth:`~scoring.design.SurveyDesign.psu_totals`).
+        Uncalibrated, or calibrated with weights that fit
+        (:func:`scoring.calibrated_states.joint_cells` is not None).
     state : ndarray of int8, shape (n, k)
         Answer state of every respondent for every leaf: 0, 1 or 2.
     algebra : TreeAlgebra
@@ -140,8 +176,11 @@ def state_tables(
     Matches R survey::svyratio / svycontrast on ``subset(design, ...)``, with
     ``deff=`` and ``degf``, through :mod:`scoring.estimators`.
     """
+    cal = None
     if design.is_calibrated:
-        raise ValueError("answer-state sums do not carry calibration residuals")
+        cal = joint_cells(design)
+        if cal is None:
+            raise ValueError("the design's weights were changed after calibration")
     one_row = design.n_psu == design.n
     if one_row:
         inner, radix = design.strata, design.n_strata
@@ -151,10 +190,13 @@ def state_tables(
         rank[np.argsort(design.psu_stratum, kind="stable")] = np.arange(design.n_psu)
         inner, radix = rank[design.psu], design.n_psu
     onehot = np.concatenate([state == 1, state == 2], axis=1).view(np.uint8)
-    groups = _group_sums(design, onehot, partitions, inner, one_row)
+    joint = None if cal is None else cal.joint
+    groups = _group_sums(design, onehot, algebra.reached(state), partitions, inner, one_row, joint)
     leaf = _single_leaf(algebra)
     return [
-        _partition_table(design, groups, onehot, algebra, leaf, p, part, radix, level, method, deff)
+        _partition_table(
+            design, cal, groups, onehot, algebra, leaf, p, part, radix, level, method, deff
+        )
         for p, part in enumerate(partitions)
     ]
 
@@ -177,9 +219,11 @@ class _Groups:
     start: IntArray
     codes: IntArray  # (groups, partitions) domain code, -1 for none
     inner: IntArray  # (groups,) stratum (one-row PSUs) or PSU rank
+    joint: IntArray  # (groups,) joint calibration cell (0 if not calibrated)
     count: FloatArray  # respondents
     weight: FloatArray  # sum of w
     square: FloatArray  # sum of w^2 (one-row PSUs only)
+    reached: FloatArray  # (groups, r) respondents with a valid answer in each leaf set
     rows: FloatArray  # (groups,) respondents
     row_weight: FloatArray  # (groups,) sum of w
 
@@ -187,13 +231,21 @@ class _Groups:
 def _group_sums(
     design: SurveyDesign,
     onehot: NDArray[np.uint8],
+    reached: NDArray[np.uint8],
     partitions: Sequence[Domains],
     inner: IntArray,
     one_row: bool,
+    joint: IntArray | None = None,
 ) -> _Groups:
-    """Respondents, ``w`` and (one-row PSUs) ``w^2`` per group and state, in one pass."""
+    """Respondents, ``w`` and (one-row PSUs) ``w^2`` per group and state, in one pass.
+
+    Groups are respondents in the same domain of every partition, the same
+    stratum or PSU (``inner``) and, for a calibrated design, the same ``joint`` cell.
+    """
+    if joint is None:
+        joint = np.zeros(design.n, dtype=np.intp)
     key = np.zeros(design.n, dtype=np.int64)
-    for column in [p.codes + 1 for p in partitions] + [inner]:
+    for column in [p.codes + 1 for p in partitions] + [inner, joint]:
         size = int(column.max()) + 1
         if int(key.max()) >= 2**62 // size:
             key = pd.factorize(key)[0].astype(np.int64)
@@ -223,9 +275,13 @@ def _group_sums(
         start=start,
         codes=np.column_stack([p.codes[first] for p in partitions]),
         inner=inner[first],
+        joint=joint[first],
         count=count,
         weight=weight,
         square=square,
+        reached=np.add.reduceat(reached.take(order, axis=0).astype(np.int32), start[:-1], axis=0)
+        .astype(np.float64)
+        .reshape(uniques.shape[0], reached.shape[1]),
         rows=np.diff(start).astype(np.float64),
         row_weight=np.add.reduceat(w, start[:-1]),
     )
@@ -273,6 +329,7 @@ class _Units:
     unit_of_member: IntArray
     domain: IntArray  # (units,)
     cell: IntArray  # (units,) cell of each unit
+    psu: IntArray  # (units,) PSU of each unit (clustered designs; the stratum with one-row PSUs)
     cell_domain: IntArray  # (cells,)
     cell_stratum: IntArray  # (cells,)
 
@@ -299,15 +356,17 @@ def _units(design: SurveyDesign, groups: _Groups, p: int, radix: int, one_row: b
     new_unit = _run_starts(key)
     first = members[new_unit]
     if one_row:
-        stratum = groups.inner[first]
+        stratum = psu = groups.inner[first]
     else:
-        stratum = design.psu_stratum[design.psu[groups.order[groups.start[first]]]]
+        psu = design.psu[groups.order[groups.start[first]]]
+        stratum = design.psu_stratum[psu]
     new_cell = _run_starts(codes[first].astype(np.int64) * design.n_strata + stratum)
     return _Units(
         members=members,
         unit_of_member=np.cumsum(new_unit) - 1,
         domain=codes[first],
         cell=np.cumsum(new_cell) - 1,
+        psu=psu,
         cell_domain=codes[first][new_cell],
         cell_stratum=stratum[new_cell],
     )
@@ -315,6 +374,7 @@ def _units(design: SurveyDesign, groups: _Groups, p: int, radix: int, one_row: b
 
 def _partition_table(
     design: SurveyDesign,
+    cal: JointCells | None,
     groups: _Groups,
     onehot: NDArray[np.uint8],
     algebra: TreeAlgebra,
@@ -380,10 +440,10 @@ def _partition_table(
         )
         if one_row:
             first_sum[:, several], second_sum[:, several] = first, second
-    if one_row:
-        # Zero outside the domain: sum_i (z_i - zbar_h)^2 over the n_h PSUs of stratum h.
-        sums = second_sum - first_sum * first_sum / n_h
-    else:
+    subset = algebra.subset
+    present = cell_subset[:, subset] > 0
+    z = None
+    if not one_row:
         # PSU totals of every node's influence values, as ratio_estimates and combine.
         z_totals = np.concatenate([weight[:, k:], weight[:, :k] + weight[:, k:]], axis=1)
         d = units.domain
@@ -391,15 +451,20 @@ def _partition_table(
             z_totals @ algebra.numerator - ratio[d] * (z_totals @ algebra.denominator)
         ) * inverse[d]
         z = base_z @ algebra.coefficients
-        sums, second_sum = _centred_sums(z, units, n_h)
-    # A lonely PSU is its stratum's mean: R centres it (to 0) except under 'adjust'.
-    lonely = n_h[:, 0] == 1
-    sums[lonely] = second_sum[lonely] if design.lonely_psu == "adjust" else 0.0
-
-    subset = algebra.subset
-    present = cell_subset[:, subset] > 0
-    var = design.stratum_variance(sums, units.cell_stratum, present, units.cell_domain, n_dom)
+    if cal is not None:
+        var = _calibrated_variance(design, cal, groups, units, by_state, first_sum, second_sum, z)
+    else:
+        if z is None:
+            # Zero outside the domain: sum_i (z_i - zbar_h)^2 over the n_h PSUs of stratum h.
+            sums = second_sum - first_sum * first_sum / n_h
+        else:
+            sums, second_sum = _centred_sums(z, units, n_h)
+        # A lonely PSU is its stratum's mean: R centres it (to 0) except under 'adjust'.
+        lonely = n_h[:, 0] == 1
+        sums[lonely] = second_sum[lonely] if design.lonely_psu == "adjust" else 0.0
+        var = design.stratum_variance(sums, units.cell_stratum, present, units.cell_domain, n_dom)
     n = dom_subset[:, subset]
+    reach_n = _runs_sum(units.sums(groups.reached), units.domain, n_dom)
     if one_row:
         psus = n
     else:
@@ -420,7 +485,56 @@ def _partition_table(
         level=level,
         method=method,
         deff=deff,
+        reported_n=algebra.reported_n(n, reach_n),
     )
+
+
+def _calibrated_variance(
+    design: SurveyDesign,
+    cal: JointCells,
+    groups: _Groups,
+    units: _Units,
+    by_state: FloatArray,
+    first_sum: FloatArray,
+    second_sum: FloatArray,
+    z: FloatArray | None,
+) -> FloatArray:
+    """Variances (D, m) of a calibrated design, as :mod:`scoring.calibrated_states` says.
+
+    ``first_sum`` and ``second_sum`` are the cells' sums of ``z`` and ``z^2``
+    over their respondents (one-row PSUs), or ``z`` the units' PSU totals.
+    """
+    members = units.members
+    joint = groups.joint[members]
+    coefficients = cell_coefficients(
+        cal,
+        units.domain[units.unit_of_member],
+        joint,
+        groups.weight[members],
+        groups.count[members],
+        by_state,
+    )
+    if z is None:
+        member_cell = units.cell[units.unit_of_member]
+        square = groups.square[members]
+        cross = row_cross(
+            cal, member_cell, joint, square, by_state, units.cell_domain, coefficients
+        )
+    else:
+        first_sum = _runs_sum(z, units.cell, units.n_cells)
+        second_sum = _runs_sum(z * z, units.cell, units.n_cells)
+        cross = psu_cross(cal, units.psu, units.cell, z, units.cell_domain, coefficients)
+    sums, stratum, group = stratum_sums(
+        design,
+        cal,
+        coefficients,
+        units.cell_domain,
+        units.cell_stratum,
+        first_sum,
+        second_sum,
+        cross,
+    )
+    return design.stratum_variance(sums, stratum, None, group, by_state.shape[0])
 
 
 def _centred_sums(z: FloatArray, units: _Units, n_h: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -495,6 +495,65 @@ class SurveyDesign:
             self._cache["calibration_terms"] = cached
         return cast(list[_Term], cached)
 
+    def _solve_cells(self, b: list[FloatArray]) -> list[FloatArray]:
+        """Cell coefficients ``a_j`` of every calibration term from the cell sums ``b_j``.
+
+        ``b_j`` (cells of term ``j`` x columns) holds ``sum h_i x_i`` over each
+        cell; the residuals are ``x_i - sum_j psw_j(i) a_j[cell_j(i)]``. Terms are
+        solved in :meth:`_schedule` order, each on the residuals of those solved
+        before (raking margins on their own too, ten sweeps).
+        """
+        terms = self._calibration_terms()
+        cross = cast(dict[tuple[int, int], FloatArray], self._cache.setdefault("cross", {}))
+
+        def cross_matrix(j: int, k: int) -> FloatArray:
+            if (j, k) not in cross:
+                tj, tk = terms[j], terms[k]
+                cross[(j, k)] = sp.csr_matrix(
+                    (tj.row_factor * tk.psw, (tj.cells, tk.cells)),
+                    shape=(tj.n_cells, tk.n_cells),
+                ).toarray()
+            return cross[(j, k)]
+
+        a = [np.zeros_like(bj) for bj in b]
+        solved: set[int] = set()
+        for j, accumulate in self._schedule():
+            current = b[j].copy()
+            for k in solved | ({j} if accumulate else set()):
+                current -= cross_matrix(j, k) @ a[k]
+            delta = _safe_divide(current, terms[j].denominator[:, None])
+            if accumulate:
+                a[j] = a[j] + delta
+            else:
+                a[j] = delta
+            solved.add(j)
+        return a
+
+    def calibration_cells(self) -> CalibrationCells:
+        """Calibration residuals as one linear map on cell sums (see :class:`CalibrationCells`).
+
+        Built on each call (row arrays are not kept); the solve matrix is cached.
+        """
+        terms = self._calibration_terms()
+        offsets = np.cumsum([0] + [t.n_cells for t in terms])
+        solve = self._cache.get("calibration_solve")
+        if solve is None:
+            # The map b -> a is linear: solve it for every cell's unit vector at once.
+            eye = np.eye(int(offsets[-1]))
+            a = self._solve_cells(
+                [eye[lo:hi] for lo, hi in zip(offsets[:-1], offsets[1:], strict=True)]
+            )
+            solve = np.vstack(a) if a else np.zeros((0, 0))
+            self._cache["calibration_solve"] = solve
+        return CalibrationCells(
+            cells=np.column_stack(
+                [t.cells + lo for t, lo in zip(terms, offsets[:-1], strict=True)]
+            ),
+            row_factor=np.column_stack([t.row_factor for t in terms]),
+            psw=np.column_stack([t.psw for t in terms]),
+            solve=cast(FloatArray, solve),
+        )
+
     def _schedule(self) -> list[tuple[int, bool]]:
         """Order in which calibration terms are solved: (term, accumulate)."""
         schedule: list[tuple[int, bool]] = []
@@ -509,6 +568,40 @@ class SurveyDesign:
                     schedule.extend((m, True) for m in margins)
                 index += len(step.margins)
         return schedule
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationCells:
+    """The calibration residuals of ``survey:::svyrecvar`` as one linear map on cell sums.
+
+    Every post-stratification and raking margin is a *term* ``j``; its cells are
+    columns ``t`` of one numbering ``0 .. T-1`` across terms. For influence
+    values ``x`` (of one domain: zero outside it) the residuals are
+    ``e_i = x_i - sum_j psw[i, j] a[cells[i, j]]`` with ``a = solve @ b`` and
+    ``b[t] = sum_{i, j: cells[i, j] = t} row_factor[i, j] x_i``: the terms
+    solved in R's order, ten sweeps of each raking, as
+    :meth:`SurveyDesign.psu_totals`.
+
+    Attributes
+    ----------
+    cells : ndarray of int, shape (n, J)
+        Column of every row's cell in each term.
+    row_factor : ndarray, shape (n, J)
+        ``oldw / w*`` of a post-stratification, ``1 / w*`` of a raking margin.
+    psw : ndarray, shape (n, J)
+        Weights ``w*`` right after each term.
+    solve : ndarray, shape (T, T)
+    """
+
+    cells: IntArray
+    row_factor: FloatArray
+    psw: FloatArray
+    solve: FloatArray
+
+    @property
+    def n_cells(self) -> int:
+        """Cells of all terms together (T)."""
+        return int(self.solve.shape[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -637,29 +730,7 @@ class PSUTotalsAccumulator:
             return z.reshape(self.n_rows, d, q)
         terms = self.terms
         b = [s.reshape(t.n_cells, d * q) for t, s in zip(terms, self.cell_sums, strict=True)]
-        a = [np.zeros_like(bj) for bj in b]
-        cross: dict[tuple[int, int], FloatArray] = {}
-
-        def cross_matrix(j: int, k: int) -> FloatArray:
-            if (j, k) not in cross:
-                tj, tk = terms[j], terms[k]
-                cross[(j, k)] = sp.csr_matrix(
-                    (tj.row_factor * tk.psw, (tj.cells, tk.cells)),
-                    shape=(tj.n_cells, tk.n_cells),
-                ).toarray()
-            return cross[(j, k)]
-
-        solved: set[int] = set()
-        for j, accumulate in design._schedule():
-            current = b[j].copy()
-            for k in solved | ({j} if accumulate else set()):
-                current -= cross_matrix(j, k) @ a[k]
-            delta = _safe_divide(current, terms[j].denominator[:, None])
-            if accumulate:
-                a[j] = a[j] + delta
-            else:
-                a[j] = delta
-            solved.add(j)
+        a = design._solve_cells(b)
         for term, aj in zip(terms, a, strict=True):
             z = z - term.psu_by_cell @ aj
         return np.asarray(z).reshape(self.n_rows, d, q)

@@ -583,6 +583,7 @@ def summarise(
     level: float = 0.95,
     method: ShareMethod = "logit",
     deff: DeffKind = "replace",
+    reported_n: FloatArray | None = None,
 ) -> pd.DataFrame:
     """Estimates, SEs, CIs, df, n and design effects as a long table.
 
@@ -603,6 +604,9 @@ def summarise(
       ``n_eff = n / deff`` (Kish).
     - A subset with no respondents gives an explicit row with ``n = 0``,
       no estimate and a note; it never raises.
+    - ``reported_n`` (D, m), when given, is the ``n`` column (and the ``n`` of
+      ``n_eff``) instead of the subset's respondents, which still define df,
+      the design effect and the intervals.
 
     References
     ----------
@@ -641,6 +645,7 @@ def summarise(
         level=level,
         method=method,
         deff=deff,
+        reported_n=reported_n,
     )
 
 
@@ -660,6 +665,7 @@ def summary_frame(
     level: float,
     method: ShareMethod,
     deff: DeffKind,
+    reported_n: FloatArray | None = None,
 ) -> pd.DataFrame:
     """The long table of :func:`summarise` from per-domain statistics.
 
@@ -668,6 +674,8 @@ def summary_frame(
     subsets, and for design effects ``quad = sum_S w u^2`` and
     ``lin = sum_S w u`` of the linearisation variable (None: no design
     effects). ``share`` (m,) says which estimates take share intervals.
+    ``reported_n`` (D, m), if given, is the ``n`` column and the ``n`` of
+    ``n_eff`` (see :func:`summarise`).
     """
     d, m = estimate.shape
     se = np.sqrt(np.maximum(var, 0.0))
@@ -682,8 +690,9 @@ def summary_frame(
                 vsrs = big_n**2 * s2 * (big_n - n) / (big_n * n)
             ok = (n > 1) & (vsrs > 0)
             deff_values = np.where(ok, var / np.where(ok, vsrs, 1.0), np.nan)
+    shown = n if reported_n is None else reported_n
     with np.errstate(invalid="ignore", divide="ignore"):
-        n_eff = np.where(np.isfinite(deff_values) & (deff_values > 0), n / deff_values, np.nan)
+        n_eff = np.where(np.isfinite(deff_values) & (deff_values > 0), shown / deff_values, np.nan)
 
     low = np.full((d, m), np.nan)
     high = np.full((d, m), np.nan)
@@ -725,7 +734,7 @@ def summary_frame(
             "ci_low": low.T.ravel(),
             "ci_high": high.T.ravel(),
             "df": df.T.ravel().astype(np.int64),
-            "n": n.T.ravel().astype(np.int64),
+            "n": shown.T.ravel().astype(np.int64),
             "deff": deff_values.T.ravel(),
             "n_eff": n_eff.T.ravel(),
             "note": notes.T.ravel(),

@@ -25,6 +25,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from scoring.answer_states import TreeAlgebra, state_tables
+from scoring.calibrated_states import joint_cells
 from scoring.ci import ShareMethod
 from scoring.design import FloatArray, RowSelection, SurveyDesign
 from scoring.errors import AnswerCodeError, DesignColumnError, IndexTreeError
@@ -149,13 +150,19 @@ def compute_index_tree(
     - range ``[low, high]``: ``low + (high - low) theta``.
 
     n, df and the design effect of an item are those of the respondents of
-    the domain with a valid answer; of any other node, of all respondents of
-    the domain.
+    the domain with a valid answer. The n of any other node (criterion,
+    group, the index) is the number of respondents of the domain with a valid
+    answer to at least one item beneath it: a criterion whose items skip logic
+    shows to few respondents gets their number, not the domain's. Its df and
+    design effect are those of all respondents of the domain (the
+    design-based subset R uses). ``n_eff = n / deff``.
 
-    An uncalibrated design is computed from sums of answer states over the
-    (domain, PSU) pairs that occur (:func:`scoring.answer_states.state_tables`);
-    a calibrated one from the PSU totals of every domain
-    (:func:`psu_total_tables`), since its calibration residuals reach every PSU.
+    The tables are computed from sums of answer states over the (domain, PSU)
+    pairs that occur (:func:`scoring.answer_states.state_tables`); a calibrated
+    design adds its residuals from cell tables
+    (:mod:`scoring.calibrated_states`). Only a design whose weights were changed
+    after calibration (trimmed) takes the PSU totals of every domain
+    (:func:`psu_total_tables`).
 
     References
     ----------
@@ -258,6 +265,21 @@ def compute_index_tree(
         else 0
         for n in nodes
     ]
+    # The leaves beneath every other node: its n counts respondents who answer one of them.
+    reach_sets: dict[frozenset[int], int] = {}
+    reach_of = []
+    for node in nodes:
+        if node.aggregate == "item":
+            reach_of.append(-1)
+            continue
+        beneath = frozenset(
+            leaf_pos[_Leaf(_item_code(leaf.item), frozenset(leaf.satisfied))]
+            for leaf in _leaves(node)
+        )
+        reach_of.append(reach_sets.setdefault(beneath, len(reach_sets)))
+    reach = np.zeros((k, len(reach_sets)), dtype=bool)
+    for beneath, j in reach_sets.items():
+        reach[sorted(beneath), j] = True
     share = [n.aggregate in ("item", "pooled") and n.range is None for n in nodes]
     names = [n.code for n in nodes]
     parents = _parents(tree)
@@ -271,9 +293,12 @@ def compute_index_tree(
         subset=np.asarray(subset, dtype=np.intp),
         share=np.asarray(share, dtype=bool),
         names=tuple(names),
+        reach=reach,
+        reach_of=np.asarray(reach_of, dtype=np.intp),
     )
-    # Calibration residuals reach every PSU of every domain: only PSU totals carry them.
-    tables = psu_total_tables if design.is_calibrated else state_tables
+    # Weights changed after calibration (trimmed) leave only PSU totals to carry the residuals.
+    fits = not design.is_calibrated or joint_cells(design) is not None
+    tables = state_tables if fits else psu_total_tables
     frames = tables(design, state, algebra, partitions, level=level, method=method, deff=deff)
     out = pd.concat(frames, ignore_index=True)
     out = out.rename(columns={"name": "node"})
@@ -320,6 +345,7 @@ def psu_total_tables(
     base_subset = [0] * n_base
     frames = []
     subsets = [ALL_ROWS] + [k + j for j in range(k)]
+    reached = algebra.reached(state)
     for moments in iter_moments(design, build, 2 * k, partitions, subsets):
         base = ratio_estimates(
             moments,
@@ -336,8 +362,30 @@ def psu_total_tables(
             constant=algebra.constant,
             share=algebra.share.tolist(),
         )
-        frames.append(summarise(design, moments, est, level=level, method=method, deff=deff))
+        reach_n = _domain_counts(moments.domains, reached)
+        reported_n = algebra.reported_n(moments.subset_count[:, algebra.subset], reach_n)
+        frames.append(
+            summarise(
+                design,
+                moments,
+                est,
+                level=level,
+                method=method,
+                deff=deff,
+                reported_n=reported_n,
+            )
+        )
     return frames
+
+
+def _domain_counts(domains: Domains, reached: NDArray[np.uint8]) -> FloatArray:
+    """Respondents (D, r) of each domain with a valid answer in each leaf set."""
+    inside = np.flatnonzero(domains.codes >= 0)
+    codes = domains.codes[inside]
+    out = np.zeros((domains.size, reached.shape[1]))
+    for j in range(reached.shape[1]):
+        out[:, j] = np.bincount(codes, weights=reached[inside, j], minlength=domains.size)
+    return out
 
 
 def _item_code(value: str | None) -> str:

@@ -1,11 +1,14 @@
 """The answer-state path of the index tree gives the tables of the general path.
 
 ``compute_index_tree`` takes :func:`scoring.answer_states.state_tables` for
-uncalibrated designs; :func:`scoring.index_tree.psu_total_tables` (PSU totals of
-every domain, the path checked against R in ``test_against_r.py``) must give the
-same table, up to rounding, on every kind of design: clustered or one respondent
-per PSU, strata, fpc (counts, fractions, a census stratum), lonely PSUs under each
-policy, domains absent from strata, empty domains and rows in no domain.
+uncalibrated designs and for calibrated ones whose weights fit
+(:func:`scoring.calibrated_states.joint_cells`);
+:func:`scoring.index_tree.psu_total_tables` (PSU totals of every domain, the path
+checked against R in ``test_against_r.py``) must give the same table, up to
+rounding, on every kind of design: clustered or one respondent per PSU, strata,
+fpc (counts, fractions, a census stratum), lonely PSUs under each policy,
+post-stratification (one or crossed columns), raking, both, trimmed weights,
+domains absent from strata, empty domains and rows in no domain.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import pandas as pd
 import pytest
 
 import scoring.index_tree as index_tree
+from scoring.calibrated_states import joint_cells
 from scoring.design import LonelyPSU, SurveyDesign
 from scoring.index_tree import compute_index_tree
 from scoring.questionnaire import load_questionnaire
-from tests.scoring.conftest import build_design, synth
+from scoring.weighting import post_stratify, rake, trim_weights
+from tests.scoring.conftest import build_design, margins, synth
 from tests.scoring.test_against_r import _Questionnaire, composite_tree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,15 +178,18 @@ def test_the_sipas_tree_gives_the_general_path_tables(
     assert_same_tables(compute(), general_path(monkeypatch, compute))
 
 
+@pytest.mark.parametrize("calibration", [None, "post_rake"])
 @pytest.mark.parametrize("psu", [None, "psu"])
 def test_domains_all_satisfied_none_satisfied_or_without_answers_give_the_general_path_tables(
-    psu: str | None, monkeypatch: pytest.MonkeyPatch
+    psu: str | None, calibration: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = synth_rows()
     data.loc[data["agency"] == "B", ["q1", "q2", "q3"]] = 5
     data.loc[data["agency"] == "C", "q1"] = 1
     data.loc[data["agency"] == "A", "q4"] = np.nan
     design = SurveyDesign.from_dataframe(data, weights="w", strata="stratum", psu=psu)
+    if calibration is not None:
+        design = calibrate(design, calibration)
     questionnaire = _Questionnaire(composite_tree())
 
     def compute() -> pd.DataFrame:
@@ -193,3 +201,87 @@ def test_domains_all_satisfied_none_satisfied_or_without_answers_give_the_genera
     assert (agency.loc[[("q1", "B"), ("q2", "B"), ("q3", "B")], "se"] == 0).all()
     assert agency.loc[("q4", "A"), "n"] == 0
     assert agency.loc[("q4", "A"), "note"] == "no valid answers in domain"
+
+
+def calibrate(design: SurveyDesign, kind: str) -> SurveyDesign:
+    """Post-stratified, raked, both, or calibrated then trimmed, as in make_fixtures.R."""
+    gender = ("gender", margins()["gender"])
+    agegrp = ("agegrp", margins()["agegrp"])
+    if kind == "post":
+        return post_stratify(design, *gender)
+    if kind == "post_cross":
+        return post_stratify(design, ["gender", "agegrp"], margins()["gender x agegrp"])
+    if kind == "rake":
+        return rake(design, [gender, agegrp])
+    if kind == "post_rake":
+        return rake(post_stratify(design, "agency", margins()["agency"]), [gender, agegrp])
+    if kind == "post_trim":
+        return trim_weights(post_stratify(design, *gender), upper=110)
+    if kind == "rake_trim":
+        return trim_weights(rake(design, [gender, agegrp]), upper=110)
+    raise KeyError(kind)
+
+
+CALIBRATIONS = ["post", "post_cross", "rake", "post_rake", "post_trim", "rake_trim"]
+# The answer-state path needs, within each joint cell, h w proportional to w or constant
+# (trimming a raked design breaks it) and, with one respondent per PSU, psw proportional
+# to w (any trimming breaks it).
+GENERAL = {("psu", "rake_trim"), ("rows", "post_trim"), ("rows", "rake_trim")}
+
+
+@pytest.mark.parametrize("kind", CALIBRATIONS)
+@pytest.mark.parametrize("units", ["psu", "rows"])
+def test_calibrated_designs_give_the_general_path_tables(
+    units: str, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    psu = "psu" if units == "psu" else None
+    base = SurveyDesign.from_dataframe(synth_rows(), weights="w", strata="stratum", psu=psu)
+    design = calibrate(base, kind)
+    assert (joint_cells(design) is None) == ((units, kind) in GENERAL)
+    questionnaire = _Questionnaire(composite_tree())
+
+    def compute() -> pd.DataFrame:
+        return compute_index_tree(questionnaire, design, BY)
+
+    assert_same_tables(compute(), general_path(monkeypatch, compute))
+
+
+@pytest.mark.parametrize("lonely_psu", LONELY)
+@pytest.mark.parametrize(
+    ("strata", "fpc", "psu"),
+    [
+        ("stratum_l", "fpc_count", "psu"),
+        ("stratum_lonely", "fpc_lonely", None),
+        ("stratum", "fpc_rowfrac", None),
+    ],
+)
+def test_calibrated_designs_with_lonely_psus_and_fpc_give_the_general_path_tables(
+    strata: str, fpc: str, psu: str | None, lonely_psu: LonelyPSU, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = SurveyDesign.from_dataframe(
+        synth_rows(), weights="w", strata=strata, psu=psu, fpc=fpc, lonely_psu=lonely_psu
+    )
+    design = calibrate(base, "rake")
+    questionnaire = _Questionnaire(composite_tree())
+
+    def compute() -> pd.DataFrame:
+        return compute_index_tree(questionnaire, design, BY)
+
+    assert_same_tables(compute(), general_path(monkeypatch, compute))
+
+
+@pytest.mark.parametrize("psu", [None, "psu"])
+def test_the_sipas_tree_on_calibrated_designs_gives_the_general_path_tables(
+    psu: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questionnaire = load_questionnaire(ROOT / "questionnaires" / "sipas-2023.yaml")
+    data = pd.read_csv(FIXTURES / "sipas_tree_data.csv")
+    data["stratum"] = data["stratum"].astype(str)
+    design = SurveyDesign.from_dataframe(data, weights="w", strata="stratum", psu=psu)
+    size = data.groupby(["stratum", "agency"]).size()
+    design = post_stratify(design, ["stratum", "agency"], size * 40.0)
+
+    def compute() -> pd.DataFrame:
+        return compute_index_tree(questionnaire, design, [None, "agency", "psu"], deff="srswor")
+
+    assert_same_tables(compute(), general_path(monkeypatch, compute))

@@ -197,6 +197,46 @@ def test_composite_over_an_empty_item_is_explicitly_undefined() -> None:
     assert np.isfinite(crit_a["estimate"])
 
 
+@pytest.mark.parametrize("path", ["answer_states", "psu_totals"])
+@pytest.mark.parametrize("calibrated", [False, True])
+def test_n_of_a_composite_counts_the_respondents_who_answer_an_item_beneath_it(
+    calibrated: bool, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """II.4 (feedback handling) is answered by few: its n is theirs, not the domain's.
+
+    df and the design effect stay those of the whole domain; n_eff is n / deff.
+    """
+    import scoring.index_tree as index_tree
+
+    if path == "psu_totals":
+        monkeypatch.setattr(index_tree, "state_tables", index_tree.psu_total_tables)
+    questionnaire = load_questionnaire(ROOT / "questionnaires" / "sipas-2023.yaml")
+    assert questionnaire.index is not None
+    data = pd.read_csv(ROOT / "tests" / "scoring" / "fixtures" / "sipas_tree_data.csv")
+    design = SurveyDesign.from_dataframe(data, weights="w", strata="stratum", psu="psu")
+    if calibrated:
+        design = post_stratify(design, "agency", {"X": 9000.0, "Y": 8000.0, "Z": 7000.0})
+    table = compute_index_tree(questionnaire, design, [None, "agency"])
+    valid = data[list(questionnaire.index.item_codes())].isin([1, 2, 3, 4, 5])
+    domains = {("overall", "all"): np.ones(len(data), dtype=bool)}
+    domains.update({("agency", a): (data["agency"] == a).to_numpy() for a in "XYZ"})
+    for node in questionnaire.index.walk():
+        beneath = list(node.item_codes())
+        answered = valid[beneath].any(axis=1).to_numpy()
+        for (domain, level), rows in domains.items():
+            got = table[
+                (table["node"] == node.code)
+                & (table["domain"] == domain)
+                & (table["level"] == level)
+            ].iloc[0]
+            assert got["n"] == int((rows & answered).sum()), (node.code, domain, level)
+            assert got["n_eff"] == pytest.approx(got["n"] / got["deff"], rel=1e-12)
+    overall = table[table["domain"] == "overall"].set_index("node")
+    assert overall.loc["II.4", "n"] < 0.8 * overall.loc["SIPAS", "n"]
+    assert overall.loc["II.4", "df"] == overall.loc["SIPAS", "df"] == design.degf()
+    assert overall.loc["II.4", "n"] == valid[["II.4.1", "II.4.2", "II.4.3"]].any(axis=1).sum()
+
+
 # ------------------------------------------------------ degenerate shares
 @pytest.mark.parametrize("method", ["logit", "xlogit", "asin", "beta", "mean", "wilson"])
 def test_share_of_zero_or_one_gets_the_clopper_pearson_interval(method: str) -> None:

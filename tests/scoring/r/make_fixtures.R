@@ -193,7 +193,8 @@ composite_cases <- function(des, dname, bys) {
         put("composite", dname, cn, by, lev, "estimate", coef(con))
         put("composite", dname, cn, by, lev, "se", SE(con))
         put("composite", dname, cn, by, lev, "df", degf(sub))
-        put("composite", dname, cn, by, lev, "n", sum(weights(sub) != 0))
+        # n of a composite: respondents of the domain with a valid answer to one of its items
+        put("composite", dname, cn, by, lev, "n", sum(weights(sub) != 0 & sub$variables$nval > 0))
         for (lv in LEVELS) {
           ci <- confint(con, level = lv, df = degf(sub))
           put("composite", dname, cn, by, lev, sprintf("ci_low_wald_%s", lv), ci[1])
@@ -235,7 +236,7 @@ composite_cases <- function(des, dname, bys) {
       put("composite", dname, "pooled", by, lev, "estimate", p)
       put("composite", dname, "pooled", by, lev, "se", se)
       put("composite", dname, "pooled", by, lev, "df", df)
-      put("composite", dname, "pooled", by, lev, "n", sum(weights(sub) != 0))
+      put("composite", dname, "pooled", by, lev, "n", sum(weights(sub) != 0 & sub$variables$nval > 0))
       put("composite", dname, "pooled", by, lev, "deff", deff(pr))
       put("composite", dname, "pooled", by, lev, "deff_srswor", deff(prw))
       for (lv in LEVELS) {

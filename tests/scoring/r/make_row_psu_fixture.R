@@ -79,7 +79,8 @@ tree_cases <- function(des, dname) {
       put(dname, "mean", by, lev, "estimate", coef(con))
       put(dname, "mean", by, lev, "se", SE(con))
       put(dname, "mean", by, lev, "df", df)
-      put(dname, "mean", by, lev, "n", sum(keep))
+      # n of a composite: respondents of the domain with a valid answer to one of its items
+      put(dname, "mean", by, lev, "n", sum(keep & vars$nval > 0))
       ci <- confint(con, level = 0.95, df = df)
       put(dname, "mean", by, lev, "ci_low", ci[1])
       put(dname, "mean", by, lev, "ci_high", ci[2])
@@ -97,7 +98,7 @@ tree_cases <- function(des, dname) {
       put(dname, "pooled", by, lev, "estimate", coef(pr))
       put(dname, "pooled", by, lev, "se", SE(pr))
       put(dname, "pooled", by, lev, "df", df)
-      put(dname, "pooled", by, lev, "n", sum(keep))
+      put(dname, "pooled", by, lev, "n", sum(keep & vars$nval > 0))
       put(dname, "pooled", by, lev, "deff", deff(pr))
       # nested: mean(mean(q1, q2), q3, pooled(q4, q5)) on the 0-100 range
       rn <- svyratio(~s1 + s2 + s3 + nsat45, ~v1 + v2 + v3 + nval45, sub, covmat = TRUE)
