@@ -123,8 +123,9 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="rebuild the data")
     parser.add_argument("--generate-only", action="store_true")
     parser.add_argument(
-        "--design", choices=["none", "clustered"], default="none",
-        help="none: every response its own PSU; clustered: strata agency, clusters desk",
+        "--design", choices=["none", "clustered", "poststratified"], default="none",
+        help="none: every response its own PSU; clustered: strata agency, clusters desk; "
+        "poststratified: none, post-stratified to gender x age group (10 census-like cells)",
     )
     args = parser.parse_args()
     url = setup(args.url, args.n, args.fresh)
@@ -136,6 +137,15 @@ def main() -> None:
         settings = weighting_settings.WeightingSettings()
         if args.design == "clustered":
             settings = weighting_settings.WeightingSettings(strata="agency", cluster="desk")
+        if args.design == "poststratified":
+            # Hà Tĩnh-like adult population by gender x age group (not the sample's shares).
+            counts = {1: 95_000, 2: 180_000, 3: 175_000, 4: 210_000, 5: 160_000}
+            cells = {(g, a): count * (0.49 if g == 1 else 0.51)
+                     for g in (1, 2) for a, count in counts.items()}
+            settings = weighting_settings.WeightingSettings(
+                calibration="poststratify",
+                margins=(weighting_settings.Margin(("gender", "age_group"), cells),),
+            )
         campaign.settings = {"weighting": settings.to_json()}
         db.session.commit()
         print(f"settings: {settings.describe()}")
