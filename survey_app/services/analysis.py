@@ -808,7 +808,7 @@ def _compute_tables(
     for by in missing:
         column = view.frame[by] if by else pd.Series(1.0, index=view.frame.index)
         columns[f"{VIEW}:{by or ''}"] = column.where(inside)
-    # scoring batches the domains itself, so 40 desks x 200,000 PSUs stay within memory.
+    # One scoring call for every partition: one pass over the rows.
     design = with_domains(design_for(view.frame, view.settings), columns)
     table = _index_table(design, view.questionnaire, list(columns), view.settings)
     for by, name in zip(missing, columns, strict=True):
