@@ -395,10 +395,40 @@ def demo_load(responses: int) -> None:
         click.echo(f"{desk.code}: {base}/s/{desk.public_id}")
 
 
+@click.group("analysis")
+def analysis_group() -> None:
+    """The dashboard's cache of responses."""
+
+
+@analysis_group.command("warm")
+@click.argument("codes", nargs=-1)
+@with_appcontext
+def analysis_warm(codes: tuple[str, ...]) -> None:
+    """Read the responses of campaigns (default: all) into the dashboard's disk cache.
+
+    A campaign's first dashboard reads all its responses from the database (about 1.4 s
+    per 200,000 here); after this, a server reads them from ANALYSIS_CACHE_DIR instead.
+    """
+    from survey_app.services import analysis
+
+    if not current_app.config.get("ANALYSIS_CACHE_DIR"):
+        _fail("ANALYSIS_CACHE_DIR is empty: there is no disk cache to warm")
+    query = select(Campaign).order_by(Campaign.code)
+    if codes:
+        query = query.where(Campaign.code.in_(codes))
+    campaigns = db.session.scalars(query).all()
+    missing = sorted(set(codes) - {c.code for c in campaigns})
+    if missing:
+        _fail(f"no campaign with code {', '.join(missing)}")
+    for campaign in campaigns:
+        frame = analysis.frames.get(campaign)
+        click.echo(f"{campaign.code}: {len(frame)} responses cached")
+
+
 def init_app(app: Flask) -> None:
     groups = (
         db_group, questionnaire_group, agency_group, desk_group, campaign_group, demo_group,
-        dossier_code_group,
+        dossier_code_group, analysis_group,
     )
     for group in groups:
         app.cli.add_command(group)

@@ -379,3 +379,29 @@ def test_a_submission_stored_during_a_load_is_counted_once(
         second = analysis.frames.get(campaign("SIPAS-2026"))
     assert arrived and len(first) == 300
     assert len(second) == 301 and second["submission_id"].is_unique
+
+
+def test_analysis_warm_puts_every_campaign_on_disk_so_a_new_server_reads_no_answers(
+    make_app: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(ANALYSIS_CACHE_DIR=str(tmp_path / "cache"))
+    with app.app_context():
+        db.create_all()
+    province(app, 50, previous=30)
+    result = app.test_cli_runner().invoke(args=["analysis", "warm"])
+    assert result.exit_code == 0, result.output
+    assert "SIPAS-2025: 30 responses cached" in result.output
+    assert "SIPAS-2026: 50 responses cached" in result.output
+    assert len(list((tmp_path / "cache").glob("campaign-*.pkl"))) == 2
+
+    analysis.clear_caches()  # a new server process
+    loads: list[object] = []
+    monkeypatch.setattr(analysis, "load_responses", lambda *a, **k: loads.append(a))
+    client = app.test_client()
+    login(client, "admin")
+    page = client.get(f"{URL}/dashboard").text
+    assert "n = 50 phiếu" in page and "Thay đổi so với Khảo sát SIPAS năm 2025" in page
+    assert loads == []
+
+    unknown = app.test_cli_runner().invoke(args=["analysis", "warm", "KHONG-CO"])
+    assert unknown.exit_code != 0 and "no campaign with code KHONG-CO" in unknown.output
