@@ -129,6 +129,7 @@ def test_closing_a_desk_asks_first_says_what_happens_and_its_poster_answers_410_
     assert "Áp phích mã QR của quầy sẽ ngừng nhận phiếu." in confirm
     assert "Quầy này không còn nhận đánh giá" in confirm
     assert "chậm nhất 30 giây" in confirm and "Khảo sát HT-STP 2026" in confirm
+    assert "<title>Ngừng hoạt động" in confirm and "Xác nhận ngừng hoạt động" in confirm
     with province.app_context():
         assert organisation.desk_by_code("HT-STP-01").active  # a GET changes nothing
     done = post(officer, "/staff/desks/HT-STP-01/deactivate", {})
@@ -141,6 +142,8 @@ def test_closing_a_desk_asks_first_says_what_happens_and_its_poster_answers_410_
     assert "Cho hoạt động trở lại" in page
     reopen = text(officer.get("/staff/desks/HT-STP-01/activate"))
     assert "Áp phích mã QR của quầy sẽ nhận phiếu trở lại" in reopen
+    assert "<title>Mở lại" in reopen and "Xác nhận hoạt động trở lại" in reopen
+    assert "ngừng nhận phiếu" not in reopen
     assert post(officer, "/staff/desks/HT-STP-01/activate", {}).status_code == 302
     assert client.get(f"/s/{public_id}").status_code == 200
     assert audit_actions(province, "desk.") == [
