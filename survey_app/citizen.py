@@ -501,14 +501,15 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> o
         return show(step + 1)
     if errors:  # only codes that are in no step: fields the form never had
         return show(step, errors, 422)
-    # The INSERT and its commit take a connection of their own, not the ORM session's. The
-    # session is used only when this desk's form was not cached yet: it gives its connection
-    # back first, so a request never holds two pooled connections (a burst of first
-    # requests would otherwise take them all and wait for each other).
+    # The INSERT takes a connection of its own, not the ORM session's. The session is used
+    # only when this desk's form was not cached yet: it gives its connection back first, so
+    # a request never holds two pooled connections (a burst of first requests would
+    # otherwise take them all and wait for each other). The INSERT is one statement, so it
+    # runs in autocommit: one round trip to the database, not BEGIN, INSERT and COMMIT.
     if db.session.registry.has():
         db.session.close()
     try:
-        with db.engine.begin() as connection:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             stored = submissions.record_submission(
                 connection,
                 uid=uid,

@@ -413,13 +413,15 @@ def test_a_final_submit_reads_nothing_before_it_writes(
     app: Flask, client: FlaskClient, survey: Survey
 ) -> None:
     """Where the form lands is cached per process, and the INSERT of the submission
-    decides exactly-once by itself: one statement, the submission with its answers."""
+    decides exactly-once by itself: one statement, the submission with its answers, in
+    autocommit (no BEGIN and COMMIT round trips around it)."""
     answers = full_answers()
     _response, last = walk(client, f"/s/{survey.public_id}", answers, submit=False)
     statements: list[str] = []
 
-    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        statements.append(" ".join(statement.split()[:3]))
+    def seen(conn: sa.Connection, _cursor: object, statement: str, *_args: object) -> None:
+        level = conn.get_execution_options().get("isolation_level")
+        statements.append(" ".join(statement.split()[:3]) + f" ({level})")
 
     with app.app_context():
         engine = db.engine
@@ -429,7 +431,7 @@ def test_a_final_submit_reads_nothing_before_it_writes(
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
     assert response.status_code == 303
-    assert statements == ["INSERT INTO submissions"]
+    assert statements == ["INSERT INTO submissions (AUTOCOMMIT)"]
 
 
 def test_unknown_receipt_is_404(client: FlaskClient, survey: Survey) -> None:

@@ -322,9 +322,9 @@ def record_submission(
     first), and only then is the winner read back. Nothing is rolled back, so whatever the
     caller's transaction already holds (a paper import's batch and earlier rows) stays.
 
-    The citizen form passes a connection of its own (``db.engine.begin()``: one statement
-    and a commit, no ORM session); the paper import and the demo pass the session's
-    (``db.session.connection()``, after flushing what they added).
+    The citizen form passes a connection of its own in autocommit (the INSERT is one
+    statement, and commits itself; no ORM session); the paper import and the demo pass the
+    session's (``db.session.connection()``, after flushing what they added).
     """
     if route not in ROUTES:
         raise ValueError(f"unknown route {route!r}")
