@@ -287,9 +287,9 @@ class DriverStatement:
 
     SQLAlchemy still writes the SQL (its compiler) and converts the values (its types' bind
     processors); only its per-execution layer is left out, which on the citizen submit
-    cost about 110 of 270 µs of CPU per INSERT (measured in process with psycopg, and
-    12% more submissions per second under load). It runs in the caller's transaction, or
-    commits itself on a connection in autocommit.
+    cost about 110 of 260 µs of CPU per INSERT (in process, with psycopg), and 10-15% of
+    the submissions per second under load (bench/README.md). It runs in the caller's
+    transaction, or commits itself on a connection in autocommit.
     """
 
     sql: str
@@ -327,17 +327,13 @@ class DriverStatement:
         return None if row is None else row[0]
 
 
-_INSERT_KEYS = (
-    "uid", "receipt", "campaign_id", "desk_id", "questionnaire_version_id", "route",
-    "dossier_code", "language", "answers", "client_hash", "import_batch_id", "submitted_at",
-)
 _INSERT_SUBMISSION: dict[str, DriverStatement] = {}
 
 
-def _insert_submission(dialect: Dialect) -> DriverStatement:
+def _insert_submission(dialect: Dialect, keys: Sequence[str]) -> DriverStatement:
     """``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` into submissions, in the
     database's dialect: a taken UNIQUE value returns no row instead of failing the
-    transaction."""
+    transaction. ``keys``: the columns given, always the same ones."""
     statement = _INSERT_SUBMISSION.get(dialect.name)
     if statement is None:
         dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect.name]
@@ -345,7 +341,7 @@ def _insert_submission(dialect: Dialect) -> DriverStatement:
         statement = DriverStatement.compile(
             dialect_insert(table).on_conflict_do_nothing().returning(table.c.id),
             dialect,
-            _INSERT_KEYS,
+            keys,
         )
         _INSERT_SUBMISSION[dialect.name] = statement
     return statement
@@ -400,7 +396,7 @@ def record_submission(
         "import_batch_id": import_batch.id if import_batch is not None else None,
         "submitted_at": submitted_at if submitted_at is not None else utcnow(),
     }
-    statement = _insert_submission(connection.dialect)
+    statement = _insert_submission(connection.dialect, tuple(values))
     for _attempt in range(3):
         # No look-up of the receipt first: a collision (one in 31**8) is skipped like
         # any other taken value and takes the retry below.
