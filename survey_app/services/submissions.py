@@ -289,7 +289,8 @@ class DriverStatement:
     processors); only its per-execution layer is left out, which on the citizen submit
     cost about 110 of 260 µs of CPU per INSERT (in process, with psycopg), and 10-15% of
     the submissions per second under load (bench/README.md). It runs in the caller's
-    transaction, or commits itself on a connection in autocommit.
+    transaction, or commits itself on a connection in autocommit. SQLAlchemy's execution
+    events do not see it, and driver errors reach the caller unwrapped.
     """
 
     sql: str
