@@ -328,14 +328,15 @@ class DriverStatement:
         return None if row is None else row[0]
 
 
-_INSERT_SUBMISSION: dict[str, DriverStatement] = {}
+_INSERT_SUBMISSION: dict[tuple[str, tuple[str, ...]], DriverStatement] = {}
 
 
 def _insert_submission(dialect: Dialect, keys: Sequence[str]) -> DriverStatement:
     """``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` into submissions, in the
     database's dialect: a taken UNIQUE value returns no row instead of failing the
-    transaction. ``keys``: the columns given, always the same ones."""
-    statement = _INSERT_SUBMISSION.get(dialect.name)
+    transaction, for the columns ``keys``."""
+    cache_key = (dialect.name, tuple(keys))
+    statement = _INSERT_SUBMISSION.get(cache_key)
     if statement is None:
         dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect.name]
         table = Submission.__table__
@@ -344,7 +345,7 @@ def _insert_submission(dialect: Dialect, keys: Sequence[str]) -> DriverStatement
             dialect,
             keys,
         )
-        _INSERT_SUBMISSION[dialect.name] = statement
+        _INSERT_SUBMISSION[cache_key] = statement
     return statement
 
 
