@@ -20,7 +20,8 @@ from survey_app.config import load_config
 # The application's own database settings (DATABASE_URL), connection pool included.
 _config = load_config(os.path.join(os.path.dirname(__file__), "..", "instance"))
 engine = create_engine(
-    str(_config["SQLALCHEMY_DATABASE_URI"]), **_config["SQLALCHEMY_ENGINE_OPTIONS"]  # type: ignore[arg-type]
+    str(_config["SQLALCHEMY_DATABASE_URI"]),
+    **_config["SQLALCHEMY_ENGINE_OPTIONS"],  # type: ignore[arg-type]
 )
 app = Flask(__name__)
 

@@ -80,8 +80,14 @@ def setup(url: str, n: int, fresh: bool) -> str:
         # The dashboard compares a campaign with the previous one of the same questionnaire.
         for code, year in (("BENCH-2025", 2025), ("BENCH", 2026)):
             organisation.add_campaign(
-                code, f"Khảo sát SIPAS năm {year}", "HT", "sipas-2023", "2023.1",
-                dt.date(year, 1, 1), dt.date(year, 12, 31), desks,
+                code,
+                f"Khảo sát SIPAS năm {year}",
+                "HT",
+                "sipas-2023",
+                "2023.1",
+                dt.date(year, 1, 1),
+                dt.date(year, 12, 31),
+                desks,
             )
         accounts.create_user("admin", "mat-khau-rat-dai-2026", "admin")
         accounts.create_user("officer", "mat-khau-rat-dai-2026", "officer", "HT-03")
@@ -100,8 +106,14 @@ CACHE_DIR = Path("/tmp/dashboard-bench-cache")
 
 def make_app(url: str):  # type: ignore[no-untyped-def]
     return create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "CLIENT_HASH_SALT": "bench",
-         "RATELIMIT_ENABLED": False, "TESTING": True, "ANALYSIS_CACHE_DIR": str(CACHE_DIR)}
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench",
+            "CLIENT_HASH_SALT": "bench",
+            "RATELIMIT_ENABLED": False,
+            "TESTING": True,
+            "ANALYSIS_CACHE_DIR": str(CACHE_DIR),
+        }
     )
 
 
@@ -123,7 +135,9 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="rebuild the data")
     parser.add_argument("--generate-only", action="store_true")
     parser.add_argument(
-        "--design", choices=["none", "clustered", "poststratified"], default="none",
+        "--design",
+        choices=["none", "clustered", "poststratified"],
+        default="none",
         help="none: every response its own PSU; clustered: strata agency, clusters desk; "
         "poststratified: none, post-stratified to gender x age group (10 census-like cells)",
     )
@@ -140,8 +154,11 @@ def main() -> None:
         if args.design == "poststratified":
             # Hà Tĩnh-like adult population by gender x age group (not the sample's shares).
             counts = {1: 95_000, 2: 180_000, 3: 175_000, 4: 210_000, 5: 160_000}
-            cells = {(g, a): count * (0.49 if g == 1 else 0.51)
-                     for g in (1, 2) for a, count in counts.items()}
+            cells = {
+                (g, a): count * (0.49 if g == 1 else 0.51)
+                for g in (1, 2)
+                for a, count in counts.items()
+            }
             settings = weighting_settings.WeightingSettings(
                 calibration="poststratify",
                 margins=(weighting_settings.Margin(("gender", "age_group"), cells),),
@@ -165,13 +182,19 @@ def main() -> None:
     with app.app_context():
         campaign = db.session.scalars(sa.select(Campaign).filter_by(code="BENCH")).one()
         count, answers = db.session.execute(
-            sa.text("SELECT count(*), sum((SELECT count(*) FROM jsonb_object_keys(answers))) "
-                    "FROM submissions WHERE campaign_id = :c"), {"c": campaign.id}
+            sa.text(
+                "SELECT count(*), sum((SELECT count(*) FROM jsonb_object_keys(answers))) "
+                "FROM submissions WHERE campaign_id = :c"
+            ),
+            {"c": campaign.id},
         ).one()
-        print(f"campaign BENCH: {count} submissions, {answers} answers; "
-              "compared with BENCH-2025 (as many)")
-        timed("responses loaded (answers ->> item, COPY)",
-              lambda: analysis.load_responses(campaign))
+        print(
+            f"campaign BENCH: {count} submissions, {answers} answers; "
+            "compared with BENCH-2025 (as many)"
+        )
+        timed(
+            "responses loaded (answers ->> item, COPY)", lambda: analysis.load_responses(campaign)
+        )
 
     login("admin")
     page = "/staff/campaigns/BENCH/dashboard"

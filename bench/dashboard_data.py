@@ -58,8 +58,9 @@ def _answers(q: Questionnaire, rng: np.random.Generator, satisfied_p: float) -> 
     return answers
 
 
-def rows(campaign: Campaign, n: int, seed: int = 1, first_id: int = 1
-         ) -> Iterator[dict[str, object]]:
+def rows(
+    campaign: Campaign, n: int, seed: int = 1, first_id: int = 1
+) -> Iterator[dict[str, object]]:
     """Submission rows (as dicts), answers included."""
     rng = np.random.default_rng(seed)
     q = definition(campaign.questionnaire_version)
@@ -113,8 +114,19 @@ def generate(campaign: Campaign, n: int, seed: int = 1, batch: int = 5000) -> in
 
 def _copy(campaign: Campaign, n: int, seed: int, first: int) -> int:
     columns = [
-        "id", "uid", "receipt", "campaign_id", "desk_id", "questionnaire_version_id", "route",
-        "dossier_code", "language", "answers", "client_hash", "import_batch_id", "submitted_at",
+        "id",
+        "uid",
+        "receipt",
+        "campaign_id",
+        "desk_id",
+        "questionnaire_version_id",
+        "route",
+        "dossier_code",
+        "language",
+        "answers",
+        "client_hash",
+        "import_batch_id",
+        "submitted_at",
     ]
     db.session.commit()
     raw = db.engine.raw_connection()

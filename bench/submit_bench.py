@@ -167,19 +167,26 @@ def start_gunicorn(
     process = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
-            "--workers", str(args.workers),
-            "--worker-class", "gthread",
-            "--threads", str(args.threads),
-            "--backlog", "2048",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(args.threads),
+            "--backlog",
+            "2048",
             # Keep idle connections open through a submitter's pause (default 2 s), as a
             # reverse proxy in front would.
-            "--keep-alive", "30",
+            "--keep-alive",
+            "30",
             # Import the app once, before forking: the workers of the real app would
             # otherwise each import pandas and scipy (the dashboard) while the load
             # generator already waits, and the first seconds would measure imports.
             "--preload",
-            "--bind", f"127.0.0.1:{port}",
-            "--log-level", "warning",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
             app_spec,
         ],
         cwd=ROOT,
@@ -222,8 +229,19 @@ def run_wrk(
 ) -> tuple[dict[str, float], str]:
     nonce = secrets.token_hex(4)
     command = [
-        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-        "--latency", "-s", str(ROOT / "bench" / "submit.lua"), url, "--", str(body_file), nonce,
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(ROOT / "bench" / "submit.lua"),
+        url,
+        "--",
+        str(body_file),
+        nonce,
         str(think_ms),
     ]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -305,6 +323,7 @@ def cpu_per_request(real_path: str, body: str, n: int) -> dict[str, tuple[float,
         ("bare", bare_app.app.test_client(), "/bare/submit"),
         ("real", real_app.test_client(), real_path),
     ):
+
         def post() -> None:
             response = client.post(  # noqa: B023  (used within this iteration only)
                 path,  # noqa: B023
@@ -340,11 +359,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=32, help="gunicorn threads per worker")
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument(
-        "--think-ms", type=int, default=1000,
+        "--think-ms",
+        type=int,
+        default=1000,
         help="mean pause of each submitter in the paced phase (0: skip that phase)",
     )
-    parser.add_argument("--cpu-requests", type=int, default=300,
-                        help="in-process submissions for the CPU measurement (0: skip)")
+    parser.add_argument(
+        "--cpu-requests",
+        type=int,
+        default=300,
+        help="in-process submissions for the CPU measurement (0: skip)",
+    )
     parser.add_argument("--only", choices=["bare", "real"], help="run one side only")
     parser.add_argument("--verbose", action="store_true", help="show wrk's own reports")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -388,19 +413,30 @@ def main() -> None:
                     for phase, think in phases:
                         before = count_rows(url, table)
                         figures, output = run_wrk(
-                            target, body_file, args.duration, args.connections,
-                            args.wrk_threads, think,
+                            target,
+                            body_file,
+                            args.duration,
+                            args.connections,
+                            args.wrk_threads,
+                            think,
                         )
                         time.sleep(2)  # requests in flight at the end finish and count
                         stored = count_rows(url, table) - before
                         if args.verbose:
                             log(f"rows before {before}, stored {stored}")
                         result = Result(
-                            name=name, phase=phase, round=n + 1,
-                            requests=int(figures["requests"]), seconds=figures["seconds"],
-                            rps=figures["rps"], p50_ms=figures["p50"], p90_ms=figures["p90"],
-                            p99_ms=figures["p99"], non_2xx_3xx=int(figures["bad"]),
-                            socket_errors=int(figures["socket_errors"]), rows_stored=stored,
+                            name=name,
+                            phase=phase,
+                            round=n + 1,
+                            requests=int(figures["requests"]),
+                            seconds=figures["seconds"],
+                            rps=figures["rps"],
+                            p50_ms=figures["p50"],
+                            p90_ms=figures["p90"],
+                            p99_ms=figures["p99"],
+                            non_2xx_3xx=int(figures["bad"]),
+                            socket_errors=int(figures["socket_errors"]),
+                            rows_stored=stored,
                         )
                         results.append(result)
                         if args.verbose:
@@ -422,8 +458,10 @@ def main() -> None:
         f"{args.threads} threads; paced phase: mean think time {args.think_ms} ms"
     )
     print()
-    print("| endpoint | phase | round | submissions/s | p50 ms | p90 ms | p99 ms | requests "
-          "| rows | errors |")
+    print(
+        "| endpoint | phase | round | submissions/s | p50 ms | p90 ms | p99 ms | requests "
+        "| rows | errors |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
@@ -443,14 +481,16 @@ def main() -> None:
     if cpu:
         print()
         for name, (ms, statements) in cpu.items():
-            print(f"in-process {name}: {ms:.2f} ms Python CPU, {statements:.1f} SQL statements "
-                  "per submission")
+            print(
+                f"in-process {name}: {ms:.2f} ms Python CPU, {statements:.1f} SQL statements "
+                "per submission"
+            )
         if len(cpu) == 2:
             print(f"CPU-bound throughput bound real/bare ~ {cpu['bare'][0] / cpu['real'][0]:.0%}")
     if args.json:
-        args.json.write_text(json.dumps(
-            {"results": [asdict(r) for r in results], "cpu_ms": cpu}, indent=2
-        ))
+        args.json.write_text(
+            json.dumps({"results": [asdict(r) for r in results], "cpu_ms": cpu}, indent=2)
+        )
 
 
 if __name__ == "__main__":

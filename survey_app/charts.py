@@ -196,8 +196,7 @@ def paired_ci_bars(
                 )
             if _finite(row.estimate):
                 parts.append(
-                    f'<circle cx="{_x(row.estimate):.1f}" cy="{mid:.1f}" r="4" '
-                    f'fill="{colour}"/>'
+                    f'<circle cx="{_x(row.estimate):.1f}" cy="{mid:.1f}" r="4" fill="{colour}"/>'
                 )
             parts.append(
                 f'<text x="{LABEL_WIDTH + PLOT_WIDTH + 8}" y="{mid + 4:.1f}" font-size="11" '

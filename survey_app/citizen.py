@@ -309,13 +309,17 @@ ENGLISH_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, english in (
         (r"^Câu hỏi này không có trong phiếu khảo sát\.$", "This question is not on the form."),
         (r"^Vui lòng trả lời câu hỏi này\.$", "Please answer this question."),
-        (r"^Lựa chọn không hợp lệ, vui lòng chọn lại\.$",
-         "Not a valid choice; please choose again."),
+        (
+            r"^Lựa chọn không hợp lệ, vui lòng chọn lại\.$",
+            "Not a valid choice; please choose again.",
+        ),
         (r"^Chỉ được chọn một phương án\.$", "Please choose only one answer."),
         (r"^Vui lòng nhập một số \(ví dụ: 3\)\.$", "Please enter a number (e.g. 3)."),
         (r"^Vui lòng nhập số nguyên .*$", "Please enter a whole number."),
-        (r"^Câu trả lời dài quá (\d+) ký tự \(hiện có (\d+) ký tự\)\.$",
-         r"The answer is longer than \1 characters (\2 now)."),
+        (
+            r"^Câu trả lời dài quá (\d+) ký tự \(hiện có (\d+) ký tự\)\.$",
+            r"The answer is longer than \1 characters (\2 now).",
+        ),
         (r"^Vui lòng nhập số từ (\S+) đến (\S+)\.$", r"Please enter a number from \1 to \2."),
         (r"^Vui lòng nhập số không nhỏ hơn (\S+)\.$", r"Please enter a number of at least \1."),
         (r"^Vui lòng nhập số không lớn hơn (\S+)\.$", r"Please enter a number of at most \1."),
@@ -393,7 +397,8 @@ def _render(
     lenient, _ = submissions.validate_answers(q, raw)
     on_page = {i.code for i in current.items}
     shown = [
-        i for i in current.items
+        i
+        for i in current.items
         if i.show_if is None or i.show_if.item in on_page or i.is_shown(lenient)
     ]
     items = [_item_view(i, q, lang, raw, errors.get(i.code), on_page) for i in shown]

@@ -202,8 +202,12 @@ def desk_list() -> None:
 
 @desk_group.command("poster")
 @click.argument("code")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="SVG file to write (default: standard output)")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SVG file to write (default: standard output)",
+)
 @with_appcontext
 def desk_poster(code: str, output: Path | None) -> None:
     """The A4 QR poster (SVG) of a desk."""
@@ -220,8 +224,9 @@ def desk_poster(code: str, output: Path | None) -> None:
 
 @desk_group.command("posters")
 @click.option("--all", "all_desks", is_flag=True, required=True, help="every active desk")
-@click.option("-o", "--output", "folder", required=True,
-              type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "-o", "--output", "folder", required=True, type=click.Path(file_okay=False, path_type=Path)
+)
 @with_appcontext
 def desk_posters(all_desks: bool, folder: Path) -> None:
     """Write poster-<desk code>.svg for every active desk into a folder."""
@@ -242,8 +247,11 @@ def dossier_code_group() -> None:
 @dossier_code_group.command("issue")
 @click.argument("desk_code")
 @click.argument("dossier_ref")
-@click.option("--qr", type=click.Path(dir_okay=False, path_type=Path),
-              help="also write the QR code as an SVG file")
+@click.option(
+    "--qr",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="also write the QR code as an SVG file",
+)
 @with_appcontext
 def dossier_code_issue(desk_code: str, dossier_ref: str, qr: Path | None) -> None:
     """Issue a code for a dossier received at a desk; print its survey URL."""
@@ -284,8 +292,14 @@ def campaign_add(
     """Run a questionnaire version at some desks for a period."""
     try:
         organisation.add_campaign(
-            code, name, agency_code, questionnaire_id, version,
-            starts_on.date(), ends_on.date(), desk_codes,
+            code,
+            name,
+            agency_code,
+            questionnaire_id,
+            version,
+            starts_on.date(),
+            ends_on.date(),
+            desk_codes,
         )
     except organisation.SetupError as error:
         _fail(str(error))
@@ -372,7 +386,9 @@ def demo_group() -> None:
 
 @demo_group.command("load")
 @click.option(
-    "--responses", default=300, show_default=True,
+    "--responses",
+    default=300,
+    show_default=True,
     help="demo citizen responses per campaign that has none yet (0: none)",
 )
 @with_appcontext
@@ -427,8 +443,14 @@ def analysis_warm(codes: tuple[str, ...]) -> None:
 
 def init_app(app: Flask) -> None:
     groups = (
-        db_group, questionnaire_group, agency_group, desk_group, campaign_group, demo_group,
-        dossier_code_group, analysis_group,
+        db_group,
+        questionnaire_group,
+        agency_group,
+        desk_group,
+        campaign_group,
+        demo_group,
+        dossier_code_group,
+        analysis_group,
     )
     for group in groups:
         app.cli.add_command(group)

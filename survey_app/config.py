@@ -8,7 +8,10 @@ import secrets
 from pathlib import Path
 
 INT_SETTINGS = (
-    "DOSSIER_CODE_MAX_AGE_DAYS", "TRUSTED_PROXIES", "SURVEY_CACHE_SECONDS", "DATABASE_POOL_SIZE",
+    "DOSSIER_CODE_MAX_AGE_DAYS",
+    "TRUSTED_PROXIES",
+    "SURVEY_CACHE_SECONDS",
+    "DATABASE_POOL_SIZE",
 )
 
 
@@ -83,5 +86,5 @@ def normalise_database_url(url: str) -> str:
     """Use the psycopg 3 driver for plain postgres:// URLs."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url

@@ -36,7 +36,6 @@ from survey_app.staff.data import CSV_MIME, XLSX_MIME, download
 bp = Blueprint("dashboard", __name__)
 
 
-
 def init_app(app: Flask) -> None:
     # Responses kept on disk between restarts (see analysis.FrameCache); off in tests
     # unless a test asks for it. An empty ANALYSIS_CACHE_DIR turns it off.
@@ -68,9 +67,7 @@ def _group_chart(rows: list[analysis.GroupRow], title: str) -> Markup:
 
 
 def _error_page(campaign: Campaign, error: analysis.AnalysisError) -> tuple[str, int]:
-    return render_template(
-        "staff/dashboard_error.html", campaign=campaign, message=str(error)
-    ), 200
+    return render_template("staff/dashboard_error.html", campaign=campaign, message=str(error)), 200
 
 
 @bp.get("/staff/campaigns/<code>/dashboard")

@@ -35,8 +35,14 @@ def load_demo() -> list[str]:
     for c in spec["campaigns"]:
         if db.session.scalar(select(Campaign.id).filter_by(code=c["code"])) is None:
             organisation.add_campaign(
-                c["code"], c["name"], c["agency"], c["questionnaire"], c["version"],
-                _date(c["from"]), _date(c["to"]), c["desks"],
+                c["code"],
+                c["name"],
+                c["agency"],
+                c["questionnaire"],
+                c["version"],
+                _date(c["from"]),
+                _date(c["to"]),
+                c["desks"],
             )
             created.append(f"campaign {c['code']}")
     return created
@@ -50,10 +56,24 @@ def _date(value: object) -> dt.date:
 
 # Demo effects on a 1-5 satisfaction scale, chosen to look like provincial reports: building
 # and land dossiers rate lower, officials' courtesy higher, feedback handling lowest.
-DESK_EFFECT = {"HT-STP-01": 0.15, "HT-SXD-01": -0.3, "HT-SCT-01": 0.05,
-               "HT-TS-01": 0.1, "HT-TH-01": -0.1}
-CRITERION_EFFECT = {"I.1": -0.2, "I.2": -0.3, "I.3": -0.05, "I.4": -0.1, "II.0": 0.0,
-                    "II.1": 0.05, "II.2": 0.2, "II.3": 0.1, "II.4": -0.3}
+DESK_EFFECT = {
+    "HT-STP-01": 0.15,
+    "HT-SXD-01": -0.3,
+    "HT-SCT-01": 0.05,
+    "HT-TS-01": 0.1,
+    "HT-TH-01": -0.1,
+}
+CRITERION_EFFECT = {
+    "I.1": -0.2,
+    "I.2": -0.3,
+    "I.3": -0.05,
+    "I.4": -0.1,
+    "II.0": 0.0,
+    "II.1": 0.05,
+    "II.2": 0.2,
+    "II.3": 0.1,
+    "II.4": -0.3,
+}
 # A later campaign of the same desks scores a little higher (last year's plans at work).
 YEAR_EFFECT = {"SIPAS-2025": -0.12, "SIPAS-2026": 0.0}
 RESPONDENT_WEIGHTS = {
@@ -63,9 +83,13 @@ RESPONDENT_WEIGHTS = {
     "education": {1: 8, 2: 18, 3: 30, 4: 18, 5: 22, 6: 4},
     "occupation": {1: 22, 2: 14, 3: 12, 4: 26, 5: 4, 6: 14, 7: 8},
 }
-DESK_FIELDS = {"HT-STP-01": {2: 80, 99: 20}, "HT-SXD-01": {3: 85, 99: 15},
-               "HT-SCT-01": {4: 85, 99: 15}, "HT-TS-01": {1: 40, 2: 40, 5: 10, 99: 10},
-               "HT-TH-01": {1: 50, 2: 30, 5: 10, 99: 10}}
+DESK_FIELDS = {
+    "HT-STP-01": {2: 80, 99: 20},
+    "HT-SXD-01": {3: 85, 99: 15},
+    "HT-SCT-01": {4: 85, 99: 15},
+    "HT-TS-01": {1: 40, 2: 40, 5: 10, 99: 10},
+    "HT-TH-01": {1: 50, 2: 30, 5: 10, 99: 10},
+}
 COMMENTS = (
     "Cán bộ hướng dẫn tận tình, thủ tục nhanh gọn.",
     "Thời gian chờ còn lâu, đề nghị bố trí thêm ghế ngồi.",

@@ -14,14 +14,20 @@ from werkzeug.exceptions import HTTPException
 STAFF_MESSAGES = {
     400: ("Yêu cầu không hợp lệ", "Yêu cầu gửi lên không đúng định dạng. Không có gì được lưu."),
     403: ("Không có quyền truy cập", "Vai trò của bạn không được phép thực hiện thao tác này."),
-    404: ("Không tìm thấy",
-          "Trang hoặc bản ghi này không tồn tại, hoặc nằm ngoài phạm vi cơ quan của bạn."),
+    404: (
+        "Không tìm thấy",
+        "Trang hoặc bản ghi này không tồn tại, hoặc nằm ngoài phạm vi cơ quan của bạn.",
+    ),
     405: ("Thao tác không hợp lệ", "Trang này không nhận thao tác vừa gửi."),
-    429: ("Quá nhiều yêu cầu", "Bạn đã gửi quá nhiều yêu cầu trong thời gian ngắn. Vui lòng "
-          "đợi một phút rồi thử lại."),
-    500: ("Lỗi hệ thống",
-          "Hệ thống gặp lỗi khi xử lý yêu cầu và không lưu thay đổi nào. Vui lòng thử lại sau; "
-          "nếu lỗi lặp lại, hãy báo quản trị hệ thống."),
+    429: (
+        "Quá nhiều yêu cầu",
+        "Bạn đã gửi quá nhiều yêu cầu trong thời gian ngắn. Vui lòng đợi một phút rồi thử lại.",
+    ),
+    500: (
+        "Lỗi hệ thống",
+        "Hệ thống gặp lỗi khi xử lý yêu cầu và không lưu thay đổi nào. Vui lòng thử lại sau; "
+        "nếu lỗi lặp lại, hãy báo quản trị hệ thống.",
+    ),
 }
 CSRF_MESSAGE = (
     "Phiên làm việc đã hết hạn",
@@ -29,11 +35,15 @@ CSRF_MESSAGE = (
     "trang, nhập lại và gửi lần nữa.",
 )
 PUBLIC_MESSAGES = {
-    404: ("Không tìm thấy trang",
-          "Đường dẫn này không tồn tại. Để đánh giá, Ông/Bà vui lòng quét mã QR dán tại quầy "
-          "tiếp nhận hồ sơ."),
-    500: ("Hệ thống đang gặp sự cố",
-          "Phiếu của Ông/Bà chưa được ghi nhận. Vui lòng thử lại sau ít phút."),
+    404: (
+        "Không tìm thấy trang",
+        "Đường dẫn này không tồn tại. Để đánh giá, Ông/Bà vui lòng quét mã QR dán tại quầy "
+        "tiếp nhận hồ sơ.",
+    ),
+    500: (
+        "Hệ thống đang gặp sự cố",
+        "Phiếu của Ông/Bà chưa được ghi nhận. Vui lòng thử lại sau ít phút.",
+    ),
 }
 
 

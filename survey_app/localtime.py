@@ -53,6 +53,4 @@ def day_start(day: dt.date) -> dt.datetime:
 
 def local_series(stored: pd.Series) -> pd.Series:
     """Stored instants (naive UTC) as naive local times, for a whole column."""
-    return (
-        pd.to_datetime(stored).dt.tz_localize("UTC").dt.tz_convert(zone()).dt.tz_localize(None)
-    )
+    return pd.to_datetime(stored).dt.tz_localize("UTC").dt.tz_convert(zone()).dt.tz_localize(None)

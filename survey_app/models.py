@@ -142,21 +142,19 @@ class Submission(db.Model):
 
     __tablename__ = "submissions"
     __table_args__ = (
-        CheckConstraint(
-            "route IN ('desk_qr', 'dossier', 'paper')", name="route_known"
-        ),
+        CheckConstraint("route IN ('desk_qr', 'dossier', 'paper')", name="route_known"),
         CheckConstraint(
             "(route = 'dossier') = (dossier_code IS NOT NULL)", name="dossier_code_iff_route"
         ),
         # A campaign's newest id and its count (the analysis cache's version, read on every
         # dashboard request) from the index alone; also every per-campaign scan.
         Index("ix_submissions_campaign_id", "campaign_id", "id"),
-        CheckConstraint(
-            "jsonb_typeof(answers) = 'object'", name="answers_object"
-        ).ddl_if(dialect="postgresql"),
-        CheckConstraint(
-            "json_type(answers) = 'object'", name="answers_object"
-        ).ddl_if(dialect="sqlite"),
+        CheckConstraint("jsonb_typeof(answers) = 'object'", name="answers_object").ddl_if(
+            dialect="postgresql"
+        ),
+        CheckConstraint("json_type(answers) = 'object'", name="answers_object").ddl_if(
+            dialect="sqlite"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -116,8 +116,14 @@ def running_survey(app: Flask, *, today: dt.date | None = None, desk: str = "D1"
         organisation.add_agency("P-S", "Sở Tư pháp", "department", "P")
         row = organisation.add_desk(desk, "Quầy Sở Tư pháp", "P-S")
         campaign = organisation.add_campaign(
-            "C", "Khảo sát SIPAS thử", "P", "sipas-2023", "2023.1",
-            today - dt.timedelta(days=30), today + dt.timedelta(days=30), [desk],
+            "C",
+            "Khảo sát SIPAS thử",
+            "P",
+            "sipas-2023",
+            "2023.1",
+            today - dt.timedelta(days=30),
+            today + dt.timedelta(days=30),
+            [desk],
         )
         survey = Survey(row.public_id, row.code, campaign.id, version.id)
         db.session.commit()

@@ -35,12 +35,24 @@ def province(app: Flask, n: int = 400, previous: int = 0) -> None:
             organisation.add_desk(code, f"Quầy {code}", agency)
         if previous:
             organisation.add_campaign(
-                "SIPAS-2025", "Khảo sát SIPAS năm 2025", "HT", "sipas-2023", "2023.1",
-                dt.date(2025, 1, 1), dt.date(2025, 12, 31), desks,
+                "SIPAS-2025",
+                "Khảo sát SIPAS năm 2025",
+                "HT",
+                "sipas-2023",
+                "2023.1",
+                dt.date(2025, 1, 1),
+                dt.date(2025, 12, 31),
+                desks,
             )
         organisation.add_campaign(
-            "SIPAS-2026", "Khảo sát SIPAS năm 2026", "HT", "sipas-2023", "2023.1",
-            dt.date(2026, 1, 1), dt.date(2026, 6, 30), desks,
+            "SIPAS-2026",
+            "Khảo sát SIPAS năm 2026",
+            "HT",
+            "sipas-2023",
+            "2023.1",
+            dt.date(2026, 1, 1),
+            dt.date(2026, 6, 30),
+            desks,
         )
         accounts.create_user("admin", PASSWORD, "admin")
         accounts.create_user("analyst", PASSWORD, "analyst")

@@ -37,11 +37,19 @@ _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 def seed_province() -> None:
     questionnaires.load_file(ROOT / "questionnaires" / "sipas-2023.yaml")
     load_demo()
-    for code, agency, desk in (("STP-2026", "HT-STP", "HT-STP-01"),
-                               ("SXD-2026", "HT-SXD", "HT-SXD-01")):
+    for code, agency, desk in (
+        ("STP-2026", "HT-STP", "HT-STP-01"),
+        ("SXD-2026", "HT-SXD", "HT-SXD-01"),
+    ):
         organisation.add_campaign(
-            code, f"Khảo sát {agency} 2026", agency, "sipas-2023", "2023.1",
-            dt.date(2026, 1, 1), dt.date(2026, 12, 31), [desk],
+            code,
+            f"Khảo sát {agency} 2026",
+            agency,
+            "sipas-2023",
+            "2023.1",
+            dt.date(2026, 1, 1),
+            dt.date(2026, 12, 31),
+            [desk],
         )
     db.session.commit()
 
@@ -58,8 +66,13 @@ def add_answers(campaign_code: str, desk_code: str, *stamps: dt.datetime) -> Non
     assert not errors
     for stamp in stamps:
         record_submission(
-            db.session.connection(), uid=str(uuid.uuid4()), campaign=campaign, desk=desk,
-            route="desk_qr", answers=answers, language="vi",
+            db.session.connection(),
+            uid=str(uuid.uuid4()),
+            campaign=campaign,
+            desk=desk,
+            route="desk_qr",
+            answers=answers,
+            language="vi",
             submitted_at=localtime.to_utc(stamp),
         )
     db.session.commit()

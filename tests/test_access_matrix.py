@@ -82,17 +82,29 @@ ROUTES = [
     Route("/staff/campaigns/{campaign}/import/guide.csv", DATA),
     Route("/staff/audit", ADMIN),
     Route("/staff/users", ADMIN),
-    Route("/staff/users", ADMIN, "POST", {"username": "moi", "password": PASSWORD + "x",
-                                          "role": "viewer", "agency": "HT-STP"}),
+    Route(
+        "/staff/users",
+        ADMIN,
+        "POST",
+        {"username": "moi", "password": PASSWORD + "x", "role": "viewer", "agency": "HT-STP"},
+    ),
     Route("/staff/users/khac/disable", ADMIN, "POST"),
     Route("/staff/agencies", ALL),
-    Route("/staff/agencies", ADMIN, "POST", {"code": "HT-MOI", "name": "Cơ quan mới",
-                                             "kind": "department", "parent": "HT"}),
+    Route(
+        "/staff/agencies",
+        ADMIN,
+        "POST",
+        {"code": "HT-MOI", "name": "Cơ quan mới", "kind": "department", "parent": "HT"},
+    ),
     Route("/staff/questionnaires", ALL),
     Route("/staff/questionnaires", ADMIN, "POST"),
     Route("/staff/desks/new", SETUP),
-    Route("/staff/desks/new", SETUP, "POST", {"agency": "{agency}", "code": "{agency}-09",
-                                              "name": "Quầy mới"}),
+    Route(
+        "/staff/desks/new",
+        SETUP,
+        "POST",
+        {"agency": "{agency}", "code": "{agency}-09", "name": "Quầy mới"},
+    ),
     Route("/staff/desks/{desk}/edit", SETUP),
     Route("/staff/desks/{desk}/edit", SETUP, "POST", {"name": "Quầy đổi tên"}),
     Route("/staff/desks/{desk}/deactivate", SETUP),
@@ -101,13 +113,32 @@ ROUTES = [
     Route("/staff/desks/{desk}/activate", SETUP, "POST"),
     Route("/staff/campaigns/new", SETUP),
     Route("/staff/campaigns/new?agency={agency}", SETUP),
-    Route("/staff/campaigns/new?agency={agency}", SETUP, "POST", {
-        "code": "{agency}-2027", "name": "Đợt mới", "questionnaire": "1",
-        "starts_on": "2027-01-01", "ends_on": "2027-12-31", "desks": "{desk}"}),
+    Route(
+        "/staff/campaigns/new?agency={agency}",
+        SETUP,
+        "POST",
+        {
+            "code": "{agency}-2027",
+            "name": "Đợt mới",
+            "questionnaire": "1",
+            "starts_on": "2027-01-01",
+            "ends_on": "2027-12-31",
+            "desks": "{desk}",
+        },
+    ),
     Route("/staff/campaigns/{campaign}/edit", SETUP),
-    Route("/staff/campaigns/{campaign}/edit", SETUP, "POST", {
-        "name": "Đợt đổi tên", "questionnaire": "1", "starts_on": "2026-01-01",
-        "ends_on": "2026-12-31", "desks": "{desk}"}),
+    Route(
+        "/staff/campaigns/{campaign}/edit",
+        SETUP,
+        "POST",
+        {
+            "name": "Đợt đổi tên",
+            "questionnaire": "1",
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+            "desks": "{desk}",
+        },
+    ),
 ]
 
 
@@ -129,8 +160,12 @@ def _seed() -> None:
             assert not errors
             record_submission(
                 db.session.connection(),
-                uid=str(uuid.uuid4()), campaign=campaign, desk=campaign.desks[0],
-                route="desk_qr", answers=answers, language="vi",
+                uid=str(uuid.uuid4()),
+                campaign=campaign,
+                desk=campaign.desks[0],
+                route="desk_qr",
+                answers=answers,
+                language="vi",
                 submitted_at=dt.datetime(2026, 3, 1 + n, 10),
             )
     agencies = {"officer": "HT-STP", "viewer": "HT-STP"}
@@ -138,10 +173,15 @@ def _seed() -> None:
     fast = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     for role in ALL + ("khac",):
         agency = organisation.agency_by_code(agencies[role]) if role in agencies else None
-        db.session.add(StaffUser(username=role, password_hash=fast,
-                                 role="viewer" if role == "khac" else role, agency=agency or (
-                                     organisation.agency_by_code("HT-SXD") if role == "khac"
-                                     else None)))
+        db.session.add(
+            StaffUser(
+                username=role,
+                password_hash=fast,
+                role="viewer" if role == "khac" else role,
+                agency=agency
+                or (organisation.agency_by_code("HT-SXD") if role == "khac" else None),
+            )
+        )
     db.session.commit()
 
 
@@ -207,12 +247,19 @@ def test_officer_sees_a_province_campaign_through_own_desks_only(
         _seed()
         province = db.session.scalar(select(Campaign).filter_by(code="SIPAS-2026"))
         for desk in province.desks[:2]:
-            answers, _ = validate_answers(definition(province.questionnaire_version),
-                                          _answers(province, 4))
-            record_submission(db.session.connection(), uid=str(uuid.uuid4()),
-                              campaign=province, desk=desk,
-                              route="desk_qr", answers=answers, language="vi",
-                              submitted_at=dt.datetime(2026, 4, 1))
+            answers, _ = validate_answers(
+                definition(province.questionnaire_version), _answers(province, 4)
+            )
+            record_submission(
+                db.session.connection(),
+                uid=str(uuid.uuid4()),
+                campaign=province,
+                desk=desk,
+                route="desk_qr",
+                answers=answers,
+                language="vi",
+                submitted_at=dt.datetime(2026, 4, 1),
+            )
         db.session.commit()
     login(client, "officer")
     home = client.get("/staff/").get_data(as_text=True)

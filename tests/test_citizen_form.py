@@ -130,8 +130,12 @@ def test_a_missing_required_answer_brings_the_step_back_with_answers_kept(
     ],
 )
 def test_a_tampered_or_invalid_answer_at_the_final_post_stores_nothing(
-    app: Flask, client: FlaskClient, survey: Survey,
-    change: dict[str, str | list[str]], step: str, message: str,
+    app: Flask,
+    client: FlaskClient,
+    survey: Survey,
+    change: dict[str, str | list[str]],
+    step: str,
+    message: str,
 ) -> None:
     answers = full_answers()
     _response, last = walk(client, f"/s/{survey.public_id}", answers, submit=False)
@@ -283,8 +287,9 @@ def test_a_client_over_its_rate_limit_gets_a_vietnamese_429_page(
 def test_a_desk_over_its_rate_limit_refuses_more_final_posts(
     make_app: Callable[..., Flask],
 ) -> None:
-    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_CLIENT="100 per minute",
-                   RATELIMIT_DESK="1 per minute")
+    app = make_app(
+        RATELIMIT_ENABLED=True, RATELIMIT_CLIENT="100 per minute", RATELIMIT_DESK="1 per minute"
+    )
     with app.app_context():
         db.create_all()
     survey = running_survey(app)
@@ -301,8 +306,12 @@ def test_a_desk_over_its_rate_limit_refuses_more_final_posts(
 def test_a_client_over_its_submit_limit_is_refused_apart_from_page_steps(
     make_app: Callable[..., Flask],
 ) -> None:
-    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_CLIENT="100 per minute",
-                   RATELIMIT_SUBMIT="1 per minute", RATELIMIT_DESK="100 per minute")
+    app = make_app(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_CLIENT="100 per minute",
+        RATELIMIT_SUBMIT="1 per minute",
+        RATELIMIT_DESK="100 per minute",
+    )
     with app.app_context():
         db.create_all()
     survey = running_survey(app)
@@ -336,16 +345,12 @@ def test_the_biggest_sipas_2023_page_with_its_css_is_under_60_kb(
 
 
 @pytest.mark.parametrize("path", ["/s/{public_id}", "/"])
-def test_form_pages_are_not_kept_in_caches(
-    client: FlaskClient, survey: Survey, path: str
-) -> None:
+def test_form_pages_are_not_kept_in_caches(client: FlaskClient, survey: Survey, path: str) -> None:
     response = client.get(path.format(public_id=survey.public_id))
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_english_is_offered_and_sets_the_page_language(
-    client: FlaskClient, survey: Survey
-) -> None:
+def test_english_is_offered_and_sets_the_page_language(client: FlaskClient, survey: Survey) -> None:
     vi = client.get(f"/s/{survey.public_id}").get_data(as_text=True)
     assert '<html lang="vi">' in vi and 'href="?lang=en"' in vi
     en = client.get(f"/s/{survey.public_id}?lang=en")
@@ -426,7 +431,8 @@ def test_a_final_submit_reads_nothing_before_it_writes(
     real_scalar = submissions.DriverStatement.scalar
 
     def scalar(
-        statement: submissions.DriverStatement, connection: sa.Connection,
+        statement: submissions.DriverStatement,
+        connection: sa.Connection,
         values: Mapping[str, object],
     ) -> object:
         level = connection.get_execution_options().get("isolation_level")
@@ -472,9 +478,7 @@ def test_two_identical_final_posts_racing_both_end_on_the_one_receipt(
     barrier = threading.Barrier(2, timeout=10)
     real = submissions.record_submission
 
-    def store_together(
-        connection: sa.Connection, **kwargs: object
-    ) -> submissions.StoredSubmission:
+    def store_together(connection: sa.Connection, **kwargs: object) -> submissions.StoredSubmission:
         barrier.wait()
         return real(connection, **kwargs)  # type: ignore[arg-type]
 
@@ -516,9 +520,7 @@ def small_survey(app: Flask, tmp_path: Path) -> str:
     return public_id
 
 
-def test_every_item_type_renders_as_its_own_control(
-    client: FlaskClient, small_survey: str
-) -> None:
+def test_every_item_type_renders_as_its_own_control(client: FlaskClient, small_survey: str) -> None:
     html = client.get(f"/s/{small_survey}").get_data(as_text=True)
     assert '<input type="checkbox" id="q-m-1" name="a_m" value="1">' in html
     assert re.search(r'<input type="text" id="q-visits" name="a_visits" inputmode="numeric"', html)
@@ -574,8 +576,7 @@ def test_a_final_submit_with_a_cold_form_cache_needs_one_pooled_connection(
     """Resolving the desk's form uses the ORM session; the INSERT takes a connection of its
     own. With a pool of one, holding both at once would wait for ever (a burst of first
     requests on a busy server is the same deadlock, spread over many threads)."""
-    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0,
-                                              "pool_timeout": 3})
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 3})
     with app.app_context():
         db.create_all()
     survey = running_survey(app)

@@ -69,7 +69,7 @@ def test_weakest_criteria_come_first(app: Flask, loaded: FlaskClient) -> None:
     criteria = table[table["depth"] == 2].sort_values("estimate")
     login(loaded, "admin")
     page = loaded.get(f"{URL}/dashboard").text
-    section = page[page.index("Tiêu chí thấp điểm"):page.index("Cây chỉ số")]
+    section = page[page.index("Tiêu chí thấp điểm") : page.index("Cây chỉ số")]
     positions = [section.index(f">{code} ") for code in criteria["node"]]
     assert positions == sorted(positions)
 
@@ -145,22 +145,22 @@ def test_quarter_period_restricts_the_domain_and_compares_with_the_previous_quar
 def test_comments_are_listed_newest_first(app: Flask, loaded: FlaskClient) -> None:
     with app.app_context():
         commented = sorted(
-            at for at, answers in db.session.execute(
+            at
+            for at, answers in db.session.execute(
                 select(Submission.submitted_at, Submission.answers)
-            ) if answers.get("comment")
+            )
+            if answers.get("comment")
         )
     assert len(commented) > 0
     login(loaded, "admin")
     page = loaded.get(f"{URL}/dashboard").text
     # Stored in UTC, shown in Vietnam's time: UTC+7 all year.
     newest = (commented[-1] + dt.timedelta(hours=7)).strftime("%d/%m/%Y %H:%M")
-    comments = page[page.index("Góp ý của người dân"):]
+    comments = page[page.index("Góp ý của người dân") :]
     assert newest in comments.split("</li>")[0]
 
 
-def test_post_stratification_is_saved_audited_and_shown(
-    app: Flask, loaded: FlaskClient
-) -> None:
+def test_post_stratification_is_saved_audited_and_shown(app: Flask, loaded: FlaskClient) -> None:
     login(loaded, "analyst")
     token = csrf(loaded, f"{URL}/weighting")
     rows = "gender,age_group,count\n" + "".join(
@@ -168,9 +168,15 @@ def test_post_stratification_is_saved_audited_and_shown(
     )
     response = loaded.post(
         f"{URL}/weighting",
-        data={"csrf_token": token, "calibration": "poststratify", "ci_method": "beta",
-              "level": "0.9", "strata": "agency", "cluster": "desk",
-              "margins": (io.BytesIO(rows.encode()), "dan-so.csv")},
+        data={
+            "csrf_token": token,
+            "calibration": "poststratify",
+            "ci_method": "beta",
+            "level": "0.9",
+            "strata": "agency",
+            "cluster": "desk",
+            "margins": (io.BytesIO(rows.encode()), "dan-so.csv"),
+        },
         content_type="multipart/form-data",
     )
     assert response.status_code == 302
@@ -178,9 +184,7 @@ def test_post_stratification_is_saved_audited_and_shown(
     assert "Trọng số: hậu phân tầng theo giới tính × độ tuổi" in page
     assert "KTC 90% beta" in page
     with app.app_context():
-        event = db.session.scalars(
-            select(AuditEvent).filter_by(action="weighting.change")
-        ).one()
+        event = db.session.scalars(select(AuditEvent).filter_by(action="weighting.change")).one()
         assert event.username == "analyst" and event.target == "SIPAS-2026"
         assert campaign("SIPAS-2026").settings["weighting"]["strata"] == "agency"
 
@@ -195,9 +199,15 @@ def test_answer_shares_on_the_criterion_page_follow_the_weighting(
     token = csrf(loaded, f"{URL}/weighting")
     response = loaded.post(
         f"{URL}/weighting",
-        data={"csrf_token": token, "calibration": "poststratify", "ci_method": "logit",
-              "level": "0.95", "strata": "", "cluster": "",
-              "margins": (io.BytesIO(b"gender,count\n1,7000\n2,3000\n"), "gioi-tinh.csv")},
+        data={
+            "csrf_token": token,
+            "calibration": "poststratify",
+            "ci_method": "logit",
+            "level": "0.95",
+            "strata": "",
+            "cluster": "",
+            "margins": (io.BytesIO(b"gender,count\n1,7000\n2,3000\n"), "gioi-tinh.csv"),
+        },
         content_type="multipart/form-data",
     )
     assert response.status_code == 302
@@ -220,8 +230,10 @@ def test_answer_shares_on_the_criterion_page_follow_the_weighting(
         ("gender,count\n1,100\n2,0\n", "số lượng phải lớn hơn 0"),
         ("gender,count\n1,100\n", "Tệp thiếu số lượng tổng thể cho ô có trong mẫu: gender=2"),
         ("gender,count\n1,100\n2,120\n3,5\n", "mã 3 không có trong câu hỏi"),
-        ("variable,value,count\ngender,1,60\ngender,2,40\nage_group,1,99\n",
-         "Tổng số lượng của các biên phải bằng nhau (gender: 100, age_group: 99)"),
+        (
+            "variable,value,count\ngender,1,60\ngender,2,40\nage_group,1,99\n",
+            "Tổng số lượng của các biên phải bằng nhau (gender: 100, age_group: 99)",
+        ),
     ],
 )
 def test_invalid_margins_are_refused_in_vietnamese(
@@ -231,9 +243,13 @@ def test_invalid_margins_are_refused_in_vietnamese(
     token = csrf(loaded, f"{URL}/weighting")
     response = loaded.post(
         f"{URL}/weighting",
-        data={"csrf_token": token, "ci_method": "logit",
-              "calibration": "rake" if csv_text.startswith("variable,") else "poststratify",
-              "level": "0.95", "margins": (io.BytesIO(csv_text.encode()), "m.csv")},
+        data={
+            "csrf_token": token,
+            "ci_method": "logit",
+            "calibration": "rake" if csv_text.startswith("variable,") else "poststratify",
+            "level": "0.95",
+            "margins": (io.BytesIO(csv_text.encode()), "m.csv"),
+        },
         content_type="multipart/form-data",
     )
     assert response.status_code == 400
@@ -249,9 +265,7 @@ def test_officers_and_viewers_cannot_change_weighting(loaded: FlaskClient) -> No
     assert loaded.post(f"{URL}/weighting", data={}).status_code in (400, 403)
 
 
-def test_cached_figures_follow_new_and_deleted_submissions(
-    app: Flask, loaded: FlaskClient
-) -> None:
+def test_cached_figures_follow_new_and_deleted_submissions(app: Flask, loaded: FlaskClient) -> None:
     from bench.dashboard_data import generate
 
     login(loaded, "admin")
@@ -343,9 +357,11 @@ def test_loaded_responses_equal_the_stored_documents_in_parts_and_up_to_a_bound(
         ids = sorted(frame.index)
         partial = analysis.load_responses(c, after_id=ids[9], until_id=ids[19]).frame
         commented = {
-            sid: answers["comment"] for sid, answers in db.session.execute(
+            sid: answers["comment"]
+            for sid, answers in db.session.execute(
                 select(Submission.id, Submission.answers).where(Submission.campaign_id == c.id)
-            ) if "comment" in answers
+            )
+            if "comment" in answers
         }
     expected = expected.set_index("sid")
     assert list(frame.index) == ids == sorted(expected.index)
@@ -354,8 +370,10 @@ def test_loaded_responses_equal_the_stored_documents_in_parts_and_up_to_a_bound(
     for code in expected.columns.drop(["desk", "agency"]):
         pd.testing.assert_series_equal(frame[code], expected[code], check_names=False)
     assert list(partial["submission_id"]) == ids[10:20]
-    assert dict(zip(responses.comments["submission_id"], responses.comments["text"],
-                    strict=True)) == commented
+    assert (
+        dict(zip(responses.comments["submission_id"], responses.comments["text"], strict=True))
+        == commented
+    )
 
 
 def test_a_submission_stored_during_a_load_is_counted_once(

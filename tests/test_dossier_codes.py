@@ -212,8 +212,13 @@ def test_signed_api_answers_404_for_an_unknown_desk(desk_app: Flask) -> None:
 
 def test_signed_api_answers_400_for_bad_json(desk_app: Flask) -> None:
     client = desk_app.test_client()
-    for body in (b"{not json", b"[1, 2]", b'{"desk": "HT-01"}', b'{"desk": 1, "dossier": 2}',
-                 _body(dossier="   ")):
+    for body in (
+        b"{not json",
+        b"[1, 2]",
+        b'{"desk": "HT-01"}',
+        b'{"desk": 1, "dossier": 2}',
+        _body(dossier="   "),
+    ):
         response = _signed_post(client, body)
         assert response.status_code == 400, body
         assert "error" in response.get_json()

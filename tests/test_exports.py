@@ -95,9 +95,7 @@ def test_xlsx_export_has_a_sheet_per_level_equal_to_scoring(
     assert "hậu phân tầng" in info["Cài đặt"]
 
 
-def test_json_api_returns_the_tree_settings_and_version(
-    app: Flask, weighted: FlaskClient
-) -> None:
+def test_json_api_returns_the_tree_settings_and_version(app: Flask, weighted: FlaskClient) -> None:
     data = weighted.get("/api/v1/campaigns/SIPAS-2026/indices").get_json()
     assert data["questionnaire"] == {"id": "sipas-2023", "version": "2023.1"}
     assert data["settings"]["calibration"] == "poststratify"
@@ -143,16 +141,24 @@ def test_par_exports_convert_each_agencys_index_with_scoring_par(
 
 
 def test_every_export_is_audited(app: Flask, weighted: FlaskClient) -> None:
-    for url in (f"{URL}/indices.csv", f"{URL}/indices.xlsx", f"{URL}/par.csv", f"{URL}/par.xlsx",
-                "/api/v1/campaigns/SIPAS-2026/indices"):
+    for url in (
+        f"{URL}/indices.csv",
+        f"{URL}/indices.xlsx",
+        f"{URL}/par.csv",
+        f"{URL}/par.xlsx",
+        "/api/v1/campaigns/SIPAS-2026/indices",
+    ):
         assert weighted.get(url).status_code == 200
     with app.app_context():
         events = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action.like("export.%"))
         ).all()
     assert sorted((e.action, e.detail["format"]) for e in events) == [
-        ("export.indices", "csv"), ("export.indices", "json"), ("export.indices", "xlsx"),
-        ("export.par", "csv"), ("export.par", "xlsx"),
+        ("export.indices", "csv"),
+        ("export.indices", "json"),
+        ("export.indices", "xlsx"),
+        ("export.par", "csv"),
+        ("export.par", "xlsx"),
     ]
     assert all(e.username == "admin" and e.target == "SIPAS-2026" for e in events)
 
@@ -171,8 +177,13 @@ def test_raking_settings_from_the_form_give_scorings_raked_estimates(
     )
     response = client.post(
         f"{URL}/weighting",
-        data={"csrf_token": token, "calibration": "rake", "ci_method": "logit", "level": "0.95",
-              "margins": (io.BytesIO(margins.encode()), "bien.csv")},
+        data={
+            "csrf_token": token,
+            "calibration": "rake",
+            "ci_method": "logit",
+            "level": "0.95",
+            "margins": (io.BytesIO(margins.encode()), "bien.csv"),
+        },
         content_type="multipart/form-data",
     )
     assert response.status_code == 302
@@ -183,8 +194,10 @@ def test_raking_settings_from_the_form_give_scorings_raked_estimates(
     frame, q = scoring_frame(app)
     design = rake(
         SurveyDesign.from_dataframe(frame),
-        [("gender", {1: 4900.0, 2: 4600.0}),
-         ("age_group", {a: 1000.0 + 300 * a for a in range(1, 6)})],
+        [
+            ("gender", {1: 4900.0, 2: 4600.0}),
+            ("age_group", {a: 1000.0 + 300 * a for a in range(1, 6)}),
+        ],
     )
     want = compute_index_tree(q, design).set_index("node").loc["SIPAS"]
     for name in FIELDS:

@@ -14,8 +14,7 @@ def test_started_workers_keep_their_loaded_heap_out_of_the_cyclic_collector() ->
         "assert gc.get_freeze_count() == 0; "
         "conf['post_worker_init'](None); print(gc.get_freeze_count())"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout) > 50_000  # scoring, numpy, scipy and pandas among them
 
 

@@ -22,9 +22,7 @@ def test_a_day_in_vietnam_begins_at_17_utc_the_day_before(app: Flask) -> None:
         assert localtime.to_local(dt.datetime(2025, 12, 31, 17, 30)) == dt.datetime(
             2026, 1, 1, 0, 30
         )
-        assert localtime.to_utc(dt.datetime(2026, 1, 1, 0, 30)) == dt.datetime(
-            2025, 12, 31, 17, 30
-        )
+        assert localtime.to_utc(dt.datetime(2026, 1, 1, 0, 30)) == dt.datetime(2025, 12, 31, 17, 30)
 
 
 def test_an_answer_after_local_midnight_counts_on_the_new_day_everywhere(app: Flask) -> None:
@@ -36,8 +34,14 @@ def test_an_answer_after_local_midnight_counts_on_the_new_day_everywhere(app: Fl
         organisation.add_agency("HT", "Hà Tĩnh", "province")
         organisation.add_desk("D1", "Quầy 1", "HT")
         organisation.add_campaign(
-            "Y", "Hai năm", "HT", "sipas-2023", "2023.1",
-            dt.date(2025, 12, 1), dt.date(2026, 1, 31), ["D1"],
+            "Y",
+            "Hai năm",
+            "HT",
+            "sipas-2023",
+            "2023.1",
+            dt.date(2025, 12, 1),
+            dt.date(2026, 1, 31),
+            ["D1"],
         )
         db.session.commit()
         add_answers("Y", "D1", dt.datetime(2026, 1, 1, 0, 30), dt.datetime(2025, 12, 31, 23))
@@ -49,7 +53,8 @@ def test_an_answer_after_local_midnight_counts_on_the_new_day_everywhere(app: Fl
         assert january is not None
         assert analysis.in_period(frame, january).sum() == 1
         assert organisation.answer_span(campaign)[1:] == (
-            dt.date(2025, 12, 31), dt.date(2026, 1, 1)
+            dt.date(2025, 12, 31),
+            dt.date(2026, 1, 1),
         )
 
 

@@ -49,15 +49,23 @@ def _at(app: Flask, revision: str) -> None:
 
 
 ANSWERS = sa.table(  # the answers table of revisions 0001-0002
-    "answers", sa.column("submission_id", sa.Integer), sa.column("item_code", sa.String),
-    sa.column("choice", sa.Integer), sa.column("number", sa.Numeric(18, 6)),
+    "answers",
+    sa.column("submission_id", sa.Integer),
+    sa.column("item_code", sa.String),
+    sa.column("choice", sa.Integer),
+    sa.column("number", sa.Numeric(18, 6)),
     sa.column("text", sa.Text),
 )
 ANSWER_ROWS = [  # (submission, item_code, choice, number, text) as revision 0002 stored them
-    (1, "a", 1, None, None), (1, "why", 2, None, None), (1, "m", 3, None, None),
-    (1, "m", 1, None, None), (1, "hours", None, Decimal("2.250000"), None),
-    (1, "visits", None, Decimal("10.000000"), None), (1, "t", None, None, "12"),
-    (2, "a", 2, None, None), (2, "m", 2, None, None),
+    (1, "a", 1, None, None),
+    (1, "why", 2, None, None),
+    (1, "m", 3, None, None),
+    (1, "m", 1, None, None),
+    (1, "hours", None, Decimal("2.250000"), None),
+    (1, "visits", None, Decimal("10.000000"), None),
+    (1, "t", None, None, "12"),
+    (2, "a", 2, None, None),
+    (2, "m", 2, None, None),
     (3, "a", 9, None, None),
 ]
 DOCUMENTS = {
@@ -80,33 +88,53 @@ def test_migration_0003_moves_answer_rows_into_documents_and_back(
         for sid, doc in DOCUMENTS.items()
     }
     with app.app_context(), db.engine.begin() as connection:
-        connection.execute(sa.text(
-            "INSERT INTO agencies (id, code, name, kind) VALUES (1, 'HT', 'Hà Tĩnh', 'province')"
-        ))
-        connection.execute(sa.text(
-            "INSERT INTO desks (id, code, name, agency_id, public_id, active) "
-            "VALUES (1, 'D1', 'Quầy 1', 1, 'p1', true)"
-        ))
-        connection.execute(sa.text(
-            "INSERT INTO questionnaire_versions (id, questionnaire_id, version, title, "
-            "content_hash, source, loaded_at) VALUES (1, 'small', '1', 'Phiếu nhỏ', 'h', :src, "
-            "'2026-01-01')"
-        ), {"src": SMALL})
-        connection.execute(sa.text(
-            "INSERT INTO campaigns (id, code, name, agency_id, questionnaire_version_id, "
-            "starts_on, ends_on, settings) VALUES (1, 'C', 'C', 1, 1, '2026-01-01', "
-            "'2026-12-31', '{}')"
-        ))
+        connection.execute(
+            sa.text(
+                "INSERT INTO agencies (id, code, name, kind) "
+                "VALUES (1, 'HT', 'Hà Tĩnh', 'province')"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO desks (id, code, name, agency_id, public_id, active) "
+                "VALUES (1, 'D1', 'Quầy 1', 1, 'p1', true)"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO questionnaire_versions (id, questionnaire_id, version, title, "
+                "content_hash, source, loaded_at) VALUES (1, 'small', '1', 'Phiếu nhỏ', 'h', :src, "
+                "'2026-01-01')"
+            ),
+            {"src": SMALL},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO campaigns (id, code, name, agency_id, questionnaire_version_id, "
+                "starts_on, ends_on, settings) VALUES (1, 'C', 'C', 1, 1, '2026-01-01', "
+                "'2026-12-31', '{}')"
+            )
+        )
         for sid in DOCUMENTS:
-            connection.execute(sa.text(
-                "INSERT INTO submissions (id, uid, receipt, campaign_id, desk_id, "
-                "questionnaire_version_id, route, language, answers_digest, submitted_at) "
-                "VALUES (:id, :uid, :receipt, 1, 1, 1, 'desk_qr', 'vi', :digest, '2026-03-01')"
-            ), {"id": sid, "uid": f"u{sid}", "receipt": f"R{sid}", "digest": digests[sid]})
-        connection.execute(ANSWERS.insert(), [
-            dict(zip(("submission_id", "item_code", "choice", "number", "text"), row, strict=True))
-            for row in ANSWER_ROWS
-        ])
+            connection.execute(
+                sa.text(
+                    "INSERT INTO submissions (id, uid, receipt, campaign_id, desk_id, "
+                    "questionnaire_version_id, route, language, answers_digest, submitted_at) "
+                    "VALUES (:id, :uid, :receipt, 1, 1, 1, 'desk_qr', 'vi', :digest, '2026-03-01')"
+                ),
+                {"id": sid, "uid": f"u{sid}", "receipt": f"R{sid}", "digest": digests[sid]},
+            )
+        connection.execute(
+            ANSWERS.insert(),
+            [
+                dict(
+                    zip(
+                        ("submission_id", "item_code", "choice", "number", "text"), row, strict=True
+                    )
+                )
+                for row in ANSWER_ROWS
+            ],
+        )
 
     migrate.upgrade(app)
     with app.app_context():
@@ -116,9 +144,7 @@ def test_migration_0003_moves_answer_rows_into_documents_and_back(
     _at(app, "0002")
     with app.app_context(), db.engine.connect() as connection:
         rows = connection.execute(sa.select(ANSWERS)).all()
-        back = dict(connection.execute(
-            sa.text("SELECT id, answers_digest FROM submissions")
-        ).all())
+        back = dict(connection.execute(sa.text("SELECT id, answers_digest FROM submissions")).all())
     order = lambda row: (row[0], row[1], row[2] or 0)  # noqa: E731
     assert sorted(map(tuple, rows), key=order) == sorted(ANSWER_ROWS, key=order)
     assert back == digests

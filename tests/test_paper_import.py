@@ -95,11 +95,20 @@ def test_xlsx_template_filled_and_uploaded_stores_every_row_as_paper(
     with app.app_context():
         rows = [
             {"form_id": "1", "desk": DESK, "submitted_on": "2026-03-15", **_answers()},
-            {"form_id": "2", "desk": DESK, "submitted_on": "16/03/2026",
-             **_answers(**{"II.2.1": "5", "II.4.0": "1", "II.4.1": "3", "II.4.2": "9",
-                           "II.4.3": "4"})},
-            {"form_id": "3", "desk": DESK, "submitted_on": "2026-03-17",
-             **_answers(**{"II.2.1": "9", "comment": ""})},
+            {
+                "form_id": "2",
+                "desk": DESK,
+                "submitted_on": "16/03/2026",
+                **_answers(
+                    **{"II.2.1": "5", "II.4.0": "1", "II.4.1": "3", "II.4.2": "9", "II.4.3": "4"}
+                ),
+            },
+            {
+                "form_id": "3",
+                "desk": DESK,
+                "submitted_on": "2026-03-17",
+                **_answers(**{"II.2.1": "9", "comment": ""}),
+            },
         ]
     response = _upload(officer, _fill_xlsx(template.data, rows), "phieu-thang-3.xlsx")
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -141,14 +150,26 @@ def test_any_row_error_stores_nothing_and_reports_each_row_in_vietnamese(
     with app.app_context():
         rows = [
             {"form_id": "1", "desk": DESK, "submitted_on": "2026-03-15", **_answers()},
-            {"form_id": "2", "desk": DESK, "submitted_on": "2026-03-15",
-             **_answers(**{"II.2.1": "6"})},
+            {
+                "form_id": "2",
+                "desk": DESK,
+                "submitted_on": "2026-03-15",
+                **_answers(**{"II.2.1": "6"}),
+            },
             {"form_id": "3", "desk": "HT-SXD-01", "submitted_on": "2026-03-15", **_answers()},
-            {"form_id": "4", "desk": DESK, "submitted_on": "2025-12-31",
-             **_answers(**{"I.1.1": ""})},
+            {
+                "form_id": "4",
+                "desk": DESK,
+                "submitted_on": "2025-12-31",
+                **_answers(**{"I.1.1": ""}),
+            },
             {"form_id": "4", "desk": DESK, "submitted_on": "hôm qua", **_answers()},
-            {"form_id": "5", "desk": DESK, "submitted_on": "2026-03-15",
-             **_answers(**{"II.4.1": "5"})},
+            {
+                "form_id": "5",
+                "desk": DESK,
+                "submitted_on": "2026-03-15",
+                **_answers(**{"II.4.1": "5"}),
+            },
         ]
     response = _upload(officer, _fill_xlsx(template, rows), "loi.xlsx")
     assert response.status_code == 422
@@ -182,9 +203,7 @@ def test_unknown_or_missing_columns_are_reported_before_rows(
     assert "Dòng 1: thiếu cột bắt buộc “submitted_on”." in page
 
 
-def test_importing_the_same_file_twice_stores_nothing_new(
-    app: Flask, officer: FlaskClient
-) -> None:
+def test_importing_the_same_file_twice_stores_nothing_new(app: Flask, officer: FlaskClient) -> None:
     template = officer.get(f"/staff/campaigns/{CAMPAIGN}/import/template.xlsx").data
     with app.app_context():
         rows = [{"desk": DESK, "submitted_on": "2026-03-15", **_answers()}]
@@ -221,8 +240,9 @@ def test_cli_imports_a_paper_file_and_refuses_it_twice(app: Flask, runner, tmp_p
     with app.app_context():
         seed_province()
         template = paper_import.template_csv(
-            definition(db.session.scalar(select(Campaign).filter_by(code=CAMPAIGN))
-                       .questionnaire_version)
+            definition(
+                db.session.scalar(select(Campaign).filter_by(code=CAMPAIGN)).questionnaire_version
+            )
         )
         rows = [{"desk": DESK, "submitted_on": "2026-04-01", **_answers()} for _ in range(3)]
     path = tmp_path / "phieu.csv"

@@ -16,7 +16,7 @@ from survey_app.models import Desk, StaffUser
 from survey_app.services import dossier_codes, organisation, posters
 
 SVG = "{http://www.w3.org/2000/svg}"
-AWKWARD_NAME = 'Sở "Tư pháp" & <Hộ tịch> \'A\''
+AWKWARD_NAME = "Sở \"Tư pháp\" & <Hộ tịch> 'A'"
 
 
 def decode_qr_codes(svg: str, width_px: int = 1240) -> list[str]:
@@ -134,8 +134,9 @@ def test_receipt_qr_decodes_to_the_dossier_survey_url(desk_app: Flask) -> None:
 def _login(client: FlaskClient, app: Flask, role: str, agency_code: str | None) -> None:
     with app.app_context():
         agency = organisation.agency_by_code(agency_code) if agency_code else None
-        user = StaffUser(username=f"{role}-{agency_code}", password_hash="x", role=role,
-                         agency=agency)
+        user = StaffUser(
+            username=f"{role}-{agency_code}", password_hash="x", role=role, agency=agency
+        )
         db.session.add(user)
         db.session.commit()
         user_id = user.id

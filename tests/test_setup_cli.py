@@ -26,9 +26,12 @@ def province(app: Flask) -> Flask:
 
 
 def _cli_events(action: str) -> list[tuple[str | None, str | None]]:
-    return [(e.username, e.target) for e in db.session.scalars(
-        select(AuditEvent).filter_by(action=action).order_by(AuditEvent.id)
-    )]
+    return [
+        (e.username, e.target)
+        for e in db.session.scalars(
+            select(AuditEvent).filter_by(action=action).order_by(AuditEvent.id)
+        )
+    ]
 
 
 def test_desk_rename_deactivate_and_activate_from_the_command_line(
@@ -59,10 +62,19 @@ def test_desk_rename_deactivate_and_activate_from_the_command_line(
 def test_campaign_edit_adds_and_removes_desks_and_moves_the_period(
     province: Flask, runner: FlaskCliRunner
 ) -> None:
-    result = runner.invoke(args=[
-        "campaign", "edit", "STP-2026", "--name", "Sở Tư pháp 2026", "--to", "2026-06-30",
-        "--add-desk", "HT-STP-02",
-    ])
+    result = runner.invoke(
+        args=[
+            "campaign",
+            "edit",
+            "STP-2026",
+            "--name",
+            "Sở Tư pháp 2026",
+            "--to",
+            "2026-06-30",
+            "--add-desk",
+            "HT-STP-02",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "campaign STP-2026: name Khảo sát HT-STP 2026 -> Sở Tư pháp 2026",
@@ -85,17 +97,33 @@ def test_campaign_edit_refuses_what_the_pages_refuse_and_changes_nothing(
 ) -> None:
     with province.app_context():
         add_answers("STP-2026", "HT-STP-01", dt.datetime(2026, 5, 20, 9))
-    refused = runner.invoke(args=[
-        "campaign", "edit", "STP-2026", "--name", "Tên mới", "--from", "2026-06-01",
-        "--remove-desk", "HT-STP-01", "--add-desk", "HT-STP-02",
-    ])
+    refused = runner.invoke(
+        args=[
+            "campaign",
+            "edit",
+            "STP-2026",
+            "--name",
+            "Tên mới",
+            "--from",
+            "2026-06-01",
+            "--remove-desk",
+            "HT-STP-01",
+            "--add-desk",
+            "HT-STP-02",
+        ]
+    )
     assert refused.exit_code == 1
-    assert "Có 1 phiếu trả lời đã lưu nằm ngoài thời gian mới (01/06/2026 – 31/12/2026)" \
+    assert (
+        "Có 1 phiếu trả lời đã lưu nằm ngoài thời gian mới (01/06/2026 – 31/12/2026)"
         in refused.output
-    assert "Không thể bỏ HT-STP-01 (Quầy Sở Tư pháp tại Trung tâm) khỏi đợt khảo sát: đã có " \
+    )
+    assert (
+        "Không thể bỏ HT-STP-01 (Quầy Sở Tư pháp tại Trung tâm) khỏi đợt khảo sát: đã có "
         "1 phiếu trả lời tại quầy này." in refused.output
-    mixed = runner.invoke(args=["campaign", "edit", "STP-2026", "--desk", "HT-STP-01",
-                                "--add-desk", "HT-STP-02"])
+    )
+    mixed = runner.invoke(
+        args=["campaign", "edit", "STP-2026", "--desk", "HT-STP-01", "--add-desk", "HT-STP-02"]
+    )
     assert mixed.exit_code == 1 and "either --desk" in mixed.output
     half = runner.invoke(args=["campaign", "edit", "STP-2026", "--version", "2"])
     assert half.exit_code == 1 and "go together" in half.output

@@ -59,10 +59,15 @@ def field_value(page: str, name: str) -> str | None:
 
 def audit_actions(app: Flask, prefix: str) -> list[tuple[str | None, str, str | None]]:
     with app.app_context():
-        return [(e.username, e.action, e.target) for e in db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action.like(f"{prefix}%"))
-            .order_by(AuditEvent.id)
-        ) if e.username != "cli"]
+        return [
+            (e.username, e.action, e.target)
+            for e in db.session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action.like(f"{prefix}%"))
+                .order_by(AuditEvent.id)
+            )
+            if e.username != "cli"
+        ]
 
 
 # --------------------------------------------------------------------------- desks
@@ -73,10 +78,10 @@ def test_an_officer_adds_a_desk_to_their_agency_and_lands_on_its_page(province: 
     form = text(officer.get("/staff/desks/new?agency=HT-STP"))
     assert '<option selected value="HT-STP">' in form
     assert "HT-SXD" not in form  # only the own subtree is offered
-    response = post(officer, "/staff/desks/new",
-                    {"agency": "HT-STP", "code": "HT-STP-02", "name": "Quầy số 2"})
-    assert response.status_code == 302 and response.headers["Location"] == \
-        "/staff/desks/HT-STP-02"
+    response = post(
+        officer, "/staff/desks/new", {"agency": "HT-STP", "code": "HT-STP-02", "name": "Quầy số 2"}
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/staff/desks/HT-STP-02"
     page = text(officer.get("/staff/desks/HT-STP-02"))
     assert "Đã thêm bộ phận một cửa HT-STP-02" in page and "Đang hoạt động" in page
     assert "Quầy chưa thuộc đợt khảo sát nào" in page
@@ -85,8 +90,11 @@ def test_an_officer_adds_a_desk_to_their_agency_and_lands_on_its_page(province: 
 
 def test_the_desk_form_keeps_what_was_typed_and_lists_every_error(province: Flask) -> None:
     admin = signed_in(province, "quantri")
-    response = post(admin, "/staff/desks/new",
-                    {"agency": "HT-STP", "code": "HT-STP-01", "name": "Quầy mới của Sở"})
+    response = post(
+        admin,
+        "/staff/desks/new",
+        {"agency": "HT-STP", "code": "HT-STP-01", "name": "Quầy mới của Sở"},
+    )
     page = text(response)
     assert response.status_code == 422
     assert "Mã bộ phận một cửa 'HT-STP-01' đã được dùng." in page
@@ -119,8 +127,11 @@ def test_closing_a_desk_asks_first_says_what_happens_and_its_poster_answers_410_
     with province.app_context():
         desk = organisation.desk_by_code("HT-STP-01")
         public_id = desk.public_id
-        organisation.edit_campaign("STP-2026", starts_on=dt.date.today() - dt.timedelta(days=1),
-                                   ends_on=dt.date.today() + dt.timedelta(days=1))
+        organisation.edit_campaign(
+            "STP-2026",
+            starts_on=dt.date.today() - dt.timedelta(days=1),
+            ends_on=dt.date.today() + dt.timedelta(days=1),
+        )
         db.session.commit()
     # The citizen form is served and kept in this process's cache ...
     assert client.get(f"/s/{public_id}").status_code == 200
@@ -147,7 +158,8 @@ def test_closing_a_desk_asks_first_says_what_happens_and_its_poster_answers_410_
     assert post(officer, "/staff/desks/HT-STP-01/activate", {}).status_code == 302
     assert client.get(f"/s/{public_id}").status_code == 200
     assert audit_actions(province, "desk.") == [
-        ("an", "desk.deactivate", "HT-STP-01"), ("an", "desk.activate", "HT-STP-01"),
+        ("an", "desk.deactivate", "HT-STP-01"),
+        ("an", "desk.activate", "HT-STP-01"),
     ]
 
 
@@ -167,8 +179,12 @@ def test_a_viewer_sees_no_set_up_buttons(province: Flask) -> None:
 
 def _campaign_form(version_id: int, **values: object) -> dict[str, object]:
     form: dict[str, object] = {
-        "code": "STP-2027", "name": "Khảo sát Sở Tư pháp 2027", "questionnaire": str(version_id),
-        "starts_on": "2027-01-01", "ends_on": "2027-12-31", "desks": ["HT-STP-01"],
+        "code": "STP-2027",
+        "name": "Khảo sát Sở Tư pháp 2027",
+        "questionnaire": str(version_id),
+        "starts_on": "2027-01-01",
+        "ends_on": "2027-12-31",
+        "desks": ["HT-STP-01"],
     }
     form.update(values)
     return form
@@ -185,10 +201,14 @@ def test_an_officer_creates_a_campaign_in_two_steps(province: Flask) -> None:
     assert 'value="HT-STP"' in chooser and 'value="HT-SXD"' not in chooser
     form = text(officer.get("/staff/campaigns/new?agency=HT-STP"))
     assert "HT-STP-01" in form and "HT-SXD-01" not in form
-    response = post(officer, "/staff/campaigns/new?agency=HT-STP", _campaign_form(
-        _version_id(province), starts_on="01/01/2027"))
-    assert response.status_code == 302 and response.headers["Location"] == \
-        "/staff/campaigns/STP-2027"
+    response = post(
+        officer,
+        "/staff/campaigns/new?agency=HT-STP",
+        _campaign_form(_version_id(province), starts_on="01/01/2027"),
+    )
+    assert (
+        response.status_code == 302 and response.headers["Location"] == "/staff/campaigns/STP-2027"
+    )
     with province.app_context():
         campaign = db.session.scalar(select(Campaign).filter_by(code="STP-2027"))
         assert campaign.agency.code == "HT-STP" and campaign.starts_on == dt.date(2027, 1, 1)
@@ -200,10 +220,18 @@ def test_the_campaign_form_keeps_values_and_shows_all_form_errors_at_once(
     province: Flask,
 ) -> None:
     admin = signed_in(province, "quantri")
-    response = post(admin, "/staff/campaigns/new?agency=HT", _campaign_form(
-        _version_id(province), code="", name="Đợt thử", starts_on="2027-02-01",
-        ends_on="31/01/2027", desks=["HT-STP-01", "HT-SXD-01"],
-    ))
+    response = post(
+        admin,
+        "/staff/campaigns/new?agency=HT",
+        _campaign_form(
+            _version_id(province),
+            code="",
+            name="Đợt thử",
+            starts_on="2027-02-01",
+            ends_on="31/01/2027",
+            desks=["HT-STP-01", "HT-SXD-01"],
+        ),
+    )
     page = text(response)
     assert response.status_code == 422
     assert "Vui lòng điền mục này." in page
@@ -212,8 +240,11 @@ def test_the_campaign_form_keeps_values_and_shows_all_form_errors_at_once(
     assert field_value(page, "starts_on") == "2027-02-01"
     checked = re.findall(r'<input type="checkbox"[^>]*value="([^"]+)" checked>', page)
     assert checked == ["HT-STP-01", "HT-SXD-01"]
-    forged = post(admin, "/staff/campaigns/new?agency=HT-STP", _campaign_form(
-        _version_id(province), desks=["HT-SXD-01"]))
+    forged = post(
+        admin,
+        "/staff/campaigns/new?agency=HT-STP",
+        _campaign_form(_version_id(province), desks=["HT-SXD-01"]),
+    )
     assert forged.status_code == 422
     assert "Có bộ phận một cửa không thuộc cơ quan của đợt khảo sát." in text(forged)
     with province.app_context():
@@ -225,31 +256,45 @@ def test_editing_a_campaign_refuses_to_drop_answered_desks_or_answers_and_says_w
 ) -> None:
     with province.app_context():
         organisation.add_desk("HT-STP-02", "Quầy số 2", "HT-STP")
-        add_answers("STP-2026", "HT-STP-01", dt.datetime(2026, 3, 3, 9),
-                    dt.datetime(2026, 4, 4, 9))
+        add_answers("STP-2026", "HT-STP-01", dt.datetime(2026, 3, 3, 9), dt.datetime(2026, 4, 4, 9))
     officer = signed_in(province, "an")
     page = text(officer.get("/staff/campaigns/STP-2026/edit"))
     assert "Đợt khảo sát đã có 2 phiếu trả lời nên không thể đổi phiếu khảo sát." in page
     assert "2 phiếu đã lưu được gửi từ ngày 03/03/2026 đến ngày 04/04/2026" in page
-    response = post(officer, "/staff/campaigns/STP-2026/edit", {
-        "name": "Tên mới", "questionnaire": str(_version_id(province)),
-        "starts_on": "2026-04-01", "ends_on": "2026-12-31", "desks": ["HT-STP-02"],
-    })
+    response = post(
+        officer,
+        "/staff/campaigns/STP-2026/edit",
+        {
+            "name": "Tên mới",
+            "questionnaire": str(_version_id(province)),
+            "starts_on": "2026-04-01",
+            "ends_on": "2026-12-31",
+            "desks": ["HT-STP-02"],
+        },
+    )
     page = text(response)
     assert response.status_code == 422
     assert "Có 1 phiếu trả lời đã lưu nằm ngoài thời gian mới (01/04/2026 – 31/12/2026)." in page
-    assert "Không thể bỏ HT-STP-01 (Quầy Sở Tư pháp tại Trung tâm) khỏi đợt khảo sát: đã có " \
-           "2 phiếu trả lời tại quầy này." in page
+    assert (
+        "Không thể bỏ HT-STP-01 (Quầy Sở Tư pháp tại Trung tâm) khỏi đợt khảo sát: đã có "
+        "2 phiếu trả lời tại quầy này." in page
+    )
     assert field_value(page, "name") == "Tên mới"
     assert field_value(page, "starts_on") == "2026-04-01"
     with province.app_context():
         campaign = db.session.scalar(select(Campaign).filter_by(code="STP-2026"))
         assert campaign.name == "Khảo sát HT-STP 2026" and campaign.starts_on.month == 1
-    ok = post(officer, "/staff/campaigns/STP-2026/edit", {
-        "name": "Tên mới", "questionnaire": str(_version_id(province)),
-        "starts_on": "2026-03-03", "ends_on": "2026-06-30",
-        "desks": ["HT-STP-01", "HT-STP-02"],
-    })
+    ok = post(
+        officer,
+        "/staff/campaigns/STP-2026/edit",
+        {
+            "name": "Tên mới",
+            "questionnaire": str(_version_id(province)),
+            "starts_on": "2026-03-03",
+            "ends_on": "2026-06-30",
+            "desks": ["HT-STP-01", "HT-STP-02"],
+        },
+    )
     assert ok.status_code == 302
     assert "Đã lưu thay đổi của đợt khảo sát." in text(officer.get("/staff/campaigns/STP-2026"))
     assert audit_actions(province, "campaign.") == [("an", "campaign.edit", "STP-2026")]
@@ -264,13 +309,22 @@ def test_a_forged_questionnaire_change_after_answers_is_refused(province: Flask)
         db.session.commit()
         other_id = other.id
     admin = signed_in(province, "quantri")
-    response = post(admin, "/staff/campaigns/STP-2026/edit", {
-        "name": "Khảo sát HT-STP 2026", "questionnaire": str(other_id),
-        "starts_on": "2026-01-01", "ends_on": "2026-12-31", "desks": ["HT-STP-01"],
-    })
+    response = post(
+        admin,
+        "/staff/campaigns/STP-2026/edit",
+        {
+            "name": "Khảo sát HT-STP 2026",
+            "questionnaire": str(other_id),
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+            "desks": ["HT-STP-01"],
+        },
+    )
     assert response.status_code == 422
-    assert "Đợt khảo sát đã có 1 phiếu trả lời theo phiếu sipas-2023 phiên bản 2023.1, nên " \
-           "không thể đổi phiếu khảo sát." in text(response)
+    assert (
+        "Đợt khảo sát đã có 1 phiếu trả lời theo phiếu sipas-2023 phiên bản 2023.1, nên "
+        "không thể đổi phiếu khảo sát." in text(response)
+    )
 
 
 def test_an_officer_may_not_change_a_province_campaign_seen_through_own_desk(
@@ -284,8 +338,12 @@ def test_an_officer_may_not_change_a_province_campaign_seen_through_own_desk(
     assert "Sửa đợt khảo sát" in text(officer.get("/staff/campaigns/STP-2026"))
     # An agency outside the subtree, also posted into a form, is as if it did not exist.
     assert officer.get("/staff/campaigns/new?agency=HT").status_code == 404
-    assert post(officer, "/staff/desks/new", {"agency": "HT-SXD", "code": "X-1",
-                                              "name": "Quầy"}).status_code == 404
+    assert (
+        post(
+            officer, "/staff/desks/new", {"agency": "HT-SXD", "code": "X-1", "name": "Quầy"}
+        ).status_code
+        == 404
+    )
 
 
 # --------------------------------------------------------------------------- agencies
@@ -295,11 +353,17 @@ def test_an_administrator_adds_an_agency_and_officers_see_their_subtree(
     province: Flask,
 ) -> None:
     admin = signed_in(province, "quantri")
-    added = post(admin, "/staff/agencies", {"code": "HT-STP-PC", "name": "Phòng Công chứng",
-                                            "kind": "other", "parent": "HT-STP"})
+    added = post(
+        admin,
+        "/staff/agencies",
+        {"code": "HT-STP-PC", "name": "Phòng Công chứng", "kind": "other", "parent": "HT-STP"},
+    )
     assert added.status_code == 302
-    duplicate = post(admin, "/staff/agencies", {"code": "HT-STP-PC", "name": "Khác",
-                                                "kind": "other", "parent": ""})
+    duplicate = post(
+        admin,
+        "/staff/agencies",
+        {"code": "HT-STP-PC", "name": "Khác", "kind": "other", "parent": ""},
+    )
     assert duplicate.status_code == 422
     assert "Mã cơ quan 'HT-STP-PC' đã được dùng." in text(duplicate)
     assert field_value(text(duplicate), "name") == "Khác"
@@ -317,9 +381,14 @@ def test_an_administrator_adds_an_agency_and_officers_see_their_subtree(
 
 def _upload(client: FlaskClient, name: str, body: bytes):  # type: ignore[no-untyped-def]
     token = csrf_token(client, "/staff/questionnaires")
-    return client.post("/staff/questionnaires", data={
-        "csrf_token": token, "file": (io.BytesIO(body), name),
-    }, content_type="multipart/form-data")
+    return client.post(
+        "/staff/questionnaires",
+        data={
+            "csrf_token": token,
+            "file": (io.BytesIO(body), name),
+        },
+        content_type="multipart/form-data",
+    )
 
 
 def test_questionnaires_are_listed_with_their_answers_in_the_users_scope(
@@ -328,8 +397,10 @@ def test_questionnaires_are_listed_with_their_answers_in_the_users_scope(
     with province.app_context():
         add_answers("STP-2026", "HT-STP-01", dt.datetime(2026, 3, 1))
         add_answers("SXD-2026", "HT-SXD-01", dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 2))
-    row = r"<code>sipas-2023</code></td>\s*<td[^>]*><code>2023.1</code></td>.*?" \
-          r'<td class="num">(\d+)</td>'
+    row = (
+        r"<code>sipas-2023</code></td>\s*<td[^>]*><code>2023.1</code></td>.*?"
+        r'<td class="num">(\d+)</td>'
+    )
     everything = text(signed_in(province, "lan").get("/staff/questionnaires"))
     assert re.search(row, everything, re.S).group(1) == "3"
     own = text(signed_in(province, "xem").get("/staff/questionnaires"))
@@ -354,9 +425,13 @@ def test_an_invalid_upload_lists_every_problem_with_file_and_line_and_stores_not
     assert not_yaml.status_code == 422 and "x.yaml:" in text(not_yaml)
     with province.app_context():
         assert db.session.scalar(select(QuestionnaireVersion).filter_by(version="2026.1")) is None
-        actions = [e.action for e in db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action.like("questionnaire.%"))
-        ) if e.username == "quantri"]
+        actions = [
+            e.action
+            for e in db.session.scalars(
+                select(AuditEvent).where(AuditEvent.action.like("questionnaire.%"))
+            )
+            if e.username == "quantri"
+        ]
         assert actions == ["questionnaire.rejected", "questionnaire.rejected"]
 
 
@@ -387,8 +462,10 @@ def test_changing_an_answered_version_is_refused_with_the_reason_and_the_way_out
     response = _upload(admin, "sipas-2023.yaml", body.encode())
     page = text(response)
     assert response.status_code == 409
-    assert "sipas-2023 phiên bản 2023.1 đã có 1 phiếu trả lời, nên nội dung của phiên bản " \
-           "này không bao giờ được thay đổi" in page
+    assert (
+        "sipas-2023 phiên bản 2023.1 đã có 1 phiếu trả lời, nên nội dung của phiên bản "
+        "này không bao giờ được thay đổi" in page
+    )
     assert "hãy đặt số phiên bản mới" in page and "Không có gì được lưu." in page
     with province.app_context():
         source = db.session.scalar(select(QuestionnaireVersion)).source
@@ -398,8 +475,12 @@ def test_changing_an_answered_version_is_refused_with_the_reason_and_the_way_out
 def test_desk_and_campaign_pages_link_to_the_set_up_pages(province: Flask) -> None:
     admin = signed_in(province, "quantri")
     home = text(admin.get("/staff/"))
-    for link in ("/staff/desks/new", "/staff/campaigns/new", "/staff/agencies",
-                 "/staff/questionnaires"):
+    for link in (
+        "/staff/desks/new",
+        "/staff/campaigns/new",
+        "/staff/agencies",
+        "/staff/questionnaires",
+    ):
         assert f'href="{link}"' in home
     desk = text(admin.get("/staff/desks/HT-STP-01"))
     assert 'href="/staff/desks/HT-STP-01/edit"' in desk

@@ -59,8 +59,7 @@ def test_a_new_desk_gets_a_random_public_id_and_is_audited(province: Flask) -> N
         assert desk.active and desk.name == "Quầy số 3"
         assert len(desk.public_id) == 12 and desk.public_id != other.public_id
         [event] = [e for e in events("desk.create") if e.target == "HT-STP-03"]
-        assert event.username == "cli" and event.detail == {"name": "Quầy số 3",
-                                                            "agency": "HT-STP"}
+        assert event.username == "cli" and event.detail == {"name": "Quầy số 3", "agency": "HT-STP"}
 
 
 def test_adding_a_desk_reports_every_problem_at_once_in_vietnamese(province: Flask) -> None:
@@ -87,8 +86,10 @@ def test_renaming_a_desk_keeps_its_code_and_public_id_and_logs_both_names(
         db.session.commit()
         assert changed and desk.code == "HT-STP-01" and desk.public_id == before
         [event] = events("desk.rename")
-        assert event.detail == {"old": "Quầy Sở Tư pháp tại Trung tâm",
-                                "new": "Quầy Tư pháp (tầng 2)"}
+        assert event.detail == {
+            "old": "Quầy Sở Tư pháp tại Trung tâm",
+            "new": "Quầy Tư pháp (tầng 2)",
+        }
         _desk, again = organisation.rename_desk("HT-STP-01", "Quầy Tư pháp (tầng 2)")
         assert not again and len(events("desk.rename")) == 1
         with pytest.raises(SetupError) as empty:
@@ -108,10 +109,15 @@ def test_deactivating_and_reactivating_a_desk_is_audited_once_per_change(
         assert organisation.desk_answer_count(desk) == 1  # its answers stay
         assert organisation.set_desk_active("HT-STP-01", True)[1]
         db.session.commit()
-        actions = [e.action for e in db.session.scalars(
-            select(AuditEvent).where(AuditEvent.target == "HT-STP-01")
-            .where(AuditEvent.action.like("desk.%")).order_by(AuditEvent.id)
-        )]
+        actions = [
+            e.action
+            for e in db.session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.target == "HT-STP-01")
+                .where(AuditEvent.action.like("desk.%"))
+                .order_by(AuditEvent.id)
+            )
+        ]
         assert actions == ["desk.create", "desk.deactivate", "desk.activate"]
 
 
@@ -123,19 +129,33 @@ def test_a_campaign_takes_only_active_desks_of_its_agency_subtree(province: Flas
         organisation.set_desk_active("HT-STP-02", False)
         with pytest.raises(SetupError) as refused:
             organisation.add_campaign(
-                "STP-2027", "Khảo sát 2027", "HT-STP", "sipas-2023", "2023.1",
-                dt.date(2027, 1, 1), dt.date(2027, 12, 31),
+                "STP-2027",
+                "Khảo sát 2027",
+                "HT-STP",
+                "sipas-2023",
+                "2023.1",
+                dt.date(2027, 1, 1),
+                dt.date(2027, 12, 31),
                 ["HT-STP-01", "HT-SXD-01", "HT-STP-02"],
             )
         assert messages(refused) == [
-            ("desks", "Bộ phận một cửa HT-SXD-01 (Quầy Sở Xây dựng tại Trung tâm) không thuộc "
-                      "Sở Tư pháp hoặc các đơn vị trực thuộc."),
+            (
+                "desks",
+                "Bộ phận một cửa HT-SXD-01 (Quầy Sở Xây dựng tại Trung tâm) không thuộc "
+                "Sở Tư pháp hoặc các đơn vị trực thuộc.",
+            ),
             ("desks", "Bộ phận một cửa HT-STP-02 (Quầy Sở Tư pháp số 2) đã ngừng hoạt động."),
         ]
         # The province's campaign may use a department's desk: it is in the province's subtree.
         campaign = organisation.add_campaign(
-            "HT-2027", "SIPAS 2027", "HT", "sipas-2023", "2023.1",
-            dt.date(2027, 1, 1), dt.date(2027, 12, 31), ["HT-STP-01", "HT-SXD-01"],
+            "HT-2027",
+            "SIPAS 2027",
+            "HT",
+            "sipas-2023",
+            "2023.1",
+            dt.date(2027, 1, 1),
+            dt.date(2027, 12, 31),
+            ["HT-STP-01", "HT-SXD-01"],
         )
         assert sorted(d.code for d in campaign.desks) == ["HT-STP-01", "HT-SXD-01"]
 
@@ -144,11 +164,21 @@ def test_a_new_campaign_lists_every_problem(province: Flask) -> None:
     with province.app_context():
         with pytest.raises(SetupError) as refused:
             organisation.add_campaign(
-                "STP-2026", "", "HT-STP", "sipas-2023", "9.9",
-                dt.date(2027, 12, 31), dt.date(2027, 1, 1), [],
+                "STP-2026",
+                "",
+                "HT-STP",
+                "sipas-2023",
+                "9.9",
+                dt.date(2027, 12, 31),
+                dt.date(2027, 1, 1),
+                [],
             )
         assert [field for field, _ in messages(refused)] == [
-            "name", "code", "ends_on", "questionnaire", "desks",
+            "name",
+            "code",
+            "ends_on",
+            "questionnaire",
+            "desks",
         ]
         assert "Ngày kết thúc (01/01/2027) phải từ ngày bắt đầu (31/12/2027)" in str(refused.value)
 
@@ -173,38 +203,50 @@ def test_the_questionnaire_version_changes_only_while_the_campaign_has_no_answer
             organisation.edit_campaign(
                 "STP-2026", questionnaire=(quick.questionnaire_id, quick.version)
             )
-        assert messages(refused) == [(
-            "questionnaire",
-            "Đợt khảo sát đã có 2 phiếu trả lời theo phiếu sipas-2023 phiên bản 2023.1, nên "
-            "không thể đổi phiếu khảo sát.",
-        )]
+        assert messages(refused) == [
+            (
+                "questionnaire",
+                "Đợt khảo sát đã có 2 phiếu trả lời theo phiếu sipas-2023 phiên bản 2023.1, nên "
+                "không thể đổi phiếu khảo sát.",
+            )
+        ]
         # Naming the version it already has is no change, answers or not.
-        assert organisation.edit_campaign("STP-2026", questionnaire=("sipas-2023", "2023.1"))[1] \
-            == {}
+        assert (
+            organisation.edit_campaign("STP-2026", questionnaire=("sipas-2023", "2023.1"))[1] == {}
+        )
 
 
 def test_the_period_cannot_leave_stored_answers_outside_and_says_how_many(
     province: Flask,
 ) -> None:
     with province.app_context():
-        add_answers("STP-2026", "HT-STP-01",
-                    dt.datetime(2026, 2, 10, 8), dt.datetime(2026, 3, 5, 23, 59),
-                    dt.datetime(2026, 6, 30, 17))
+        add_answers(
+            "STP-2026",
+            "HT-STP-01",
+            dt.datetime(2026, 2, 10, 8),
+            dt.datetime(2026, 3, 5, 23, 59),
+            dt.datetime(2026, 6, 30, 17),
+        )
         with pytest.raises(SetupError) as refused:
-            organisation.edit_campaign("STP-2026", starts_on=dt.date(2026, 3, 1),
-                                       ends_on=dt.date(2026, 3, 31))
-        assert messages(refused) == [(
-            "period",
-            "Có 2 phiếu trả lời đã lưu nằm ngoài thời gian mới (01/03/2026 – 31/03/2026). Các "
-            "phiếu của đợt này được gửi từ ngày 10/02/2026 đến ngày 30/06/2026; thời gian của "
-            "đợt phải bao gồm các ngày đó.",
-        )]
+            organisation.edit_campaign(
+                "STP-2026", starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31)
+            )
+        assert messages(refused) == [
+            (
+                "period",
+                "Có 2 phiếu trả lời đã lưu nằm ngoài thời gian mới (01/03/2026 – 31/03/2026). Các "
+                "phiếu của đợt này được gửi từ ngày 10/02/2026 đến ngày 30/06/2026; thời gian của "
+                "đợt phải bao gồm các ngày đó.",
+            )
+        ]
         # Exactly the first and the last answer's days is allowed (dates are inclusive).
         campaign, changes = organisation.edit_campaign(
             "STP-2026", starts_on=dt.date(2026, 2, 10), ends_on=dt.date(2026, 6, 30)
         )
-        assert changes == {"starts_on": [dt.date(2026, 1, 1), dt.date(2026, 2, 10)],
-                           "ends_on": [dt.date(2026, 12, 31), dt.date(2026, 6, 30)]}
+        assert changes == {
+            "starts_on": [dt.date(2026, 1, 1), dt.date(2026, 2, 10)],
+            "ends_on": [dt.date(2026, 12, 31), dt.date(2026, 6, 30)],
+        }
         db.session.commit()
         with pytest.raises(SetupError) as one_day_short:
             organisation.edit_campaign("STP-2026", ends_on=dt.date(2026, 6, 29))
@@ -212,8 +254,10 @@ def test_the_period_cannot_leave_stored_answers_outside_and_says_how_many(
         with pytest.raises(SetupError) as reversed_period:
             organisation.edit_campaign("STP-2026", starts_on=dt.date(2026, 7, 1))
         assert [f for f, _ in messages(reversed_period)] == ["ends_on"]
-        assert (campaign.starts_on, campaign.ends_on) == (dt.date(2026, 2, 10),
-                                                          dt.date(2026, 6, 30))
+        assert (campaign.starts_on, campaign.ends_on) == (
+            dt.date(2026, 2, 10),
+            dt.date(2026, 6, 30),
+        )
 
 
 def test_a_desk_with_answers_stays_in_the_campaign_and_one_without_can_go(
@@ -223,11 +267,13 @@ def test_a_desk_with_answers_stays_in_the_campaign_and_one_without_can_go(
         add_answers("STP-2026", "HT-STP-01", *[dt.datetime(2026, 4, d) for d in (1, 2, 3)])
         with pytest.raises(SetupError) as refused:
             organisation.edit_campaign("STP-2026", desk_codes=["HT-STP-02"])
-        assert messages(refused) == [(
-            "desks",
-            "Không thể bỏ HT-STP-01 (Quầy Sở Tư pháp tại Trung tâm) khỏi đợt khảo sát: đã có "
-            "3 phiếu trả lời tại quầy này.",
-        )]
+        assert messages(refused) == [
+            (
+                "desks",
+                "Không thể bỏ HT-STP-01 (Quầy Sở Tư pháp tại Trung tâm) khỏi đợt khảo sát: đã có "
+                "3 phiếu trả lời tại quầy này.",
+            )
+        ]
         campaign, changes = organisation.edit_campaign("STP-2026", desk_codes=["HT-STP-01"])
         assert [d.code for d in campaign.desks] == ["HT-STP-01"]
         assert changes == {"desks": [["HT-STP-01", "HT-STP-02"], ["HT-STP-01"]]}
@@ -255,18 +301,26 @@ def test_a_campaign_edit_is_audited_with_what_changed_and_nothing_when_unchanged
 ) -> None:
     with province.app_context():
         before = len(events("campaign.edit"))
-        assert organisation.edit_campaign(
-            "STP-2026", name="Khảo sát HT-STP 2026", starts_on=dt.date(2026, 1, 1),
-            desk_codes=["HT-STP-02", "HT-STP-01"],
-        )[1] == {}
+        assert (
+            organisation.edit_campaign(
+                "STP-2026",
+                name="Khảo sát HT-STP 2026",
+                starts_on=dt.date(2026, 1, 1),
+                desk_codes=["HT-STP-02", "HT-STP-01"],
+            )[1]
+            == {}
+        )
         assert len(events("campaign.edit")) == before
-        organisation.edit_campaign("STP-2026", name="Sở Tư pháp 2026",
-                                   ends_on=dt.date(2026, 11, 30))
+        organisation.edit_campaign(
+            "STP-2026", name="Sở Tư pháp 2026", ends_on=dt.date(2026, 11, 30)
+        )
         db.session.commit()
         event = events("campaign.edit")[-1]
         assert len(events("campaign.edit")) == before + 1 and event.target == "STP-2026"
-        assert event.detail == {"name": ["Khảo sát HT-STP 2026", "Sở Tư pháp 2026"],
-                                "ends_on": ["2026-12-31", "2026-11-30"]}
+        assert event.detail == {
+            "name": ["Khảo sát HT-STP 2026", "Sở Tư pháp 2026"],
+            "ends_on": ["2026-12-31", "2026-11-30"],
+        }
 
 
 def test_a_submission_being_stored_is_counted_before_a_desk_is_removed(
@@ -285,9 +339,16 @@ def test_a_submission_being_stored_is_counted_before_a_desk_is_removed(
         answers, _ = validate_answers(questionnaire, raw)
         citizen = db.engine.connect()
         pending = citizen.begin()
-        record_submission(citizen, uid=str(uuid.uuid4()), campaign=campaign, desk=desk,
-                          route="desk_qr", answers=answers, language="vi",
-                          submitted_at=dt.datetime(2026, 5, 1, 10))
+        record_submission(
+            citizen,
+            uid=str(uuid.uuid4()),
+            campaign=campaign,
+            desk=desk,
+            route="desk_qr",
+            answers=answers,
+            language="vi",
+            submitted_at=dt.datetime(2026, 5, 1, 10),
+        )
         db.session.rollback()
     outcome: list[object] = []
 
@@ -308,8 +369,10 @@ def test_a_submission_being_stored_is_counted_before_a_desk_is_removed(
     pending.commit()
     citizen.close()
     thread.join(timeout=10)
-    assert outcome == ["Không thể bỏ HT-STP-02 (Quầy Sở Tư pháp số 2) khỏi đợt khảo sát: đã "
-                       "có 1 phiếu trả lời tại quầy này."]
+    assert outcome == [
+        "Không thể bỏ HT-STP-02 (Quầy Sở Tư pháp số 2) khỏi đợt khảo sát: đã "
+        "có 1 phiếu trả lời tại quầy này."
+    ]
 
 
 # --------------------------------------------------------------------------- agencies
@@ -361,8 +424,11 @@ def test_a_questionnaire_version_with_answers_never_changes_in_place(province: F
         add_answers("STP-2026", "HT-STP-01", dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 2))
         with pytest.raises(questionnaires.VersionConflict) as refused:
             questionnaires.load_text(reworded, "sipas-2023-sua.yaml")
-        assert (refused.value.questionnaire_id, refused.value.version, refused.value.answers) \
-            == ("sipas-2023", "2023.1", 2)
+        assert (refused.value.questionnaire_id, refused.value.version, refused.value.answers) == (
+            "sipas-2023",
+            "2023.1",
+            2,
+        )
         assert "already has answers" in str(refused.value)
         db.session.rollback()
         assert db.session.get(QuestionnaireVersion, row.id).content_hash == row.content_hash
@@ -379,6 +445,6 @@ def test_an_unanswered_version_is_replaced_and_both_loads_are_audited(app: Flask
         )
         db.session.commit()
         assert what == "replaced" and row.id == first.id and row.content_hash != old_hash
-        assert [e.action for e in db.session.scalars(
-            select(AuditEvent).order_by(AuditEvent.id)
-        )] == ["questionnaire.loaded", "questionnaire.replaced"]
+        assert [
+            e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        ] == ["questionnaire.loaded", "questionnaire.replaced"]

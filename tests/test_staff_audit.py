@@ -33,16 +33,28 @@ def test_admin_creates_disables_and_enables_users_in_the_web_ui(
     app: Flask, admin: FlaskClient
 ) -> None:
     token = csrf_token(admin, "/staff/users")
-    created = admin.post("/staff/users", data={
-        "csrf_token": token, "username": "Binh", "password": PASSWORD, "role": "officer",
-        "agency": "HT-SXD",
-    })
+    created = admin.post(
+        "/staff/users",
+        data={
+            "csrf_token": token,
+            "username": "Binh",
+            "password": PASSWORD,
+            "role": "officer",
+            "agency": "HT-SXD",
+        },
+    )
     assert created.status_code == 302
     assert "Đã tạo tài khoản binh" in admin.get("/staff/users").get_data(as_text=True)
-    refused = admin.post("/staff/users", data={
-        "csrf_token": token, "username": "chi", "password": "ngan", "role": "analyst",
-        "agency": "",
-    })
+    refused = admin.post(
+        "/staff/users",
+        data={
+            "csrf_token": token,
+            "username": "chi",
+            "password": "ngan",
+            "role": "analyst",
+            "agency": "",
+        },
+    )
     assert "Mật khẩu phải có ít nhất 10 ký tự." in refused.get_data(as_text=True)
     assert admin.post("/staff/users/binh/disable", data={"csrf_token": token}).status_code == 302
     assert admin.post("/staff/users/binh/enable", data={"csrf_token": token}).status_code == 302
@@ -62,8 +74,10 @@ def test_issuing_a_dossier_code_is_audited_without_the_dossier_reference(
     app: Flask, admin: FlaskClient
 ) -> None:
     token = csrf_token(admin, "/staff/desks/HT-STP-01")
-    response = admin.post("/staff/desks/HT-STP-01/dossier-codes",
-                          data={"csrf_token": token, "dossier_ref": "000.00.23.H23-0001"})
+    response = admin.post(
+        "/staff/desks/HT-STP-01/dossier-codes",
+        data={"csrf_token": token, "dossier_ref": "000.00.23.H23-0001"},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "http://survey.test/" in page
     with app.app_context():
@@ -77,9 +91,24 @@ def test_cli_set_up_changes_are_audited_as_cli(app: Flask, runner) -> None:  # t
         ["agency", "add", "QT", "Tỉnh Quảng Trị", "--kind", "province"],
         ["agency", "add", "QT-STP", "Sở Tư pháp", "--parent", "QT"],
         ["desk", "add", "QT-STP-01", "Quầy Sở Tư pháp", "--agency", "QT-STP"],
-        ["campaign", "add", "QT-2026", "SIPAS 2026", "--agency", "QT", "--questionnaire",
-         "sipas-2023", "--version", "2023.1", "--from", "2026-01-01", "--to", "2026-12-31",
-         "--desk", "QT-STP-01"],
+        [
+            "campaign",
+            "add",
+            "QT-2026",
+            "SIPAS 2026",
+            "--agency",
+            "QT",
+            "--questionnaire",
+            "sipas-2023",
+            "--version",
+            "2023.1",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-12-31",
+            "--desk",
+            "QT-STP-01",
+        ],
     ]
     for args in steps:
         result = runner.invoke(args=args)
@@ -97,9 +126,7 @@ def test_cli_set_up_changes_are_audited_as_cli(app: Flask, runner) -> None:  # t
         assert campaign.detail["starts_on"] == "2026-01-01"
 
 
-def test_audit_page_is_newest_first_filtered_and_paginated(
-    app: Flask, admin: FlaskClient
-) -> None:
+def test_audit_page_is_newest_first_filtered_and_paginated(app: Flask, admin: FlaskClient) -> None:
     with app.app_context():
         start = dt.datetime(2026, 1, 1)
         for n in range(60):

@@ -174,11 +174,13 @@ def test_no_account_exists_after_migration_and_demo(make_app: Callable[..., Flas
 
 
 def test_cli_creates_the_first_admin_from_stdin_and_audits_as_cli(app: Flask, runner) -> None:  # type: ignore[no-untyped-def]
-    result = runner.invoke(args=["user", "create-admin", "Admin", "--password-stdin"],
-                           input="mot-mat-khau-dai\n")
+    result = runner.invoke(
+        args=["user", "create-admin", "Admin", "--password-stdin"], input="mot-mat-khau-dai\n"
+    )
     assert result.exit_code == 0, result.output
-    short = runner.invoke(args=["user", "add", "x1", "--role", "analyst", "--password-stdin"],
-                          input="ngan\n")
+    short = runner.invoke(
+        args=["user", "add", "x1", "--role", "analyst", "--password-stdin"], input="ngan\n"
+    )
     assert short.exit_code != 0 and "ít nhất 10 ký tự" in short.output
     with app.app_context():
         user = db.session.scalar(select(StaffUser).filter_by(username="admin"))
@@ -190,8 +192,9 @@ def test_cli_creates_the_first_admin_from_stdin_and_audits_as_cli(app: Flask, ru
 def test_cli_adds_officers_lists_and_disables_users(app: Flask, runner) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
         seed_province()
-    no_agency = runner.invoke(args=["user", "add", "an", "--role", "officer", "--password-stdin"],
-                              input=PASSWORD + "\n")
+    no_agency = runner.invoke(
+        args=["user", "add", "an", "--role", "officer", "--password-stdin"], input=PASSWORD + "\n"
+    )
     assert no_agency.exit_code != 0
     result = runner.invoke(
         args=["user", "add", "an", "--role", "officer", "--agency", "HT-STP", "--password-stdin"],

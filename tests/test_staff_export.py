@@ -55,16 +55,27 @@ sections:
 """
 
 
-def _store(campaign: Campaign, desk: Desk, raw: dict, route: str, at: dt.datetime,  # type: ignore[type-arg]
-           **extra: object) -> None:
+def _store(
+    campaign: Campaign,
+    desk: Desk,
+    raw: dict,
+    route: str,
+    at: dt.datetime,  # type: ignore[type-arg]
+    **extra: object,
+) -> None:
     from survey_app.services.questionnaires import definition
 
     answers, errors = validate_answers(definition(campaign.questionnaire_version), raw)
     assert errors == {}
     record_submission(
         db.session.connection(),
-        uid=str(uuid.uuid4()), campaign=campaign,
-        desk=desk, route=route, answers=answers, language="vi", submitted_at=at,
+        uid=str(uuid.uuid4()),
+        campaign=campaign,
+        desk=desk,
+        route=route,
+        answers=answers,
+        language="vi",
+        submitted_at=at,
         **extra,  # type: ignore[arg-type]
     )
 
@@ -77,44 +88,64 @@ def stored(app: Flask, tmp_path: Path) -> Flask:
         path.write_text(SMALL, encoding="utf-8")
         questionnaires.load_file(path)
         campaign = organisation.add_campaign(
-            "SMALL", "Thử nghiệm", "HT-STP", "small-test", "1",
-            dt.date(2026, 1, 1), dt.date(2026, 12, 31), ["HT-STP-01"],
+            "SMALL",
+            "Thử nghiệm",
+            "HT-STP",
+            "small-test",
+            "1",
+            dt.date(2026, 1, 1),
+            dt.date(2026, 12, 31),
+            ["HT-STP-01"],
         )
         desk = campaign.desks[0]
-        _store(campaign, desk, {"A.1": "2", "A.2": ["1", "3"], "A.3": "1", "A.4": "9",
-                                "A.5": "Rất tốt, cảm ơn"}, "desk_qr",
-               dt.datetime(2026, 2, 3, 9, 41, 7), client_hash="c" * 32)
-        _store(campaign, desk, {"A.1": "1", "A.3": "0"}, "dossier",
-               dt.datetime(2026, 2, 1, 15, 2, 0), dossier_code="d" * 32)
+        _store(
+            campaign,
+            desk,
+            {"A.1": "2", "A.2": ["1", "3"], "A.3": "1", "A.4": "9", "A.5": "Rất tốt, cảm ơn"},
+            "desk_qr",
+            dt.datetime(2026, 2, 3, 9, 41, 7),
+            client_hash="c" * 32,
+        )
+        _store(
+            campaign,
+            desk,
+            {"A.1": "1", "A.3": "0"},
+            "dossier",
+            dt.datetime(2026, 2, 1, 15, 2, 0),
+            dossier_code="d" * 32,
+        )
         _store(campaign, desk, {"A.1": "9", "A.2": ["2"]}, "paper", dt.datetime(2026, 2, 5))
         add_user("an", "officer", "HT-STP")
         db.session.commit()
     return app
 
 
-EXPECTED = pd.DataFrame({
-    "response_id": [1, 2, 3],
-    "desk": ["HT-STP-01"] * 3,
-    "agency": ["HT-STP"] * 3,
-    "route": ["dossier", "desk_qr", "paper"],
-    "submitted_on": ["2026-02-01", "2026-02-03", "2026-02-05"],
-    "language": ["vi"] * 3,
-    "A.1": pd.array([1, 2, 9], dtype="Int64"),
-    "A.2__1": pd.array([None, 1, 0], dtype="Int64"),
-    "A.2__2": pd.array([None, 0, 1], dtype="Int64"),
-    "A.2__3": pd.array([None, 1, 0], dtype="Int64"),
-    "A.3": pd.array([0.0, 1.0, None], dtype="Float64"),
-    "A.4": pd.array([None, 9, None], dtype="Int64"),
-    "A.5": pd.array([None, "Rất tốt, cảm ơn", None], dtype="string"),
-})
+EXPECTED = pd.DataFrame(
+    {
+        "response_id": [1, 2, 3],
+        "desk": ["HT-STP-01"] * 3,
+        "agency": ["HT-STP"] * 3,
+        "route": ["dossier", "desk_qr", "paper"],
+        "submitted_on": ["2026-02-01", "2026-02-03", "2026-02-05"],
+        "language": ["vi"] * 3,
+        "A.1": pd.array([1, 2, 9], dtype="Int64"),
+        "A.2__1": pd.array([None, 1, 0], dtype="Int64"),
+        "A.2__2": pd.array([None, 0, 1], dtype="Int64"),
+        "A.2__3": pd.array([None, 1, 0], dtype="Int64"),
+        "A.3": pd.array([0.0, 1.0, None], dtype="Float64"),
+        "A.4": pd.array([None, 9, None], dtype="Int64"),
+        "A.5": pd.array([None, "Rất tốt, cảm ơn", None], dtype="string"),
+    }
+)
 
 
 def test_responses_frame_is_the_documented_layout_of_what_was_stored(stored: Flask) -> None:
     with stored.app_context():
         campaign = db.session.scalar(select(Campaign).filter_by(code="SMALL"))
         frame = raw_export.responses_frame(campaign)
-    expected = EXPECTED.astype({c: "string" for c in
-                                ("desk", "agency", "route", "submitted_on", "language")})
+    expected = EXPECTED.astype(
+        {c: "string" for c in ("desk", "agency", "route", "submitted_on", "language")}
+    )
     pd.testing.assert_frame_equal(frame, expected)
 
 
@@ -132,8 +163,9 @@ def test_csv_export_has_a_bom_reads_back_equal_and_is_audited(
         ids = [(s.uid, s.receipt) for s in db.session.scalars(select(Submission))]
     secrets = ["c" * 32, "d" * 32, "09:41"] + [x for pair in ids for x in pair]
     assert not [secret for secret in secrets if secret in text]
-    back = pd.read_csv(io.BytesIO(response.data), encoding="utf-8-sig", dtype=str,
-                       keep_default_na=False)
+    back = pd.read_csv(
+        io.BytesIO(response.data), encoding="utf-8-sig", dtype=str, keep_default_na=False
+    )
     assert list(back.columns) == list(EXPECTED.columns)
     assert back["A.5"].tolist() == ["", "Rất tốt, cảm ơn", ""]
     assert back["A.2__1"].tolist() == ["", "1", "0"]
@@ -152,15 +184,41 @@ def test_xlsx_export_has_data_and_codebook_sheets(stored: Flask, client: FlaskCl
     assert book.sheetnames == ["Dữ liệu", "Mã hóa"]
     rows = list(book["Dữ liệu"].iter_rows(values_only=True))
     assert list(rows[0]) == list(EXPECTED.columns)
-    assert rows[2] == (2, "HT-STP-01", "HT-STP", "desk_qr", "2026-02-03", "vi",
-                       2, 1, 0, 1, 1, 9, "Rất tốt, cảm ơn")
+    assert rows[2] == (
+        2,
+        "HT-STP-01",
+        "HT-STP",
+        "desk_qr",
+        "2026-02-03",
+        "vi",
+        2,
+        1,
+        0,
+        1,
+        1,
+        9,
+        "Rất tốt, cảm ơn",
+    )
     codebook = list(book["Mã hóa"].iter_rows(values_only=True))
-    assert codebook[0] == ("Cột", "Mã câu hỏi", "Nội dung", "Loại", "Mã trả lời", "Nhãn",
-                           "Hợp lệ")
-    assert ("A.1", "A.1", "Thái độ công chức", "Chọn một", 9, "Không có ý kiến",
-            "không") in codebook
-    assert ("A.2__3", "A.2", "Ông/bà biết thủ tục qua kênh nào?", "Chọn nhiều",
-            "1 = có chọn; 0 = không chọn", "Người quen", "có") in codebook
+    assert codebook[0] == ("Cột", "Mã câu hỏi", "Nội dung", "Loại", "Mã trả lời", "Nhãn", "Hợp lệ")
+    assert (
+        "A.1",
+        "A.1",
+        "Thái độ công chức",
+        "Chọn một",
+        9,
+        "Không có ý kiến",
+        "không",
+    ) in codebook
+    assert (
+        "A.2__3",
+        "A.2",
+        "Ông/bà biết thủ tục qua kênh nào?",
+        "Chọn nhiều",
+        "1 = có chọn; 0 = không chọn",
+        "Người quen",
+        "có",
+    ) in codebook
 
 
 def test_viewer_may_not_download_raw_responses(stored: Flask, client: FlaskClient) -> None:

@@ -35,7 +35,11 @@ def test_valid_answers_are_typed_and_hidden_items_dropped() -> None:
     assert errors == {}
     # "why" is asked only after a = 1: its answer is ignored, never stored.
     assert answers == {
-        "a": 2, "m": [1, 3], "visits": Decimal("3"), "hours": Decimal("1.5"), "t": "ổn"
+        "a": 2,
+        "m": [1, 3],
+        "visits": Decimal("3"),
+        "hours": Decimal("1.5"),
+        "t": "ổn",
     }
 
 
@@ -204,8 +208,9 @@ def test_a_lost_race_on_a_dossier_code_means_it_is_spent(
         db.session.commit()
         calls = _spy_existing(monkeypatch)
         with pytest.raises(DossierCodeSpent):
-            _record(setup, submissions.new_uid(), {"a": 1, "why": 2},
-                    route="dossier", dossier_code="X1")
+            _record(
+                setup, submissions.new_uid(), {"a": 1, "why": 2}, route="dossier", dossier_code="X1"
+            )
         db.session.rollback()
         assert db.session.scalar(select(func.count(Submission.id))) == 1
         assert len(calls) == 1

@@ -53,9 +53,7 @@ def normalise_username(username: str) -> str:
 
 
 def user_by_username(username: str) -> StaffUser | None:
-    return db.session.scalar(
-        select(StaffUser).filter_by(username=normalise_username(username))
-    )
+    return db.session.scalar(select(StaffUser).filter_by(username=normalise_username(username)))
 
 
 def create_user(

@@ -60,8 +60,9 @@ LOAD_PARTS = 4
 SUBMISSION_COLUMNS = ["submission_id", "desk_id", "route", "submitted_at"]
 
 
-def _read_postgresql(campaign_id: int, codes: list[str], text_codes: list[str],
-                     after_id: int, until_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read_postgresql(
+    campaign_id: int, codes: list[str], text_codes: list[str], after_id: int, until_id: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Single choices and free texts of the submissions with ids in (after_id, until_id].
 
     The database writes each part as one CSV text (``string_agg`` of
@@ -73,7 +74,11 @@ def _read_postgresql(campaign_id: int, codes: list[str], text_codes: list[str],
     """
     answers = Submission.answers
     line = func.concat_ws(
-        ",", Submission.id, Submission.desk_id, Submission.route, Submission.submitted_at,
+        ",",
+        Submission.id,
+        Submission.desk_id,
+        Submission.route,
+        Submission.submitted_at,
         *[func.coalesce(answers[code].as_string(), "") for code in codes],
     )
     texts = [answers[code].as_string() for code in text_codes]
@@ -81,7 +86,8 @@ def _read_postgresql(campaign_id: int, codes: list[str], text_codes: list[str],
         func.json_agg(func.json_build_array(Submission.id, *texts)).filter(
             or_(*[t.is_not(None) for t in texts])
         )
-        if texts else null()
+        if texts
+        else null()
     )
     parts = LOAD_PARTS if until_id - after_id > PARALLEL_LOAD_ROWS else 1
     bounds = [after_id + (until_id - after_id) * k // parts for k in range(parts + 1)]
@@ -110,26 +116,43 @@ def _read_postgresql(campaign_id: int, codes: list[str], text_codes: list[str],
     text = "\n".join(csv for csv, _ in results if csv)
     names = [*SUBMISSION_COLUMNS, *codes]
     wide = (
-        pd.read_csv(io.StringIO(text), header=None, names=names, keep_default_na=False,
-                    na_values=[""], dtype={"route": "object", "submitted_at": "object"})
-        if text else pd.DataFrame(columns=names)
+        pd.read_csv(
+            io.StringIO(text),
+            header=None,
+            names=names,
+            keep_default_na=False,
+            na_values=[""],
+            dtype={"route": "object", "submitted_at": "object"},
+        )
+        if text
+        else pd.DataFrame(columns=names)
     )
     comments = [
-        (row[0], value) for _, rows in results for row in rows or () for value in row[1:]
+        (row[0], value)
+        for _, rows in results
+        for row in rows or ()
+        for value in row[1:]
         if value is not None
     ]
     return wide, _comment_frame(comments)
 
 
-def _read(campaign_id: int, codes: list[str], text_codes: list[str], after_id: int,
-          until_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read(
+    campaign_id: int, codes: list[str], text_codes: list[str], after_id: int, until_id: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """As :func:`_read_postgresql`, through plain rows (SQLite and others)."""
     answers = Submission.answers
-    in_range = (Submission.campaign_id == campaign_id, Submission.id > after_id,
-                Submission.id <= until_id)
+    in_range = (
+        Submission.campaign_id == campaign_id,
+        Submission.id > after_id,
+        Submission.id <= until_id,
+    )
     rows = db.session.execute(
         select(
-            Submission.id, Submission.desk_id, Submission.route, Submission.submitted_at,
+            Submission.id,
+            Submission.desk_id,
+            Submission.route,
+            Submission.submitted_at,
             *[answers[code].as_integer() for code in codes],
         ).where(*in_range)
     ).all()
@@ -137,22 +160,24 @@ def _read(campaign_id: int, codes: list[str], text_codes: list[str], after_id: i
     for code in text_codes:
         text = answers[code].as_string()
         comments += [
-            (sid, value) for sid, value in
-            db.session.execute(select(Submission.id, text).where(*in_range, text.is_not(None)))
+            (sid, value)
+            for sid, value in db.session.execute(
+                select(Submission.id, text).where(*in_range, text.is_not(None))
+            )
         ]
-    return (pd.DataFrame(rows, columns=[*SUBMISSION_COLUMNS, *codes]),
-            _comment_frame(comments))
+    return (pd.DataFrame(rows, columns=[*SUBMISSION_COLUMNS, *codes]), _comment_frame(comments))
 
 
 def _comment_frame(comments: list[tuple[int, str]]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "submission_id": pd.Series([sid for sid, _ in comments], dtype=np.int64),
-        "text": pd.Series([text for _, text in comments], dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "submission_id": pd.Series([sid for sid, _ in comments], dtype=np.int64),
+            "text": pd.Series([text for _, text in comments], dtype=object),
+        }
+    )
 
 
-def load_responses(campaign: Campaign, after_id: int = 0, until_id: int | None = None
-                   ) -> Responses:
+def load_responses(campaign: Campaign, after_id: int = 0, until_id: int | None = None) -> Responses:
     """One row per submission: desk, agency, route, submitted_at and a column per choice item.
 
     Single choices are read out of the answers documents by the database
@@ -165,9 +190,12 @@ def load_responses(campaign: Campaign, after_id: int = 0, until_id: int | None =
     codes = choice_columns(questionnaire)
     text_codes = [i.code for i in questionnaire.items if i.type == "text"]
     if until_id is None:
-        until_id = db.session.scalar(
-            select(func.max(Submission.id)).where(Submission.campaign_id == campaign.id)
-        ) or 0
+        until_id = (
+            db.session.scalar(
+                select(func.max(Submission.id)).where(Submission.campaign_id == campaign.id)
+            )
+            or 0
+        )
     read = _read_postgresql if db.engine.dialect.name == "postgresql" else _read
     wide, comments = read(campaign.id, codes, text_codes, after_id, until_id)
     wide = wide.sort_values("submission_id", ignore_index=True)
@@ -178,13 +206,15 @@ def load_responses(campaign: Campaign, after_id: int = 0, until_id: int | None =
         )
     }
     desk_ids = wide["desk_id"].astype(np.int64)
-    frame = pd.DataFrame({
-        "submission_id": wide["submission_id"].to_numpy(dtype=np.int64),
-        "desk": desk_ids.map({d: desk for d, (desk, _) in desks.items()}).astype(object),
-        "agency": desk_ids.map({d: agency for d, (_, agency) in desks.items()}).astype(object),
-        "route": wide["route"].astype(object),
-        "submitted_at": localtime.local_series(wide["submitted_at"]),
-    })
+    frame = pd.DataFrame(
+        {
+            "submission_id": wide["submission_id"].to_numpy(dtype=np.int64),
+            "desk": desk_ids.map({d: desk for d, (desk, _) in desks.items()}).astype(object),
+            "agency": desk_ids.map({d: agency for d, (_, agency) in desks.items()}).astype(object),
+            "route": wide["route"].astype(object),
+            "submitted_at": localtime.local_series(wide["submitted_at"]),
+        }
+    )
     values = wide[codes].to_numpy(dtype=np.float64, na_value=np.nan)
     frame = pd.concat([frame, pd.DataFrame(values, columns=codes)], axis=1)
     return Responses(frame, comments)
@@ -340,9 +370,13 @@ class FrameCache:
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         with temporary.open("wb") as handle:
             pickle.dump(
-                {"version": version, "responses": responses,
-                 "content_hash": campaign.questionnaire_version.content_hash},
-                handle, protocol=pickle.HIGHEST_PROTOCOL,
+                {
+                    "version": version,
+                    "responses": responses,
+                    "content_hash": campaign.questionnaire_version.content_hash,
+                },
+                handle,
+                protocol=pickle.HIGHEST_PROTOCOL,
             )
         os.replace(temporary, path)
         self._written[campaign.id] = len(responses.frame)
@@ -377,24 +411,35 @@ def campaign_periods(campaign: Campaign) -> list[Period]:
     if len(years) > 1:
         for y in years:
             out.append(
-                Period(str(y), f"Năm {y}", max(start, dt.date(y, 1, 1)),
-                       min(end, dt.date(y, 12, 31)), "year")
+                Period(
+                    str(y),
+                    f"Năm {y}",
+                    max(start, dt.date(y, 1, 1)),
+                    min(end, dt.date(y, 12, 31)),
+                    "year",
+                )
             )
     for y in years:
         for q in range(1, 5):
             q_start, q_end = dt.date(y, 3 * q - 2, 1), _month_end(y, 3 * q)
             if q_end >= start and q_start <= end:
                 out.append(
-                    Period(f"{y}-Q{q}", f"Quý {q}/{y}", max(start, q_start), min(end, q_end),
-                           "quarter")
+                    Period(
+                        f"{y}-Q{q}", f"Quý {q}/{y}", max(start, q_start), min(end, q_end), "quarter"
+                    )
                 )
     for y in years:
         for m in range(1, 13):
             m_start, m_end = dt.date(y, m, 1), _month_end(y, m)
             if m_end >= start and m_start <= end:
                 out.append(
-                    Period(f"{y}-{m:02d}", f"Tháng {m}/{y}", max(start, m_start),
-                           min(end, m_end), "month")
+                    Period(
+                        f"{y}-{m:02d}",
+                        f"Tháng {m}/{y}",
+                        max(start, m_start),
+                        min(end, m_end),
+                        "month",
+                    )
                 )
     return out
 
@@ -464,6 +509,7 @@ WIDE_WARNING = "Khoảng tin cậy rộng, chưa đủ cơ sở kết luận"
 BREAKDOWN_VARIABLES = ("gender", "age_group", "field")
 VIEW = "_view"
 
+
 @dataclass
 class NodeResult:
     """One index node in one domain, as scoring computed it (shares in [0, 1])."""
@@ -528,7 +574,10 @@ def _index_table(
 
     try:
         return compute_index_tree(
-            questionnaire, design, bys, level=settings.level,
+            questionnaire,
+            design,
+            bys,
+            level=settings.level,
             method=settings.ci_method,  # type: ignore[arg-type]
         )
     except ScoringError as error:
@@ -820,8 +869,19 @@ def _compute_tables(
 
 def _empty_table() -> pd.DataFrame:
     return pd.DataFrame(
-        columns=["node", "domain", "level", "estimate", "se", "ci_low", "ci_high", "df", "n",
-                 "deff", "note"]
+        columns=[
+            "node",
+            "domain",
+            "level",
+            "estimate",
+            "se",
+            "ci_low",
+            "ci_high",
+            "df",
+            "n",
+            "deff",
+            "note",
+        ]
     )
 
 
@@ -839,9 +899,17 @@ def group_rows(view: View, by: str, labels: Mapping[object, str]) -> list[GroupR
     for r in table[table["node"] == root.code].to_dict("records"):
         key = _label_key(r["level"])
         node = NodeResult(
-            code=root.code, label=label, depth=0, is_leaf=False,
-            estimate=_f(r["estimate"]), se=_f(r["se"]), ci_low=_f(r["ci_low"]),
-            ci_high=_f(r["ci_high"]), n=_i(r["n"]), df=_i(r["df"]), deff=_f(r["deff"]),
+            code=root.code,
+            label=label,
+            depth=0,
+            is_leaf=False,
+            estimate=_f(r["estimate"]),
+            se=_f(r["se"]),
+            ci_low=_f(r["ci_low"]),
+            ci_high=_f(r["ci_high"]),
+            n=_i(r["n"]),
+            df=_i(r["df"]),
+            deff=_f(r["deff"]),
             note=str(r.get("note") or ""),
         )
         rows.append(GroupRow(str(key), labels.get(key, str(key)), node))
@@ -967,9 +1035,7 @@ def dashboard(campaign: Campaign, user: Any, period: Period) -> Dashboard:
     )
     frame = view.frame[view.mask]
     desks = group_rows(view, "desk", names(Desk, frame["desk"].unique())) if view.n else []
-    agencies = (
-        group_rows(view, "agency", names(Agency, frame["agency"].unique())) if view.n else []
-    )
+    agencies = group_rows(view, "agency", names(Agency, frame["agency"].unique())) if view.n else []
     breakdowns = []
     for code in breakdown_codes:
         if view.n:
@@ -1020,10 +1086,14 @@ def criterion_detail(view: View, node_code: str) -> tuple[NodeResult, list[ItemD
         options = []
         for option in item.options:
             chosen = codes == option.code
-            options.append((
-                option.label.get("vi", str(option.code)), int(chosen.sum()),
-                float(weights[chosen].sum() / answered) if answered else 0.0, option.valid,
-            ))
+            options.append(
+                (
+                    option.label.get("vi", str(option.code)),
+                    int(chosen.sum()),
+                    float(weights[chosen].sum() / answered) if answered else 0.0,
+                    option.valid,
+                )
+            )
         items.append(ItemDistribution(leaf, options))
     return node, items
 
@@ -1049,7 +1119,7 @@ def comments(view: View, page: int, size: int = 20) -> tuple[list[Comment], int]
     found = _cached(view.key("comments"), compute)
     pages = max(1, -(-len(found) // size))
     page = min(max(1, page), pages)
-    rows = found.iloc[(page - 1) * size: page * size]
+    rows = found.iloc[(page - 1) * size : page * size]
     desk_names = names(Desk, rows["desk"].unique())
     return [
         Comment(r.submitted_at.to_pydatetime(), desk_names.get(r.desk, r.desk), r.text)

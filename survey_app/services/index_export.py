@@ -29,16 +29,38 @@ from survey_app.services.analysis import (
 
 PAR_DIR = Path(__file__).resolve().parents[2] / "questionnaires" / "par"
 INDEX_COLUMNS = (
-    "level", "node", "label", "estimate", "se", "ci_low", "ci_high", "n", "df", "deff",
+    "level",
+    "node",
+    "label",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "n",
+    "df",
+    "deff",
 )
 INDEX_HEADERS_VI = (
-    "Cấp", "Mã", "Tên", "Chỉ số (tỷ lệ)", "Sai số chuẩn", "KTC dưới", "KTC trên",
-    "Số phiếu hợp lệ", "Bậc tự do", "Hiệu ứng thiết kế",
+    "Cấp",
+    "Mã",
+    "Tên",
+    "Chỉ số (tỷ lệ)",
+    "Sai số chuẩn",
+    "KTC dưới",
+    "KTC trên",
+    "Số phiếu hợp lệ",
+    "Bậc tự do",
+    "Hiệu ứng thiết kế",
 )
 SHEETS = (*LEVEL_NAMES, LEAF_LEVEL)
 PAR_HEADERS_VI = (
-    "Cơ quan", "Mã cơ quan", "Mã tiêu chí CCHC", "Tên tiêu chí", "Điểm tối đa",
-    "Chỉ số (%)", "Điểm đạt",
+    "Cơ quan",
+    "Mã cơ quan",
+    "Mã tiêu chí CCHC",
+    "Tên tiêu chí",
+    "Điểm tối đa",
+    "Chỉ số (%)",
+    "Điểm đạt",
 )
 
 
@@ -127,8 +149,10 @@ def indices_xlsx(view: View, tree: NodeResult) -> bytes:
         ("Kỳ", view.period.label),
         ("Bộ câu hỏi", f"{q.id} phiên bản {q.version}"),
         ("Cài đặt", view.settings_text),
-        ("Phạm vi", "Tất cả cơ quan" if view.agency_codes is None
-         else ", ".join(sorted(view.agency_codes))),
+        (
+            "Phạm vi",
+            "Tất cả cơ quan" if view.agency_codes is None else ", ".join(sorted(view.agency_codes)),
+        ),
     ):
         info.append([key, value])
     info.column_dimensions["B"].width = 90
@@ -160,8 +184,11 @@ def indices_json(view: View, tree: NodeResult) -> dict[str, Any]:
     _audit(view, "indices", "json")
     return {
         "campaign": view.campaign.code,
-        "period": {"code": view.period.code, "start": view.period.start.isoformat(),
-                   "end": view.period.end.isoformat()},
+        "period": {
+            "code": view.period.code,
+            "start": view.period.start.isoformat(),
+            "end": view.period.end.isoformat(),
+        },
         "questionnaire": {"id": q.id, "version": q.version},
         "settings": view.settings.to_json() | {"description": view.settings_text},
         "scope": None if view.agency_codes is None else sorted(view.agency_codes),
@@ -195,8 +222,9 @@ def par_table(view: View, agency_names: dict[object, str]) -> pd.DataFrame:
         points["decimals"] = [decimals[c] for c in points["criterion"]]
         frames.append(points)
     if not frames:
-        return pd.DataFrame(columns=["agency", "criterion", "label", "max_points",
-                                     "index_percent", "points"])
+        return pd.DataFrame(
+            columns=["agency", "criterion", "label", "max_points", "index_percent", "points"]
+        )
     result = pd.concat(frames, ignore_index=True)
     result.insert(0, "agency_name", [agency_names.get(a, str(a)) for a in result["agency"]])
     return result

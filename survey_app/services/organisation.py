@@ -193,7 +193,8 @@ def answer_span(campaign: Campaign) -> tuple[int, dt.date | None, dt.date | None
     """(count, first date, last date) of a campaign's stored answers."""
     count, first, last = db.session.execute(
         select(
-            func.count(Submission.id), func.min(Submission.submitted_at),
+            func.count(Submission.id),
+            func.min(Submission.submitted_at),
             func.max(Submission.submitted_at),
         ).where(Submission.campaign_id == campaign.id)
     ).one()
@@ -213,26 +214,33 @@ def answers_outside(campaign: Campaign, starts_on: dt.date, ends_on: dt.date) ->
     """Stored answers of a campaign submitted before ``starts_on`` or after ``ends_on``."""
     start = localtime.day_start(starts_on)
     stop = localtime.day_start(ends_on + dt.timedelta(days=1))
-    return int(db.session.scalar(
-        select(func.count(Submission.id)).where(
-            Submission.campaign_id == campaign.id,
-            or_(Submission.submitted_at < start, Submission.submitted_at >= stop),
+    return int(
+        db.session.scalar(
+            select(func.count(Submission.id)).where(
+                Submission.campaign_id == campaign.id,
+                or_(Submission.submitted_at < start, Submission.submitted_at >= stop),
+            )
         )
-    ) or 0)
+        or 0
+    )
 
 
 def desk_answer_count(desk: Desk) -> int:
-    return int(db.session.scalar(
-        select(func.count(Submission.id)).where(Submission.desk_id == desk.id)
-    ) or 0)
+    return int(
+        db.session.scalar(select(func.count(Submission.id)).where(Submission.desk_id == desk.id))
+        or 0
+    )
 
 
 def campaigns_at_desk(desk: Desk) -> list[Campaign]:
     """Campaigns that include a desk, latest first."""
-    return list(db.session.scalars(
-        select(Campaign).where(Campaign.desks.contains(desk))
-        .order_by(Campaign.starts_on.desc(), Campaign.code)
-    ))
+    return list(
+        db.session.scalars(
+            select(Campaign)
+            .where(Campaign.desks.contains(desk))
+            .order_by(Campaign.starts_on.desc(), Campaign.code)
+        )
+    )
 
 
 # --------------------------------------------------------------------------- agencies
@@ -349,9 +357,7 @@ def _check_desks(
                 "hoặc các đơn vị trực thuộc.",
             )
         if not desk.active and desk.id not in already:
-            problems.add(
-                "desks", f"Bộ phận một cửa {desk.code} ({desk.name}) đã ngừng hoạt động."
-            )
+            problems.add("desks", f"Bộ phận một cửa {desk.code} ({desk.name}) đã ngừng hoạt động.")
         desks.append(desk)
     if not codes:
         problems.add("desks", "Vui lòng chọn ít nhất một bộ phận một cửa.")
@@ -412,8 +418,13 @@ def add_campaign(
     db.session.add(campaign)
     db.session.flush()
     audit.record(
-        "campaign.create", code, name=name, agency=agency_code,
-        questionnaire=f"{questionnaire_id} {version}", starts_on=starts_on, ends_on=ends_on,
+        "campaign.create",
+        code,
+        name=name,
+        agency=agency_code,
+        questionnaire=f"{questionnaire_id} {version}",
+        starts_on=starts_on,
+        ends_on=ends_on,
         desks=[d.code for d in desks],
     )
     return campaign

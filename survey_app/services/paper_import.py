@@ -121,20 +121,38 @@ def guide_rows(questionnaire: Questionnaire) -> list[list[str]]:
     rows = [
         ["Cột", "Nội dung", "Loại", "Bắt buộc", "Điều kiện", "Mã và nhãn / cách ghi"],
         [FORM_ID, "Số phiếu ghi trên phiếu giấy (không bắt buộc)", "Văn bản", "không", "", ""],
-        [DESK, "Mã bộ phận một cửa nơi thu phiếu", "Văn bản", "có", "",
-         "Xem trang tính “Bộ phận một cửa”"],
-        [SUBMITTED_ON, "Ngày ghi trên phiếu", "Ngày", "có", "", "Năm-tháng-ngày (2026-03-15) "
-         "hoặc ngày/tháng/năm (15/03/2026)"],
+        [
+            DESK,
+            "Mã bộ phận một cửa nơi thu phiếu",
+            "Văn bản",
+            "có",
+            "",
+            "Xem trang tính “Bộ phận một cửa”",
+        ],
+        [
+            SUBMITTED_ON,
+            "Ngày ghi trên phiếu",
+            "Ngày",
+            "có",
+            "",
+            "Năm-tháng-ngày (2026-03-15) hoặc ngày/tháng/năm (15/03/2026)",
+        ],
     ]
     for item in questionnaire.items:
         condition = ""
         if item.show_if is not None:
             codes = ", ".join(str(c) for c in sorted(item.show_if.codes))
             condition = f"Chỉ trả lời khi câu {item.show_if.item} có mã {codes}"
-        rows.append([
-            item.code, item.text.get(lang, ""), TYPE_LABELS.get(item.type, item.type),
-            "có" if item.required else "không", condition, _codes_text(item, lang),
-        ])
+        rows.append(
+            [
+                item.code,
+                item.text.get(lang, ""),
+                TYPE_LABELS.get(item.type, item.type),
+                "có" if item.required else "không",
+                condition,
+                _codes_text(item, lang),
+            ]
+        )
     return rows
 
 
@@ -276,8 +294,10 @@ def validate_rows(
     seen: set[str] = set()
     for name in header:
         if name and name not in known:
-            errors.append(f"Dòng 1: cột “{name}” không có trong phiếu "
-                          f"{questionnaire.id} {questionnaire.version}.")
+            errors.append(
+                f"Dòng 1: cột “{name}” không có trong phiếu "
+                f"{questionnaire.id} {questionnaire.version}."
+            )
         if name and name in seen:
             errors.append(f"Dòng 1: cột “{name}” bị lặp.")
         seen.add(name)
@@ -301,8 +321,10 @@ def validate_rows(
         form_id = values.get(FORM_ID, "").strip()
         if form_id:
             if form_id in form_ids:
-                row_errors.append(f"Dòng {line}, cột {FORM_ID}: số phiếu {form_id} trùng với "
-                                  f"dòng {form_ids[form_id]}")
+                row_errors.append(
+                    f"Dòng {line}, cột {FORM_ID}: số phiếu {form_id} trùng với "
+                    f"dòng {form_ids[form_id]}"
+                )
             form_ids.setdefault(form_id, line)
         desk_code = values.get(DESK, "").strip()
         desk = desks.get(desk_code)
@@ -311,13 +333,17 @@ def validate_rows(
         elif desk is None or (
             visible_agency_ids is not None and desk.agency_id not in visible_agency_ids
         ):
-            row_errors.append(f"Dòng {line}, cột {DESK}: bộ phận một cửa “{desk_code}” không "
-                              "thuộc đợt khảo sát này hoặc ngoài phạm vi của bạn")
+            row_errors.append(
+                f"Dòng {line}, cột {DESK}: bộ phận một cửa “{desk_code}” không "
+                "thuộc đợt khảo sát này hoặc ngoài phạm vi của bạn"
+            )
         date_text = values.get(SUBMITTED_ON, "").strip()
         submitted_on = _parse_date(date_text)
         if submitted_on is None:
-            row_errors.append(f"Dòng {line}, cột {SUBMITTED_ON}: ngày “{date_text}” không hợp lệ "
-                              "(ghi 2026-03-15 hoặc 15/03/2026)")
+            row_errors.append(
+                f"Dòng {line}, cột {SUBMITTED_ON}: ngày “{date_text}” không hợp lệ "
+                "(ghi 2026-03-15 hoặc 15/03/2026)"
+            )
         elif not campaign.starts_on <= submitted_on <= campaign.ends_on:
             row_errors.append(
                 f"Dòng {line}, cột {SUBMITTED_ON}: ngày {submitted_on:%d/%m/%Y} nằm ngoài "
@@ -333,8 +359,9 @@ def validate_rows(
             if problem is not None:
                 row_errors.append(f"Dòng {line}, cột {code}: {problem}")
                 continue
-            raw[code] = [p for p in _MULTI_SPLIT.split(text) if p] if (
-                item.type == "multiple") else text
+            raw[code] = (
+                [p for p in _MULTI_SPLIT.split(text) if p] if (item.type == "multiple") else text
+            )
         answers, problems = validate_answers(questionnaire, raw)
         for code, message in problems.items():
             if not any(e.startswith(f"Dòng {line}, cột {code}:") for e in row_errors):
@@ -395,8 +422,11 @@ def import_file(
     language = definition(campaign.questionnaire_version).default_language
     desks = {d.id: d for d in campaign.desks}
     batch = ImportBatch(
-        campaign_id=campaign.id, file_sha256=digest, filename=filename[:255],
-        row_count=len(rows), imported_by_id=user.id if user is not None else None,
+        campaign_id=campaign.id,
+        file_sha256=digest,
+        filename=filename[:255],
+        row_count=len(rows),
+        imported_by_id=user.id if user is not None else None,
     )
     db.session.add(batch)
     try:
@@ -424,7 +454,11 @@ def import_file(
             submitted_at=localtime.day_start(row.submitted_on),
         )
     audit.record(
-        "import.paper", campaign.code, filename=filename[:255], rows=len(rows),
-        batch=batch.id, sha256=digest,
+        "import.paper",
+        campaign.code,
+        filename=filename[:255],
+        rows=len(rows),
+        batch=batch.id,
+        sha256=digest,
     )
     return ImportResult(batch=batch, rows=len(rows))

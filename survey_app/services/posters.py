@@ -25,9 +25,7 @@ PAGE_HEIGHT = 297
 QR_SIZE = 140  # mm including the quiet zone: scans from arm's length on old phone cameras
 MARGIN = 15
 FONT = "sans-serif"
-INSTRUCTION = (
-    "Quét mã QR bằng camera điện thoại để đánh giá mức độ hài lòng của Ông/Bà"
-)
+INSTRUCTION = "Quét mã QR bằng camera điện thoại để đánh giá mức độ hài lòng của Ông/Bà"
 NO_LOGIN = "Không cần đăng nhập, không cần cài ứng dụng"
 HEADING = "ĐÁNH GIÁ MỨC ĐỘ HÀI LÒNG"
 # Average advance of a sans-serif glyph as a share of the font size; Vietnamese
@@ -91,7 +89,12 @@ def _wrap(text: str, font_size: float, width: float, glyph_width: float) -> list
 
 
 def _text_block(
-    text: str, y: float, font_size: float, *, bold: bool = False, fill: str = "#111",
+    text: str,
+    y: float,
+    font_size: float,
+    *,
+    bold: bool = False,
+    fill: str = "#111",
     max_lines: int = 3,
 ) -> tuple[str, float]:
     """Centred, wrapped, escaped lines from baseline ``y``; returns (SVG, y after the block)."""

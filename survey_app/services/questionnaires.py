@@ -79,20 +79,27 @@ def store(questionnaire: Questionnaire, filename: str) -> tuple[QuestionnaireVer
         row.title = questionnaire.title[questionnaire.default_language]
         row.content_hash = questionnaire.content_hash
         row.source = questionnaire.source
-        log.info(
-            "replaced unanswered questionnaire %s %s", questionnaire.id, questionnaire.version
-        )
+        log.info("replaced unanswered questionnaire %s %s", questionnaire.id, questionnaire.version)
         what = "replaced"
-    audit.record(f"questionnaire.{what}", f"{row.questionnaire_id} {row.version}",
-                 file=filename, content_hash=row.content_hash)
+    audit.record(
+        f"questionnaire.{what}",
+        f"{row.questionnaire_id} {row.version}",
+        file=filename,
+        content_hash=row.content_hash,
+    )
     return row, what
 
 
 def answer_count(version: QuestionnaireVersion) -> int:
     """Stored answers of a version."""
-    return int(db.session.scalar(
-        select(func.count(Submission.id)).where(Submission.questionnaire_version_id == version.id)
-    ) or 0)
+    return int(
+        db.session.scalar(
+            select(func.count(Submission.id)).where(
+                Submission.questionnaire_version_id == version.id
+            )
+        )
+        or 0
+    )
 
 
 def answer_counts(desk_agency_ids: set[int] | None = None) -> dict[int, int]:

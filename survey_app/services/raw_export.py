@@ -91,8 +91,12 @@ def responses_frame(campaign: Campaign, desk_ids: Collection[int] | None = None)
         where.append(Submission.desk_id.in_(list(desk_ids)))
     subs = db.session.execute(
         select(
-            Desk.code, Agency.code, Submission.route, Submission.submitted_at,
-            Submission.language, Submission.answers,
+            Desk.code,
+            Agency.code,
+            Submission.route,
+            Submission.submitted_at,
+            Submission.language,
+            Submission.answers,
         )
         .join(Desk, Submission.desk_id == Desk.id)
         .join(Agency, Desk.agency_id == Agency.id)
@@ -104,8 +108,12 @@ def responses_frame(campaign: Campaign, desk_ids: Collection[int] | None = None)
     records: list[dict[str, Any]] = []
     for number, (desk, agency, route, at, language, answers) in enumerate(subs, start=1):
         row: dict[str, Any] = {
-            "response_id": number, "desk": desk, "agency": agency, "route": route,
-            "submitted_on": localtime.to_local(at).date().isoformat(), "language": language,
+            "response_id": number,
+            "desk": desk,
+            "agency": agency,
+            "route": route,
+            "submitted_on": localtime.to_local(at).date().isoformat(),
+            "language": language,
         }
         for item in items:
             given = answers.get(item.code)
@@ -140,8 +148,15 @@ def codebook_frame(questionnaire: Questionnaire) -> pd.DataFrame:
     """One row per column value: column, item, wording, type, code, label, valid (Vietnamese)."""
     lang = questionnaire.default_language
     rows: list[dict[str, Any]] = [
-        {"cot": c, "ma_cau_hoi": "", "noi_dung": META_DESCRIPTIONS[c], "loai": "",
-         "ma_tra_loi": "", "nhan": "", "hop_le": ""}
+        {
+            "cot": c,
+            "ma_cau_hoi": "",
+            "noi_dung": META_DESCRIPTIONS[c],
+            "loai": "",
+            "ma_tra_loi": "",
+            "nhan": "",
+            "hop_le": "",
+        }
         for c in META_COLUMNS
     ]
     for item in questionnaire.items:
@@ -149,15 +164,30 @@ def codebook_frame(questionnaire: Questionnaire) -> pd.DataFrame:
         kind = TYPE_LABELS.get(item.type, item.type)
         if item.type == "single":
             for o in item.options:
-                rows.append({"cot": item.code, "ma_cau_hoi": item.code, "noi_dung": text,
-                             "loai": kind, "ma_tra_loi": o.code, "nhan": o.label.get(lang, ""),
-                             "hop_le": "có" if o.valid else "không"})
+                rows.append(
+                    {
+                        "cot": item.code,
+                        "ma_cau_hoi": item.code,
+                        "noi_dung": text,
+                        "loai": kind,
+                        "ma_tra_loi": o.code,
+                        "nhan": o.label.get(lang, ""),
+                        "hop_le": "có" if o.valid else "không",
+                    }
+                )
         elif item.type == "multiple":
             for o in item.options:
-                rows.append({"cot": f"{item.code}{MULTI_SEPARATOR}{o.code}",
-                             "ma_cau_hoi": item.code, "noi_dung": text, "loai": kind,
-                             "ma_tra_loi": "1 = có chọn; 0 = không chọn",
-                             "nhan": o.label.get(lang, ""), "hop_le": "có" if o.valid else "không"})
+                rows.append(
+                    {
+                        "cot": f"{item.code}{MULTI_SEPARATOR}{o.code}",
+                        "ma_cau_hoi": item.code,
+                        "noi_dung": text,
+                        "loai": kind,
+                        "ma_tra_loi": "1 = có chọn; 0 = không chọn",
+                        "nhan": o.label.get(lang, ""),
+                        "hop_le": "có" if o.valid else "không",
+                    }
+                )
         else:
             limits = []
             if item.minimum is not None:
@@ -166,9 +196,17 @@ def codebook_frame(questionnaire: Questionnaire) -> pd.DataFrame:
                 limits.append(f"đến {item.maximum:g}")
             if item.integer:
                 limits.append("số nguyên")
-            rows.append({"cot": item.code, "ma_cau_hoi": item.code, "noi_dung": text,
-                         "loai": kind, "ma_tra_loi": " ".join(limits), "nhan": "",
-                         "hop_le": ""})
+            rows.append(
+                {
+                    "cot": item.code,
+                    "ma_cau_hoi": item.code,
+                    "noi_dung": text,
+                    "loai": kind,
+                    "ma_tra_loi": " ".join(limits),
+                    "nhan": "",
+                    "hop_le": "",
+                }
+            )
     frame = pd.DataFrame(rows)
     frame.columns = pd.Index(CODEBOOK_HEADERS)
     return frame
@@ -198,8 +236,7 @@ def write_sheet(sheet: Any, frame: pd.DataFrame) -> None:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     for row in frame.itertuples(index=False):
-        sheet.append([None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)
-                      for v in row])
+        sheet.append([None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in row])
 
 
 def responses_xlsx(campaign: Campaign, desk_ids: Collection[int] | None = None) -> bytes:
@@ -208,8 +245,10 @@ def responses_xlsx(campaign: Campaign, desk_ids: Collection[int] | None = None) 
     data = book.active
     data.title = DATA_SHEET
     write_sheet(data, responses_frame(campaign, desk_ids))
-    write_sheet(book.create_sheet(CODEBOOK_SHEET),
-                codebook_frame(definition(campaign.questionnaire_version)))
+    write_sheet(
+        book.create_sheet(CODEBOOK_SHEET),
+        codebook_frame(definition(campaign.questionnaire_version)),
+    )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -258,7 +258,9 @@ def dossier_code_spent(code: str) -> Submission | None:
 
 
 def _existing(
-    connection: Connection, uid: str, answers: Mapping[str, StoredValue],
+    connection: Connection,
+    uid: str,
+    answers: Mapping[str, StoredValue],
     dossier_code: str | None,
 ) -> StoredSubmission | None:
     """What an earlier (or racing) request stored for this id or dossier code.
@@ -274,9 +276,13 @@ def _existing(
         if row.answers != answers:
             raise SubmissionConflict(existing)
         return existing
-    if dossier_code is not None and connection.execute(
-        select(Submission.id).where(Submission.dossier_code == dossier_code)
-    ).first() is not None:
+    if (
+        dossier_code is not None
+        and connection.execute(
+            select(Submission.id).where(Submission.dossier_code == dossier_code)
+        ).first()
+        is not None
+    ):
         raise DossierCodeSpent(dossier_code)
     return None
 
@@ -530,8 +536,8 @@ def _remembered(key: tuple[str, str, dt.date], resolve: Callable[[], DeskSurvey]
     """
     app = current_app
     ttl = float(app.config.get("SURVEY_CACHE_SECONDS", 30))
-    cache: dict[tuple[str, str, dt.date], tuple[float, DeskSurvey]] = (
-        app.extensions.setdefault("desk_surveys", {})
+    cache: dict[tuple[str, str, dt.date], tuple[float, DeskSurvey]] = app.extensions.setdefault(
+        "desk_surveys", {}
     )
     now = time.monotonic()
     hit = cache.get(key)
@@ -548,20 +554,23 @@ def _remembered(key: tuple[str, str, dt.date], resolve: Callable[[], DeskSurvey]
 def _survey(desk: Desk, campaign: Campaign) -> DeskSurvey:
     return DeskSurvey(
         desk=DeskRef(
-            id=desk.id, code=desk.code, public_id=desk.public_id, name=desk.name,
+            id=desk.id,
+            code=desk.code,
+            public_id=desk.public_id,
+            name=desk.name,
             agency=AgencyRef(name=desk.agency.name),
         ),
         campaign=CampaignRef(
-            id=campaign.id, code=campaign.code, name=campaign.name,
+            id=campaign.id,
+            code=campaign.code,
+            name=campaign.name,
             questionnaire_version_id=campaign.questionnaire_version_id,
         ),
         questionnaire=definition(campaign.questionnaire_version),
     )
 
 
-def _desk_with_campaign(
-    which: ColumnElement[bool], today: dt.date
-) -> tuple[Desk, Campaign] | None:
+def _desk_with_campaign(which: ColumnElement[bool], today: dt.date) -> tuple[Desk, Campaign] | None:
     """An active desk, its running campaign and questionnaire version, in one query.
 
     None sends the caller to the slower look-ups that tell why there is no form. The order

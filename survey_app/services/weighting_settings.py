@@ -263,8 +263,7 @@ def check_against_sample(margins: tuple[Margin, ...], frame: pd.DataFrame) -> No
                 for cell in absent_in_sample[:5]
             )
             raise WeightingError(
-                f"Ô không có người trả lời nào trong mẫu: {cells}. "
-                "Hãy gộp ô hoặc bỏ biến này."
+                f"Ô không có người trả lời nào trong mẫu: {cells}. Hãy gộp ô hoặc bỏ biến này."
             )
         absent_in_margins = sorted(present - set(margin.cells))
         if absent_in_margins:

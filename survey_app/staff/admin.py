@@ -46,8 +46,10 @@ def users() -> Response | str:
     if form.validate_on_submit():
         try:
             user = accounts.create_user(
-                form.username.data or "", form.password.data or "",
-                form.role.data or "", form.agency.data or None,
+                form.username.data or "",
+                form.password.data or "",
+                form.role.data or "",
+                form.agency.data or None,
             )
         except accounts.AccountError as error:
             db.session.rollback()
@@ -57,8 +59,11 @@ def users() -> Response | str:
             flash(f"Đã tạo tài khoản {user.username}.", "success")
             return redirect(url_for("staff.users"))
     return render_template(
-        "staff/users.html", form=form, users=accounts.all_users(),
-        action_form=UserActionForm(), nav_active="users",
+        "staff/users.html",
+        form=form,
+        users=accounts.all_users(),
+        action_form=UserActionForm(),
+        nav_active="users",
     )
 
 
@@ -89,6 +94,11 @@ def audit_log() -> str:
     page = request.args.get("page", 1, type=int) or 1
     events, pages = audit.page(action, page)
     return render_template(
-        "staff/audit.html", events=events, pages=pages, page=min(max(page, 1), pages),
-        action=action, actions=audit.actions(), nav_active="audit",
+        "staff/audit.html",
+        events=events,
+        pages=pages,
+        page=min(max(page, 1), pages),
+        action=action,
+        actions=audit.actions(),
+        nav_active="audit",
     )

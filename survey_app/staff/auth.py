@@ -50,6 +50,7 @@ SETUP_ROLES = ("admin", "analyst", "officer")
 ANALYSIS_ROLES = ("admin", "analyst")
 ADMIN_ROLES = ("admin",)
 
+
 def role_required(*roles: str) -> Callable[[F], F]:
     """Require a signed-in, active user with one of ``roles`` (403 otherwise)."""
 
@@ -88,8 +89,11 @@ def _safe_next(target: str | None) -> str:
     """Only a path on this site: an absolute or scheme-relative URL would be an open redirect."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and (
-            not target.startswith("//")
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and (not target.startswith("//"))
         ):
             return target
     return url_for("staff.home")
@@ -134,9 +138,7 @@ def logout() -> Response:
 @bp.errorhandler(RateLimitExceeded)
 def throttled(error: RateLimitExceeded) -> tuple[str, int]:
     if request.endpoint == "staff.login":
-        audit.record(
-            "login.throttled", None, username_tried=request.form.get("username", "")[:64]
-        )
+        audit.record("login.throttled", None, username_tried=request.form.get("username", "")[:64])
         db.session.commit()
     return render_template("staff/429.html"), 429
 

@@ -76,13 +76,18 @@ class PaperImportForm(FlaskForm):
     )
 
 
-def _import_page(campaign: Campaign, form: PaperImportForm, errors: list[str] | None = None,
-                 status: int = 200) -> tuple[str, int]:
+def _import_page(
+    campaign: Campaign, form: PaperImportForm, errors: list[str] | None = None, status: int = 200
+) -> tuple[str, int]:
     batches = db.session.scalars(
         select(ImportBatch).filter_by(campaign_id=campaign.id).order_by(ImportBatch.id.desc())
     ).all()
     return render_template(
-        "staff/import.html", campaign=campaign, form=form, errors=errors or [], batches=batches,
+        "staff/import.html",
+        campaign=campaign,
+        form=form,
+        errors=errors or [],
+        batches=batches,
         max_mb=MAX_UPLOAD_BYTES // 1_000_000,
     ), status
 
@@ -106,7 +111,10 @@ def paper_import(code: str) -> Response | tuple[str, int]:
         return _import_page(campaign, form, status=413)
     try:
         result = paper_import_service.import_file(
-            campaign, filename, data, user=current_user._get_current_object(),
+            campaign,
+            filename,
+            data,
+            user=current_user._get_current_object(),
             visible_agency_ids=access.visible_agency_ids(current_user),
         )
     except paper_import_service.DuplicateImport as duplicate:
@@ -115,8 +123,9 @@ def paper_import(code: str) -> Response | tuple[str, int]:
         return _import_page(campaign, form, status=409)
     except paper_import_service.ImportRejected as rejected:
         db.session.rollback()
-        audit.record("import.paper.rejected", campaign.code, filename=filename,
-                     errors=len(rejected.errors))
+        audit.record(
+            "import.paper.rejected", campaign.code, filename=filename, errors=len(rejected.errors)
+        )
         db.session.commit()
         return _import_page(campaign, form, errors=rejected.errors, status=422)
     db.session.commit()

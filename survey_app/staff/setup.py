@@ -55,9 +55,11 @@ class DayField(DateField):
 
     def __init__(self, label: str, **kwargs: Any) -> None:
         super().__init__(
-            label, format=["%Y-%m-%d", "%d/%m/%Y"],
+            label,
+            format=["%Y-%m-%d", "%d/%m/%Y"],
             invalid_value_message="Ngày không hợp lệ; hãy nhập theo dạng ngày/tháng/năm.",
-            validators=[InputRequired(REQUIRED)], **kwargs,
+            validators=[InputRequired(REQUIRED)],
+            **kwargs,
         )
 
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -68,15 +70,23 @@ class DayField(DateField):
 
 
 def _code_field(label: str) -> StringField:
-    return StringField(label, validators=[
-        InputRequired(REQUIRED), Length(max=64, message="Mã dài tối đa 64 ký tự."),
-    ])
+    return StringField(
+        label,
+        validators=[
+            InputRequired(REQUIRED),
+            Length(max=64, message="Mã dài tối đa 64 ký tự."),
+        ],
+    )
 
 
 def _name_field(label: str) -> StringField:
-    return StringField(label, validators=[
-        InputRequired(REQUIRED), Length(max=255, message="Tên dài tối đa 255 ký tự."),
-    ])
+    return StringField(
+        label,
+        validators=[
+            InputRequired(REQUIRED),
+            Length(max=255, message="Tên dài tối đa 255 ký tự."),
+        ],
+    )
 
 
 def _errors(form: FlaskForm, problems: Sequence[organisation.Problem] = ()) -> Errors:
@@ -121,25 +131,33 @@ class AgencyForm(FlaskForm):
     code = _code_field("Mã cơ quan")
     name = _name_field("Tên cơ quan")
     kind = SelectField(
-        "Loại", choices=[SelectChoice(k, v) for k, v in organisation.KIND_LABELS.items()],
+        "Loại",
+        choices=[SelectChoice(k, v) for k, v in organisation.KIND_LABELS.items()],
         default="department",
         invalid_choice_message=NOT_A_CHOICE,
     )
     parent = SelectField("Cơ quan cấp trên", choices=[], invalid_choice_message=NOT_A_CHOICE)
 
 
-def _agencies_page(form: AgencyForm, errors: Errors | None = None,
-                   status: int = 200) -> tuple[str, int]:
+def _agencies_page(
+    form: AgencyForm, errors: Errors | None = None, status: int = 200
+) -> tuple[str, int]:
     tree = _visible_agencies()
     counts: dict[int, dict[bool, int]] = {}
     for agency_id, active, count in db.session.execute(
-        select(Desk.agency_id, Desk.active, func.count(Desk.id))
-        .group_by(Desk.agency_id, Desk.active)
+        select(Desk.agency_id, Desk.active, func.count(Desk.id)).group_by(
+            Desk.agency_id, Desk.active
+        )
     ):
         counts.setdefault(agency_id, {})[bool(active)] = int(count)
     return render_template(
-        "staff/agencies.html", tree=tree, counts=counts, form=form, errors=errors or {},
-        kind_labels=organisation.KIND_LABELS, nav_active="agencies",
+        "staff/agencies.html",
+        tree=tree,
+        counts=counts,
+        form=form,
+        errors=errors or {},
+        kind_labels=organisation.KIND_LABELS,
+        nav_active="agencies",
     ), status
 
 
@@ -169,7 +187,9 @@ def agency_new() -> Response | tuple[str, int]:
         return _agencies_page(form, _errors(form), 422)
     try:
         agency = organisation.add_agency(
-            form.code.data or "", form.name.data or "", form.kind.data or "",
+            form.code.data or "",
+            form.name.data or "",
+            form.kind.data or "",
             form.parent.data or None,
         )
     except SetupError as error:
@@ -186,8 +206,12 @@ def agency_new() -> Response | tuple[str, int]:
 class DeskForm(FlaskForm):
     code = _code_field("Mã bộ phận một cửa (không đổi được sau khi tạo)")
     name = _name_field("Tên bộ phận một cửa")
-    agency = SelectField("Thuộc cơ quan", choices=[], invalid_choice_message=NOT_A_CHOICE,
-                         validators=[InputRequired("Vui lòng chọn cơ quan.")])
+    agency = SelectField(
+        "Thuộc cơ quan",
+        choices=[],
+        invalid_choice_message=NOT_A_CHOICE,
+        validators=[InputRequired("Vui lòng chọn cơ quan.")],
+    )
 
 
 class DeskRenameForm(FlaskForm):
@@ -221,8 +245,10 @@ def desk_new() -> Response | tuple[str, int]:
             errors = _errors(form, error.problems)
         else:
             db.session.commit()
-            flash(f"Đã thêm bộ phận một cửa {desk.code}. In áp phích mã QR để dán tại quầy.",
-                  "success")
+            flash(
+                f"Đã thêm bộ phận một cửa {desk.code}. In áp phích mã QR để dán tại quầy.",
+                "success",
+            )
             return redirect(url_for("staff.desk", code=desk.code))
     elif form.is_submitted():
         errors = _errors(form)
@@ -256,7 +282,10 @@ def desk_edit(code: str) -> Response | tuple[str, int]:
     elif form.is_submitted():
         errors = _errors(form)
     return render_template(
-        "staff/desk_edit.html", desk=desk, form=form, errors=errors,
+        "staff/desk_edit.html",
+        desk=desk,
+        form=form,
+        errors=errors,
     ), 422 if errors else 200
 
 
@@ -272,21 +301,31 @@ def desk_set_active(code: str, action: str) -> Response | str:
         if changed:
             _commit_setup_change()
             if active:
-                flash("Quầy đã hoạt động trở lại: áp phích mã QR lại nhận phiếu khi có đợt "
-                      "khảo sát đang diễn ra.", "success")
+                flash(
+                    "Quầy đã hoạt động trở lại: áp phích mã QR lại nhận phiếu khi có đợt "
+                    "khảo sát đang diễn ra.",
+                    "success",
+                )
             else:
-                flash("Đã ngừng hoạt động quầy: áp phích mã QR và mã khảo sát theo hồ sơ của "
-                      "quầy không còn nhận phiếu.", "success")
+                flash(
+                    "Đã ngừng hoạt động quầy: áp phích mã QR và mã khảo sát theo hồ sơ của "
+                    "quầy không còn nhận phiếu.",
+                    "success",
+                )
         else:
             flash("Quầy đã ở trạng thái này, không có gì thay đổi.", "info")
         return redirect(url_for("staff.desk", code=desk.code))
     today = localtime.today()
     return render_template(
-        "staff/desk_active.html", desk=desk, action=action, form=form,
+        "staff/desk_active.html",
+        desk=desk,
+        action=action,
+        form=form,
         survey_url=str(desk_url(desk)),
         answers=organisation.desk_answer_count(desk),
-        running=[c for c in organisation.campaigns_at_desk(desk)
-                 if c.starts_on <= today <= c.ends_on],
+        running=[
+            c for c in organisation.campaigns_at_desk(desk) if c.starts_on <= today <= c.ends_on
+        ],
         cache_seconds=_cache_seconds(),
     )
 
@@ -303,7 +342,9 @@ class CampaignForm(FlaskForm):
     starts_on = DayField("Từ ngày")
     ends_on = DayField("Đến ngày")
     desks = SelectMultipleField(
-        "Bộ phận một cửa", choices=[], widget=ListWidget(prefix_label=False),
+        "Bộ phận một cửa",
+        choices=[],
+        widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         invalid_choice_message="Có bộ phận một cửa không thuộc cơ quan của đợt khảo sát.",
     )
@@ -342,16 +383,28 @@ def _version(form: CampaignForm) -> QuestionnaireVersion | None:
         return None
 
 
-def _campaign_page(form: CampaignForm, *, agency: Agency, campaign: Campaign | None,
-                   desks: list[Desk], errors: Errors) -> tuple[str, int]:
+def _campaign_page(
+    form: CampaignForm,
+    *,
+    agency: Agency,
+    campaign: Campaign | None,
+    desks: list[Desk],
+    errors: Errors,
+) -> tuple[str, int]:
     answers: Mapping[int, int] = {}
     span: tuple[int, dt.date | None, dt.date | None] = (0, None, None)
     if campaign is not None:
         answers = organisation.answer_counts_by_desk(campaign)
         span = organisation.answer_span(campaign)
     return render_template(
-        "staff/campaign_form.html", form=form, agency=agency, campaign=campaign,
-        desks=desks, answers=answers, span=span, errors=errors,
+        "staff/campaign_form.html",
+        form=form,
+        agency=agency,
+        campaign=campaign,
+        desks=desks,
+        answers=answers,
+        span=span,
+        errors=errors,
         cache_seconds=_cache_seconds(),
     ), 422 if errors else 200
 
@@ -364,7 +417,8 @@ def campaign_new() -> Response | tuple[str, int]:
         if request.method == "POST":
             abort(404)
         return render_template(
-            "staff/campaign_agency.html", agencies=_visible_agencies(),
+            "staff/campaign_agency.html",
+            agencies=_visible_agencies(),
         ), 200
     agency = access.agency_or_404(request.args["agency"])
     desks = _desk_choices(agency)
@@ -378,9 +432,14 @@ def campaign_new() -> Response | tuple[str, int]:
         assert form.starts_on.data is not None and form.ends_on.data is not None
         try:
             campaign = organisation.add_campaign(
-                form.code.data or "", form.name.data or "", agency.code,
-                version.questionnaire_id, version.version,
-                form.starts_on.data, form.ends_on.data, form.desks.data or [],
+                form.code.data or "",
+                form.name.data or "",
+                agency.code,
+                version.questionnaire_id,
+                version.version,
+                form.starts_on.data,
+                form.ends_on.data,
+                form.desks.data or [],
             )
         except SetupError as error:
             db.session.rollback()
@@ -435,27 +494,40 @@ def campaign_edit(code: str) -> Response | tuple[str, int]:
             return redirect(url_for("staff.campaign", code=campaign.code))
     elif form.is_submitted():
         errors = _errors(form)
-    return _campaign_page(form, agency=campaign.agency, campaign=campaign, desks=desks,
-                          errors=errors)
+    return _campaign_page(
+        form, agency=campaign.agency, campaign=campaign, desks=desks, errors=errors
+    )
 
 
 # --------------------------------------------------------------------------- questionnaires
 
 
 class QuestionnaireUploadForm(FlaskForm):
-    file = FileField("Tệp YAML của phiếu khảo sát",
-                     validators=[FileRequired("Vui lòng chọn tệp .yaml.")])
+    file = FileField(
+        "Tệp YAML của phiếu khảo sát", validators=[FileRequired("Vui lòng chọn tệp .yaml.")]
+    )
 
 
-def _questionnaires_page(form: QuestionnaireUploadForm, *, problems: Sequence[str] = (),
-                         conflict: questionnaires.VersionConflict | None = None,
-                         filename: str = "", status: int = 200) -> tuple[str, int]:
+def _questionnaires_page(
+    form: QuestionnaireUploadForm,
+    *,
+    problems: Sequence[str] = (),
+    conflict: questionnaires.VersionConflict | None = None,
+    filename: str = "",
+    status: int = 200,
+) -> tuple[str, int]:
     visible = access.visible_agency_ids(current_user)
     return render_template(
-        "staff/questionnaires.html", form=form, versions=questionnaires.all_versions(),
-        counts=questionnaires.answer_counts(visible), scoped=visible is not None,
-        problems=problems, conflict=conflict, filename=filename,
-        max_kb=MAX_YAML_BYTES // 1000, nav_active="questionnaires",
+        "staff/questionnaires.html",
+        form=form,
+        versions=questionnaires.all_versions(),
+        counts=questionnaires.answer_counts(visible),
+        scoped=visible is not None,
+        problems=problems,
+        conflict=conflict,
+        filename=filename,
+        max_kb=MAX_YAML_BYTES // 1000,
+        nav_active="questionnaires",
     ), status
 
 
@@ -480,14 +552,18 @@ def questionnaire_upload() -> Response | tuple[str, int]:
     data = upload.read(MAX_YAML_BYTES + 1)
     if len(data) > MAX_YAML_BYTES:
         return _questionnaires_page(
-            form, problems=[f"{filename}: tệp lớn hơn {MAX_YAML_BYTES // 1000} KB."],
-            filename=filename, status=413,
+            form,
+            problems=[f"{filename}: tệp lớn hơn {MAX_YAML_BYTES // 1000} KB."],
+            filename=filename,
+            status=413,
         )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return _questionnaires_page(
-            form, problems=[f"{filename}:1: not UTF-8 text ({exc.reason})"], filename=filename,
+            form,
+            problems=[f"{filename}:1: not UTF-8 text ({exc.reason})"],
+            filename=filename,
             status=422,
         )
     try:
@@ -499,19 +575,30 @@ def questionnaire_upload() -> Response | tuple[str, int]:
         return _questionnaires_page(form, problems=error.problems, filename=filename, status=422)
     except questionnaires.VersionConflict as conflict:
         db.session.rollback()
-        audit.record("questionnaire.rejected", filename, reason="version_has_answers",
-                     version=f"{conflict.questionnaire_id} {conflict.version}")
+        audit.record(
+            "questionnaire.rejected",
+            filename,
+            reason="version_has_answers",
+            version=f"{conflict.questionnaire_id} {conflict.version}",
+        )
         db.session.commit()
         return _questionnaires_page(form, conflict=conflict, filename=filename, status=409)
     if what == "unchanged":
-        flash(f"{filename}: nội dung trùng với {row.questionnaire_id} phiên bản {row.version} "
-              "đã nạp; không có gì thay đổi.", "info")
+        flash(
+            f"{filename}: nội dung trùng với {row.questionnaire_id} phiên bản {row.version} "
+            "đã nạp; không có gì thay đổi.",
+            "info",
+        )
         return redirect(url_for("staff.questionnaire_list"))
     _commit_setup_change()
     if what == "loaded":
-        flash(f"Đã nạp {row.questionnaire_id} phiên bản {row.version} từ tệp {filename}.",
-              "success")
+        flash(
+            f"Đã nạp {row.questionnaire_id} phiên bản {row.version} từ tệp {filename}.", "success"
+        )
     else:
-        flash(f"Đã thay nội dung của {row.questionnaire_id} phiên bản {row.version} (phiên bản "
-              "này chưa có phiếu trả lời).", "success")
+        flash(
+            f"Đã thay nội dung của {row.questionnaire_id} phiên bản {row.version} (phiên bản "
+            "này chưa có phiếu trả lời).",
+            "success",
+        )
     return redirect(url_for("staff.questionnaire_list"))

@@ -33,14 +33,13 @@ def desk_survey_url(desk: Desk) -> str:
 @role_required(*READ_ROLES)
 def home() -> str:
     campaigns = [
-        c for c in db.session.scalars(
+        c
+        for c in db.session.scalars(
             select(Campaign).order_by(Campaign.starts_on.desc(), Campaign.code)
         )
         if access.can_see_campaign(current_user, c)
     ]
-    desks = db.session.scalars(
-        _visible(select(Desk), Desk.agency_id).order_by(Desk.code)
-    ).all()
+    desks = db.session.scalars(_visible(select(Desk), Desk.agency_id).order_by(Desk.code)).all()
     return render_template("staff/home.html", campaigns=campaigns, desks=desks, nav_active="home")
 
 
@@ -54,8 +53,7 @@ class DossierCodeForm(FlaskForm):
 def _desk_page(desk: Desk, form: DossierCodeForm, issued: str | None) -> str:
     today = localtime.today()
     campaigns = [
-        (c, c.starts_on <= today <= c.ends_on)
-        for c in organisation.campaigns_at_desk(desk)
+        (c, c.starts_on <= today <= c.ends_on) for c in organisation.campaigns_at_desk(desk)
     ]
     return render_template(
         "staff/desk.html",
@@ -101,17 +99,18 @@ def issue_dossier_code(code: str) -> Response | str:
 def campaign(code: str) -> str:
     campaign = access.campaign_or_404(code)
     visible = access.visible_agency_ids(current_user)
-    desk_ids = None if visible is None else {
-        d.id for d in access.visible_desks(current_user, campaign)
-    }
+    desk_ids = (
+        None if visible is None else {d.id for d in access.visible_desks(current_user, campaign)}
+    )
     counts = response_counts(campaign, desk_ids)
     return render_template(
         "staff/campaign.html",
         campaign=campaign,
         counts=counts,
         dashboard_url=_optional_url("dashboard.show", code=campaign.code),
-        can_edit=(current_user.role in SETUP_ROLES
-                  and access.can_manage_campaign(current_user, campaign)),
+        can_edit=(
+            current_user.role in SETUP_ROLES and access.can_manage_campaign(current_user, campaign)
+        ),
     )
 
 

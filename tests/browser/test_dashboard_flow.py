@@ -34,7 +34,9 @@ def base_url(make_app: Callable[..., Flask]) -> Iterator[str]:
 
 
 def test_official_opens_dashboard_drills_down_and_exports_xlsx(
-    base_url: str, browser, database_url: str  # type: ignore[no-untyped-def]
+    base_url: str,
+    browser,
+    database_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
     backend = "pg" if database_url.startswith("postgresql") else "sqlite"
     context = browser.new_context(
@@ -71,8 +73,13 @@ def test_official_opens_dashboard_drills_down_and_exports_xlsx(
     page.check("input[name=calibration][value=poststratify]")
     page.set_input_files(
         "input[name=margins]",
-        files=[{"name": "gioi-tinh.csv", "mimeType": "text/csv",
-                "buffer": b"gender,count\n1,51000\n2,49000\n"}],
+        files=[
+            {
+                "name": "gioi-tinh.csv",
+                "mimeType": "text/csv",
+                "buffer": b"gender,count\n1,51000\n2,49000\n",
+            }
+        ],
     )
     page.select_option("select[name=level]", "0.99")
     page.click("form.weighting button[type=submit]")
@@ -82,8 +89,11 @@ def test_official_opens_dashboard_drills_down_and_exports_xlsx(
     context.close()
 
     phone = browser.new_context(
-        viewport={"width": 393, "height": 851}, is_mobile=True, has_touch=True,
-        device_scale_factor=2, locale="vi-VN",
+        viewport={"width": 393, "height": 851},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+        locale="vi-VN",
     )
     mobile = phone.new_page()
     mobile.goto(f"{base_url}/staff/login")

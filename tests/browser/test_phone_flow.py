@@ -78,8 +78,9 @@ def scan_poster(browser, server: LiveServer) -> str:  # type: ignore[no-untyped-
     try:
         page.set_content(
             '<html><body style="margin:0">'
-            + svg.split("?>", 1)[1].replace('width="210mm" height="297mm"',
-                                             'width="794" height="1123"')
+            + svg.split("?>", 1)[1].replace(
+                'width="210mm" height="297mm"', 'width="794" height="1123"'
+            )
             + "</body></html>"
         )
         shot = SCREENSHOTS / "phone-poster.png"
@@ -169,7 +170,8 @@ def assert_one_sipas_submission(
 
 
 def test_citizen_scans_the_poster_and_submits_sipas_on_a_phone(
-    browser, live_server: LiveServer  # type: ignore[no-untyped-def]
+    browser,
+    live_server: LiveServer,  # type: ignore[no-untyped-def]
 ) -> None:
     url = scan_poster(browser, live_server)
     with live_server.app.app_context():
@@ -188,7 +190,8 @@ def test_citizen_scans_the_poster_and_submits_sipas_on_a_phone(
 
 
 def test_citizen_without_javascript_submits_the_same_form(
-    browser, live_server: LiveServer  # type: ignore[no-untyped-def]
+    browser,
+    live_server: LiveServer,  # type: ignore[no-untyped-def]
 ) -> None:
     url = scan_poster(browser, live_server)
     context = phone_context(browser, javascript=False)
@@ -202,7 +205,8 @@ def test_citizen_without_javascript_submits_the_same_form(
 
 
 def test_citizen_answers_through_a_dossier_code_once(
-    browser, live_server: LiveServer  # type: ignore[no-untyped-def]
+    browser,
+    live_server: LiveServer,  # type: ignore[no-untyped-def]
 ) -> None:
     with live_server.app.app_context():
         token = dossier_codes.issue(DESK, "000.00.23.H23-251123-0001")
@@ -219,8 +223,7 @@ def test_citizen_answers_through_a_dossier_code_once(
         from PIL import Image
 
         decoded = [
-            r.text
-            for r in zxingcpp.read_barcodes(Image.open(SCREENSHOTS / "phone-receipt-qr.png"))
+            r.text for r in zxingcpp.read_barcodes(Image.open(SCREENSHOTS / "phone-receipt-qr.png"))
         ]
         assert decoded == [url]
         page.goto(url)
