@@ -5,15 +5,30 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install chromium wrk run test lint bench-submit bench-scoring bench-dashboard
+.PHONY: install lock chromium wrk run test lint bench-submit bench-scoring bench-dashboard
 
-$(STAMP): pyproject.toml
+# Everything comes from the lock file, pinned with hashes; the package itself is installed
+# without dependencies, built by the pinned setuptools. `make lock` updates the locks.
+$(STAMP): requirements-dev.lock
 	python3 -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve the locks from pyproject.toml (newest releases its ranges allow), with uv
+# pinned here; commit the changed lock files with what changed and why.
+UV_VERSION := 0.13.9
+UV_COMPILE := .lock-venv/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --upgrade --quiet
+lock:
+	python3 -m venv .lock-venv
+	.lock-venv/bin/pip install -q 'uv==$(UV_VERSION)'
+	$(UV_COMPILE) -o requirements.lock
+	$(UV_COMPILE) --extra dev -o requirements-dev.lock
+	$(UV_COMPILE) --extra dev --extra bench -o requirements-bench.lock
+	rm -rf .lock-venv
 
 # Browser tests drive Debian's chromium, never a downloaded browser.
 chromium:
@@ -45,7 +60,7 @@ bench-submit: install wrk
 
 # Scoring engine vs R survey vs svy on 1,000,000 synthetic respondents (see bench/README.md).
 bench-scoring: install
-	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/pip install -q --require-hashes -r requirements-bench.lock
 	@command -v Rscript >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y -qq r-cran-survey r-cran-data.table r-cran-jsonlite; }
 	$(BIN)/python bench/scoring_bench.py
