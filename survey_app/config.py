@@ -13,6 +13,13 @@ INT_SETTINGS = (
     "SURVEY_CACHE_SECONDS",
     "DATABASE_POOL_SIZE",
 )
+# SECRET_KEY signs sessions, CSRF tokens and dossier codes; CLIENT_HASH_SALT keeps client
+# hashes from being reversed by trying every address. Short ones can be guessed offline.
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting the application refuses to start with (gunicorn prints it as ``Error: ...``)."""
 
 
 def _instance_secret(instance_path: Path, name: str) -> str:
@@ -66,6 +73,8 @@ def load_config(instance_path: str) -> dict[str, object]:
             config[key] = value
     config.setdefault("SECRET_KEY", _instance_secret(instance, "secret_key"))
     config.setdefault("CLIENT_HASH_SALT", _instance_secret(instance, "client_salt"))
+    for key in ("SECRET_KEY", "CLIENT_HASH_SALT"):
+        _check_secret(key, str(config[key]))
     if str(config["PUBLIC_BASE_URL"]).startswith("https://"):
         config["SESSION_COOKIE_SECURE"] = True
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(str(config["DATABASE_URL"]))
@@ -73,6 +82,16 @@ def load_config(instance_path: str) -> dict[str, object]:
         str(config["SQLALCHEMY_DATABASE_URI"]), int(str(config["DATABASE_POOL_SIZE"]))
     )
     return config
+
+
+def _check_secret(name: str, value: str) -> None:
+    length = len(value.encode())
+    if length < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"{name} is {length} bytes long; at least {MIN_SECRET_BYTES} are needed. Unset it to "
+            "use the random one kept in the instance folder, or set a random value, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
 
 
 def _engine_options(url: str, pool_size: int) -> dict[str, object]:
