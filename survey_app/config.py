@@ -12,6 +12,9 @@ INT_SETTINGS = (
     "TRUSTED_PROXIES",
     "SURVEY_CACHE_SECONDS",
     "DATABASE_POOL_SIZE",
+    "MAX_CONTENT_LENGTH",
+    "MAX_FORM_PARTS",
+    "MAX_FORM_MEMORY_SIZE",
 )
 # SECRET_KEY signs sessions, CSRF tokens and dossier codes; CLIENT_HASH_SALT keeps client
 # hashes from being reversed by trying every address. Short ones can be guessed offline.
@@ -61,6 +64,13 @@ def load_config(instance_path: str) -> dict[str, object]:
         "TIMEZONE": "Asia/Ho_Chi_Minh",
         # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted.
         "TRUSTED_PROXIES": 0,
+        # What one request may send (survey_app.request_limits): bytes of any body (the
+        # upload pages allow their file's size more), fields of any form, bytes of one
+        # multipart text field (Werkzeug also holds its 64 KiB read buffer to this one, so
+        # it must stay well above that). The biggest citizen form (PAPI) has 51 fields.
+        "MAX_CONTENT_LENGTH": 1_000_000,
+        "MAX_FORM_PARTS": 1000,
+        "MAX_FORM_MEMORY_SIZE": 500_000,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,

@@ -147,6 +147,7 @@ def throttled(error: RateLimitExceeded) -> tuple[str, int]:
 def staff_helpers() -> dict[str, Any]:
     return {
         "has_role": has_role,
-        "logout_form": LogoutForm,
+        # Never from the request's form: an error page (413) must render without reading it.
+        "logout_form": lambda: LogoutForm(formdata=None),
         "role_labels": accounts.ROLE_LABELS,
     }
