@@ -17,7 +17,6 @@ from pathlib import Path
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     make_response,
@@ -173,16 +172,6 @@ def _inline(name: str) -> Markup:
 @bp.app_context_processor
 def _assets() -> dict[str, object]:
     return {"inline_asset": _inline}
-
-
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # Forms carry answers and a CSRF token; receipts must not sit in shared caches.
-    if request.endpoint != "citizen.healthz":
-        response.headers["Cache-Control"] = "no-store"
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
 
 
 # --------------------------------------------------------------------------- rate limits
