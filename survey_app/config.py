@@ -15,6 +15,8 @@ INT_SETTINGS = (
     "MAX_CONTENT_LENGTH",
     "MAX_FORM_PARTS",
     "MAX_FORM_MEMORY_SIZE",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_LIFETIME_HOURS",
 )
 # SECRET_KEY signs sessions, CSRF tokens and dossier codes; CLIENT_HASH_SALT keeps client
 # hashes from being reversed by trying every address. Short ones can be guessed offline.
@@ -71,6 +73,11 @@ def load_config(instance_path: str) -> dict[str, object]:
         "MAX_CONTENT_LENGTH": 1_000_000,
         "MAX_FORM_PARTS": 1000,
         "MAX_FORM_MEMORY_SIZE": 500_000,
+        # A staff session ends after this many minutes without a request, and this many
+        # hours after signing in whatever happens (services.staff_sessions): a lunch break
+        # ends it, a working day does not.
+        "SESSION_IDLE_MINUTES": 30,
+        "SESSION_LIFETIME_HOURS": 12,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,

@@ -10,7 +10,8 @@ Roles:
 
 There is no default password: the first administrator is created from the CLI
 (``survey-app user create-admin USERNAME``). Passwords are stored as werkzeug
-hashes (scrypt).
+hashes (scrypt). A new password or a disabled account ends every session of the
+account (``services.staff_sessions``), so a copied session cookie opens nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from survey_app.extensions import db
 from survey_app.models import ROLES, StaffUser
-from survey_app.services import audit
+from survey_app.services import audit, staff_sessions
 from survey_app.services.organisation import agency_by_code
 
 MIN_PASSWORD_LENGTH = 10
@@ -41,6 +42,10 @@ ROLE_LABELS = {
 
 class AccountError(ValueError):
     """An account request that cannot be carried out; the message is Vietnamese."""
+
+
+class WrongPassword(AccountError):
+    """The current password given to change one's own password is not the account's."""
 
 
 def check_password_strength(password: str) -> None:
@@ -113,18 +118,37 @@ def set_active(username: str, active: bool) -> StaffUser:
     if user is None:
         raise AccountError(f"Không có tài khoản {username!r}.")
     user.active = active
-    audit.record("user.enable" if active else "user.disable", user.username)
+    if active:
+        audit.record("user.enable", user.username)
+    else:
+        ended = staff_sessions.end_all(user, "disabled")
+        audit.record("user.disable", user.username, sessions_ended=ended)
     return user
 
 
 def set_password(username: str, password: str) -> StaffUser:
+    """An administrator's (or the CLI's) new password for an account."""
     user = user_by_username(username)
     if user is None:
         raise AccountError(f"Không có tài khoản {username!r}.")
+    _replace_password(user, password)
+    return user
+
+
+def change_own_password(user: StaffUser, current: str, new: str) -> None:
+    """A signed-in user's new password; the current one must be given."""
+    if not check_password_hash(user.password_hash, current):
+        raise WrongPassword("Mật khẩu hiện tại không đúng.")
+    if new == current:
+        raise AccountError("Mật khẩu mới phải khác mật khẩu hiện tại.")
+    _replace_password(user, new)
+
+
+def _replace_password(user: StaffUser, password: str) -> None:
     check_password_strength(password)
     user.password_hash = generate_password_hash(password)
-    audit.record("user.password", user.username)
-    return user
+    ended = staff_sessions.end_all(user, "password")
+    audit.record("user.password", user.username, sessions_ended=ended)
 
 
 def all_users() -> list[StaffUser]:
