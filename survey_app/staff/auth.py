@@ -32,18 +32,17 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_limiter.errors import RateLimitExceeded
+from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from survey_app.extensions import db, limiter
+from survey_app.extensions import db
 from survey_app.models import StaffUser
 from survey_app.services import accounts, audit, staff_sessions
-from survey_app.staff import bp
+from survey_app.staff import bp, login_limits
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,15 +79,6 @@ class LoginForm(FlaskForm):
     password = PasswordField("Mật khẩu", validators=[DataRequired(), Length(max=256)])
 
 
-def _login_limit() -> str:
-    return str(current_app.config["RATELIMIT_LOGIN"])
-
-
-def _username_key() -> str:
-    # Per account, whatever the address: spreading guesses over many clients still stops.
-    return "login-user:" + accounts.normalise_username(request.form.get("username", ""))[:64]
-
-
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: an absolute or scheme-relative URL would be an open redirect."""
     if target:
@@ -103,21 +93,34 @@ def _safe_next(target: str | None) -> str:
     return url_for("staff.home")
 
 
+def _throttled(username: str) -> Response:
+    """Quá nhiều lần thử: a budget of staff.login_limits is spent; nothing was checked."""
+    audit.record("login.throttled", None, username_tried=username[:64])
+    db.session.commit()
+    response = make_response(render_template("staff/429.html"), 429)
+    response.headers["Retry-After"] = "60"
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_username_key)
 def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("staff.home"))
     form = LoginForm()
     if form.validate_on_submit():
         username = form.username.data or ""
+        attempt = login_limits.begin(username)
+        if attempt is None:
+            return _throttled(username)
         user, reason = accounts.authenticate(username, form.password.data or "")
         if user is not None:
+            login_limits.succeeded(attempt)
             _sign_in(user)
             audit.record("login.success", user.username)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            response = redirect(_safe_next(request.args.get("next")))
+            login_limits.remember_device(response, user.username)
+            return response
         audit.record("login.failure", None, username_tried=username[:64], reason=reason)
         db.session.commit()
         flash("Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa.", "error")
@@ -171,15 +174,23 @@ def change_password() -> Response | str:
     form = PasswordForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()  # type: ignore[attr-defined]
+        # Guessing the current password from a stolen session is throttled as a login is.
+        attempt = login_limits.begin(user.username)
+        if attempt is None:
+            return _throttled(user.username)
         try:
             accounts.change_own_password(user, form.current.data or "", form.new.data or "")
+        except accounts.WrongPassword as error:
+            db.session.rollback()
+            audit.record("user.password.failure", user.username)
+            db.session.commit()
+            flash(str(error), "error")
         except accounts.AccountError as error:
             db.session.rollback()
-            if isinstance(error, accounts.WrongPassword):
-                audit.record("user.password.failure", user.username)
-                db.session.commit()
+            login_limits.succeeded(attempt)  # the current password was right
             flash(str(error), "error")
         else:
+            login_limits.succeeded(attempt)
             _sign_in(user)
             db.session.commit()
             flash("Đã đổi mật khẩu. Các phiên đăng nhập khác của tài khoản đã kết thúc.", "success")
@@ -188,14 +199,6 @@ def change_password() -> Response | str:
         for message in messages:
             flash(str(message), "error")
     return render_template("staff/password.html", form=form)
-
-
-@bp.errorhandler(RateLimitExceeded)
-def throttled(error: RateLimitExceeded) -> tuple[str, int]:
-    if request.endpoint == "staff.login":
-        audit.record("login.throttled", None, username_tried=request.form.get("username", "")[:64])
-        db.session.commit()
-    return render_template("staff/429.html"), 429
 
 
 @bp.app_context_processor
