@@ -447,3 +447,22 @@ def test_the_citizen_form_takes_its_largest_possible_post_and_not_one_field_more
             assert "Phiếu gửi lên không hợp lệ" in refused.get_data(as_text=True)
         with app.app_context():
             assert row_counts() == before
+
+
+@pytest.mark.parametrize("length", ["-5", "1" + "0" * 30, "1e9", "abc", " 12", "0x10", ""])
+def test_a_malformed_content_length_is_a_clean_refusal(
+    province: tuple[Flask, dict[str, str]], length: str
+) -> None:
+    app, records = province
+    with app.app_context():
+        before = row_counts()
+    for url in ("/staff/login", f"/s/{records['public_id']}/submit"):
+        response = app.test_client().post(
+            url,
+            input_stream=io.BytesIO(b"a_comment=x&uid=y"),
+            content_type=URLENCODED,
+            environ_overrides={"CONTENT_LENGTH": length},
+        )
+        assert response.status_code in (400, 413), (url, length, response.status_code)
+    with app.app_context():
+        assert row_counts() == before
