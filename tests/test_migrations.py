@@ -13,7 +13,8 @@ from flask import Flask
 
 from survey_app import migrate
 from survey_app.extensions import db
-from survey_app.models import Submission
+from survey_app.models import StaffUser, Submission
+from survey_app.services import staff_sessions
 from tests.citizen_support import SMALL
 
 
@@ -148,3 +149,27 @@ def test_migration_0003_moves_answer_rows_into_documents_and_back(
     order = lambda row: (row[0], row[1], row[2] or 0)  # noqa: E731
     assert sorted(map(tuple, rows), key=order) == sorted(ANSWER_ROWS, key=order)
     assert back == digests
+
+
+def test_migration_0005_adds_staff_sessions_and_removes_them_leaving_accounts(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app()
+    migrate.upgrade(app, "0004")
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO staff_users (id, username, password_hash, role, active, created_at) "
+                "VALUES (1, 'lan', 'x', 'analyst', true, '2026-01-01')"
+            )
+        )
+    migrate.upgrade(app)
+    with app.app_context():
+        user = db.session.get(StaffUser, 1)
+        token = staff_sessions.start(user)
+        db.session.commit()
+        assert staff_sessions.signed_in_user(token, "1") == (user, None)
+    _at(app, "0004")
+    with app.app_context(), db.engine.connect() as connection:
+        assert "staff_sessions" not in db.inspect(connection).get_table_names()
+        assert connection.execute(sa.text("SELECT username FROM staff_users")).scalar() == "lan"
