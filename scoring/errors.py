@@ -42,3 +42,4 @@ class ConvergenceError(CalibrationError):
 
 class IndexTreeError(ScoringError):
     """An index tree that cannot be computed (unknown item, missing weight)."""
+
