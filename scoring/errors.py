@@ -43,3 +43,7 @@ class ConvergenceError(CalibrationError):
 class IndexTreeError(ScoringError):
     """An index tree that cannot be computed (unknown item, missing weight)."""
 
+
+class ResponseCountError(ScoringError):
+    """Disposition counts (selected, delivered, complete, ...) missing or inconsistent."""
+
