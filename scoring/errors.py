@@ -47,3 +47,6 @@ class IndexTreeError(ScoringError):
 class ResponseCountError(ScoringError):
     """Disposition counts (selected, delivered, complete, ...) missing or inconsistent."""
 
+
+class PlanError(ScoringError):
+    """A sample plan that cannot be made: bad frame sizes, rates, targets or costs."""
