@@ -267,7 +267,7 @@ class SurveyDesign:
         if weights is not None and prob_columns:
             raise DesignColumnError(
                 f"give sampling weights ({weights!r}) or probabilities "
-                f"({', '.join(prob_columns)}), not both"
+                f"({', '.join(map(repr, prob_columns))}), not both"
             )
         roles = [("weights", [weights] if weights else []), ("probs", prob_columns)]
         roles += [("strata", strata_columns), ("psu", ids), ("fpc", fpc_columns)]

@@ -21,7 +21,7 @@ import pytest
 from scoring.calibration import calibrate
 from scoring.cli import main
 from scoring.design import SurveyDesign
-from scoring.errors import FPCError, LonelyPSUError
+from scoring.errors import DesignColumnError, FPCError, LonelyPSUError, WeightError
 from scoring.estimators import estimate_mean, estimate_total
 from scoring.index_tree import compute_index_tree
 from scoring.questionnaire import Questionnaire, load_questionnaire
@@ -198,3 +198,24 @@ def test_fpc_must_give_one_column_per_stage() -> None:
         SurveyDesign.from_dataframe(
             frame, strata="province", psu=["district", "commune"], fpc=["N1", "N2"]
         )
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"weights": "w", "probs": "p"}, DesignColumnError, "'w'.*\\('p'\\), not both"),
+        ({"probs": ["p", "p_bad"]}, WeightError, "column 'p_bad' must be in \\(0, 1\\].*row 2"),
+        ({"strata": ["province", "area", "sex"]}, DesignColumnError, "3 strata columns"),
+        ({"psu": ["district", "nowhere"]}, DesignColumnError, "'nowhere' is not in the data"),
+        ({"fpc": ["N1", "small"]}, FPCError, "stage 2: fpc column 'small' implies more than"),
+    ],
+)
+def test_bad_stage_arguments_are_named(
+    options: dict[str, object], error: type[Exception], match: str
+) -> None:
+    frame = data().assign(p=0.5, p_bad=0.5, small=1.5)
+    frame.loc[2, "p_bad"] = 1.5
+    arguments: dict[str, object] = {"strata": "province", "psu": ["district", "commune"]}
+    arguments.update(options)
+    with pytest.raises(error, match=match):
+        SurveyDesign.from_dataframe(frame, **arguments)  # type: ignore[arg-type]
