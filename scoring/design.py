@@ -31,6 +31,7 @@ from scoring.errors import DesignColumnError, LonelyPSUError, WeightError
 from scoring.stages import (
     Stage,
     build_stages,
+    centred_sums,
     column_list,
     later_stages,
     later_stages_variance,
@@ -486,14 +487,7 @@ class SurveyDesign:
         indicator = self.stratum_indicator(psu_index)
         psu_stratum = self.psu_stratum if psu_index is None else self.psu_stratum[psu_index]
         n_h = self.psu_in_stratum.astype(np.float64)
-        means = (indicator @ z) / n_h[:, None]
-        centred = z - means[psu_stratum]
-        lonely = self.psu_in_stratum == 1
-        if self.lonely_psu == "adjust" and lonely.any():
-            # R does not centre a lonely PSU under 'adjust'.
-            lonely_rows = lonely[psu_stratum]
-            centred[lonely_rows] = z[lonely_rows]
-        sums = indicator @ (centred * centred)
+        sums, means = centred_sums(z, indicator, psu_stratum, self.psu_in_stratum, self.lonely_psu)
         if psu_index is not None:
             # PSUs left out have total 0: each adds mean^2 to its stratum's sum of squares.
             absent = n_h - np.bincount(psu_stratum, minlength=self.n_strata)
@@ -518,31 +512,10 @@ class SurveyDesign:
     ) -> FloatArray:
         """First-stage variances from within-stratum sums of squares of PSU totals, by group.
 
-        Parameters
-        ----------
-        sums : ndarray, shape (c, m)
-            For ``m`` estimates, ``sum_i (z_hi - zbar_h)^2`` over every PSU ``i``
-            of the stratum ``h = stratum[c]`` (``sum_i z_hi^2`` for a lonely
-            stratum under ``lonely_psu='adjust'``).
-        stratum : ndarray of int, shape (c,)
-            Stratum of each row of ``sums``; a stratum appears once per group.
-        present : ndarray of bool, shape (c, m), optional
-            The stratum holds a respondent of the estimate's subset; only used
-            by ``lonely_psu='average'``. Default: every row.
-        group : ndarray of int, shape (c,), optional
-            Group (domain) ``0 .. n_groups-1`` of each row; default: one group.
-        n_groups : int
-            Number of groups.
-
-        Returns
-        -------
-        ndarray, shape (n_groups, m)
-
-        Notes
-        -----
-        ``V = sum_h f_h n_h/(n_h - 1) sums_h`` with ``n_h`` the sampled PSUs
-        of the stratum and ``f_h = (N_h - n_h)/N_h``, as
-        :func:`scoring.stages.strata_variance`.
+        :func:`scoring.stages.strata_variance` with ``n_h`` and ``f_h`` of the
+        first-stage stratum ``stratum[c]`` of each row ``c`` of ``sums``
+        (``sum_i (z_hi - zbar_h)^2`` over every PSU of the stratum); a stratum
+        appears once per group (domain). Returns (n_groups, m).
 
         References
         ----------

@@ -433,13 +433,8 @@ def later_stages_variance(
         z = np.asarray(to_cluster @ unit_totals)
         by_stratum = _indicator(frame.cluster_stratum, frame.n_strata)
         n_h = frame.n_sampled.astype(np.float64)
-        means = np.asarray(by_stratum @ z) / n_h[:, None]
-        centred = z - means[frame.cluster_stratum]
-        lonely = frame.n_sampled == 1
-        if lonely_psu == "adjust" and lonely.any():
-            rows = lonely[frame.cluster_stratum]
-            centred[rows] = z[rows]
-        sums = np.asarray(by_stratum @ (centred * centred)) * stage.multiplier[:, None]
+        sums, _ = centred_sums(z, by_stratum, frame.cluster_stratum, frame.n_sampled, lonely_psu)
+        sums = sums * stage.multiplier[:, None]
         strata_present = None
         if present is not None and lonely_psu == "average":
             held = np.asarray(to_cluster @ present.astype(np.float64)) > 0
@@ -449,6 +444,27 @@ def later_stages_variance(
             sums, n_h, frame.fpc_factor, lonely_psu, strata_present, stage.stratum_parent, parents
         ).sum(axis=0)
     return total
+
+
+def centred_sums(
+    z: FloatArray,
+    by_stratum: sp.csr_matrix,
+    cluster_stratum: IntArray,
+    n_sampled: IntArray,
+    lonely_psu: str,
+) -> tuple[FloatArray, FloatArray]:
+    """Per stratum ``sum_i (z_i - zbar_h)^2`` over the given clusters, and the means ``zbar_h``.
+
+    ``zbar_h`` divides by the ``n_h`` sampled clusters (those not given have
+    total 0); a lonely cluster is not centred under ``'adjust'``, as R's onestrat.
+    """
+    means = np.asarray(by_stratum @ z) / n_sampled.astype(np.float64)[:, None]
+    centred = z - means[cluster_stratum]
+    lonely = n_sampled == 1
+    if lonely_psu == "adjust" and lonely.any():
+        rows = lonely[cluster_stratum]
+        centred[rows] = z[rows]
+    return np.asarray(by_stratum @ (centred * centred)), means
 
 
 def group_sum(values: FloatArray, group: IntArray | None, n_groups: int) -> FloatArray:
