@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.ci import SHARE_METHODS, ShareMethod
-from scoring.design import LONELY_PSU_POLICIES, LonelyPSU, SurveyDesign
+from scoring.design import LONELY_PSU_POLICIES, DesignColumns, LonelyPSU, SurveyDesign
 from scoring.errors import DesignColumnError, ScoringError
 from scoring.estimators import DeffKind, estimate_shares
 from scoring.index_tree import compute_index_tree
@@ -77,10 +77,30 @@ class CommandError(ScoringError):
 def _design_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("survey design (R svydesign)")
     g.add_argument("--weights", metavar="COL", help="sampling weight column (default: all 1)")
-    g.add_argument("--strata", metavar="COL", help="stratum column (default: one stratum)")
-    g.add_argument("--psu", metavar="COL", help="primary sampling unit (cluster) column")
     g.add_argument(
-        "--fpc", metavar="COL", help="finite population correction: PSU count or fraction"
+        "--probs",
+        metavar="COL",
+        nargs="+",
+        help="inclusion probability column(s), one per stage; weights 1/product (R probs=)",
+    )
+    g.add_argument(
+        "--strata",
+        metavar="COL",
+        nargs="+",
+        help="stratum column (default: one stratum); one per stage for stratified later stages",
+    )
+    g.add_argument(
+        "--psu",
+        metavar="COL",
+        nargs="+",
+        help="cluster column of each stage, e.g. --psu district commune (R ids=~district+commune)",
+    )
+    g.add_argument(
+        "--fpc",
+        metavar="COL",
+        nargs="+",
+        help="finite population correction of each stage: population count or sampling "
+        "fraction, e.g. --fpc N1 N2; with several stages every stage's variance counts",
     )
     g.add_argument(
         "--nest", action="store_true", help="PSU labels repeat across strata (R nest=TRUE)"
@@ -89,7 +109,7 @@ def _design_options(p: argparse.ArgumentParser) -> None:
         "--lonely-psu",
         choices=LONELY_PSU_POLICIES,
         default="fail",
-        help="a stratum with one PSU: R's survey.lonely.psu (default: fail)",
+        help="a stratum with one sampled unit, at any stage: R's survey.lonely.psu (default: fail)",
     )
     g.add_argument(
         "--domain",
@@ -215,8 +235,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _design_columns(args: argparse.Namespace) -> list[str]:
-    cols = [args.weights, args.strata, args.psu, args.fpc, *args.domain]
-    return [c for c in cols if c]
+    stages = [*(args.probs or []), *(args.strata or []), *(args.psu or []), *(args.fpc or [])]
+    return [c for c in [args.weights, *stages, *args.domain] if c]
 
 
 def read_margins(path: str, data: pd.DataFrame) -> tuple[list[str], pd.Series]:
@@ -270,15 +290,15 @@ def build_design(data: pd.DataFrame, args: argparse.Namespace) -> SurveyDesign:
     key_columns = sorted({c for cols, _ in calibration for c in cols})
     if key_columns:
         data = _as_key_text(data, key_columns)
-    design = SurveyDesign.from_dataframe(
-        data,
+    design = DesignColumns(
         weights=args.weights,
+        probs=args.probs,
         strata=args.strata,
         psu=args.psu,
         fpc=args.fpc,
         lonely_psu=cast(LonelyPSU, args.lonely_psu),
         nest=args.nest,
-    )
+    ).build(data)
     if args.poststratify:
         cols, pop = calibration[0]
         design = post_stratify(design, cols[0] if len(cols) == 1 else cols, pop)
@@ -310,8 +330,8 @@ def _domain_columns(frame: pd.DataFrame, domains: Sequence[str]) -> pd.DataFrame
 
 
 def _read_responses(args: argparse.Namespace) -> pd.DataFrame:
-    text = [args.strata, args.psu, *args.domain]
-    return read_table(args.responses, text_columns=[c for c in text if c], sheet=args.sheet)
+    text = [*(args.strata or []), *(args.psu or []), *args.domain]
+    return read_table(args.responses, text_columns=text, sheet=args.sheet)
 
 
 def _select_items(args: argparse.Namespace, data: pd.DataFrame) -> list[str]:

@@ -1,10 +1,14 @@
-"""Survey designs: strata, PSUs, fpc, lonely PSUs, calibration, Taylor variance.
+"""Survey designs: strata, clusters at every stage, fpc, lonely PSUs, calibration, Taylor variance.
 
 A :class:`SurveyDesign` is the Python counterpart of R's ``survey.design2``
-object built by ``svydesign(id=~psu, strata=~stratum, weights=~w, fpc=~fpc)``.
-Variances are ultimate-cluster (first-stage) Taylor linearisation variances,
-computed exactly as ``survey:::svyrecvar`` / ``survey:::onestrat`` in R survey
-4.1-1, from PSU totals of influence values.
+object built by ``svydesign(id=~psu, strata=~stratum, weights=~w, fpc=~fpc)``,
+``svydesign(id=~1, strata=~s, probs=~pi)`` or, with several stages,
+``svydesign(id=~psu+ssu, strata=~st, fpc=~N1+N2)``. Variances are Taylor
+linearisation variances computed exactly as ``survey:::svyrecvar``,
+``survey:::multistage`` and ``survey:::onestrat`` in R survey 4.1-1: the
+first stage from PSU totals of influence values and, for a multistage design
+with fpc, every later stage from the totals of its units
+(:mod:`scoring.stages`).
 
 Domains (subpopulations) are always estimated as domains of the whole design:
 influence values outside the domain are zero and every PSU of the sample keeps
@@ -21,9 +25,20 @@ from typing import Literal, cast
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
-from scoring.errors import DesignColumnError, FPCError, LonelyPSUError, WeightError
+from scoring.errors import DesignColumnError, LonelyPSUError, WeightError
+from scoring.stages import (
+    Stage,
+    build_stages,
+    centred_sums,
+    column_list,
+    later_stages,
+    later_stages_variance,
+    lonely_strata,
+    numeric_column,
+    strata_variance,
+)
 
 LonelyPSU = Literal["fail", "adjust", "certainty", "remove", "average"]
 LONELY_PSU_POLICIES: tuple[str, ...] = ("fail", "adjust", "certainty", "remove", "average")
@@ -32,8 +47,6 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 RowSelection = slice | IntArray
 
-# R's onestrat() treats a stratum whose sampling fraction is (numerically) 1 as a census.
-_CENSUS_TOLERANCE = 1e-7
 # R's svyrecvar() sweeps raking margins exactly ten times.
 RAKE_VARIANCE_SWEEPS = 10
 
@@ -73,7 +86,35 @@ class Raking:
     margins: tuple[PostStratum, ...]
 
 
-Calibration = PostStratum | Raking
+@dataclass(frozen=True, eq=False)
+class Regression:
+    """A calibration to totals of a model of factors (R ``calibrate``), recorded for the variance.
+
+    Attributes
+    ----------
+    cells : ndarray of int, shape (n,)
+        Joint cell of every respondent: its combination of the model's factors.
+    n_cells : int
+        Number of joint cells.
+    model : ndarray, shape (n_cells, p)
+        Model-matrix row of each joint cell (R ``model.matrix(formula)``).
+    weights : ndarray, shape (n,)
+        Weights right after the calibration (``g w``).
+    old_weights : ndarray, shape (n,)
+        Weights right before it (``w``).
+    name : str
+        The formula, for messages.
+    """
+
+    cells: IntArray
+    n_cells: int
+    model: FloatArray
+    weights: FloatArray
+    old_weights: FloatArray
+    name: str
+
+
+Calibration = PostStratum | Raking | Regression
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,7 +144,12 @@ class SurveyDesign:
     lonely_psu : str
         R's ``options(survey.lonely.psu=)``.
     calibration : tuple
-        Post-stratifications and rakings, in the order applied.
+        Post-stratifications, rakings and regression calibrations, in the order applied.
+    has_fpc : bool
+        The design was given a finite population correction.
+    stages : tuple of Stage
+        The stages below the first that the variance adds (R's ``multistage``
+        recursion): only with ``fpc`` and more than one stage of clusters.
     """
 
     data: pd.DataFrame
@@ -117,6 +163,7 @@ class SurveyDesign:
     lonely_psu: str = "fail"
     calibration: tuple[Calibration, ...] = ()
     has_fpc: bool = False
+    stages: tuple[Stage, ...] = ()
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ build
@@ -126,9 +173,10 @@ class SurveyDesign:
         data: pd.DataFrame,
         *,
         weights: str | None = None,
-        strata: str | None = None,
-        psu: str | None = None,
-        fpc: str | None = None,
+        probs: str | Sequence[str] | None = None,
+        strata: str | Sequence[str] | None = None,
+        psu: str | Sequence[str] | None = None,
+        fpc: str | Sequence[str] | None = None,
         lonely_psu: LonelyPSU = "fail",
         nest: bool = False,
     ) -> SurveyDesign:
@@ -139,21 +187,29 @@ class SurveyDesign:
         data : DataFrame
             One row per respondent.
         weights : str, optional
-            Column of sampling weights (inverse selection probabilities). Without
-            it, weights are ``N_h / n_h`` from ``fpc`` counts, else 1 (as R).
-        strata : str, optional
-            Column of strata; none means a single stratum.
-        psu : str, optional
+            Column of sampling weights (inverse selection probabilities).
+        probs : str or sequence of str, optional
+            Column of inclusion probabilities, or one per stage; the weight is
+            ``1 / prod(probs)`` (R ``probs=~pi`` or ``probs=~p1+p2``). Not
+            with ``weights``. Without either, weights are ``prod N_s / n_s``
+            from ``fpc`` counts, else 1 (as R).
+        strata : str or sequence of str, optional
+            Column of strata; none means a single stratum. A sequence gives
+            the strata of each stage (R ``strata=~st1+st2``).
+        psu : str or sequence of str, optional
             Column of primary sampling units (clusters); none means every
-            respondent is its own PSU (R ``id=~1``).
-        fpc : str, optional
-            Finite population correction per row: either the number of PSUs in
-            the stratum population (all values >= 1) or the sampling fraction
-            (all values <= 1), as R's ``svydesign`` reads ``fpc``.
+            respondent is its own PSU (R ``id=~1``). A sequence gives the
+            clusters of each stage, e.g. ``['district', 'commune']``
+            (R ``id=~district+commune``); later stages are nested in earlier ones.
+        fpc : str or sequence of str, optional
+            Finite population correction per row, one column per stage:
+            either the number of units in the stratum's population (all
+            values >= 1) or the sampling fraction (all values <= 1), as R's
+            ``svydesign`` reads ``fpc``.
         lonely_psu : {'fail', 'adjust', 'certainty', 'remove', 'average'}
-            What a stratum with a single sampled PSU contributes to variances,
-            with R's meanings (``options(survey.lonely.psu=)``). ``'fail'``
-            raises at construction, naming the stratum.
+            What a stratum with a single sampled unit contributes to variances,
+            at any stage, with R's meanings (``options(survey.lonely.psu=)``).
+            ``'fail'`` raises at construction, naming the stratum.
         nest : bool
             PSU labels repeat across strata (R ``nest=TRUE``).
 
@@ -164,23 +220,40 @@ class SurveyDesign:
         Raises
         ------
         DesignColumnError
-            A named column is missing or has missing values; a PSU lies in two strata.
+            A named column is missing or has missing values; a PSU lies in two
+            strata; both ``weights`` and ``probs``.
         WeightError
-            A weight is zero, negative, NaN or infinite.
+            A weight is zero, negative, NaN or infinite; a probability is not in (0, 1].
         FPCError
-            ``fpc`` mixes counts and fractions, varies within a stratum or is
-            smaller than the number of sampled PSUs.
+            ``fpc`` does not give one column per stage, mixes counts and
+            fractions, varies within a stratum or is smaller than the number
+            of sampled units.
         LonelyPSUError
-            A stratum has one PSU under ``lonely_psu='fail'``.
+            A stratum has one sampled unit under ``lonely_psu='fail'``.
 
         Notes
         -----
-        Sampled PSUs per stratum ``n_h``; with ``fpc`` the population count
+        Sampled units per stratum ``n_h``; with ``fpc`` the population count
         ``N_h`` (or ``n_h / fraction``) gives ``f_h = (N_h - n_h) / N_h``.
+
+        Unequal probabilities within a stratum (``psu=None, strata=..., probs=...``)
+        are treated as R treats them: the variance is that of sampling with
+        replacement within strata, ``sum_h n_h/(n_h - 1) sum_i (z_hi - zbar_h)^2``
+        with ``z = x / pi``; with ``fpc`` it is multiplied by ``(N_h - n_h)/N_h``
+        (R uses the without-replacement correction of equal-probability sampling;
+        it is not the Poisson variance ``sum (1 - pi_i) z_i^2``).
+
+        With ``fpc`` and several stages the variance adds every stage, as
+        R's default ``multistage`` recursion (see :mod:`scoring.stages`): a
+        PSU taken with certainty (``N_h = n_h``) contributes no first-stage
+        variance, but the variance of its second stage counts, scaled by
+        its sampling fraction 1. Without ``fpc`` only the first stage counts
+        (ultimate cluster, with replacement), as R.
 
         References
         ----------
-        Matches R survey::svydesign (survey 4.1-1) and ``survey:::as.fpc``.
+        Matches R survey::svydesign, ``survey:::as.fpc`` and
+        ``survey:::multistage`` (survey 4.1-1).
         """
         if lonely_psu not in LONELY_PSU_POLICIES:
             raise DesignColumnError(
@@ -190,81 +263,64 @@ class SurveyDesign:
         n = len(frame)
         if n == 0:
             raise DesignColumnError("the data have no rows")
-        for role, column in (("weights", weights), ("strata", strata), ("psu", psu), ("fpc", fpc)):
-            if column is not None:
-                _require_column(frame, column, role)
-
-        if strata is None:
-            strata_codes = np.zeros(n, dtype=np.intp)
-            stratum_labels: tuple[object, ...] = (1,)
-        else:
-            strata_codes, stratum_labels = _factorize(frame[strata])
-        n_strata = len(stratum_labels)
-
-        psu_labels: tuple[object, ...]
-        if psu is None:
-            psu_codes = np.arange(n, dtype=np.intp)
-            psu_labels = tuple(range(1, n + 1))
-        elif nest:
-            raw_codes, raw_labels = _factorize(frame[psu])
-            # A PSU is a (stratum, label) pair: combine the two codes into one integer.
-            combined = strata_codes.astype(np.int64) * len(raw_labels) + raw_codes
-            codes_found, uniques = pd.factorize(combined, sort=True)
-            psu_codes = codes_found.astype(np.intp)
-            width = len(raw_labels)
-            psu_labels = tuple(
-                (stratum_labels[c // width], raw_labels[c % width]) for c in uniques.tolist()
-            )
-        else:
-            psu_codes, psu_labels = _factorize(frame[psu])
-        n_psu = len(psu_labels)
-        psu_stratum = np.full(n_psu, -1, dtype=np.intp)
-        psu_stratum[psu_codes] = strata_codes
-        check = psu_stratum[psu_codes] != strata_codes
-        if check.any():
-            bad = int(np.flatnonzero(check)[0])
+        ids, strata_columns = column_list(psu), column_list(strata)
+        fpc_columns, prob_columns = column_list(fpc), column_list(probs)
+        if weights is not None and prob_columns:
             raise DesignColumnError(
-                f"PSU {psu_labels[psu_codes[bad]]!r} (column {psu!r}) lies in more than one "
-                f"stratum (column {strata!r}); PSUs must be nested in strata, or pass nest=True"
+                f"give sampling weights ({weights!r}) or probabilities "
+                f"({', '.join(map(repr, prob_columns))}), not both"
             )
-        if n_psu == 1:
-            raise DesignColumnError("the design has only one primary sampling unit")
-        psu_in_stratum = np.bincount(psu_stratum, minlength=n_strata).astype(np.intp)
+        roles = [("weights", [weights] if weights else []), ("probs", prob_columns)]
+        roles += [("strata", strata_columns), ("psu", ids), ("fpc", fpc_columns)]
+        for role, columns in roles:
+            for column in columns:
+                require_column(frame, column, f"design ({role})")
 
-        fpc_factor = np.ones(n_strata)
-        popsize: FloatArray | None = None
-        if fpc is not None:
-            fpc_factor, popsize = _fpc_factor(
-                frame[fpc], fpc, strata_codes, stratum_labels, psu_in_stratum
-            )
+        frames = build_stages(frame, ids, strata_columns, fpc_columns, nest=nest)
+        first = frames[0]
+        if first.n_clusters == 1 and not (nest and strata_columns):
+            raise DesignColumnError("the design has only one primary sampling unit")
+        strata_column = first.strata_column
+        stratum_labels: tuple[object, ...] = (
+            (1,)
+            if strata_column is None
+            else tuple(frame[strata_column].iloc[first.stratum_first_row].tolist())
+        )
 
         if weights is not None:
-            w = _numeric(frame[weights], weights)
-        elif popsize is not None:
-            w = np.asarray(popsize / psu_in_stratum[strata_codes], dtype=np.float64)
+            w = numeric_column(frame[weights], weights)
+        elif prob_columns:
+            w = design_weights(
+                *(numeric_column(frame[c], c) for c in prob_columns), names=prob_columns
+            )
+        elif first.popsize is not None:
+            w = np.ones(n)
+            for stage in frames:
+                w = w / stage.sampled_fraction()
         else:
             w = np.ones(n)
         _check_weights(w, weights or "weights")
 
         if lonely_psu == "fail":
-            lonely = (psu_in_stratum == 1) & (fpc_factor >= _CENSUS_TOLERANCE)
+            lonely = lonely_strata(first)
             if lonely.any():
                 names = ", ".join(repr(stratum_labels[h]) for h in np.flatnonzero(lonely))
                 raise LonelyPSUError(
-                    f"stratum {names} (column {strata!r}) has only one PSU; choose "
+                    f"stratum {names} (column {strata_column!r}) has only one PSU; choose "
                     "lonely_psu='adjust', 'certainty', 'remove' or 'average'"
                 )
         return cls(
             data=frame,
             weights=w,
-            strata=strata_codes,
-            psu=psu_codes,
-            psu_stratum=psu_stratum,
+            strata=first.stratum,
+            psu=first.cluster,
+            psu_stratum=first.cluster_stratum,
             stratum_labels=stratum_labels,
-            psu_in_stratum=psu_in_stratum,
-            fpc_factor=fpc_factor,
+            psu_in_stratum=first.n_sampled,
+            fpc_factor=first.fpc_factor,
             lonely_psu=lonely_psu,
-            has_fpc=fpc is not None,
+            has_fpc=bool(fpc_columns),
+            stages=later_stages(frame, frames, lonely_psu),
         )
 
     # ------------------------------------------------------------ properties
@@ -285,8 +341,32 @@ class SurveyDesign:
 
     @property
     def is_calibrated(self) -> bool:
-        """Post-stratified or raked (R ``is.calibrated``)."""
+        """Post-stratified, raked or calibrated (R ``is.calibrated``)."""
         return bool(self.calibration)
+
+    @property
+    def unit(self) -> IntArray:
+        """Variance unit of every row: its PSU, or its last-stage cluster (:attr:`stages`)."""
+        return self.stages[-1].frame.cluster if self.stages else self.psu
+
+    @property
+    def n_units(self) -> int:
+        """Number of variance units (the PSUs of a one-stage design)."""
+        return self.stages[-1].frame.n_clusters if self.stages else self.n_psu
+
+    def unit_psu(self) -> IntArray:
+        """PSU of every variance unit."""
+        if not self.stages:
+            return np.arange(self.n_psu, dtype=np.intp)
+        return self.psu[self.stages[-1].frame.cluster_first_row]
+
+    def psu_presence(self, present: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """PSUs (first axis) holding a present variance unit (first axis of ``present``)."""
+        if not self.stages:
+            return present
+        held = np.zeros((self.n_psu,) + present.shape[1:])
+        np.add.at(held, self.unit_psu(), present)
+        return np.asarray(held > 0)
 
     def with_weights(
         self, weights: FloatArray, calibration: tuple[Calibration, ...] | None = None
@@ -325,7 +405,7 @@ class SurveyDesign:
         *,
         chunk_rows: int = 131_072,
     ) -> FloatArray:
-        """Calibration-residualised PSU totals of influence values, per domain.
+        """Calibration-residualised totals of influence values per variance unit and domain.
 
         Parameters
         ----------
@@ -339,7 +419,8 @@ class SurveyDesign:
 
         Returns
         -------
-        ndarray, shape (n_psu, n_domains, q)
+        ndarray, shape (n_units, n_domains, q)
+            Per PSU, or per last-stage cluster of a multistage design (:attr:`unit`).
 
         Notes
         -----
@@ -347,7 +428,9 @@ class SurveyDesign:
         replaces them by residuals, as ``survey:::svyrecvar``: a
         post-stratification subtracts ``w*_i * sum_g(x oldw/w*) / sum_g(oldw)``
         in the respondent's cell ``g``; a raking sweeps
-        ``x <- x - w*_m * ave(x / w*_m, margin_m)`` over its margins ten times.
+        ``x <- x - w*_m * ave(x / w*_m, margin_m)`` over its margins ten times;
+        a regression calibration subtracts ``w*_i m_i' B`` with ``B`` the
+        weighted least squares fit of ``x / w*`` on the model matrix.
         These are linear maps, so they are carried out on cell totals.
         """
         acc = PSUTotalsAccumulator(self, domain, n_domains, values.shape[1])
@@ -358,22 +441,23 @@ class SurveyDesign:
 
     def variance(
         self,
-        psu_totals: FloatArray,
-        strata_present: NDArray[np.bool_] | None = None,
+        unit_totals: FloatArray,
+        present: NDArray[np.bool_] | None = None,
         psu_index: IntArray | None = None,
     ) -> FloatArray:
-        """Ultimate-cluster variance of estimates from their PSU totals.
+        """Variance of estimates from the totals of their influence values per variance unit.
 
         Parameters
         ----------
-        psu_totals : ndarray, shape (n_psu, m)
-            PSU totals of the influence values of ``m`` estimates.
-        strata_present : ndarray of bool, shape (n_strata, m), optional
-            Strata that hold a respondent of each estimate's subset; only used
-            by ``lonely_psu='average'``. Default: every stratum.
+        unit_totals : ndarray, shape (n_units, m)
+            Totals of the influence values of ``m`` estimates over every PSU
+            (over every last-stage cluster of a multistage design).
+        present : ndarray of bool, shape (n_units, m), optional
+            Units that hold a respondent of each estimate's subset; only used
+            by ``lonely_psu='average'``. Default: every unit.
         psu_index : ndarray of int, optional
-            The PSUs the rows of ``psu_totals`` belong to, when only some PSUs
-            are given; the others have total 0.
+            The PSUs the rows of ``unit_totals`` belong to, when only some PSUs
+            of a one-stage design are given; the others have total 0.
 
         Returns
         -------
@@ -381,32 +465,42 @@ class SurveyDesign:
 
         Notes
         -----
-        ``V = sum_h f_h n_h/(n_h - 1) sum_i (z_hi - zbar_h)^2`` with ``z_hi``
-        the PSU totals; a lonely PSU is not centred under ``adjust``. The
-        fpc, census and lonely-PSU rules are those of :meth:`stratum_variance`.
+        First stage: ``V_1 = sum_h f_h n_h/(n_h - 1) sum_i (z_hi - zbar_h)^2``
+        with ``z_hi`` the PSU totals; a lonely PSU is not centred under
+        ``adjust``. The fpc, census and lonely-PSU rules are those of
+        :meth:`stratum_variance`. A multistage design adds the stages below
+        (:func:`scoring.stages.later_stages_variance`).
 
         References
         ----------
-        Matches R survey::svyrecvar / survey:::onestrat (survey 4.1-1).
+        Matches R survey::svyrecvar / survey:::multistage / survey:::onestrat
+        (survey 4.1-1).
         """
-        z = np.asarray(psu_totals, dtype=np.float64)
+        totals = np.asarray(unit_totals, dtype=np.float64)
+        z = totals
+        psu_present = None if present is None else self.psu_presence(present)
+        if self.stages:
+            if psu_index is not None:
+                raise ValueError("a multistage design takes the totals of every unit")
+            z = np.zeros((self.n_psu, totals.shape[1]))
+            np.add.at(z, self.unit_psu(), totals)
         indicator = self.stratum_indicator(psu_index)
         psu_stratum = self.psu_stratum if psu_index is None else self.psu_stratum[psu_index]
         n_h = self.psu_in_stratum.astype(np.float64)
-        means = (indicator @ z) / n_h[:, None]
-        centred = z - means[psu_stratum]
-        lonely = self.psu_in_stratum == 1
-        if self.lonely_psu == "adjust" and lonely.any():
-            # R does not centre a lonely PSU under 'adjust'.
-            lonely_rows = lonely[psu_stratum]
-            centred[lonely_rows] = z[lonely_rows]
-        sums = indicator @ (centred * centred)
+        sums, means = centred_sums(z, indicator, psu_stratum, self.psu_in_stratum, self.lonely_psu)
         if psu_index is not None:
             # PSUs left out have total 0: each adds mean^2 to its stratum's sum of squares.
             absent = n_h - np.bincount(psu_stratum, minlength=self.n_strata)
             sums = sums + absent[:, None] * means * means
         strata = np.arange(self.n_strata, dtype=np.intp)
-        return cast(FloatArray, self.stratum_variance(np.asarray(sums), strata, strata_present)[0])
+        strata_present = None
+        if psu_present is not None and self.lonely_psu == "average":
+            strata_present = np.asarray(indicator @ psu_present.astype(np.float64)) > 0
+        first = self.stratum_variance(np.asarray(sums), strata, strata_present)[0]
+        if not self.stages:
+            return cast(FloatArray, first)
+        later = later_stages_variance(self.stages, totals, self.lonely_psu, present)
+        return cast(FloatArray, first + later)
 
     def stratum_variance(
         self,
@@ -416,58 +510,26 @@ class SurveyDesign:
         group: IntArray | None = None,
         n_groups: int = 1,
     ) -> FloatArray:
-        """Variances from within-stratum sums of squares of PSU totals, summed by group.
+        """First-stage variances from within-stratum sums of squares of PSU totals, by group.
 
-        Parameters
-        ----------
-        sums : ndarray, shape (c, m)
-            For ``m`` estimates, ``sum_i (z_hi - zbar_h)^2`` over every PSU ``i``
-            of the stratum ``h = stratum[c]`` (``sum_i z_hi^2`` for a lonely
-            stratum under ``lonely_psu='adjust'``).
-        stratum : ndarray of int, shape (c,)
-            Stratum of each row of ``sums``; a stratum appears once per group.
-        present : ndarray of bool, shape (c, m), optional
-            The stratum holds a respondent of the estimate's subset; only used
-            by ``lonely_psu='average'``. Default: every row.
-        group : ndarray of int, shape (c,), optional
-            Group (domain) ``0 .. n_groups-1`` of each row; default: one group.
-        n_groups : int
-            Number of groups.
-
-        Returns
-        -------
-        ndarray, shape (n_groups, m)
-
-        Notes
-        -----
-        ``V = sum_h f_h n_h/(n_h - 1) sums_h`` with ``n_h`` the sampled PSUs
-        of the stratum and ``f_h = (N_h - n_h)/N_h``. A stratum with
-        ``f_h < 1e-7`` contributes 0. A stratum with one PSU contributes
-        ``f_h sums_h``, which is 0 unless ``lonely_psu='adjust'``; under
-        ``average`` it is left out and the sum is multiplied by
-        (strata present) / (strata present with more than one PSU).
+        :func:`scoring.stages.strata_variance` with ``n_h`` and ``f_h`` of the
+        first-stage stratum ``stratum[c]`` of each row ``c`` of ``sums``
+        (``sum_i (z_hi - zbar_h)^2`` over every PSU of the stratum); a stratum
+        appears once per group (domain). Returns (n_groups, m).
 
         References
         ----------
         Matches R survey::svyrecvar / survey:::onestrat (survey 4.1-1).
         """
-        n_h = self.psu_in_stratum[stratum].astype(np.float64)
-        fpc = self.fpc_factor[stratum]
-        lonely = n_h == 1
-        scale = np.where(lonely, fpc, fpc * n_h / np.maximum(n_h - 1, 1))
-        census = fpc < _CENSUS_TOLERANCE
-        scale = np.where(census, 0.0, scale)
-        contributions = sums * scale[:, None]
-        if self.lonely_psu != "average":
-            return _group_sum(contributions, group, n_groups)
-        dropped = lonely & ~census
-        contributions[dropped] = 0.0
-        if present is None:
-            present = np.ones(sums.shape, dtype=bool)
-        n_present = _group_sum(present.astype(np.float64), group, n_groups)
-        n_ok = _group_sum((present & ~dropped[:, None]).astype(np.float64), group, n_groups)
-        factor = np.divide(n_present, n_ok, out=np.zeros(n_ok.shape), where=n_ok > 0)
-        return _group_sum(contributions, group, n_groups) * factor
+        return strata_variance(
+            sums,
+            self.psu_in_stratum[stratum].astype(np.float64),
+            self.fpc_factor[stratum],
+            self.lonely_psu,
+            present,
+            group,
+            n_groups,
+        )
 
     def stratum_indicator(self, psu_index: IntArray | None = None) -> sp.csr_matrix:
         """Sparse strata x PSUs indicator (of the PSUs in ``psu_index`` if given)."""
@@ -521,7 +583,11 @@ class SurveyDesign:
             current = b[j].copy()
             for k in solved | ({j} if accumulate else set()):
                 current -= cross_matrix(j, k) @ a[k]
-            delta = _safe_divide(current, terms[j].denominator[:, None])
+            inverse = terms[j].inverse
+            if inverse is None:
+                delta = _safe_divide(current, terms[j].denominator[:, None])
+            else:
+                delta = inverse @ current
             if accumulate:
                 a[j] = a[j] + delta
             else:
@@ -559,7 +625,7 @@ class SurveyDesign:
         schedule: list[tuple[int, bool]] = []
         index = 0
         for step in self.calibration:
-            if isinstance(step, PostStratum):
+            if not isinstance(step, Raking):
                 schedule.append((index, False))
                 index += 1
             else:
@@ -568,6 +634,32 @@ class SurveyDesign:
                     schedule.extend((m, True) for m in margins)
                 index += len(step.margins)
         return schedule
+
+
+@dataclass(frozen=True)
+class DesignColumns:
+    """The columns that describe a design, as :meth:`SurveyDesign.from_dataframe` takes them."""
+
+    weights: str | None = None
+    probs: str | Sequence[str] | None = None
+    strata: str | Sequence[str] | None = None
+    psu: str | Sequence[str] | None = None
+    fpc: str | Sequence[str] | None = None
+    lonely_psu: LonelyPSU = "fail"
+    nest: bool = False
+
+    def build(self, data: pd.DataFrame) -> SurveyDesign:
+        """The design of ``data`` (R ``svydesign``)."""
+        return SurveyDesign.from_dataframe(
+            data,
+            weights=self.weights,
+            probs=self.probs,
+            strata=self.strata,
+            psu=self.psu,
+            fpc=self.fpc,
+            lonely_psu=self.lonely_psu,
+            nest=self.nest,
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -606,63 +698,71 @@ class CalibrationCells:
 
 @dataclass(frozen=True, eq=False)
 class _Term:
-    """One linear correction ``x <- x - w*_i a[cell_i]`` of svyrecvar."""
+    """One linear correction ``x <- x - w*_i a[cell_i]`` of svyrecvar.
+
+    The cell coefficients are ``a = b / denominator`` (post-stratum, raking
+    margin) or ``a = inverse @ b`` (regression calibration), from the cell
+    sums ``b = sum h x``.
+    """
 
     cells: IntArray
     n_cells: int
-    row_factor: FloatArray  # h_i: cell statistic is sum(h * x) / denominator
+    row_factor: FloatArray  # h_i
     psw: FloatArray
     denominator: FloatArray
-    psu_by_cell: sp.csr_matrix  # (n_psu, n_cells) sums of psw
+    unit_by_cell: sp.csr_matrix  # (n_units, n_cells) sums of psw
+    inverse: FloatArray | None = None
 
 
 def _build_terms(design: SurveyDesign) -> list[_Term]:
     terms: list[_Term] = []
     for step in design.calibration:
-        if isinstance(step, PostStratum):
-            psw = step.weights
-            old = step.old_weights
-            terms.append(
-                _Term(
-                    cells=step.cells,
-                    n_cells=step.n_cells,
-                    row_factor=old / psw,
-                    psw=psw,
-                    denominator=np.bincount(step.cells, weights=old, minlength=step.n_cells).astype(
-                        np.float64
-                    ),
-                    psu_by_cell=_psu_by_cell(design, step.cells, step.n_cells, psw),
-                )
-            )
-        else:
+        if isinstance(step, Raking):
             for margin in step.margins:
-                psw = margin.weights
-                terms.append(
-                    _Term(
-                        cells=margin.cells,
-                        n_cells=margin.n_cells,
-                        row_factor=1.0 / psw,
-                        psw=psw,
-                        denominator=np.bincount(margin.cells, minlength=margin.n_cells).astype(
-                            np.float64
-                        ),
-                        psu_by_cell=_psu_by_cell(design, margin.cells, margin.n_cells, psw),
-                    )
-                )
+                terms.append(_term(design, margin.cells, margin.n_cells, margin.weights, None))
+            continue
+        term = _term(design, step.cells, step.n_cells, step.weights, step.old_weights)
+        if isinstance(step, Regression):
+            # svyrecvar's qr.resid(qr(M sqrt(w)), x / (g sqrt(w))) on joint cells:
+            # a = K (K' diag(D) K)^+ K' b, with D the old weight of each cell.
+            model = step.model
+            gram = model.T @ (model * term.denominator[:, None])
+            term = replace(term, inverse=model @ np.linalg.pinv(gram, hermitian=True) @ model.T)
+        terms.append(term)
     return terms
 
 
-def _psu_by_cell(
-    design: SurveyDesign, cells: IntArray, n_cells: int, psw: FloatArray
-) -> sp.csr_matrix:
-    return sp.csr_matrix((psw, (design.psu, cells)), shape=(design.n_psu, n_cells))
+def _term(
+    design: SurveyDesign,
+    cells: IntArray,
+    n_cells: int,
+    psw: FloatArray,
+    old: FloatArray | None,
+) -> _Term:
+    """A post-stratification's term (``old`` weights given) or a raking margin's (None)."""
+    if old is None:
+        row_factor = 1.0 / psw
+        denominator = np.bincount(cells, minlength=n_cells).astype(np.float64)
+    else:
+        row_factor = old / psw
+        denominator = np.bincount(cells, weights=old, minlength=n_cells).astype(np.float64)
+    return _Term(
+        cells=cells,
+        n_cells=n_cells,
+        row_factor=row_factor,
+        psw=psw,
+        denominator=denominator,
+        unit_by_cell=sp.csr_matrix((psw, (design.unit, cells)), shape=(design.n_units, n_cells)),
+    )
 
 
 class PSUTotalsAccumulator:
-    """Accumulates PSU-by-domain totals of influence values over row chunks.
+    """Accumulates (variance unit)-by-domain totals of influence values over row chunks.
 
-    Used by the estimators to stream a large sample through once; see
-    :meth:`SurveyDesign.psu_totals` for the formulas.
+    Variance units are the PSUs, or the last-stage clusters of a multistage
+    design (:attr:`SurveyDesign.unit`). Used by the estimators to stream a
+    large sample through once; see :meth:`SurveyDesign.psu_totals` for the
+    formulas.
     """
 
     def __init__(
@@ -679,23 +779,24 @@ class PSUTotalsAccumulator:
         if domain is None:
             domain = np.zeros(design.n, dtype=np.intp)
         self.domain = domain
-        if design.is_calibrated:
-            psu_index = None  # calibration residuals reach every PSU
+        if design.is_calibrated or design.stages:
+            # Calibration residuals reach every PSU; a multistage variance reads every unit.
+            psu_index = None
         self.psu_index = psu_index
         if psu_index is None:
-            self.psu_pos = np.arange(design.n_psu, dtype=np.intp)
+            self.unit_pos = np.arange(design.n_units, dtype=np.intp)
         else:
-            self.psu_pos = np.full(design.n_psu, -1, dtype=np.intp)
-            self.psu_pos[psu_index] = np.arange(psu_index.shape[0])
-        self.n_rows = design.n_psu if psu_index is None else int(psu_index.shape[0])
+            self.unit_pos = np.full(design.n_psu, -1, dtype=np.intp)
+            self.unit_pos[psu_index] = np.arange(psu_index.shape[0])
+        self.n_rows = design.n_units if psu_index is None else int(psu_index.shape[0])
         self.totals = np.zeros((self.n_rows * n_domains, q))
         self.terms = design._calibration_terms()
         self.cell_sums = [np.zeros((t.n_cells * n_domains, q)) for t in self.terms]
 
     def indicator(self, rows: RowSelection) -> ChunkIndicator:
-        """(PSU x domain) by row indicator of the selected rows."""
+        """(unit x domain) by row indicator of the selected rows."""
         dom = self.domain[rows]
-        pos = self.psu_pos[self.design.psu[rows]]
+        pos = self.unit_pos[self.design.unit[rows]]
         key = pos * self.n_domains + dom
         return ChunkIndicator(key, (dom >= 0) & (pos >= 0))
 
@@ -709,7 +810,7 @@ class PSUTotalsAccumulator:
 
         Rows never added count as outside every domain, which is exact: the
         calibration residuals of the other rows only enter through
-        design-level cell weights (``psu_by_cell``).
+        design-level cell weights (``unit_by_cell``).
         """
         if indicator is None:
             indicator = self.indicator(rows)
@@ -722,7 +823,7 @@ class PSUTotalsAccumulator:
             ChunkIndicator(cell_key, inside, term.row_factor[rows]).accumulate(sums, values)
 
     def result(self) -> FloatArray:
-        """PSU totals, shape (n_psu, n_domains, q), residualised by calibration."""
+        """Unit totals, shape (n_units, n_domains, q), residualised by calibration."""
         design = self.design
         d, q = self.n_domains, self.q
         z = self.totals.reshape(self.n_rows, d * q)
@@ -732,7 +833,7 @@ class PSUTotalsAccumulator:
         b = [s.reshape(t.n_cells, d * q) for t, s in zip(terms, self.cell_sums, strict=True)]
         a = design._solve_cells(b)
         for term, aj in zip(terms, a, strict=True):
-            z = z - term.psu_by_cell @ aj
+            z = z - term.unit_by_cell @ aj
         return np.asarray(z).reshape(self.n_rows, d, q)
 
 
@@ -760,47 +861,69 @@ class ChunkIndicator:
         target[self.rows[self.valid]] += sums[self.valid]
 
 
-def _group_sum(values: FloatArray, group: IntArray | None, n_groups: int) -> FloatArray:
-    """Column sums of ``values`` by ``group`` (all rows when None), shape (n_groups, m)."""
-    if group is None:
-        return cast(FloatArray, values.sum(axis=0, keepdims=True))
-    indicator = sp.csr_matrix(
-        (np.ones(group.shape[0]), (group, np.arange(group.shape[0]))),
-        shape=(n_groups, group.shape[0]),
-    )
-    return np.asarray(indicator @ values)
-
-
 def _safe_divide(num: FloatArray, den: FloatArray) -> FloatArray:
     return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den != 0)
 
 
+def design_weights(*probabilities: ArrayLike, names: Sequence[str] | None = None) -> FloatArray:
+    """Design weights ``1 / (p_1 p_2 ...)`` from selection probabilities of each stage.
+
+    Parameters
+    ----------
+    *probabilities : array_like
+        Inclusion probabilities, one array per sampling stage (e.g. desk,
+        then respondent within desk), each in (0, 1].
+    names : sequence of str, optional
+        The column of each stage, for messages.
+
+    Returns
+    -------
+    ndarray
+
+    Raises
+    ------
+    WeightError
+        A probability is not in (0, 1] or is missing.
+
+    Notes
+    -----
+    ``w_i = 1 / prod_s pi_{s,i}``.
+
+    References
+    ----------
+    Matches R survey::svydesign(probs=), whose weights are ``1/apply(probs, 1, prod)``.
+    """
+    if not probabilities:
+        raise WeightError("at least one array of selection probabilities is needed")
+    prob = np.ones_like(np.asarray(probabilities[0], dtype=np.float64))
+    for stage, p in enumerate(probabilities, start=1):
+        pa = np.asarray(p, dtype=np.float64)
+        bad = ~np.isfinite(pa) | (pa <= 0) | (pa > 1)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            where = f"stage {stage}" if names is None else f"column {names[stage - 1]!r}"
+            raise WeightError(
+                f"selection probabilities of {where} must be in (0, 1]: "
+                f"{int(bad.sum())} are not (first at row {row}: {pa[row]!r})"
+            )
+        prob = prob * pa
+    return 1.0 / prob
+
+
 # ----------------------------------------------------------------- helpers
-def _require_column(frame: pd.DataFrame, column: str, role: str) -> None:
+def require_column(frame: pd.DataFrame, column: str, role: str) -> None:
+    """Refuse a column that is absent or has missing values; ``role`` names its use."""
     if column not in frame.columns:
         raise DesignColumnError(
-            f"design column {column!r} ({role}) is not in the data; columns are "
+            f"{role} column {column!r} is not in the data; columns are "
             f"{', '.join(map(str, frame.columns[:20]))}"
         )
     missing = frame[column].isna().to_numpy()
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
         raise DesignColumnError(
-            f"design column {column!r} ({role}) has {int(missing.sum())} missing values "
-            f"(first at row {row})"
+            f"{role} column {column!r} has {int(missing.sum())} missing values (first at row {row})"
         )
-
-
-def _factorize(values: pd.Series, sort: bool = True) -> tuple[IntArray, tuple[object, ...]]:
-    codes, uniques = pd.factorize(values, sort=sort)
-    return codes.astype(np.intp), tuple(uniques.tolist())
-
-
-def _numeric(values: pd.Series, column: str) -> FloatArray:
-    try:
-        return np.asarray(pd.to_numeric(values), dtype=np.float64)
-    except (ValueError, TypeError) as exc:
-        raise DesignColumnError(f"design column {column!r} is not numeric: {exc}") from None
 
 
 def _check_weights(w: FloatArray, column: str) -> None:
@@ -811,41 +934,3 @@ def _check_weights(w: FloatArray, column: str) -> None:
             f"weights in {column!r} must be positive and finite: {int(bad.sum())} are not "
             f"(first at row {row}: {w[row]!r})"
         )
-
-
-def _fpc_factor(
-    values: pd.Series,
-    column: str,
-    strata: IntArray,
-    labels: Sequence[object],
-    psu_in_stratum: IntArray,
-) -> tuple[FloatArray, FloatArray]:
-    """Per-stratum ``f_h`` and per-row population PSU counts, as ``survey:::as.fpc``."""
-    fpc = _numeric(values, column)
-    if (fpc <= 0).any() or np.isnan(fpc).any():
-        raise FPCError(f"fpc column {column!r} must be positive")
-    is_count = bool((fpc > 1).any())
-    if is_count != bool((fpc >= 1).all()):
-        raise FPCError(
-            f"fpc column {column!r} must be all population counts (>= 1) or all sampling "
-            "fractions (<= 1), as R's svydesign requires"
-        )
-    n_strata = len(labels)
-    lo = np.full(n_strata, np.inf)
-    hi = np.full(n_strata, -np.inf)
-    np.minimum.at(lo, strata, fpc)
-    np.maximum.at(hi, strata, fpc)
-    varying = lo != hi
-    if varying.any():
-        h = int(np.flatnonzero(varying)[0])
-        raise FPCError(f"fpc column {column!r} varies within stratum {labels[h]!r}")
-    sampled = psu_in_stratum.astype(np.float64)
-    popsize = lo if is_count else sampled / lo
-    if (popsize < sampled).any():
-        h = int(np.flatnonzero(popsize < sampled)[0])
-        raise FPCError(
-            f"fpc column {column!r} implies more than 100% sampling in stratum "
-            f"{labels[h]!r}: {popsize[h]:g} population PSUs but {int(sampled[h])} sampled"
-        )
-    factor = np.where(np.isinf(popsize), 1.0, (popsize - sampled) / popsize)
-    return factor, popsize[strata]

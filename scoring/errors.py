@@ -42,3 +42,11 @@ class ConvergenceError(CalibrationError):
 
 class IndexTreeError(ScoringError):
     """An index tree that cannot be computed (unknown item, missing weight)."""
+
+
+class ResponseCountError(ScoringError):
+    """Disposition counts (selected, delivered, complete, ...) missing or inconsistent."""
+
+
+class PlanError(ScoringError):
+    """A sample plan that cannot be made: bad frame sizes, rates, targets or costs."""

@@ -117,17 +117,18 @@ class Moments:
     domains : Domains
     totals : ndarray, shape (D, q)
         ``sum w y`` per domain.
-    psu : ndarray, shape (n_psu, D, q)
-        Calibration-residualised PSU totals of ``w y`` per domain (only the
-        PSUs of ``psu_index`` when it is set).
+    psu : ndarray, shape (n_units, D, q)
+        Calibration-residualised totals of ``w y`` per variance unit (PSU, or
+        last-stage cluster of a multistage design) and domain (only the PSUs
+        of ``psu_index`` when it is set).
     gram : ndarray, shape (D, q, q) or None
         ``sum w y y'`` per domain (None when design effects are not wanted).
     subset_count : ndarray, shape (D, s)
         Respondents in each subset (``ALL_ROWS`` or an indicator column of Y).
     subset_weight : ndarray, shape (D, s)
         Their weight sum ``N_S``.
-    subset_psus : ndarray, shape (n_psu, D, s)
-        Respondents of each subset in each PSU.
+    subset_psus : ndarray, shape (n_units, D, s)
+        Respondents of each subset in each variance unit.
     subsets : tuple of int
         The subset definitions.
     psu_index : ndarray of int or None
@@ -320,17 +321,18 @@ def iter_moments(
     """
     budget = MAX_DOMAIN_CELLS if max_cells is None else max_cells
     width = max(q, 1)
-    small = [p for p in partitions if p.size * design.n_psu * width <= budget]
+    units = design.n_units
+    small = [p for p in partitions if p.size * units * width <= budget]
     if small:
         yield from compute_moments_many(design, build, q, small, subsets, gram=gram)
     for part in partitions:
-        if part.size * design.n_psu * width <= budget:
+        if part.size * units * width <= budget:
             continue
         order = np.argsort(part.codes, kind="stable")
         bounds = np.searchsorted(part.codes[order], np.arange(part.size + 1))
         # Uncalibrated batches stay far below the memory budget: their work grows
         # with PSUs x domains, most of which are empty. Calibrated ones are dense.
-        shrink = 2 if design.is_calibrated else 12
+        shrink = 2 if design.is_calibrated or design.stages else 12
         for lo, hi in _domain_batches(design, part, max(1, budget // (shrink * width))):
             rows = np.sort(order[bounds[lo] : bounds[hi]])
             codes = np.where((part.codes >= lo) & (part.codes < hi), part.codes - lo, -1)
@@ -343,11 +345,12 @@ def iter_moments(
 def _domain_batches(design: SurveyDesign, part: Domains, budget: int) -> list[tuple[int, int]]:
     """Consecutive domain ranges whose PSUs x domains stay within ``budget``.
 
-    An uncalibrated design keeps only the PSUs a batch touches (at most the
-    sum of each domain's PSU count); a calibrated one keeps every PSU.
+    An uncalibrated one-stage design keeps only the PSUs a batch touches (at
+    most the sum of each domain's PSU count); a calibrated or multistage one
+    keeps every variance unit.
     """
-    if design.is_calibrated:
-        psus_per_domain = np.full(part.size, design.n_psu, dtype=np.int64)
+    if design.is_calibrated or design.stages:
+        psus_per_domain = np.full(part.size, design.n_units, dtype=np.int64)
     else:
         inside = part.codes >= 0
         pairs = np.unique(part.codes[inside].astype(np.int64) * design.n_psu + design.psu[inside])
@@ -355,7 +358,7 @@ def _domain_batches(design: SurveyDesign, part: Domains, budget: int) -> list[tu
     batches: list[tuple[int, int]] = []
     lo, psus = 0, 0
     for k in range(part.size):
-        psus_k = int(min(psus + psus_per_domain[k], design.n_psu))
+        psus_k = int(min(psus + psus_per_domain[k], design.n_units))
         if k > lo and psus_k * (k - lo + 1) > budget:
             batches.append((lo, k))
             lo, psus_k = k, int(psus_per_domain[k])
@@ -379,8 +382,8 @@ class LinearEstimates:
     Attributes
     ----------
     estimate : ndarray, shape (D, m)
-    psu : ndarray, shape (n_psu, D, m)
-        PSU totals of the influence values (PSUs as in ``Moments.psu``).
+    psu : ndarray, shape (n_units, D, m)
+        Unit totals of the influence values (units as in ``Moments.psu``).
     u : ndarray, shape (D, q, m)
         Coefficients of the linearisation variable ``u_i = y_i' u[d, :, j]``.
     subset : ndarray of int, shape (m,)
@@ -614,15 +617,16 @@ def summarise(
     ``degf(subset(design, ...))``; intervals as :mod:`scoring.ci`.
     """
     d, m = est.estimate.shape
-    n_psu = est.psu.shape[0]
+    n_units = est.psu.shape[0]
+    held = moments.subset_psus[:, :, est.subset] > 0  # (n_units, D, m)
     var = design.variance(
-        est.psu.reshape(n_psu, d * m),
-        _strata_present(design, moments, est),
+        est.psu.reshape(n_units, d * m),
+        _units_present(design, held),
         moments.psu_index,
     ).reshape(d, m)
     n = moments.subset_count[:, est.subset]  # (D, m)
     big_n = moments.subset_weight[:, est.subset]
-    present = moments.subset_psus[:, :, est.subset] > 0  # (n_psu, D, m)
+    present = design.psu_presence(held)  # (n_psu, D, m)
     psu_count = present.sum(axis=0)
     strata_count = _count_strata(design, present, moments.psu_index)
     df = (psu_count - strata_count).astype(np.float64)
@@ -757,19 +761,12 @@ def _count_strata(
     return np.asarray((per_stratum > 0).sum(axis=0), dtype=np.float64).reshape(d, m)
 
 
-def _strata_present(
-    design: SurveyDesign, moments: Moments, est: LinearEstimates
-) -> NDArray[np.bool_] | None:
-    if design.lonely_psu != "average":
+def _units_present(design: SurveyDesign, held: NDArray[np.bool_]) -> NDArray[np.bool_] | None:
+    """Units (n_units, D * m) holding a respondent of each estimate's subset, for 'average'."""
+    if design.lonely_psu != "average" or design.is_calibrated:
+        # Only 'average' counts strata; R keeps every row of a calibrated design in a subset.
         return None
-    d, m = est.estimate.shape
-    if design.is_calibrated:
-        # R keeps every row of a calibrated design in a subset.
-        return None
-    present = moments.subset_psus[:, :, est.subset] > 0
-    indicator = design.stratum_indicator(moments.psu_index)
-    per_stratum = indicator @ present.reshape(present.shape[0], d * m).astype(np.float64)
-    return np.asarray(per_stratum > 0)
+    return held.reshape(held.shape[0], -1)
 
 
 # -------------------------------------------------------- public helpers

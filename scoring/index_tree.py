@@ -160,9 +160,10 @@ def compute_index_tree(
     The tables are computed from sums of answer states over the (domain, PSU)
     pairs that occur (:func:`scoring.answer_states.state_tables`); a calibrated
     design adds its residuals from cell tables
-    (:mod:`scoring.calibrated_states`). Only a design whose weights were changed
-    after calibration (trimmed) takes the PSU totals of every domain
-    (:func:`psu_total_tables`).
+    (:mod:`scoring.calibrated_states`). A design whose weights were changed
+    after calibration (trimmed), and a multistage design with fpc (whose later
+    stages need the totals of their units), take the unit totals of every
+    domain (:func:`psu_total_tables`).
 
     References
     ----------
@@ -296,8 +297,9 @@ def compute_index_tree(
         reach=reach,
         reach_of=np.asarray(reach_of, dtype=np.intp),
     )
-    # Weights changed after calibration (trimmed) leave only PSU totals to carry the residuals.
-    fits = not design.is_calibrated or joint_cells(design) is not None
+    # Weights changed after calibration (trimmed) leave only PSU totals to carry the residuals;
+    # the stages below the first of a multistage design need totals of their units.
+    fits = not design.stages and (not design.is_calibrated or joint_cells(design) is not None)
     tables = state_tables if fits else psu_total_tables
     frames = tables(design, state, algebra, partitions, level=level, method=method, deff=deff)
     out = pd.concat(frames, ignore_index=True)

@@ -12,54 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
 
 from scoring.design import FloatArray, IntArray, PostStratum, Raking, SurveyDesign
-from scoring.errors import CalibrationError, ConvergenceError, DesignColumnError, WeightError
+from scoring.design import design_weights as design_weights  # public here too
+from scoring.errors import CalibrationError, ConvergenceError, DesignColumnError
 
 Population = Mapping[object, float] | pd.Series
-
-
-def design_weights(*probabilities: ArrayLike) -> FloatArray:
-    """Design weights ``1 / (p_1 p_2 ...)`` from selection probabilities of each stage.
-
-    Parameters
-    ----------
-    *probabilities : array_like
-        Inclusion probabilities, one array per sampling stage (e.g. desk,
-        then respondent within desk), each in (0, 1].
-
-    Returns
-    -------
-    ndarray
-
-    Raises
-    ------
-    WeightError
-        A probability is not in (0, 1] or is missing.
-
-    Notes
-    -----
-    ``w_i = 1 / prod_s pi_{s,i}``.
-
-    References
-    ----------
-    Matches R survey::svydesign(probs=), whose weights are ``1/apply(probs, 1, prod)``.
-    """
-    if not probabilities:
-        raise WeightError("at least one array of selection probabilities is needed")
-    prob = np.ones_like(np.asarray(probabilities[0], dtype=np.float64))
-    for stage, p in enumerate(probabilities, start=1):
-        pa = np.asarray(p, dtype=np.float64)
-        bad = ~np.isfinite(pa) | (pa <= 0) | (pa > 1)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise WeightError(
-                f"selection probabilities of stage {stage} must be in (0, 1]: "
-                f"{int(bad.sum())} are not (first at row {row}: {pa[row]!r})"
-            )
-        prob = prob * pa
-    return 1.0 / prob
 
 
 @dataclass(frozen=True, eq=False)

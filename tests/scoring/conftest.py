@@ -19,6 +19,7 @@ from scoring.weighting import post_stratify, rake, trim_weights
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RTOL = 1e-8
+TREE_FIELDS = ("estimate", "se", "df", "ci_low", "ci_high", "deff", "n")
 
 
 @cache
@@ -155,3 +156,42 @@ def assert_matches_r(
 @pytest.fixture(scope="session")
 def synth_data() -> pd.DataFrame:
     return synth().copy()
+
+
+def assert_tree_matches_r(got: pd.DataFrame, want: pd.DataFrame, label: str) -> float:
+    """Every field of every R row; returns the largest relative difference."""
+    indexed = got.assign(level=got["level"].astype(str)).set_index(["node", "domain", "level"])
+    worst = 0.0
+    compared = 0
+    for row in want.itertuples():
+        for field in TREE_FIELDS:
+            value = getattr(row, field)
+            if pd.isna(value):
+                continue  # no interval where svyciprop's glm does not fit
+            mine = float(indexed.loc[(row.node, row.domain, row.level), field])  # type: ignore[arg-type]
+            np.testing.assert_allclose(
+                mine,
+                float(value),
+                rtol=1e-8,
+                atol=0,
+                err_msg=f"{label} {row.node} {row.domain}={row.level} {field}",
+            )
+            if value != 0:
+                worst = max(worst, abs(mine - float(value)) / abs(float(value)))
+            compared += 1
+    assert compared >= len(want) * (len(TREE_FIELDS) - 1)
+    return worst
+
+
+def assert_estimates_match_r(got: pd.DataFrame, want: pd.DataFrame, label: str) -> None:
+    """Estimator tables (name, domain, level, ...) against R's rows, estimate to deff, 1e-8."""
+    indexed = got.assign(level=got["level"].astype(str)).set_index(["name", "domain", "level"])
+    for row in want.itertuples():
+        for field in ("estimate", "se", "df", "deff"):
+            np.testing.assert_allclose(
+                float(indexed.loc[(row.name, row.domain, row.level), field]),  # type: ignore[arg-type]
+                float(getattr(row, field)),
+                rtol=RTOL,
+                atol=0,
+                err_msg=f"{label} {row.name} {row.domain}={row.level} {field}",
+            )
