@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import Select, create_engine, func, null, or_, select
+from sqlalchemy import BigInteger, Select, create_engine, func, null, or_, select
 from sqlalchemy.pool import NullPool
 
 from scoring.compare import Difference, difference_test
@@ -57,7 +57,6 @@ class Responses:
 # On PostgreSQL a load of more rows than this is read in LOAD_PARTS concurrent parts.
 PARALLEL_LOAD_ROWS = 20_000
 LOAD_PARTS = 4
-SUBMISSION_COLUMNS = ["submission_id", "desk_id", "route", "submitted_at"]
 
 
 def _read_postgresql(
@@ -69,8 +68,11 @@ def _read_postgresql(
     ``concat_ws``), with the part's free texts beside it as one JSON array, in
     one pass over the part's rows: its cores extract ``answers ->> code`` in
     parallel, and Python receives a few large strings for pandas to parse, not
-    200,000 rows. The CSV values are integers, route codes and timestamps: no
-    quoting needed.
+    200,000 rows. The CSV values are integers and route codes: no quoting needed.
+    Each column is read with its own dtype, and the submission time as whole
+    microseconds since 1970 (the stored UTC instant): the text PostgreSQL writes
+    for a timestamp drops a zero fraction ("17:00:00" beside "11:13:09.292294"),
+    and pandas, inferring one format from the first value, failed on the other.
     """
     answers = Submission.answers
     line = func.concat_ws(
@@ -78,7 +80,7 @@ def _read_postgresql(
         Submission.id,
         Submission.desk_id,
         Submission.route,
-        Submission.submitted_at,
+        _epoch_microseconds(Submission.submitted_at),
         *[func.coalesce(answers[code].as_string(), "") for code in codes],
     )
     texts = [answers[code].as_string() for code in text_codes]
@@ -114,19 +116,22 @@ def _read_postgresql(
         with ThreadPoolExecutor(parts) as pool:
             results = list(pool.map(read, queries))
     text = "\n".join(csv for csv, _ in results if csv)
-    names = [*SUBMISSION_COLUMNS, *codes]
-    wide = (
-        pd.read_csv(
-            io.StringIO(text),
-            header=None,
-            names=names,
-            keep_default_na=False,
-            na_values=[""],
-            dtype={"route": "object", "submitted_at": "object"},
-        )
-        if text
-        else pd.DataFrame(columns=names)
+    dtypes = {
+        "submission_id": "int64",
+        "desk_id": "int64",
+        "route": "object",
+        "submitted_at": "int64",
+        **dict.fromkeys(codes, "float64"),
+    }
+    wide = pd.read_csv(
+        io.StringIO(text),
+        header=None,
+        names=list(dtypes),
+        keep_default_na=False,
+        na_values=[""],
+        dtype=dtypes,
     )
+    wide["submitted_at"] = pd.to_datetime(wide["submitted_at"], unit="us")
     comments = [
         (row[0], value)
         for _, rows in results
@@ -135,6 +140,11 @@ def _read_postgresql(
         if value is not None
     ]
     return wide, _comment_frame(comments)
+
+
+def _epoch_microseconds(column: Any) -> Any:
+    """A stored instant (naive UTC) as whole microseconds since 1970, in SQL."""
+    return func.round(func.extract("epoch", column) * 1_000_000).cast(BigInteger)
 
 
 def _read(
@@ -165,7 +175,20 @@ def _read(
                 select(Submission.id, text).where(*in_range, text.is_not(None))
             )
         ]
-    return (pd.DataFrame(rows, columns=[*SUBMISSION_COLUMNS, *codes]), _comment_frame(comments))
+    wide = pd.DataFrame(
+        {
+            "submission_id": pd.Series([r[0] for r in rows], dtype="int64"),
+            "desk_id": pd.Series([r[1] for r in rows], dtype="int64"),
+            "route": pd.Series([r[2] for r in rows], dtype="object"),
+            # datetime objects, converted by SQLAlchemy's DateTime type: nothing to parse.
+            "submitted_at": pd.Series([r[3] for r in rows], dtype="datetime64[us]"),
+            **{
+                code: pd.Series([r[4 + k] for r in rows], dtype="float64")
+                for k, code in enumerate(codes)
+            },
+        }
+    )
+    return wide, _comment_frame(comments)
 
 
 def _comment_frame(comments: list[tuple[int, str]]) -> pd.DataFrame:
