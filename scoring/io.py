@@ -27,6 +27,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from scoring.spreadsheet import append_row, csv_frame
+
 __all__ = [
     "EXPORT_META_COLUMNS",
     "EXPORT_SHEET",
@@ -257,14 +259,15 @@ def write_table(
     Notes
     -----
     Floats are written with full precision (``repr``), so reading the file back gives the
-    same numbers as the Python API.
+    same numbers as the Python API. Text cells are written printable and inert, never as
+    a formula (:mod:`scoring.spreadsheet`).
     """
     kind = output_format(path, format)
     p = Path(path)
     if kind == "csv":
-        frame.to_csv(p, index=False, encoding="utf-8", lineterminator="\n")
+        csv_frame(frame).to_csv(p, index=False, encoding="utf-8", lineterminator="\n")
     elif kind == "xlsx":
-        frame.to_excel(p, index=False, sheet_name=sheet[:31], engine="openpyxl")
+        _write_xlsx(frame, p, sheet)
     else:
         rows = [
             {str(k): _json_value(v) for k, v in zip(frame.columns, row, strict=True)}
@@ -275,6 +278,21 @@ def write_table(
             json.dumps(payload, ensure_ascii=False, indent=1, allow_nan=False) + "\n",
             encoding="utf-8",
         )
+
+
+def _write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    out = book.active
+    out.title = sheet[:31]
+    append_row(out, [str(c) for c in frame.columns])
+    for cell in out[1]:
+        cell.font = Font(bold=True)
+    for row in frame.itertuples(index=False, name=None):
+        append_row(out, row)
+    book.save(path)
 
 
 def missing_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
