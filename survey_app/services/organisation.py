@@ -201,13 +201,9 @@ def answer_span(campaign: Campaign) -> tuple[int, dt.date | None, dt.date | None
     return int(count or 0), _day(first), _day(last)
 
 
-def _day(value: Any) -> dt.date | None:
-    # SQLite may hand back text for an aggregate over a DateTime column.
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return localtime.to_local(value).date()
+def _day(value: dt.datetime | None) -> dt.date | None:
+    # min() and max() keep the column's DateTime type: SQLAlchemy converts on every database.
+    return None if value is None else localtime.to_local(value).date()
 
 
 def answers_outside(campaign: Campaign, starts_on: dt.date, ends_on: dt.date) -> int:
