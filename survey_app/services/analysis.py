@@ -29,7 +29,7 @@ from scoring.compare import Difference, difference_test
 from scoring.questionnaire import IndexNode, Questionnaire
 from survey_app import localtime
 from survey_app.extensions import db
-from survey_app.models import Agency, Campaign, Desk, Submission
+from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion, Submission
 from survey_app.services.questionnaires import definition
 from survey_app.services.weighting_settings import WeightingSettings
 from survey_app.services.weighting_settings import current as current_settings
@@ -493,8 +493,10 @@ class Comparison:
 def previous_period(campaign: Campaign, period: Period) -> Comparison | None:
     """The bucket before ``period`` in this campaign, else the previous campaign.
 
-    The previous campaign is the latest one with the same questionnaire that
-    ended before this one started (kỳ trước); an officer sees it only through
+    The previous campaign is the same scope's previous period (kỳ trước): the
+    latest campaign of the same agency with the same questionnaire (any version)
+    that ended before this one started. Another agency's campaign is never
+    compared with, whoever looks; an officer sees the previous one only through
     the same domain rules as this one.
     """
     if period.kind != "campaign":
@@ -502,16 +504,20 @@ def previous_period(campaign: Campaign, period: Period) -> Comparison | None:
         earlier = [p for p in same_kind if p.end < period.start]
         if earlier:
             return Comparison(campaign, earlier[-1], True)
-    questionnaire_id = campaign.questionnaire_version.questionnaire_id
-    candidates = db.session.scalars(
+    other = db.session.scalar(
         select(Campaign)
-        .where(Campaign.id != campaign.id, Campaign.ends_on < campaign.starts_on)
+        .join(QuestionnaireVersion, QuestionnaireVersion.id == Campaign.questionnaire_version_id)
+        .where(
+            Campaign.id != campaign.id,
+            Campaign.agency_id == campaign.agency_id,
+            QuestionnaireVersion.questionnaire_id
+            == campaign.questionnaire_version.questionnaire_id,
+            Campaign.ends_on < campaign.starts_on,
+        )
         .order_by(Campaign.ends_on.desc(), Campaign.id.desc())
-    ).all()
-    for other in candidates:
-        if other.questionnaire_version.questionnaire_id == questionnaire_id:
-            return Comparison(other, campaign_periods(other)[0], False)
-    return None
+        .limit(1)
+    )
+    return None if other is None else Comparison(other, campaign_periods(other)[0], False)
 
 
 def in_period(frame: pd.DataFrame, period: Period) -> np.ndarray:
