@@ -101,10 +101,10 @@ def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def xlsx_value(value: object) -> object:
-    """A value openpyxl writes as is: numpy scalars as Python numbers, missing as None,
-    text printable (write it with :func:`append_row`, which types it as text)."""
+    """A value openpyxl writes as is: numpy scalars as Python numbers, missing and empty
+    text as None, text printable (write it with :func:`append_row`, which types it)."""
     if isinstance(value, str):
-        return printable(value)
+        return printable(value) or None
     if _missing(value):
         return None
     if isinstance(value, np.generic):
