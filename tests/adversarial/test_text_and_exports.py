@@ -39,7 +39,7 @@ from scoring.cli import main as scoring_main
 from scoring.spreadsheet import FORMULA_PREFIX, append_row, csv_row, formula_like
 from scoring.text import clean_text, find_refused, printable
 from survey_app.extensions import db
-from survey_app.models import Agency, Desk, StaffUser, Submission
+from survey_app.models import Agency, Campaign, Desk, StaffUser, Submission
 from survey_app.services import (
     accounts,
     analysis,
@@ -50,7 +50,7 @@ from survey_app.services import (
     raw_export,
 )
 from survey_app.services.questionnaires import definition
-from survey_app.services.submissions import record_submission, validate_answers
+from survey_app.services.submissions import Answers, record_submission, validate_answers
 from tests.citizen_support import (
     SIPAS_2023,
     FormPage,
@@ -203,6 +203,20 @@ def _hostile_questionnaire(label: str, item_text: str, version: str) -> str:
 _examples = itertools.count()
 
 
+def _store(campaign: Campaign, answers: Answers, at: dt.datetime) -> None:
+    """One online submission of these answers, stored as the citizen form stores them."""
+    record_submission(
+        db.session.connection(),
+        uid=str(uuid.uuid4()),
+        campaign=campaign,
+        desk=campaign.desks[0],
+        route="desk_qr",
+        answers=answers,
+        language="vi",
+        submitted_at=at,
+    )
+
+
 @EXAMPLES
 @given(
     comment=HOSTILE_TEXT,
@@ -257,16 +271,7 @@ def test_hostile_texts_go_through_every_export_as_inert_text(
         answers, errors = validate_answers(questionnaire, raw)
         assert not errors
         for day in (3, 4):
-            record_submission(
-                db.session.connection(),
-                uid=str(uuid.uuid4()),
-                campaign=campaign,
-                desk=campaign.desks[0],
-                route="desk_qr",
-                answers=answers,
-                language="vi",
-                submitted_at=dt.datetime(2026, 3, day, 2, 0, 0, 123456),
-            )
+            _store(campaign, answers, dt.datetime(2026, 3, day, 2, 0, 0, 123456))
         columns = paper_import.template_columns(questionnaire)
         row = {c: raw.get(c, "") for c in columns if not isinstance(raw.get(c), list)}
         row.update(desk=f"D{n}", submitted_on="2026-03-05", comment=paper)
@@ -348,15 +353,7 @@ def test_a_vertical_tab_or_esc_stored_before_the_rules_exports(
         campaign = organisation.campaign_by_code("C")
         answers, _ = validate_answers(definition(campaign.questionnaire_version), full_answers())
         answers["comment"] = "Dòng 1\x0bDòng 2 \x1b[31m=1+1"
-        record_submission(
-            db.session.connection(),
-            uid=str(uuid.uuid4()),
-            campaign=campaign,
-            desk=campaign.desks[0],
-            route="desk_qr",
-            answers=answers,
-            language="vi",
-        )
+        _store(campaign, answers, dt.datetime(2026, 3, 1, 2))
         accounts.create_user("quantri", PASSWORD, "admin")
         db.session.commit()
     assert survey.desk_code == "D1"
