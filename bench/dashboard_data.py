@@ -4,11 +4,18 @@ Answers follow the questionnaire: every single-choice item of the form
 (respecting ``show_if``), the respondent block, and a comment now and then.
 Each desk has its own satisfaction level, so desks differ. PostgreSQL gets
 COPY; other databases SQLAlchemy Core executemany.
+
+Routes and times are mixed as in production: online forms (QR poster, dossier
+code) stored at any microsecond, a few at whole seconds (as demo rows are), and
+paper forms imported at local midnight of the date on the form, in one import
+batch. PostgreSQL writes a zero fraction as ``17:00:00`` beside
+``11:13:09.292294``: readers of these data meet both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -19,9 +26,12 @@ import sqlalchemy as sa
 from scoring.questionnaire import Questionnaire
 from survey_app import localtime
 from survey_app.extensions import db
-from survey_app.models import Campaign, Submission
+from survey_app.models import Campaign, ImportBatch, Submission
 from survey_app.services.questionnaires import definition
 
+# Shares of the routes, and of online answers stored at a whole second.
+ROUTE_SHARES = {"desk_qr": 0.7, "dossier": 0.15, "paper": 0.15}
+WHOLE_SECOND_SHARE = 0.1
 COMMENTS = (
     "Cán bộ hướng dẫn tận tình, chu đáo.",
     "Thời gian chờ đợi còn lâu, đề nghị bố trí thêm quầy.",
@@ -59,10 +69,14 @@ def _answers(q: Questionnaire, rng: np.random.Generator, satisfied_p: float) -> 
 
 
 def rows(
-    campaign: Campaign, n: int, seed: int = 1, first_id: int = 1
+    campaign: Campaign, n: int, seed: int = 1, first_id: int = 1, import_batch_id: int | None = None
 ) -> Iterator[dict[str, object]]:
-    """Submission rows (as dicts), answers included."""
+    """Submission rows (as dicts), answers included; paper rows in ``import_batch_id``."""
     rng = np.random.default_rng(seed)
+    # Routes and fractions of seconds from a stream of their own: the answers and days
+    # drawn from ``rng`` stay those of earlier versions of these data.
+    when = np.random.default_rng([seed, 1])
+    routes, shares = list(ROUTE_SHARES), list(ROUTE_SHARES.values())
     q = definition(campaign.questionnaire_version)
     desks = sorted(campaign.desks, key=lambda d: d.code)
     levels = {d.id: 0.65 + 0.25 * (i / max(1, len(desks) - 1)) for i, d in enumerate(desks)}
@@ -71,7 +85,17 @@ def rows(
     for k in range(n):
         desk = desks[int(rng.integers(len(desks)))]
         sid = first_id + k
-        at = start + dt.timedelta(days=int(rng.integers(span)), minutes=int(rng.integers(600)))
+        day, minute = int(rng.integers(span)), int(rng.integers(600))
+        route = routes[int(when.choice(len(routes), p=shares))]
+        second, micro = int(when.integers(60)), int(when.integers(1, 1_000_000))
+        if route == "paper":
+            # A paper form is stored at local midnight of the date written on it.
+            at = localtime.day_start(campaign.starts_on + dt.timedelta(days=day))
+        else:
+            if when.random() < WHOLE_SECOND_SHARE:
+                micro = 0
+            local = start + dt.timedelta(days=day, minutes=minute, seconds=second)
+            at = localtime.to_utc(local + dt.timedelta(microseconds=micro))  # office hours
         yield {
             "id": sid,
             # The id in the high bits keeps uids unique across runs with the same seed.
@@ -80,39 +104,51 @@ def rows(
             "campaign_id": campaign.id,
             "desk_id": desk.id,
             "questionnaire_version_id": campaign.questionnaire_version_id,
-            "route": "desk_qr",
-            "dossier_code": None,
+            "route": route,
+            "dossier_code": f"bench-{sid:015d}" if route == "dossier" else None,
             "language": "vi",
             "answers": _answers(q, rng, levels[desk.id]),
             "client_hash": None,
-            "import_batch_id": None,
-            "submitted_at": localtime.to_utc(at),  # office hours, local time
+            "import_batch_id": import_batch_id if route == "paper" else None,
+            "submitted_at": at,
         }
 
 
 def generate(campaign: Campaign, n: int, seed: int = 1, batch: int = 5000) -> int:
     """Insert ``n`` synthetic submissions into ``campaign``; commit; return the answer count."""
     first = (db.session.scalar(sa.select(sa.func.max(Submission.id))) or 0) + 1
-    total = 0
+    paper = ImportBatch(
+        campaign_id=campaign.id,
+        file_sha256=hashlib.sha256(f"bench {campaign.id} {seed} {first}".encode()).hexdigest(),
+        filename="phieu-giay.xlsx",
+        row_count=0,
+    )
+    db.session.add(paper)
+    db.session.flush()
+    total, papers = 0, 0
     if db.engine.dialect.name == "postgresql":
-        total = _copy(campaign, n, seed, first)
+        db.session.commit()
+        total, papers = _copy(campaign, n, seed, first, paper.id)
     else:
         subs: list[dict[str, object]] = []
+        db.session.commit()
         with db.engine.begin() as conn:
-            for sub in rows(campaign, n, seed, first):
+            for sub in rows(campaign, n, seed, first, paper.id):
                 subs.append(sub)
-                total += len(sub["answers"])
+                total += len(sub["answers"])  # type: ignore[arg-type]
+                papers += sub["route"] == "paper"
                 if len(subs) >= batch:
                     conn.execute(sa.insert(Submission.__table__), subs)
                     subs.clear()
             if subs:
                 conn.execute(sa.insert(Submission.__table__), subs)
+    paper.row_count = papers
     db.session.commit()
     db.session.expire_all()
     return total
 
 
-def _copy(campaign: Campaign, n: int, seed: int, first: int) -> int:
+def _copy(campaign: Campaign, n: int, seed: int, first: int, batch_id: int) -> tuple[int, int]:
     columns = [
         "id",
         "uid",
@@ -128,14 +164,14 @@ def _copy(campaign: Campaign, n: int, seed: int, first: int) -> int:
         "import_batch_id",
         "submitted_at",
     ]
-    db.session.commit()
     raw = db.engine.raw_connection()
-    total = 0
+    total, papers = 0, 0
     try:
         cur = raw.cursor()
         with cur.copy(f"COPY submissions ({', '.join(columns)}) FROM STDIN") as copy:
-            for sub in rows(campaign, n, seed, first):
-                total += len(sub["answers"])
+            for sub in rows(campaign, n, seed, first, batch_id):
+                total += len(sub["answers"])  # type: ignore[arg-type]
+                papers += sub["route"] == "paper"
                 sub["answers"] = json.dumps(sub["answers"], ensure_ascii=False)
                 copy.write_row(tuple(sub[c] for c in columns))
         cur.execute(
@@ -152,4 +188,4 @@ def _copy(campaign: Campaign, n: int, seed: int, first: int) -> int:
             raw.driver_connection.autocommit = False
     finally:
         raw.close()
-    return total
+    return total, papers

@@ -128,7 +128,14 @@ def worker_svy(repeat: int) -> dict[str, Any]:
 
     items = _index_items()
     t0 = time.perf_counter()
-    raw = pl.read_csv(DATA_CSV, columns=["stratum", "psu", "agency", "weight", *items])
+    # Every column's type stated: none inferred from the first rows of the file.
+    schema = {"stratum": pl.Int32, "psu": pl.Int32, "agency": pl.String, "weight": pl.Float64}
+    raw = pl.read_csv(
+        DATA_CSV,
+        columns=[*schema, *items],
+        schema_overrides={**schema, **dict.fromkeys(items, pl.Int8)},
+        infer_schema=False,
+    )
     load_seconds = time.perf_counter() - t0
     rss_loaded = _rss_mb()
 

@@ -13,19 +13,30 @@ Two response layouts are read:
 Both are the same to the estimators: item columns of answer codes, blank for no answer.
 Columns that are identifiers (agency, desk, strata, PSU, domain) are read as text so that codes
 such as ``001`` keep their leading zeros.
+
+Every other column is numbers when every value in it is a number (``4``, ``-3.5``,
+``1e-05``; an XLSX cell typed as a number), and text otherwise: int64 when it holds only
+integers and no blank, else float64. A column of numbers that a float64 cannot hold exactly
+(an integer from 2**53 on, such as an 18-digit dossier number with a blank cell) is read as
+text instead, digit for digit. No column is ever read as dates, and an XLSX date cell in a
+text column reads as ``YYYY-MM-DD``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
+from scoring.spreadsheet import append_row, csv_frame
 
 __all__ = [
     "EXPORT_META_COLUMNS",
@@ -102,20 +113,9 @@ def read_table(
         raise InputFileError(f"{p}: no such file")
     try:
         if kind in ("csv", "tsv"):
-            # Only the header is read first so that text columns can be given a dtype.
-            header = pd.read_csv(
-                p, nrows=0, sep="\t" if kind == "tsv" else ",", encoding="utf-8-sig"
-            )
-            dtype = {c: "string" for c in header.columns if c in text}
-            frame = pd.read_csv(
-                p,
-                sep="\t" if kind == "tsv" else ",",
-                encoding="utf-8-sig",
-                dtype=dtype,
-                low_memory=False,
-            )
+            frame = _read_csv(p, "\t" if kind == "tsv" else ",", text)
         elif kind in ("xlsx", "xlsm"):
-            frame = _read_xlsx(p, text, sheet)
+            frame = _typed(_read_xlsx(p, sheet), text)
         elif kind == "json":
             frame = _read_json(p)
             for c in frame.columns:
@@ -134,19 +134,104 @@ def read_table(
 
 
 def _as_text(column: pd.Series) -> pd.Series:
-    """Identifier values as text: 1.0 read from a spreadsheet becomes '1', missing stays missing."""
+    """Identifier values as text: 1.0 read from a spreadsheet becomes '1', a date cell
+    '2026-03-15', missing stays missing."""
 
     def conv(v: object) -> object:
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return pd.NA
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
+        if isinstance(v, dt.datetime):
+            return v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
+        if isinstance(v, dt.date | dt.time):
+            return v.isoformat()
         return str(v)
 
     return column.map(conv).astype("string")
 
 
-def _read_xlsx(path: Path, text: set[str], sheet: str | None) -> pd.DataFrame:
+_PLAIN_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+_EXACT_INTEGER = 2**53
+
+
+def _read_csv(path: Path, sep: str, text: set[str]) -> pd.DataFrame:
+    """Text columns as text; the others as pandas' C parser reads numbers, each checked."""
+    header = pd.read_csv(path, nrows=0, sep=sep, encoding="utf-8-sig")
+    frame = pd.read_csv(
+        path,
+        sep=sep,
+        encoding="utf-8-sig",
+        dtype={c: "string" for c in header.columns if c in text},
+        low_memory=False,
+    )
+    others = [c for c in frame.columns if c not in text and not _exact_numbers(frame[c])]
+    if others:
+        # Read again, as written, the columns that are not numbers kept exactly.
+        raw = pd.read_csv(path, sep=sep, encoding="utf-8-sig", dtype=str, usecols=others)
+        for c in others:
+            frame[c] = raw[c].astype("string")
+    return frame
+
+
+def _exact_numbers(column: pd.Series) -> bool:
+    """Whether the C parser read a column as the numbers written: int64, bool, or float64
+    without a whole number from 2**53 on (a float rounds those to another number)."""
+    kind = column.dtype
+    if pd.api.types.is_bool_dtype(kind) or kind == np.dtype(np.int64):
+        return True
+    if kind != np.dtype(np.float64):
+        return False  # text, mixed, or integers beyond int64
+    values = column.to_numpy()
+    large = np.isfinite(values) & (np.abs(values) >= _EXACT_INTEGER)
+    return not bool((large & (values == np.round(values))).any())
+
+
+def _number(value: object) -> float | int | None:
+    """A spreadsheet cell's number, or None when the cell is not a number kept exactly."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | np.integer):
+        return int(value) if abs(int(value)) < _EXACT_INTEGER else None
+    if isinstance(value, float | np.floating):
+        return float(value)
+    if not isinstance(value, str) or not _PLAIN_NUMBER.fullmatch(value):
+        return None
+    text = value.strip()
+    if text.lstrip("+-").isdigit():
+        return int(text) if abs(int(text)) < _EXACT_INTEGER else None
+    return float(text)
+
+
+def _numbers(column: pd.Series) -> pd.Series | None:
+    """A spreadsheet column as int64 or float64 when every cell given is a number, else None.
+
+    Each distinct value is checked once, so a column of answer codes costs a few checks
+    whatever its length.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    numbers = [_number(v) for v in uniques]
+    if any(n is None for n in numbers):
+        return None
+    if not (codes < 0).any() and all(isinstance(n, int) for n in numbers):
+        return pd.Series(np.asarray(numbers, dtype=np.int64)[codes], index=column.index)
+    table = np.append(np.asarray(numbers, dtype=np.float64), np.nan)
+    return pd.Series(table[codes], index=column.index)  # code -1 takes the NaN
+
+
+def _typed(frame: pd.DataFrame, text: set[str]) -> pd.DataFrame:
+    """Text columns as text; the others as numbers where every cell is one."""
+    for c in frame.columns:
+        if c in text:
+            frame[c] = _as_text(frame[c])
+        else:
+            numbers = _numbers(frame[c])
+            if numbers is not None:
+                frame[c] = numbers
+    return frame
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
     from openpyxl import load_workbook
 
     try:
@@ -167,16 +252,8 @@ def _read_xlsx(path: Path, text: set[str], sheet: str | None) -> pd.DataFrame:
         data = [r for r in rows if any(v is not None for v in r)]
     finally:
         book.close()
-    frame = pd.DataFrame.from_records(data, columns=columns)
-    for c in frame.columns:
-        if c in text:
-            frame[c] = _as_text(frame[c])
-        elif frame[c].dtype == object:
-            # Empty cells come as None; numbers stay numbers.
-            converted = pd.to_numeric(frame[c], errors="coerce")
-            if converted.notna().sum() == frame[c].notna().sum():
-                frame[c] = converted
-    return frame
+    # Cells as openpyxl typed them (empty ones as None), one object column each.
+    return pd.DataFrame.from_records(data, columns=columns, coerce_float=False).astype(object)
 
 
 def _read_json(path: Path) -> pd.DataFrame:
@@ -257,14 +334,15 @@ def write_table(
     Notes
     -----
     Floats are written with full precision (``repr``), so reading the file back gives the
-    same numbers as the Python API.
+    same numbers as the Python API. Text cells are written printable and inert, never as
+    a formula (:mod:`scoring.spreadsheet`).
     """
     kind = output_format(path, format)
     p = Path(path)
     if kind == "csv":
-        frame.to_csv(p, index=False, encoding="utf-8", lineterminator="\n")
+        csv_frame(frame).to_csv(p, index=False, encoding="utf-8", lineterminator="\n")
     elif kind == "xlsx":
-        frame.to_excel(p, index=False, sheet_name=sheet[:31], engine="openpyxl")
+        _write_xlsx(frame, p, sheet)
     else:
         rows = [
             {str(k): _json_value(v) for k, v in zip(frame.columns, row, strict=True)}
@@ -275,6 +353,21 @@ def write_table(
             json.dumps(payload, ensure_ascii=False, indent=1, allow_nan=False) + "\n",
             encoding="utf-8",
         )
+
+
+def _write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    out = book.active
+    out.title = sheet[:31]
+    append_row(out, [str(c) for c in frame.columns])
+    for cell in out[1]:
+        cell.font = Font(bold=True)
+    for row in frame.itertuples(index=False, name=None):
+        append_row(out, row)
+    book.save(path)
 
 
 def missing_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:

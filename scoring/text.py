@@ -62,8 +62,19 @@ def _refusal(char: str, multiline: bool) -> str | None:
     return None
 
 
+# Every character find_refused may stop at (and some it lets through): text without any
+# is answered by one regular expression search, not a loop over its characters; every
+# request's fields go through here.
+_MAYBE_REFUSED = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufdd0-\ufdef"
+    "\ufffe\uffff\U0001fffe-\U0010ffff]"
+)
+
+
 def find_refused(text: str, *, multiline: bool = True) -> TextError | None:
     """The first character of ``text`` (as given) that :func:`clean_text` refuses, or None."""
+    if _MAYBE_REFUSED.search(text) is None:
+        return None
     for index, char in enumerate(text):
         if char in "\r\x0b\x0c\x85\u2028\u2029":
             if multiline:

@@ -37,6 +37,7 @@ from survey_app.extensions import db, limiter
 from survey_app.models import Desk
 from survey_app.privacy import client_key
 from survey_app.services import submissions
+from survey_app.text_input import checks_own_text
 
 bp = Blueprint("citizen", __name__)
 
@@ -328,6 +329,12 @@ ENGLISH_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^Vui lòng nhập số từ (\S+) đến (\S+)\.$", r"Please enter a number from \1 to \2."),
         (r"^Vui lòng nhập số không nhỏ hơn (\S+)\.$", r"Please enter a number of at least \1."),
         (r"^Vui lòng nhập số không lớn hơn (\S+)\.$", r"Please enter a number of at most \1."),
+        (
+            r"^Câu trả lời có ký tự không được phép \((U\+[0-9A-F]+)\) ở vị trí (\d+); "
+            r"vui lòng xóa ký tự này\.$",
+            r"The answer contains a character that is not allowed (\1) at position \2; "
+            r"please delete it.",
+        ),
     )
 )
 
@@ -583,6 +590,7 @@ def healthz() -> tuple[dict[str, str], int]:
 
 
 @bp.route("/s/<public_id>", methods=["GET", "POST"])
+@checks_own_text(prefix=FIELD_PREFIX)
 @client_limit
 def desk_form(public_id: str) -> object:
     """The form of a desk's QR poster (route 'desk_qr')."""
@@ -596,6 +604,7 @@ def desk_form(public_id: str) -> object:
 
 
 @bp.post("/s/<public_id>/submit")
+@checks_own_text(prefix=FIELD_PREFIX)
 @client_limit
 @submit_limit
 @desk_limit
@@ -608,6 +617,7 @@ def desk_submit(public_id: str) -> object:
 
 
 @bp.route("/c/<token>", methods=["GET", "POST"])
+@checks_own_text(prefix=FIELD_PREFIX)
 @client_limit
 def dossier_form(token: str) -> object:
     """The form of a dossier receipt's code (route 'dossier'): answerable once."""
@@ -624,6 +634,7 @@ def dossier_form(token: str) -> object:
 
 
 @bp.post("/c/<token>/submit")
+@checks_own_text(prefix=FIELD_PREFIX)
 @client_limit
 @submit_limit
 @desk_limit

@@ -10,6 +10,8 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from survey_app.text_input import RefusedInRequest
+
 # status -> (heading, message) for staff pages and the API.
 STAFF_MESSAGES = {
     400: ("Yêu cầu không hợp lệ", "Yêu cầu gửi lên không đúng định dạng. Không có gì được lưu."),
@@ -40,6 +42,7 @@ CSRF_MESSAGE = (
     "Biểu mẫu đã quá hạn hoặc thiếu mã bảo mật, nên không có gì được lưu. Vui lòng tải lại "
     "trang, nhập lại và gửi lần nữa.",
 )
+REFUSED_TITLE = "Đường dẫn hoặc dữ liệu không hợp lệ"
 PUBLIC_MESSAGES = {
     413: (
         "Phiếu gửi lên không hợp lệ",
@@ -67,9 +70,11 @@ def init_app(app: Flask) -> None:
 def _page(error: HTTPException) -> tuple[str, int] | Response | HTTPException:
     status = error.code or 500
     path = request.path
+    # A refused character in the URL or a form field: the message names it.
+    refused = error.message if isinstance(error, RefusedInRequest) else None
     if path.startswith("/api/"):
         heading, message = STAFF_MESSAGES.get(status, (error.name, error.description or ""))
-        response = jsonify(error=message)
+        response = jsonify(error=refused or message)
         response.status_code = status
         return response
     if path.startswith("/staff"):
@@ -77,7 +82,13 @@ def _page(error: HTTPException) -> tuple[str, int] | Response | HTTPException:
             heading, message = CSRF_MESSAGE
         else:
             heading, message = STAFF_MESSAGES.get(status, (error.name, error.description or ""))
-        return render_template("staff/error.html", heading=heading, message=message), status
+        return render_template(
+            "staff/error.html", heading=heading, message=refused or message
+        ), status
+    if refused is not None:
+        return render_template(
+            "citizen/message.html", title=REFUSED_TITLE, body=refused, desk=None, lang="vi"
+        ), status
     if status in PUBLIC_MESSAGES:
         title, body = PUBLIC_MESSAGES[status]
         return render_template(

@@ -52,5 +52,12 @@ def day_start(day: dt.date) -> dt.datetime:
 
 
 def local_series(stored: pd.Series) -> pd.Series:
-    """Stored instants (naive UTC) as naive local times, for a whole column."""
-    return pd.to_datetime(stored).dt.tz_localize("UTC").dt.tz_convert(zone()).dt.tz_localize(None)
+    """Stored instants (naive UTC, a datetime64 column) as naive local times.
+
+    The column must already be datetime64: text is never parsed here, since a format
+    inferred from its first value fails on (or misreads) the others. Readers convert
+    with an explicit format or unit first.
+    """
+    if not pd.api.types.is_datetime64_dtype(stored.dtype):
+        raise TypeError(f"stored instants must be datetime64, not {stored.dtype}")
+    return stored.dt.tz_localize("UTC").dt.tz_convert(zone()).dt.tz_localize(None)

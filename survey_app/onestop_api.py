@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from scoring.text import find_refused
 from survey_app.extensions import csrf
 from survey_app.services import dossier_codes, posters
 
@@ -65,6 +66,15 @@ def issue_dossier_code() -> ResponseReturnValue:
         or not isinstance(body.get("dossier"), str)
     ):
         return _error(400, 'body must be JSON {"desk": "<desk code>", "dossier": "<dossier ref>"}')
+    for name in ("desk", "dossier"):
+        refused = find_refused(body[name], multiline=False)
+        if refused is not None:
+            # Before any look-up: PostgreSQL cannot even compare a text holding a NUL.
+            return _error(
+                400,
+                f'"{name}" holds a character that is not allowed ({refused.character}) at '
+                f"position {refused.position}",
+            )
     try:
         token = dossier_codes.issue(body["desk"], body["dossier"])
     except dossier_codes.UnknownDesk as error:

@@ -28,6 +28,7 @@ from survey_app.extensions import db
 from survey_app.models import ROLES, StaffUser
 from survey_app.services import audit, staff_sessions
 from survey_app.services.organisation import agency_by_code
+from survey_app.text_input import TextRefused, clean_line
 
 MIN_PASSWORD_LENGTH = 10
 # The login form's limit: a longer password could be set but never used.
@@ -117,15 +118,21 @@ def normalise_username(username: str) -> str:
 
 
 def user_by_username(username: str) -> StaffUser | None:
-    return db.session.scalar(select(StaffUser).filter_by(username=normalise_username(username)))
+    username = normalise_username(username)
+    if not USERNAME_PATTERN.fullmatch(username):
+        return None  # no account has such a name; a NUL is not even sent to the database
+    return db.session.scalar(select(StaffUser).filter_by(username=username))
 
 
 def create_user(
     username: str, password: str, role: str, agency_code: str | None = None
 ) -> StaffUser:
     """Create an account; officers and viewers need an agency. Audited (``user.create``)."""
-    username = normalise_username(username)
-    if not USERNAME_PATTERN.match(username):
+    try:
+        username = normalise_username(clean_line(username.strip(), "Tên đăng nhập"))
+    except TextRefused as refused:
+        raise AccountError(str(refused)) from None
+    if not USERNAME_PATTERN.fullmatch(username):
         raise AccountError(
             "Tên đăng nhập chỉ gồm chữ thường không dấu, chữ số, '.', '_', '-' (2-64 ký tự)."
         )

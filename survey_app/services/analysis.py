@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import Select, create_engine, func, null, or_, select
+from sqlalchemy import BigInteger, Select, create_engine, func, null, or_, select
 from sqlalchemy.pool import NullPool
 
 from scoring.compare import Difference, difference_test
 from scoring.questionnaire import IndexNode, Questionnaire
 from survey_app import localtime
 from survey_app.extensions import db
-from survey_app.models import Agency, Campaign, Desk, Submission
+from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion, Submission
 from survey_app.services.questionnaires import definition
 from survey_app.services.weighting_settings import WeightingSettings
 from survey_app.services.weighting_settings import current as current_settings
@@ -57,7 +57,6 @@ class Responses:
 # On PostgreSQL a load of more rows than this is read in LOAD_PARTS concurrent parts.
 PARALLEL_LOAD_ROWS = 20_000
 LOAD_PARTS = 4
-SUBMISSION_COLUMNS = ["submission_id", "desk_id", "route", "submitted_at"]
 
 
 def _read_postgresql(
@@ -69,8 +68,11 @@ def _read_postgresql(
     ``concat_ws``), with the part's free texts beside it as one JSON array, in
     one pass over the part's rows: its cores extract ``answers ->> code`` in
     parallel, and Python receives a few large strings for pandas to parse, not
-    200,000 rows. The CSV values are integers, route codes and timestamps: no
-    quoting needed.
+    200,000 rows. The CSV values are integers and route codes: no quoting needed.
+    Each column is read with its own dtype, and the submission time as whole
+    microseconds since 1970 (the stored UTC instant): the text PostgreSQL writes
+    for a timestamp drops a zero fraction ("17:00:00" beside "11:13:09.292294"),
+    and pandas, inferring one format from the first value, failed on the other.
     """
     answers = Submission.answers
     line = func.concat_ws(
@@ -78,7 +80,7 @@ def _read_postgresql(
         Submission.id,
         Submission.desk_id,
         Submission.route,
-        Submission.submitted_at,
+        _epoch_microseconds(Submission.submitted_at),
         *[func.coalesce(answers[code].as_string(), "") for code in codes],
     )
     texts = [answers[code].as_string() for code in text_codes]
@@ -114,19 +116,22 @@ def _read_postgresql(
         with ThreadPoolExecutor(parts) as pool:
             results = list(pool.map(read, queries))
     text = "\n".join(csv for csv, _ in results if csv)
-    names = [*SUBMISSION_COLUMNS, *codes]
-    wide = (
-        pd.read_csv(
-            io.StringIO(text),
-            header=None,
-            names=names,
-            keep_default_na=False,
-            na_values=[""],
-            dtype={"route": "object", "submitted_at": "object"},
-        )
-        if text
-        else pd.DataFrame(columns=names)
+    dtypes = {
+        "submission_id": "int64",
+        "desk_id": "int64",
+        "route": "object",
+        "submitted_at": "int64",
+        **dict.fromkeys(codes, "float64"),
+    }
+    wide = pd.read_csv(
+        io.StringIO(text),
+        header=None,
+        names=list(dtypes),
+        keep_default_na=False,
+        na_values=[""],
+        dtype=dtypes,
     )
+    wide["submitted_at"] = pd.to_datetime(wide["submitted_at"], unit="us")
     comments = [
         (row[0], value)
         for _, rows in results
@@ -135,6 +140,11 @@ def _read_postgresql(
         if value is not None
     ]
     return wide, _comment_frame(comments)
+
+
+def _epoch_microseconds(column: Any) -> Any:
+    """A stored instant (naive UTC) as whole microseconds since 1970, in SQL."""
+    return func.round(func.extract("epoch", column) * 1_000_000).cast(BigInteger)
 
 
 def _read(
@@ -165,7 +175,20 @@ def _read(
                 select(Submission.id, text).where(*in_range, text.is_not(None))
             )
         ]
-    return (pd.DataFrame(rows, columns=[*SUBMISSION_COLUMNS, *codes]), _comment_frame(comments))
+    wide = pd.DataFrame(
+        {
+            "submission_id": pd.Series([r[0] for r in rows], dtype="int64"),
+            "desk_id": pd.Series([r[1] for r in rows], dtype="int64"),
+            "route": pd.Series([r[2] for r in rows], dtype="object"),
+            # datetime objects, converted by SQLAlchemy's DateTime type: nothing to parse.
+            "submitted_at": pd.Series([r[3] for r in rows], dtype="datetime64[us]"),
+            **{
+                code: pd.Series([r[4 + k] for r in rows], dtype="float64")
+                for k, code in enumerate(codes)
+            },
+        }
+    )
+    return wide, _comment_frame(comments)
 
 
 def _comment_frame(comments: list[tuple[int, str]]) -> pd.DataFrame:
@@ -470,8 +493,10 @@ class Comparison:
 def previous_period(campaign: Campaign, period: Period) -> Comparison | None:
     """The bucket before ``period`` in this campaign, else the previous campaign.
 
-    The previous campaign is the latest one with the same questionnaire that
-    ended before this one started (kỳ trước); an officer sees it only through
+    The previous campaign is the same scope's previous period (kỳ trước): the
+    latest campaign of the same agency with the same questionnaire (any version)
+    that ended before this one started. Another agency's campaign is never
+    compared with, whoever looks; an officer sees the previous one only through
     the same domain rules as this one.
     """
     if period.kind != "campaign":
@@ -479,16 +504,20 @@ def previous_period(campaign: Campaign, period: Period) -> Comparison | None:
         earlier = [p for p in same_kind if p.end < period.start]
         if earlier:
             return Comparison(campaign, earlier[-1], True)
-    questionnaire_id = campaign.questionnaire_version.questionnaire_id
-    candidates = db.session.scalars(
+    other = db.session.scalar(
         select(Campaign)
-        .where(Campaign.id != campaign.id, Campaign.ends_on < campaign.starts_on)
+        .join(QuestionnaireVersion, QuestionnaireVersion.id == Campaign.questionnaire_version_id)
+        .where(
+            Campaign.id != campaign.id,
+            Campaign.agency_id == campaign.agency_id,
+            QuestionnaireVersion.questionnaire_id
+            == campaign.questionnaire_version.questionnaire_id,
+            Campaign.ends_on < campaign.starts_on,
+        )
         .order_by(Campaign.ends_on.desc(), Campaign.id.desc())
-    ).all()
-    for other in candidates:
-        if other.questionnaire_version.questionnaire_id == questionnaire_id:
-            return Comparison(other, campaign_periods(other)[0], False)
-    return None
+        .limit(1)
+    )
+    return None if other is None else Comparison(other, campaign_periods(other)[0], False)
 
 
 def in_period(frame: pd.DataFrame, period: Period) -> np.ndarray:

@@ -18,6 +18,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from scoring.par import ParMapping, load_par_mapping, par_points
+from scoring.spreadsheet import append_row, csv_row
+from scoring.text import printable
 from survey_app.services import audit
 from survey_app.services.analysis import (
     LEAF_LEVEL,
@@ -110,13 +112,19 @@ def indices_csv(view: View, tree: NodeResult) -> bytes:
     """UTF-8 CSV with a BOM (Excel opens Vietnamese text correctly); '#' lines describe it."""
     out = io.StringIO()
     writer = csv.writer(out)
-    # Comment lines, written raw: a quoted "# ..." cell would hide the marker from readers.
-    out.write("".join(line[0].replace("\n", " ") + "\r\n" for line in _preamble(view)))
-    writer.writerow(INDEX_COLUMNS)
+    _write_preamble(out, view)
+    writer.writerow(csv_row(INDEX_COLUMNS))
     for row in index_rows(tree):
-        writer.writerow(["" if row[c] is None else _cell(row[c]) for c in INDEX_COLUMNS])
+        writer.writerow(csv_row(_cell(row[c]) for c in INDEX_COLUMNS))
     _audit(view, "indices", "csv")
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _write_preamble(out: io.StringIO, view: View) -> None:
+    # Comment lines, written raw: a quoted "# ..." cell would hide the marker from readers.
+    # They begin with '#', so no formula; each stays one printable line.
+    for line in _preamble(view):
+        out.write(printable(line[0]).replace("\n", " ") + "\r\n")
 
 
 def _cell(value: Any) -> Any:
@@ -134,12 +142,12 @@ def indices_xlsx(view: View, tree: NodeResult) -> bytes:
         assert sheet is not None
         first = False
         sheet.title = sheet_name
-        sheet.append(list(INDEX_HEADERS_VI))
+        append_row(sheet, INDEX_HEADERS_VI)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
             if row["level"] == sheet_name:
-                sheet.append([row[c] for c in INDEX_COLUMNS])
+                append_row(sheet, [row[c] for c in INDEX_COLUMNS])
         sheet.column_dimensions["C"].width = 60
         sheet.freeze_panes = "A2"
     info = book.create_sheet("Thông tin")
@@ -154,7 +162,7 @@ def indices_xlsx(view: View, tree: NodeResult) -> bytes:
             "Tất cả cơ quan" if view.agency_codes is None else ", ".join(sorted(view.agency_codes)),
         ),
     ):
-        info.append([key, value])
+        append_row(info, [key, value])
     info.column_dimensions["B"].width = 90
     _audit(view, "indices", "xlsx")
     out = io.BytesIO()
@@ -245,11 +253,10 @@ def _par_records(table: pd.DataFrame, text: bool = False) -> list[list[Any]]:
 def par_csv(view: View, table: pd.DataFrame) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    # Comment lines, written raw: a quoted "# ..." cell would hide the marker from readers.
-    out.write("".join(line[0].replace("\n", " ") + "\r\n" for line in _preamble(view)))
-    writer.writerow(PAR_HEADERS_VI)
+    _write_preamble(out, view)
+    writer.writerow(csv_row(PAR_HEADERS_VI))
     for record in _par_records(table, text=True):
-        writer.writerow(["" if v is None else v for v in record])
+        writer.writerow(csv_row(record))
     _audit(view, "par", "csv")
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -261,12 +268,12 @@ def par_xlsx(view: View, table: pd.DataFrame) -> bytes:
     assert sheet is not None
     sheet.title = "Điểm CCHC"
     for line in _preamble(view):
-        sheet.append([line[0].lstrip("# ")])
-    sheet.append(list(PAR_HEADERS_VI))
+        append_row(sheet, [line[0].lstrip("# ")])
+    append_row(sheet, PAR_HEADERS_VI)
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     for record in _par_records(table):
-        sheet.append(record)
+        append_row(sheet, record)
         sheet.cell(sheet.max_row, 6).number_format = "0.00"
         sheet.cell(sheet.max_row, 7).number_format = "0.00"
     sheet.column_dimensions["A"].width = 40

@@ -31,6 +31,7 @@ from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion, Submission
 from survey_app.services import audit
+from survey_app.text_input import TextRefused, clean_line
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 NAME_MAX = 255
@@ -80,16 +81,35 @@ def _fmt(day: dt.date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
-def _check_code(problems: _Problems, code: str, what: str) -> None:
-    if not CODE_PATTERN.match(code):
+def _check_code(problems: _Problems, code: str, what: str) -> bool:
+    """Whether ``code`` is a code (else a problem names why); only codes are looked up."""
+    try:
+        clean_line(code, f"Mã {what}")
+    except TextRefused as refused:
+        problems.add("code", str(refused))
+        return False
+    if not CODE_PATTERN.fullmatch(code):
         problems.add(
             "code",
             f"Mã {what} chỉ gồm chữ cái không dấu, chữ số, '.', '_', '-' (1-64 ký tự, "
             "bắt đầu bằng chữ cái hoặc chữ số).",
         )
+        return False
+    return True
+
+
+def _known(code: str | None) -> bool:
+    """Whether a code given to look a record up can exist; anything else is not looked up
+    (a NUL cannot even be compared by PostgreSQL)."""
+    return bool(code) and CODE_PATTERN.fullmatch(code or "") is not None
 
 
 def _clean_name(problems: _Problems, name: str, what: str) -> str:
+    try:
+        name = clean_line(name.strip(), f"Tên {what}")
+    except TextRefused as refused:
+        problems.add("name", str(refused))
+        return name
     name = " ".join(name.split())
     if not name:
         problems.add("name", f"Vui lòng nhập tên {what}.")
@@ -102,21 +122,21 @@ def _clean_name(problems: _Problems, name: str, what: str) -> str:
 
 
 def agency_by_code(code: str) -> Agency:
-    agency = db.session.scalar(select(Agency).filter_by(code=code))
+    agency = db.session.scalar(select(Agency).filter_by(code=code)) if _known(code) else None
     if agency is None:
         raise SetupError(Problem("agency", f"Không có cơ quan mã {code!r}."))
     return agency
 
 
 def desk_by_code(code: str) -> Desk:
-    desk = db.session.scalar(select(Desk).filter_by(code=code))
+    desk = db.session.scalar(select(Desk).filter_by(code=code)) if _known(code) else None
     if desk is None:
         raise SetupError(Problem("desks", f"Không có bộ phận một cửa mã {code!r}."))
     return desk
 
 
 def campaign_by_code(code: str) -> Campaign:
-    campaign = db.session.scalar(select(Campaign).filter_by(code=code))
+    campaign = db.session.scalar(select(Campaign).filter_by(code=code)) if _known(code) else None
     if campaign is None:
         raise SetupError(f"Không có đợt khảo sát mã {code!r}.")
     return campaign
@@ -201,13 +221,9 @@ def answer_span(campaign: Campaign) -> tuple[int, dt.date | None, dt.date | None
     return int(count or 0), _day(first), _day(last)
 
 
-def _day(value: Any) -> dt.date | None:
-    # SQLite may hand back text for an aggregate over a DateTime column.
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return localtime.to_local(value).date()
+def _day(value: dt.datetime | None) -> dt.date | None:
+    # min() and max() keep the column's DateTime type: SQLAlchemy converts on every database.
+    return None if value is None else localtime.to_local(value).date()
 
 
 def answers_outside(campaign: Campaign, starts_on: dt.date, ends_on: dt.date) -> int:
@@ -250,16 +266,25 @@ def add_agency(code: str, name: str, kind: str, parent_code: str | None = None) 
     """Add an agency under a parent (None: a top agency). Audited (``agency.create``)."""
     problems = _Problems()
     code = code.strip()
-    _check_code(problems, code, "cơ quan")
+    valid = _check_code(problems, code, "cơ quan")
     name = _clean_name(problems, name, "cơ quan")
     kind = kind.strip()
-    if not kind or len(kind) > KIND_MAX:
-        problems.add("kind", f"Loại cơ quan phải có từ 1 đến {KIND_MAX} ký tự.")
-    if code and db.session.scalar(select(Agency.id).filter_by(code=code)) is not None:
+    try:
+        clean_line(kind, "Loại cơ quan")
+    except TextRefused as refused:
+        problems.add("kind", str(refused))
+    else:
+        if not kind or len(kind) > KIND_MAX:
+            problems.add("kind", f"Loại cơ quan phải có từ 1 đến {KIND_MAX} ký tự.")
+    if valid and db.session.scalar(select(Agency.id).filter_by(code=code)) is not None:
         problems.add("code", f"Mã cơ quan {code!r} đã được dùng.")
     parent = None
     if parent_code:
-        parent = db.session.scalar(select(Agency).filter_by(code=parent_code))
+        parent = (
+            db.session.scalar(select(Agency).filter_by(code=parent_code))
+            if _known(parent_code)
+            else None
+        )
         if parent is None:
             problems.add("parent", f"Không có cơ quan cấp trên mã {parent_code!r}.")
     problems.check()
@@ -277,11 +302,15 @@ def add_desk(code: str, name: str, agency_code: str) -> Desk:
     """Add an active desk under an agency, with a random public id. Audited (``desk.create``)."""
     problems = _Problems()
     code = code.strip()
-    _check_code(problems, code, "bộ phận một cửa")
+    valid = _check_code(problems, code, "bộ phận một cửa")
     name = _clean_name(problems, name, "bộ phận một cửa")
-    if code and db.session.scalar(select(Desk.id).filter_by(code=code)) is not None:
+    if valid and db.session.scalar(select(Desk.id).filter_by(code=code)) is not None:
         problems.add("code", f"Mã bộ phận một cửa {code!r} đã được dùng.")
-    agency = db.session.scalar(select(Agency).filter_by(code=agency_code))
+    agency = (
+        db.session.scalar(select(Agency).filter_by(code=agency_code))
+        if _known(agency_code)
+        else None
+    )
     if agency is None:
         problems.add("agency", f"Không có cơ quan mã {agency_code!r}.")
     problems.check()
@@ -346,7 +375,7 @@ def _check_desks(
         if code in seen:
             continue
         seen.add(code)
-        desk = db.session.scalar(select(Desk).filter_by(code=code))
+        desk = db.session.scalar(select(Desk).filter_by(code=code)) if _known(code) else None
         if desk is None:
             problems.add("desks", f"Không có bộ phận một cửa mã {code!r}.")
             continue
@@ -388,9 +417,9 @@ def add_campaign(
     """
     problems = _Problems()
     code = code.strip()
-    _check_code(problems, code, "đợt khảo sát")
+    valid = _check_code(problems, code, "đợt khảo sát")
     name = _clean_name(problems, name, "đợt khảo sát")
-    if code and db.session.scalar(select(Campaign.id).filter_by(code=code)) is not None:
+    if valid and db.session.scalar(select(Campaign.id).filter_by(code=code)) is not None:
         problems.add("code", f"Mã đợt khảo sát {code!r} đã được dùng.")
     _check_period(problems, starts_on, ends_on)
     questionnaire = questionnaire_version(questionnaire_id, version)
@@ -399,7 +428,11 @@ def add_campaign(
             "questionnaire",
             f"Phiếu khảo sát {questionnaire_id} phiên bản {version} chưa được nạp.",
         )
-    agency = db.session.scalar(select(Agency).filter_by(code=agency_code))
+    agency = (
+        db.session.scalar(select(Agency).filter_by(code=agency_code))
+        if _known(agency_code)
+        else None
+    )
     if agency is None:
         problems.add("agency", f"Không có cơ quan mã {agency_code!r}.")
     codes = list(desk_codes)

@@ -40,6 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from scoring.questionnaire import Item, Questionnaire
+from scoring.spreadsheet import append_row, csv_row
 from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import Campaign, ImportBatch, StaffUser
@@ -158,13 +159,15 @@ def guide_rows(questionnaire: Questionnaire) -> list[list[str]]:
 
 def template_csv(questionnaire: Questionnaire) -> bytes:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(template_columns(questionnaire))
+    csv.writer(out, lineterminator="\r\n").writerow(csv_row(template_columns(questionnaire)))
     return out.getvalue().encode("utf-8-sig")
 
 
 def guide_csv(questionnaire: Questionnaire) -> bytes:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(guide_rows(questionnaire))
+    csv.writer(out, lineterminator="\r\n").writerows(
+        csv_row(row) for row in guide_rows(questionnaire)
+    )
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -173,13 +176,13 @@ def template_xlsx(questionnaire: Questionnaire, desks: Iterable[tuple[str, str]]
     book = Workbook()
     sheet = book.active
     sheet.title = DATA_SHEET
-    sheet.append(template_columns(questionnaire))
+    append_row(sheet, template_columns(questionnaire))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     guide = book.create_sheet(GUIDE_SHEET)
     for row in guide_rows(questionnaire):
-        guide.append(row)
+        append_row(guide, row)
     for cell in guide[1]:
         cell.font = Font(bold=True)
     for column, width in zip("ABCDEF", (12, 60, 12, 10, 30, 60), strict=True):
@@ -188,9 +191,9 @@ def template_xlsx(questionnaire: Questionnaire, desks: Iterable[tuple[str, str]]
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     desk_sheet = book.create_sheet(DESK_SHEET)
-    desk_sheet.append(["Mã", "Tên bộ phận một cửa"])
+    append_row(desk_sheet, ["Mã", "Tên bộ phận một cửa"])
     for code, name in desks:
-        desk_sheet.append([code, name])
+        append_row(desk_sheet, [code, name])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

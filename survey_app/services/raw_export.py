@@ -42,6 +42,7 @@ from openpyxl.styles import Font
 from sqlalchemy import func, select
 
 from scoring.questionnaire import Item, Questionnaire
+from scoring.spreadsheet import append_row, csv_frame
 from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import ROUTES, Agency, Campaign, Desk, Submission
@@ -217,7 +218,7 @@ CODEBOOK_HEADERS = ["Cột", "Mã câu hỏi", "Nội dung", "Loại", "Mã tr�
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
     # utf-8-sig: Excel needs the BOM to read Vietnamese diacritics correctly.
-    text = frame.to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    text = csv_frame(frame).to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     return text.encode("utf-8-sig")
 
 
@@ -230,13 +231,14 @@ def codebook_csv(campaign: Campaign) -> bytes:
 
 
 def write_sheet(sheet: Any, frame: pd.DataFrame) -> None:
-    """Write a frame to an openpyxl sheet: bold frozen header, <NA> as empty cells."""
-    sheet.append([str(c) for c in frame.columns])
+    """Write a frame to an openpyxl sheet: bold frozen header, <NA> as empty cells, text
+    as inert text (``scoring.spreadsheet``)."""
+    append_row(sheet, [str(c) for c in frame.columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
-    for row in frame.itertuples(index=False):
-        sheet.append([None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in row])
+    for row in frame.itertuples(index=False, name=None):
+        append_row(sheet, row)
 
 
 def responses_xlsx(campaign: Campaign, desk_ids: Collection[int] | None = None) -> bytes:

@@ -17,7 +17,6 @@ import datetime as dt
 import re
 import secrets
 import time
-import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from scoring.questionnaire import Item, Questionnaire
+from scoring.text import TextError, clean_text
 from survey_app.extensions import db
 from survey_app.models import (
     ROUTES,
@@ -43,6 +43,7 @@ from survey_app.models import (
 from survey_app.services import dossier_codes
 from survey_app.services.organisation import current_campaign
 from survey_app.services.questionnaires import definition
+from survey_app.text_input import refusal
 
 AnswerValue = int | list[int] | Decimal | str
 Answers = dict[str, AnswerValue]
@@ -179,8 +180,12 @@ def _parse_item(item: Item, values: list[str]) -> tuple[AnswerValue | None, str 
         ):
             return None, _number_range(item)
         return number.quantize(Decimal("0.000001")).normalize(), None
-    # Browsers send CRLF line breaks but count them as one character against maxlength.
-    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()
+    # Browsers send CRLF line breaks but count them as one character against maxlength;
+    # positions in messages are counted the same way.
+    try:
+        text = clean_text(value.replace("\r\n", "\n")).strip()
+    except TextError as error:
+        return None, refusal(error, "Câu trả lời")
     limit = item.max_length or 500
     if len(text) > limit:
         return None, MESSAGES["too_long"].format(max=limit, length=len(text))

@@ -15,6 +15,7 @@ from survey_app.models import ROLES, Agency
 from survey_app.services import accounts, audit
 from survey_app.staff import bp
 from survey_app.staff.auth import ADMIN_ROLES, role_required
+from survey_app.text_input import checks_own_text
 
 
 class NewUserForm(FlaskForm):
@@ -39,6 +40,7 @@ def _agency_choices() -> list[SelectChoice]:
 
 
 @bp.route("/users", methods=["GET", "POST"])
+@checks_own_text("username")
 @role_required(*ADMIN_ROLES)
 def users() -> Response | str:
     form = NewUserForm()

@@ -43,6 +43,7 @@ from survey_app.extensions import db
 from survey_app.models import StaffUser
 from survey_app.services import accounts, audit, staff_sessions
 from survey_app.staff import bp, login_limits
+from survey_app.text_input import SingleLine, checks_own_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,8 +76,21 @@ def has_role(*roles: str) -> bool:
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Tên đăng nhập", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Mật khẩu", validators=[DataRequired(), Length(max=256)])
+    username = StringField(
+        "Tên đăng nhập",
+        validators=[
+            DataRequired("Vui lòng nhập tên đăng nhập."),
+            Length(max=64, message="Tên đăng nhập dài tối đa 64 ký tự."),
+            SingleLine("Tên đăng nhập"),
+        ],
+    )
+    password = PasswordField(
+        "Mật khẩu",
+        validators=[
+            DataRequired("Vui lòng nhập mật khẩu."),
+            Length(max=256, message="Mật khẩu dài tối đa 256 ký tự."),
+        ],
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -103,6 +117,7 @@ def _throttled(username: str) -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@checks_own_text("username")
 def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("staff.home"))
@@ -124,6 +139,9 @@ def login() -> Response | str:
         audit.record("login.failure", None, username_tried=username[:64], reason=reason)
         db.session.commit()
         flash("Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa.", "error")
+    elif form.is_submitted():
+        for message in (*form.username.errors, *form.password.errors):
+            flash(str(message), "error")
     return render_template("staff/login.html", form=form)
 
 

@@ -44,6 +44,7 @@ from survey_app.services.posters import desk_url
 from survey_app.services.submissions import forget_surveys
 from survey_app.staff import bp
 from survey_app.staff.auth import ADMIN_ROLES, READ_ROLES, SETUP_ROLES, role_required
+from survey_app.text_input import checks_own_text
 
 MAX_YAML_BYTES = 1_000_000
 REQUIRED = "Vui lòng điền mục này."
@@ -181,6 +182,7 @@ def agencies() -> tuple[str, int]:
 
 
 @bp.post("/agencies")
+@checks_own_text("code", "name")
 @role_required(*ADMIN_ROLES)
 def agency_new() -> Response | tuple[str, int]:
     form = _agency_form()
@@ -224,6 +226,7 @@ class ConfirmForm(FlaskForm):
 
 
 @bp.route("/desks/new", methods=["GET", "POST"])
+@checks_own_text("code", "name")
 @role_required(*SETUP_ROLES)
 def desk_new() -> Response | tuple[str, int]:
     """Thêm bộ phận một cửa under an agency the user may manage."""
@@ -259,6 +262,7 @@ def desk_new() -> Response | tuple[str, int]:
 
 
 @bp.route("/desks/<code>/edit", methods=["GET", "POST"])
+@checks_own_text("name")
 @role_required(*SETUP_ROLES)
 def desk_edit(code: str) -> Response | tuple[str, int]:
     """Đổi tên bộ phận một cửa; the code and the poster's URL stay."""
@@ -411,6 +415,7 @@ def _campaign_page(
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
+@checks_own_text("code", "name")
 @role_required(*SETUP_ROLES)
 def campaign_new() -> Response | tuple[str, int]:
     """Tạo đợt khảo sát: first the agency (its subtree gives the desks), then the rest."""
@@ -455,6 +460,7 @@ def campaign_new() -> Response | tuple[str, int]:
 
 
 @bp.route("/campaigns/<code>/edit", methods=["GET", "POST"])
+@checks_own_text("name")
 @role_required(*SETUP_ROLES)
 def campaign_edit(code: str) -> Response | tuple[str, int]:
     """Sửa đợt khảo sát: name, period, desks, and the questionnaire until it has answers."""

@@ -18,6 +18,7 @@ from survey_app.services.posters import desk_url
 from survey_app.services.raw_export import response_counts
 from survey_app.staff import bp
 from survey_app.staff.auth import DATA_ROLES, READ_ROLES, SETUP_ROLES, role_required
+from survey_app.text_input import SingleLine, checks_own_text
 
 
 def _visible(query, column):  # type: ignore[no-untyped-def]
@@ -43,10 +44,17 @@ def home() -> str:
     return render_template("staff/home.html", campaigns=campaigns, desks=desks, nav_active="home")
 
 
+DOSSIER_REF_MESSAGE = f"Vui lòng nhập số hồ sơ (tối đa {dossier_codes.MAX_DOSSIER_REF} ký tự)."
+
+
 class DossierCodeForm(FlaskForm):
     dossier_ref = StringField(
         "Số hồ sơ (mã biên nhận)",
-        validators=[DataRequired(), Length(max=dossier_codes.MAX_DOSSIER_REF)],
+        validators=[
+            DataRequired(DOSSIER_REF_MESSAGE),
+            Length(max=dossier_codes.MAX_DOSSIER_REF, message=DOSSIER_REF_MESSAGE),
+            SingleLine("Số hồ sơ"),
+        ],
     )
 
 
@@ -73,6 +81,7 @@ def desk(code: str) -> str:
 
 
 @bp.post("/desks/<code>/dossier-codes")
+@checks_own_text("dossier_ref")
 @role_required(*DATA_ROLES)
 def issue_dossier_code(code: str) -> Response | str:
     """Phát mã khảo sát theo hồ sơ: a single-use survey link for one dossier's receipt."""
@@ -90,7 +99,8 @@ def issue_dossier_code(code: str) -> Response | str:
             audit.record("dossier_code.issue", desk.code)
             db.session.commit()
     else:
-        flash("Vui lòng nhập số hồ sơ (tối đa 64 ký tự).", "error")
+        for message in form.dossier_ref.errors or [DOSSIER_REF_MESSAGE]:
+            flash(str(message), "error")
     return _desk_page(desk, form, issued)
 
 

@@ -86,3 +86,17 @@ def test_printable_output_fits_a_spreadsheet_cell(text: str) -> None:
 def test_printable_keeps_clean_text_unchanged() -> None:
     text = "Thủ tục nhanh.\nCán bộ\tnhiệt tình 😀"
     assert printable(text) == text
+
+
+@given(anything, st.booleans())
+def test_find_refused_is_the_first_character_refused_one_by_one(text: str, multiline: bool) -> None:
+    from scoring.text import _refusal
+
+    breaks = "\r\x0b\x0c\x85\u2028\u2029"
+
+    def refused(char: str) -> bool:
+        return not multiline if char in breaks else _refusal(char, multiline) is not None
+
+    first = next(((i + 1, char) for i, char in enumerate(text) if refused(char)), None)
+    found = find_refused(text, multiline=multiline)
+    assert (None if found is None else (found.position, chr(found.codepoint))) == first
