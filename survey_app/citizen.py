@@ -26,6 +26,7 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError
+from limits import RateLimitItem, parse_many
 from markupsafe import Markup
 from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
@@ -198,25 +199,40 @@ def _submit_key() -> str:
     return f"submit:{client_key()}"
 
 
-def _desk_limit() -> str:
-    return str(current_app.config["RATELIMIT_DESK"])
+# Rate-limit counter of the submissions a desk stored (by its public id).
+DESK_SCOPE = "citizen-desk-stored"
 
 
-def _desk_key() -> str:
-    """Rate-limit key of the final submit: the desk's public id, whichever route."""
-    args = request.view_args or {}
-    if "public_id" in args:
-        return f"desk:{args['public_id']}"
-    try:
-        survey, _code = submissions.dossier_survey(str(args.get("token")), _today())
-    except submissions.SurveyUnavailable:
-        return "desk:-"
-    return f"desk:{survey.desk.public_id}"
+def _desk_limits() -> list[RateLimitItem]:
+    return _parsed_limits(str(current_app.config["RATELIMIT_DESK"]))
+
+
+@cache
+def _parsed_limits(limits: str) -> list[RateLimitItem]:
+    return parse_many(limits)
+
+
+def _desk_open(desk: submissions.DeskRef) -> bool:
+    """Whether the desk may store another submission under ``RATELIMIT_DESK``.
+
+    The desk's count is of stored submissions only (``_count_stored``), so junk posted to
+    its form, which the per-client limits refuse, never closes it to genuine citizens.
+    The count is checked here and raised after the INSERT, so submissions in flight when
+    the limit is reached are all stored: the overshoot is at most the requests in flight.
+    """
+    if not limiter.enabled:
+        return True
+    return all(limiter.limiter.test(item, DESK_SCOPE, desk.public_id) for item in _desk_limits())
+
+
+def _count_stored(desk: submissions.DeskRef) -> None:
+    if limiter.enabled:
+        for item in _desk_limits():
+            limiter.limiter.hit(item, DESK_SCOPE, desk.public_id)
 
 
 client_limit = limiter.limit(_client_limit, methods=["POST"])
 submit_limit = limiter.limit(_submit_limit, key_func=_submit_key, methods=["POST"])
-desk_limit = limiter.limit(_desk_limit, key_func=_desk_key, methods=["POST"])
 
 
 # --------------------------------------------------------------------------- the form
@@ -515,21 +531,30 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> o
         db.session.close()
     try:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            stored = submissions.record_submission(
-                connection,
-                uid=uid,
-                campaign=target.campaign,
-                desk=target.desk,
-                route=target.route,
-                answers=answers,
-                language=lang,
-                dossier_code=target.dossier_code,
-                client_hash=client_key(),
-            )
+            if not _desk_open(target.desk):
+                # A retry of a submission stored before the desk reached its limit still
+                # ends on its receipt; anything new waits.
+                stored = submissions.stored_retry(connection, uid, answers)
+                if stored is None:
+                    raise TooManyRequests()
+            else:
+                stored = submissions.record_submission(
+                    connection,
+                    uid=uid,
+                    campaign=target.campaign,
+                    desk=target.desk,
+                    route=target.route,
+                    answers=answers,
+                    language=lang,
+                    dossier_code=target.dossier_code,
+                    client_hash=client_key(),
+                )
     except submissions.SubmissionConflict:
         return _page("conflict", target.desk)
     except submissions.DossierCodeSpent:
         return _page("code_spent", target.desk)
+    if stored.new:
+        _count_stored(target.desk)
     # Post/redirect/get: the receipt appears only once the answers are committed.
     return redirect(url_for("citizen.receipt", receipt=stored.receipt), 303)
 
@@ -591,7 +616,6 @@ def desk_form(public_id: str) -> object:
 @bp.post("/s/<public_id>/submit")
 @client_limit
 @submit_limit
-@desk_limit
 def desk_submit(public_id: str) -> object:
     try:
         target = _desk_target(public_id)
@@ -619,7 +643,6 @@ def dossier_form(token: str) -> object:
 @bp.post("/c/<token>/submit")
 @client_limit
 @submit_limit
-@desk_limit
 def dossier_submit(token: str) -> object:
     try:
         target = _dossier_target(token)

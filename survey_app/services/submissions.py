@@ -76,6 +76,8 @@ class StoredSubmission:
     id: int
     uid: str
     receipt: str
+    # False when an earlier (or racing) request had stored it: nothing was added.
+    new: bool = True
 
 
 class SubmissionConflict(SubmissionError):
@@ -272,7 +274,7 @@ def _existing(
         select(Submission.id, Submission.receipt, Submission.answers).where(Submission.uid == uid)
     ).first()
     if row is not None:
-        existing = StoredSubmission(row.id, uid, row.receipt)
+        existing = StoredSubmission(row.id, uid, row.receipt, new=False)
         if row.answers != answers:
             raise SubmissionConflict(existing)
         return existing
@@ -285,6 +287,14 @@ def _existing(
     ):
         raise DossierCodeSpent(dossier_code)
     return None
+
+
+def stored_retry(
+    connection: Connection, uid: str, answers: Mapping[str, AnswerValue]
+) -> StoredSubmission | None:
+    """The submission already stored under ``uid`` with these answers, or None when none
+    is; raises SubmissionConflict when it holds other answers. Stores nothing."""
+    return _existing(connection, uid, stored_answers(answers), None)
 
 
 @dataclass(frozen=True)

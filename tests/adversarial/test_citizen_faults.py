@@ -1,0 +1,189 @@
+"""The citizen form against hostile clients and faults: junk and stuffing against a desk's
+limit, database connections killed under it, dossier codes read by whoever holds them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
+from werkzeug.test import TestResponse
+
+from survey_app.extensions import db, limiter
+from survey_app.models import Submission
+from tests.citizen_support import Survey, full_answers, read_form, running_survey, walk
+
+LAST_STEP = "10"  # SIPAS 2023: ten criteria groups, then the respondent block
+
+
+def _count(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Submission.id))) or 0
+
+
+def _limited_app(make_app: Callable[..., Flask], **limits: str) -> tuple[Flask, Survey]:
+    """An app with the rate limits on (the defaults unless given) and a running survey."""
+    app = make_app(RATELIMIT_ENABLED=True, **limits)
+    with app.app_context():
+        db.create_all()
+    return app, running_survey(app)
+
+
+def _phone(app: Flask, address: str) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def _final_post(
+    client: FlaskClient,
+    survey: Survey,
+    answers: Mapping[str, str | list[str]],
+    **fields: str,
+) -> TestResponse:
+    """What a script posts: one page fetched for its CSRF token and submission id, then
+    straight to the final step with ``answers`` (``fields`` overrides hidden fields)."""
+    page = read_form(client.get(f"/s/{survey.public_id}"))
+    data = MultiDict([(k, v) for k, v in page.hidden if k not in fields and k != "step"])
+    data["step"] = LAST_STEP
+    for key, value in fields.items():
+        data[key] = value
+    for code, value in answers.items():
+        for v in [value] if isinstance(value, str) else value:
+            data.add("a_" + code, v)
+    data["action"] = "next"
+    return client.post(f"/s/{survey.public_id}/submit", data=data)
+
+
+# Kinds of junk a script posts to a desk's final step; none of them stores anything.
+JUNK: dict[str, Callable[[FlaskClient, Survey], TestResponse]] = {
+    "empty": lambda c, s: _final_post(c, s, {}),
+    "half": lambda c, s: _final_post(c, s, {"I.1.1": "4", "I.1.2": "5"}),
+    "bad_option": lambda c, s: _final_post(c, s, full_answers(**{"II.2.1": "7"})),
+    "unknown_item": lambda c, s: _final_post(c, s, full_answers(**{"Z.9": "1"})),
+    "bad_uid": lambda c, s: _final_post(c, s, full_answers(), uid="not-a-uuid"),
+    "old_campaign": lambda c, s: _final_post(c, s, full_answers(), campaign="999999"),
+}
+JUNK_STATUS = {"empty": 422, "half": 422, "bad_option": 422, "unknown_item": 422}
+JUNK_STATUS |= {"bad_uid": 400, "old_campaign": 410}
+
+
+# --------------------------------------------------------------------------- desk limits
+
+
+def test_junk_from_three_addresses_does_not_close_the_desk_to_a_citizen(
+    make_app: Callable[..., Flask],
+) -> None:
+    """The issue's case with the default limits: 3 addresses post 10 junk final steps
+    each (the desk's 30 a minute); a citizen then finishes all 11 pages and is stored.
+    The junk is still refused per address: an 11th from one of them gets 429."""
+    app, survey = _limited_app(make_app)
+    for n in range(3):
+        phone = _phone(app, f"203.0.113.{n + 1}")
+        kinds = list(JUNK)
+        for i in range(10):
+            kind = kinds[i % len(kinds)]
+            assert JUNK[kind](phone, survey).status_code == JUNK_STATUS[kind], kind
+        assert JUNK["empty"](phone, survey).status_code == 429
+    response, _ = walk(_phone(app, "198.51.100.7"), f"/s/{survey.public_id}", full_answers())
+    assert response.status_code == 303
+    assert _count(app) == 1
+
+
+def test_stuffing_valid_forms_from_many_addresses_is_stopped_at_the_desk_limit(
+    make_app: Callable[..., Flask],
+) -> None:
+    """A script with valid answers and a fresh address per form: the desk stores its
+    30 a minute (the default) and refuses the rest, whatever the address."""
+    app, survey = _limited_app(make_app)
+    codes = [
+        _final_post(_phone(app, f"10.0.0.{n + 1}"), survey, full_answers()).status_code
+        for n in range(36)
+    ]
+    assert codes[:30] == [303] * 30 and codes[30:] == [429] * 6
+    assert _count(app) == 30
+
+
+def test_the_daily_cap_counts_stored_forms_not_junk(make_app: Callable[..., Flask]) -> None:
+    app, survey = _limited_app(make_app, RATELIMIT_DESK="1000 per minute;3 per day")
+    for n in range(6):  # 60 junk posts: twenty times the day's cap
+        phone = _phone(app, f"203.0.113.{n + 1}")
+        for _ in range(10):
+            assert JUNK["empty"](phone, survey).status_code == 422
+    stored = [
+        _final_post(_phone(app, f"198.51.100.{n + 1}"), survey, full_answers()).status_code
+        for n in range(4)
+    ]
+    assert stored == [303, 303, 303, 429]
+    assert _count(app) == 3
+
+
+def test_a_retry_of_a_stored_form_reaches_its_receipt_when_the_desk_is_closed(
+    make_app: Callable[..., Flask],
+) -> None:
+    app, survey = _limited_app(make_app, RATELIMIT_DESK="1 per minute")
+    phone = _phone(app, "198.51.100.1")
+    _response, last = walk(phone, f"/s/{survey.public_id}", full_answers(), submit=False)
+    first = phone.post(last.action, data=last.data(full_answers()))
+    assert first.status_code == 303
+    other = _final_post(_phone(app, "198.51.100.2"), survey, full_answers())
+    assert other.status_code == 429  # the desk has its one for this minute
+    again = phone.post(last.action, data=last.data(full_answers()))
+    assert (again.status_code, again.headers["Location"]) == (303, first.headers["Location"])
+    assert phone.get(again.headers["Location"]).status_code == 200
+    changed = phone.post(last.action, data=last.data(full_answers(gender="1")))
+    assert changed.status_code == 409
+    assert _count(app) == 1
+
+
+def test_a_retry_does_not_count_against_the_desk(make_app: Callable[..., Flask]) -> None:
+    app, survey = _limited_app(make_app, RATELIMIT_DESK="2 per minute")
+    phone = _phone(app, "198.51.100.1")
+    _response, last = walk(phone, f"/s/{survey.public_id}", full_answers(), submit=False)
+    receipts = {phone.post(last.action, data=last.data(full_answers())).location for _ in range(3)}
+    assert len(receipts) == 1
+    assert _final_post(_phone(app, "198.51.100.2"), survey, full_answers()).status_code == 303
+    assert _final_post(_phone(app, "198.51.100.3"), survey, full_answers()).status_code == 429
+    assert _count(app) == 2
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    junk=st.lists(
+        st.tuples(st.integers(min_value=1, max_value=4), st.sampled_from(sorted(JUNK))),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_no_mix_of_junk_closes_a_small_desk_to_a_citizen(
+    junk_app: tuple[Flask, Survey], junk: list[tuple[int, str]]
+) -> None:
+    """Junk of every kind from up to four addresses, in any order, against a desk that
+    stores only 2 a minute: the next citizen is stored, and the desk then closes on
+    stored forms."""
+    app, survey = junk_app
+    limiter.reset()
+    before = _count(app)
+    phones = {n: _phone(app, f"203.0.113.{n}") for n in range(1, 5)}
+    for address, kind in junk:
+        assert JUNK[kind](phones[address], survey).status_code in (JUNK_STATUS[kind], 429)
+    citizen, _ = walk(_phone(app, "198.51.100.9"), f"/s/{survey.public_id}", full_answers())
+    assert citizen.status_code == 303
+    second = _final_post(_phone(app, "198.51.100.10"), survey, full_answers())
+    third = _final_post(_phone(app, "198.51.100.11"), survey, full_answers())
+    assert (second.status_code, third.status_code) == (303, 429)
+    assert _count(app) == before + 2
+
+
+@pytest.fixture
+def junk_app(make_app: Callable[..., Flask]) -> tuple[Flask, Survey]:
+    return _limited_app(make_app, RATELIMIT_DESK="2 per minute")
