@@ -5,7 +5,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from survey_app import errors, localtime
+from survey_app import connections, errors, localtime
 from survey_app.config import load_config
 from survey_app.extensions import csrf, db, limiter, login_manager
 
@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     localtime.init_app(app)
     errors.init_app(app)
     db.init_app(app)
+    connections.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -28,12 +28,13 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from limits import RateLimitItem, parse_many
 from markupsafe import Markup
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import TooManyRequests
 
 from scoring.questionnaire import Item, Questionnaire
 from survey_app import localtime
+from survey_app.connections import in_autocommit
 from survey_app.extensions import db, limiter
 from survey_app.models import Desk
 from survey_app.privacy import client_key
@@ -529,26 +530,30 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> o
     # runs in autocommit: one round trip to the database, not BEGIN, INSERT and COMMIT.
     if db.session.registry.has():
         db.session.close()
+
+    def store(connection: Connection) -> submissions.StoredSubmission:
+        if not _desk_open(target.desk):
+            # A retry of a submission stored before the desk reached its limit still ends
+            # on its receipt; anything new waits.
+            stored = submissions.stored_retry(connection, uid, answers)
+            if stored is None:
+                raise TooManyRequests()
+            return stored
+        return submissions.record_submission(
+            connection,
+            uid=uid,
+            campaign=target.campaign,
+            desk=target.desk,
+            route=target.route,
+            answers=answers,
+            language=lang,
+            dossier_code=target.dossier_code,
+            client_hash=client_key(),
+        )
+
     try:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            if not _desk_open(target.desk):
-                # A retry of a submission stored before the desk reached its limit still
-                # ends on its receipt; anything new waits.
-                stored = submissions.stored_retry(connection, uid, answers)
-                if stored is None:
-                    raise TooManyRequests()
-            else:
-                stored = submissions.record_submission(
-                    connection,
-                    uid=uid,
-                    campaign=target.campaign,
-                    desk=target.desk,
-                    route=target.route,
-                    answers=answers,
-                    language=lang,
-                    dossier_code=target.dossier_code,
-                    client_hash=client_key(),
-                )
+        # Storing under the uid is idempotent, so a dropped connection is retried once.
+        stored = in_autocommit(store)
     except submissions.SubmissionConflict:
         return _page("conflict", target.desk)
     except submissions.DossierCodeSpent:

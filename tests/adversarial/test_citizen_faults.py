@@ -3,6 +3,7 @@ limit, database connections killed under it, dossier codes read by whoever holds
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 
 import pytest
@@ -10,13 +11,26 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import Connection, create_engine, func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
+from survey_app import connections
 from survey_app.extensions import db, limiter
 from survey_app.models import Submission
-from tests.citizen_support import Survey, full_answers, read_form, running_survey, walk
+from survey_app.services import submissions
+from tests.citizen_support import (
+    FormPage,
+    Survey,
+    full_answers,
+    read_form,
+    running_survey,
+    walk,
+)
+from tests.conftest import POSTGRES_URL
+from tests.staff_support import add_user, login
 
 LAST_STEP = "10"  # SIPAS 2023: ten criteria groups, then the respondent block
 
@@ -187,3 +201,175 @@ def test_no_mix_of_junk_closes_a_small_desk_to_a_citizen(
 @pytest.fixture
 def junk_app(make_app: Callable[..., Flask]) -> tuple[Flask, Survey]:
     return _limited_app(make_app, RATELIMIT_DESK="2 per minute")
+
+
+# --------------------------------------------------------------------------- dead connections
+
+
+@pytest.fixture
+def pg_app(make_app: Callable[..., Flask], database_url: str) -> tuple[Flask, str]:
+    """An app on PostgreSQL whose connections carry a name of their own (to kill them,
+    and no one else's), with no cache in front of the database."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("terminates PostgreSQL connections (pg_terminate_backend)")
+    name = f"faults-{uuid.uuid4().hex[:12]}"
+    app = make_app(
+        SQLALCHEMY_DATABASE_URI=f"{database_url}&application_name={name}",
+        SURVEY_CACHE_SECONDS=0,
+    )
+    with app.app_context():
+        db.create_all()
+    return app, name
+
+
+def _fill_pool(app: Flask, n: int = 4) -> None:
+    """Open ``n`` pooled connections at once and give them back: all idle in the pool."""
+    with app.app_context():
+        connections = [db.engine.connect() for _ in range(n)]
+        for connection in connections:
+            connection.execute(text("SELECT 1"))
+        for connection in connections:
+            connection.close()
+
+
+def _terminate(name: str) -> int:
+    """pg_terminate_backend on every connection named ``name``; waits until they are gone."""
+    return _terminate_where("application_name = :name", {"name": name})
+
+
+def _terminate_pid(pid: int) -> int:
+    return _terminate_where("pid = :pid", {"pid": pid})
+
+
+def _terminate_where(condition: str, params: dict[str, object]) -> int:
+    assert POSTGRES_URL is not None
+    admin = create_engine(POSTGRES_URL, poolclass=NullPool)
+    try:
+        with admin.connect() as connection:
+            killed = connection.execute(
+                text(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) "
+                    f"FROM pg_stat_activity WHERE {condition}"
+                ),
+                params,
+            ).scalar_one()
+    finally:
+        admin.dispose()
+    return int(killed)
+
+
+def test_no_request_fails_on_a_dead_pooled_connection(pg_app: tuple[Flask, str]) -> None:
+    """Every pooled connection is terminated before each request (as a restart of the
+    database does): the citizen's pages, the final POST, a staff page and /healthz all
+    answer, and the submission is stored once."""
+    app, name = pg_app
+    survey = running_survey(app)
+    with app.app_context():
+        add_user("quantri", "admin")
+    staff = app.test_client()
+    assert login(staff, "quantri").status_code == 302
+    phone = app.test_client()
+
+    def killed_first() -> None:
+        _fill_pool(app)
+        assert _terminate(name) >= 4
+
+    killed_first()
+    first = phone.get(f"/s/{survey.public_id}")
+    assert first.status_code == 200
+    page = read_form(first)
+    answers = full_answers()
+    while not page.action.endswith("/submit"):
+        killed_first()
+        step = phone.post(page.action, data=page.data(answers))
+        assert step.status_code == 200
+        page = read_form(step)
+    killed_first()
+    final = phone.post(page.action, data=page.data(answers))
+    assert final.status_code == 303
+    killed_first()
+    assert phone.get(final.headers["Location"]).status_code == 200
+    killed_first()
+    assert staff.get(f"/staff/desks/{survey.desk_code}").status_code == 200
+    killed_first()
+    assert phone.get("/healthz").status_code == 200
+    assert _count(app) == 1
+
+
+def _last_step(app: Flask, survey: Survey) -> tuple[FlaskClient, FormPage]:
+    phone = app.test_client()
+    _response, last = walk(phone, f"/s/{survey.public_id}", full_answers(), submit=False)
+    return phone, last
+
+
+def test_the_final_post_is_stored_once_when_its_connection_dies_before_the_insert(
+    pg_app: tuple[Flask, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection dies between the check at checkout and the INSERT (the check passes
+    it once): the INSERT fails on it and runs once more on a fresh connection."""
+    app, name = pg_app
+    app.config["SURVEY_CACHE_SECONDS"] = 30  # the final POST reads nothing before its INSERT
+    survey = running_survey(app)
+    phone, last = _last_step(app, survey)
+    _fill_pool(app)
+    _terminate(name)
+    check = connections._idle_and_open
+    passed: list[object] = []
+
+    def passes_once(connection: object) -> bool:
+        if not passed:
+            passed.append(connection)
+            return True
+        return check(connection)
+
+    monkeypatch.setattr(connections, "_idle_and_open", passes_once)
+    response = phone.post(last.action, data=last.data(full_answers()))
+    assert response.status_code == 303
+    assert phone.get(response.headers["Location"]).status_code == 200
+    assert _count(app) == 1
+
+
+def test_an_insert_whose_answer_is_lost_is_not_stored_twice(
+    pg_app: tuple[Flask, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The INSERT commits, then the connection dies before the application hears back:
+    the retry finds the row by its uid and the citizen gets that row's receipt."""
+    app, _name = pg_app
+    survey = running_survey(app)
+    phone, last = _last_step(app, survey)
+    real = submissions.record_submission
+    first: list[submissions.StoredSubmission] = []
+
+    def commit_then_drop(connection: Connection, **kwargs: object) -> submissions.StoredSubmission:
+        stored = real(connection, **kwargs)  # type: ignore[arg-type]
+        if not first:
+            first.append(stored)
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+            _terminate_pid(pid)
+            connection.exec_driver_sql("SELECT 1")  # the connection is gone: raises
+        return stored
+
+    monkeypatch.setattr(submissions, "record_submission", commit_then_drop)
+    response = phone.post(last.action, data=last.data(full_answers()))
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/r/{first[0].receipt}"
+    assert _count(app) == 1
+
+
+def test_an_error_that_is_no_disconnect_is_not_retried(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    survey = running_survey(app)
+    phone, last = _last_step(app, survey)
+    calls: list[object] = []
+
+    def broken(connection: Connection, **kwargs: object) -> submissions.StoredSubmission:
+        calls.append(kwargs)
+        connection.exec_driver_sql("SELECT no_such_column FROM submissions")
+        raise AssertionError("the statement above fails")
+
+    monkeypatch.setattr(submissions, "record_submission", broken)
+    with pytest.raises(DBAPIError):
+        phone.post(last.action, data=last.data(full_answers()))
+    assert len(calls) == 1
+    assert _count(app) == 0

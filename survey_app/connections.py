@@ -1,0 +1,96 @@
+"""Database connections that died in the pool cost no request.
+
+When PostgreSQL ends a connection (``pg_terminate_backend``, a restart, a failover), the
+connection stays in SQLAlchemy's pool until a request takes it, and that request's first
+statement failed: one 500 per dead connection. Two measures close this:
+
+- a connection taken from the pool is checked without a round trip: an idle connection
+  has nothing to read, so a socket with data (the server's goodbye) or a hang-up means it
+  is dead, and the pool replaces it before the request sees it. ``pool_pre_ping`` would
+  send a statement instead, a round trip per checkout (see bench/README.md);
+- work that is safe to repeat (the citizen's INSERT, idempotent by its UNIQUE uid) runs
+  once more on a fresh connection when the connection drops while it runs
+  (``in_autocommit``).
+"""
+
+from __future__ import annotations
+
+import select
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask
+from psycopg.pq import ConnStatus
+from sqlalchemy import Connection, event
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+
+from survey_app.extensions import db
+
+T = TypeVar("T")
+
+
+def init_app(app: Flask) -> None:
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "checkout", _replace_if_dead)
+
+
+def _replace_if_dead(dbapi_connection: Any, _record: object, _proxy: object) -> None:
+    # Raising DisconnectionError makes the pool open a new connection in this one's place.
+    if not _idle_and_open(dbapi_connection):
+        raise DisconnectionError("the server closed this pooled connection")
+
+
+def _idle_and_open(connection: Any) -> bool:
+    """Whether an idle psycopg connection is still open, without asking the server.
+
+    An idle connection receives nothing unasked but the server's last words (the FATAL
+    message of a terminated backend, then end of file) and, rarely, a notice or a changed
+    parameter; anything to read is taken as the end. A wrong guess costs one reconnect.
+    """
+    pgconn = connection.pgconn
+    if pgconn.status != ConnStatus.OK:
+        return False
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN)  # hang-ups and errors are always reported
+    return not poller.poll(0)
+
+
+def lost(connection: Connection, error: BaseException) -> bool:
+    """Whether ``error`` means ``connection`` to the database dropped (a disconnect).
+
+    SQLAlchemy wraps the errors of its own statements and says so; the driver's errors
+    from statements run on its cursor (``DriverStatement``) reach us unwrapped.
+    """
+    if isinstance(error, DBAPIError):
+        return bool(error.connection_invalidated)
+    if connection.invalidated:
+        return True
+    dialect = connection.dialect
+    return isinstance(error, dialect.loaded_dbapi.Error) and bool(
+        dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+    )
+
+
+def in_autocommit(work: Callable[[Connection], T]) -> T:
+    """``work(connection)`` on a pooled connection of its own in autocommit; once more on a
+    fresh connection when the first dropped while it ran.
+
+    Only for work that is safe to repeat: an INSERT that commits on the server but whose
+    answer is lost runs again and must find its own row (as storing a submission under its
+    uid does).
+    """
+    with _autocommit() as connection:
+        try:
+            return work(connection)
+        except Exception as error:
+            if not lost(connection, error):
+                raise
+            connection.invalidate()
+    with _autocommit() as connection:
+        return work(connection)
+
+
+def _autocommit() -> Connection:
+    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
