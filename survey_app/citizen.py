@@ -38,7 +38,7 @@ from survey_app.connections import in_autocommit
 from survey_app.extensions import db, limiter
 from survey_app.models import Desk
 from survey_app.privacy import client_key
-from survey_app.services import submissions
+from survey_app.services import dossier_codes, submissions
 
 bp = Blueprint("citizen", __name__)
 
@@ -256,9 +256,14 @@ class Target:
     campaign: submissions.CampaignRef
     questionnaire: Questionnaire
     route: str
-    dossier_code: str | None
+    dossier: dossier_codes.DossierClaim | None
     # The endpoints' common URL argument (``public_id`` or ``token``) and its value.
     url_arg: tuple[str, str]
+
+    @property
+    def dossier_code(self) -> str | None:
+        """What a submission through this form stores as its dossier code."""
+        return self.dossier.code if self.dossier is not None else None
 
     @property
     def step_url(self) -> str:
@@ -504,9 +509,11 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> o
     if action == "back":
         return show(step - 1)
     # On the final step the INSERT itself decides (DossierCodeSpent below), in its own
-    # transaction: a request never holds two pooled connections at once.
-    if target.dossier_code is not None and not final:
-        spent = submissions.dossier_code_spent(target.dossier_code)
+    # transaction: a request never holds two pooled connections at once. Only a code
+    # issued before keyed codes may have been spent under a value the INSERT cannot see.
+    dossier = target.dossier
+    if dossier is not None and (not final or dossier.legacy_code is not None):
+        spent = submissions.dossier_code_spent(dossier)
         if spent is not None and spent.uid != uid:
             return _page("code_spent", target.desk)
 
@@ -571,19 +578,19 @@ def _desk_target(public_id: str) -> Target:
         campaign=survey.campaign,
         questionnaire=survey.questionnaire,
         route="desk_qr",
-        dossier_code=None,
+        dossier=None,
         url_arg=("public_id", public_id),
     )
 
 
 def _dossier_target(token: str) -> Target:
-    survey, code = submissions.dossier_survey(token, _today())
+    survey, claim = submissions.dossier_survey(token, _today())
     return Target(
         desk=survey.desk,
         campaign=survey.campaign,
         questionnaire=survey.questionnaire,
         route="dossier",
-        dossier_code=code,
+        dossier=claim,
         url_arg=("token", token),
     )
 
@@ -638,8 +645,8 @@ def dossier_form(token: str) -> object:
     except submissions.SurveyUnavailable as error:
         return _page(error.reason, error.desk)
     if request.method == "GET":
-        assert target.dossier_code is not None
-        if submissions.dossier_code_spent(target.dossier_code) is not None:
+        assert target.dossier is not None
+        if submissions.dossier_code_spent(target.dossier) is not None:
             return _page("code_spent", target.desk)
         return _show_first_step(target)
     return _handle_post(target, final=False)

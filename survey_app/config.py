@@ -58,7 +58,8 @@ def load_config(instance_path: str) -> dict[str, object]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
     }
-    for key in list(config) + ["SECRET_KEY", "CLIENT_HASH_SALT", "ONESTOP_API_SECRET"]:
+    instance_secrets = ["SECRET_KEY", "CLIENT_HASH_SALT", "DOSSIER_CODE_KEY", "ONESTOP_API_SECRET"]
+    for key in list(config) + instance_secrets:
         if key in os.environ:
             value: object = os.environ[key]
             if key in INT_SETTINGS:
@@ -66,6 +67,7 @@ def load_config(instance_path: str) -> dict[str, object]:
             config[key] = value
     config.setdefault("SECRET_KEY", _instance_secret(instance, "secret_key"))
     config.setdefault("CLIENT_HASH_SALT", _instance_secret(instance, "client_salt"))
+    config.setdefault("DOSSIER_CODE_KEY", _instance_secret(instance, "dossier_code_key"))
     if str(config["PUBLIC_BASE_URL"]).startswith("https://"):
         config["SESSION_COOKIE_SECURE"] = True
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(str(config["DATABASE_URL"]))

@@ -254,9 +254,11 @@ def submission_by_receipt(receipt: str) -> Submission | None:
     return db.session.scalar(select(Submission).filter_by(receipt=receipt))
 
 
-def dossier_code_spent(code: str) -> Submission | None:
-    """The submission that spent a dossier code, if any."""
-    return db.session.scalar(select(Submission).filter_by(dossier_code=code))
+def dossier_code_spent(claim: dossier_codes.DossierClaim) -> Submission | None:
+    """The submission that answered a dossier code's dossier, if any."""
+    return db.session.scalar(
+        select(Submission).where(Submission.dossier_code.in_(claim.spent_by)).limit(1)
+    )
 
 
 def _existing(
@@ -500,11 +502,12 @@ def desk_survey(public_id: str, today: dt.date) -> DeskSurvey:
     return _remembered(("public_id", public_id, today), resolve)
 
 
-def dossier_survey(token: str, today: dt.date) -> tuple[DeskSurvey, str]:
-    """Where a signed dossier link lands, and the dossier code (to spend) it carries.
+def dossier_survey(token: str, today: dt.date) -> tuple[DeskSurvey, dossier_codes.DossierClaim]:
+    """Where a signed dossier link lands, and what the code says (the dossier to spend).
 
     Raises SurveyUnavailable with reason 'code_invalid', 'code_expired', 'unknown_desk',
-    'inactive_desk' or 'no_campaign'. Whether the code is already spent is not checked here.
+    'inactive_desk' or 'no_campaign'. Whether the dossier was already answered is not
+    checked here.
     """
     try:
         claim = dossier_codes.verify(token)
@@ -514,15 +517,15 @@ def dossier_survey(token: str, today: dt.date) -> tuple[DeskSurvey, str]:
         raise SurveyUnavailable("code_invalid") from None
 
     def resolve() -> DeskSurvey:
-        found = _desk_with_campaign(Desk.code == claim.desk_code, today)
+        found = _desk_with_campaign(Desk.id == claim.desk_id, today)
         if found is not None:
             return _survey(*found)
-        desk = db.session.scalar(select(Desk).filter_by(code=claim.desk_code))
+        desk = db.session.get(Desk, claim.desk_id)
         campaign = _running_campaign(desk, today)
         assert desk is not None
         return _survey(desk, campaign)
 
-    return _remembered(("code", claim.desk_code, today), resolve), claim.code
+    return _remembered(("desk_id", str(claim.desk_id), today), resolve), claim
 
 
 def forget_surveys() -> None:

@@ -3,24 +3,31 @@ limit, database connections killed under it, dossier codes read by whoever holds
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import time
 import uuid
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from itsdangerous import URLSafeTimedSerializer
+from itsdangerous.timed import TimestampSigner
 from sqlalchemy import Connection, create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
-from survey_app import connections
+from survey_app import connections, localtime
 from survey_app.extensions import db, limiter
 from survey_app.models import Submission
-from survey_app.services import submissions
+from survey_app.services import dossier_codes, submissions
 from tests.citizen_support import (
     FormPage,
     Survey,
@@ -373,3 +380,217 @@ def test_an_error_that_is_no_disconnect_is_not_retried(
         phone.post(last.action, data=last.data(full_answers()))
     assert len(calls) == 1
     assert _count(app) == 0
+
+
+# --------------------------------------------------------------------------- dossier codes
+
+# Dossier numbers as provincial one-stop systems write them, and any other text a desk
+# might type as one (letters of every script, digits, punctuation, symbols, spaces).
+DOSSIER_FORMAT = st.builds(
+    "{}.{}.{}.H{}-{}-{}".format,
+    st.from_regex(r"\A[0-9]{3}\Z"),
+    st.from_regex(r"\A[0-9]{2}\Z"),
+    st.from_regex(r"\A[0-9]{2}\Z"),
+    st.from_regex(r"\A[0-9]{2}\Z"),
+    st.from_regex(r"\A[0-9]{6}\Z"),
+    st.from_regex(r"\A[0-9]{4}\Z"),
+)
+ANY_DOSSIER = (
+    st.text(
+        st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Zs"]),
+        min_size=8,
+        max_size=64,
+    )
+    .map(str.strip)
+    .filter(lambda ref: len(ref) >= 8)
+)
+DOSSIERS = st.one_of(DOSSIER_FORMAT, ANY_DOSSIER)
+# The app fixtures are built once per test, not per example: what the examples share
+# (the app, its key) is what they test.
+FIXTURES = [HealthCheck.function_scoped_fixture]
+
+
+def _decodings(token: str) -> list[bytes]:
+    """Everything the token and its dot-separated parts decode to as base64 (URL-safe or
+    not), base32 or hex, and zlib-inflated where that works (itsdangerous compresses)."""
+    parts = [token, *token.split(".")]
+    out: list[bytes] = []
+    for part in parts:
+        raw = part.encode()
+        for decode in (
+            lambda p: base64.urlsafe_b64decode(p + b"=" * (-len(p) % 4)),
+            lambda p: base64.b64decode(p + b"=" * (-len(p) % 4)),
+            lambda p: base64.b32decode(p.upper() + b"=" * (-len(p) % 8)),
+            binascii.unhexlify,
+        ):
+            try:
+                decoded = decode(raw)
+            except (binascii.Error, ValueError):
+                continue
+            out.append(decoded)
+            try:
+                out.append(zlib.decompress(decoded))
+            except zlib.error:
+                pass
+    return out
+
+
+def _runs(text_: str, length: int = 4) -> set[bytes]:
+    return {text_[i : i + length].encode() for i in range(len(text_) - length + 1)}
+
+
+@pytest.fixture
+def code_app(make_app: Callable[..., Flask]) -> Flask:
+    app = make_app(DOSSIER_CODE_KEY="dossier-key-one")
+    with app.app_context():
+        db.create_all()
+    running_survey(app)
+    return app
+
+
+def test_the_leak_check_finds_the_dossier_in_a_code_of_the_old_kind(code_app: Flask) -> None:
+    """The check below is no tautology: it finds the number in the old codes."""
+    ref = "000.00.23.H23-251123-0001"
+    with code_app.app_context():
+        old = _legacy_token(code_app, "D1", ref)
+    assert any(run in decoded for decoded in _decodings(old) for run in _runs(ref))
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ref=DOSSIERS)
+def test_no_code_reveals_its_dossier_number(code_app: Flask, ref: str) -> None:
+    with code_app.app_context():
+        token = dossier_codes.issue("D1", ref)
+    assert ref not in token
+    decodings = _decodings(token)
+    for run in _runs(ref):
+        assert not any(run in decoded for decoded in decodings), run
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ref=DOSSIERS, other=DOSSIERS)
+def test_a_dossier_has_one_stored_hash_and_secrets_give_different_ones(
+    make_app: Callable[..., Flask], ref: str, other: str
+) -> None:
+    hashes = {}
+    for key in ("dossier-key-one", "dossier-key-two"):
+        app = _keyed_apps.setdefault(key, make_app(DOSSIER_CODE_KEY=key))
+        with app.app_context():
+            hashes[key] = dossier_codes.stored_hash(ref)
+            assert dossier_codes.stored_hash(ref) == hashes[key]  # stable
+            assert (dossier_codes.stored_hash(other) == hashes[key]) == (other == ref)
+            assert ref not in hashes[key]
+    assert hashes["dossier-key-one"] != hashes["dossier-key-two"]
+
+
+_keyed_apps: dict[str, Flask] = {}
+
+
+@pytest.fixture(autouse=True)
+def _forget_keyed_apps() -> Iterator[None]:
+    yield
+    _keyed_apps.clear()
+
+
+def _legacy_token(app: Flask, desk_code: str, ref: str, nonce: str = "n0nce-1") -> str:
+    """A code as issued before keyed codes: JSON [desk, dossier, nonce], SECRET_KEY."""
+    serializer = URLSafeTimedSerializer(
+        app.config["SECRET_KEY"],
+        salt="dossier-code",
+        serializer_kwargs={"separators": (",", ":"), "ensure_ascii": False},
+    )
+    return serializer.dumps([desk_code, ref, nonce])
+
+
+def _legacy_unkeyed(desk_code: str, ref: str, nonce: str = "n0nce-1") -> str:
+    """What a submission through such a code stored then (sha256, not keyed)."""
+    return hashlib.sha256(f"{nonce}\n{desk_code}\n{ref}".encode()).hexdigest()[:32]
+
+
+def _dossier_submissions(app: Flask) -> list[str | None]:
+    with app.app_context():
+        return list(db.session.scalars(select(Submission.dossier_code)))
+
+
+def test_a_code_of_the_old_kind_stays_answerable_and_spends_its_dossier(
+    code_app: Flask,
+) -> None:
+    ref = "000.00.23.H23-251123-0001"
+    old = _legacy_token(code_app, "D1", ref)
+    response, _ = walk(code_app.test_client(), f"/c/{old}", full_answers())
+    assert response.status_code == 303
+    with code_app.app_context():
+        assert _dossier_submissions(code_app) == [dossier_codes.stored_hash(ref)]
+        new = dossier_codes.issue("D1", ref)
+    again = code_app.test_client().get(f"/c/{new}")
+    assert again.status_code == 409
+    assert "Mã này đã được dùng để đánh giá" in again.get_data(as_text=True)
+    assert code_app.test_client().get(f"/c/{old}").status_code == 409
+
+
+def test_a_dossier_answered_through_a_new_code_refuses_its_old_code(code_app: Flask) -> None:
+    ref = "000.00.23.H23-251123-0002"
+    with code_app.app_context():
+        new = dossier_codes.issue("D1", ref)
+    old = _legacy_token(code_app, "D1", ref)
+    phone = code_app.test_client()
+    _response, late = walk(phone, f"/c/{old}", full_answers(), submit=False)
+    first, _ = walk(code_app.test_client(), f"/c/{new}", full_answers())
+    assert first.status_code == 303
+    assert phone.post(late.action, data=late.data(full_answers())).status_code == 409
+    assert _count(code_app) == 1
+
+
+def test_a_code_of_the_old_kind_spent_before_the_change_stays_spent(code_app: Flask) -> None:
+    """A submission stored through an old code before the change holds the keyed form of
+    the old stored value (migration 0005): the GET, every step and the final POST refuse
+    the code, and the exact retry of that submission still ends on its receipt."""
+    ref = "000.00.23.H23-251123-0003"
+    old = _legacy_token(code_app, "D1", ref)
+    phone = code_app.test_client()
+    _response, last = walk(phone, f"/c/{old}", full_answers(), submit=False)
+    late = code_app.test_client()
+    _response, late_last = walk(late, f"/c/{old}", full_answers(), submit=False)
+    with code_app.app_context():
+        survey = submissions.dossier_survey(old, localtime.today())[0]
+        answers, errors = submissions.validate_answers(
+            survey.questionnaire,
+            {k[2:]: v for k, v in last.data(full_answers()).lists() if k.startswith("a_")},
+        )
+        assert not errors
+        with db.engine.begin() as connection:
+            stored = submissions.record_submission(
+                connection,
+                uid=last.field("uid"),
+                campaign=survey.campaign,
+                desk=survey.desk,
+                route="dossier",
+                answers=answers,
+                language="vi",
+                dossier_code=dossier_codes.legacy_stored_hash(_legacy_unkeyed("D1", ref)),
+            )
+    assert code_app.test_client().get(f"/c/{old}").status_code == 409
+    assert late.post(late_last.action, data=late_last.data(full_answers())).status_code == 409
+    retry = phone.post(last.action, data=last.data(full_answers()))
+    assert (retry.status_code, retry.headers["Location"]) == (303, f"/r/{stored.receipt}")
+    assert _count(code_app) == 1
+
+
+def test_codes_of_the_old_kind_expire_and_forged_ones_are_refused(
+    code_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    max_age = int(code_app.config["DOSSIER_CODE_MAX_AGE_DAYS"]) * 86400
+    with monkeypatch.context() as m:
+        m.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - max_age - 60)
+        expired = _legacy_token(code_app, "D1", "HS-1")
+    assert code_app.test_client().get(f"/c/{expired}").status_code == 410
+    forged = URLSafeTimedSerializer("not-our-secret", salt="dossier-code").dumps(
+        ["D1", "HS-1", "n"]
+    )
+    unknown_desk = _legacy_token(code_app, "NO-SUCH-DESK", "HS-1")
+    for token in (forged, unknown_desk):
+        assert code_app.test_client().get(f"/c/{token}").status_code == 400
