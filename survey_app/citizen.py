@@ -34,7 +34,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from scoring.questionnaire import Item, Questionnaire
 from survey_app import localtime
-from survey_app.connections import in_autocommit
+from survey_app.connections import in_autocommit, retry_read
 from survey_app.extensions import db, limiter
 from survey_app.models import Desk
 from survey_app.privacy import client_key
@@ -606,7 +606,7 @@ def landing() -> str:
 @bp.get("/healthz")
 def healthz() -> tuple[dict[str, str], int]:
     try:
-        db.session.execute(text("SELECT 1"))
+        retry_read(lambda: db.session.execute(text("SELECT 1")))
     except Exception:  # noqa: BLE001  (any database failure means "not healthy")
         return {"status": "database unavailable"}, 503
     return {"status": "ok"}, 200

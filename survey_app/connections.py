@@ -8,9 +8,10 @@ statement failed: one 500 per dead connection. Two measures close this:
   has nothing to read, so a socket with data (the server's goodbye) or a hang-up means it
   is dead, and the pool replaces it before the request sees it. ``pool_pre_ping`` would
   send a statement instead, a round trip per checkout (see bench/README.md);
-- work that is safe to repeat (the citizen's INSERT, idempotent by its UNIQUE uid) runs
-  once more on a fresh connection when the connection drops while it runs
-  (``in_autocommit``).
+- the server may still end a connection between that check and the statement (a restart
+  while requests run): work that is safe to repeat runs once more on a fresh connection
+  when its connection drops while it runs: the citizen's INSERT, idempotent by its UNIQUE
+  uid (``in_autocommit``), and the reads behind the citizen's pages (``retry_read``).
 """
 
 from __future__ import annotations
@@ -94,3 +95,16 @@ def in_autocommit(work: Callable[[Connection], T]) -> T:
 
 def _autocommit() -> Connection:
     return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+def retry_read(read: Callable[[], T]) -> T:
+    """``read()``, reads through the ORM session, once more when the session's connection
+    dropped while it ran; the session's transaction is rolled back in between, so this is
+    for reads only."""
+    try:
+        return read()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        db.session.rollback()
+    return read()

@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from scoring.questionnaire import Item, Questionnaire
+from survey_app.connections import retry_read
 from survey_app.extensions import db
 from survey_app.models import (
     ROUTES,
@@ -251,14 +252,20 @@ def stored_answers(answers: Mapping[str, AnswerValue]) -> dict[str, StoredValue]
 
 
 def submission_by_receipt(receipt: str) -> Submission | None:
-    return db.session.scalar(select(Submission).filter_by(receipt=receipt))
+    """The submission with this receipt, with its campaign and desk (what the receipt
+    page shows) read in the same query."""
+    query = (
+        select(Submission)
+        .filter_by(receipt=receipt)
+        .options(joinedload(Submission.campaign), joinedload(Submission.desk))
+    )
+    return retry_read(lambda: db.session.scalar(query))
 
 
 def dossier_code_spent(claim: dossier_codes.DossierClaim) -> Submission | None:
     """The submission that answered a dossier code's dossier, if any."""
-    return db.session.scalar(
-        select(Submission).where(Submission.dossier_code.in_(claim.spent_by)).limit(1)
-    )
+    query = select(Submission).where(Submission.dossier_code.in_(claim.spent_by)).limit(1)
+    return retry_read(lambda: db.session.scalar(query))
 
 
 def _existing(
@@ -556,7 +563,7 @@ def _remembered(key: tuple[str, str, dt.date], resolve: Callable[[], DeskSurvey]
     hit = cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    found = resolve()
+    found = retry_read(resolve)
     if ttl > 0:
         if len(cache) >= _SURVEY_CACHE_LIMIT:
             cache.clear()

@@ -309,6 +309,21 @@ def _last_step(app: Flask, survey: Survey) -> tuple[FlaskClient, FormPage]:
     return phone, last
 
 
+def _check_passes_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool's check at checkout passes the next connection whatever its state: the
+    server ends it between the check and the statement."""
+    check = connections._idle_and_open
+    passed: list[object] = []
+
+    def passes_once(connection: object) -> bool:
+        if not passed:
+            passed.append(connection)
+            return True
+        return check(connection)
+
+    monkeypatch.setattr(connections, "_idle_and_open", passes_once)
+
+
 def test_the_final_post_is_stored_once_when_its_connection_dies_before_the_insert(
     pg_app: tuple[Flask, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -320,20 +335,37 @@ def test_the_final_post_is_stored_once_when_its_connection_dies_before_the_inser
     phone, last = _last_step(app, survey)
     _fill_pool(app)
     _terminate(name)
-    check = connections._idle_and_open
-    passed: list[object] = []
-
-    def passes_once(connection: object) -> bool:
-        if not passed:
-            passed.append(connection)
-            return True
-        return check(connection)
-
-    monkeypatch.setattr(connections, "_idle_and_open", passes_once)
+    _check_passes_once(monkeypatch)
     response = phone.post(last.action, data=last.data(full_answers()))
     assert response.status_code == 303
     assert phone.get(response.headers["Location"]).status_code == 200
     assert _count(app) == 1
+
+
+def test_citizen_pages_answer_when_their_connection_ends_after_the_check(
+    pg_app: tuple[Flask, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reads behind the citizen's pages run once more on a fresh connection."""
+    app, name = pg_app
+    survey = running_survey(app)
+    with app.app_context():
+        token = dossier_codes.issue(survey.desk_code, "000.00.23.H23-251201-0009")
+    phone = app.test_client()
+    stored, _ = walk(phone, f"/s/{survey.public_id}", full_answers())
+    page = read_form(phone.get(f"/s/{survey.public_id}"))
+    pages: dict[str, Callable[[], TestResponse]] = {
+        "form": lambda: phone.get(f"/s/{survey.public_id}"),
+        "step": lambda: phone.post(page.action, data=page.data(full_answers())),
+        "dossier form": lambda: phone.get(f"/c/{token}"),
+        "receipt": lambda: phone.get(stored.headers["Location"]),
+        "healthz": lambda: phone.get("/healthz"),
+    }
+    for what, request in pages.items():
+        with monkeypatch.context() as patch:
+            _fill_pool(app)
+            _terminate(name)
+            _check_passes_once(patch)
+            assert request().status_code == 200, what
 
 
 def test_an_insert_whose_answer_is_lost_is_not_stored_twice(
