@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--pairs", default="none:socket,none:pre_ping,socket:pre_ping")
     parser.add_argument("--connections", type=int, default=100, help="split between the two")
     parser.add_argument("--duration", type=int, default=15)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per variant")
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--wrk-threads", type=int, default=1)
@@ -92,9 +92,11 @@ def main() -> None:
         for pair in args.pairs.split(","):
             left, right = pair.split(":")
             for n in range(args.rounds):
+                # Alternate which variant starts (and is loaded) first.
+                order = (left, right) if n % 2 == 0 else (right, left)
                 servers = {
                     name: sb.start_gunicorn(f"bench.pool_check_bench:{name}_app", url, args)
-                    for name in (left, right)
+                    for name in order
                 }
                 try:
                     figures: dict[str, dict[str, float]] = {}
