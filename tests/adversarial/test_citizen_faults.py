@@ -178,6 +178,23 @@ def test_a_retry_does_not_count_against_the_desk(make_app: Callable[..., Flask])
     assert _count(app) == 2
 
 
+def test_a_desk_counts_its_stored_forms_by_either_route(make_app: Callable[..., Flask]) -> None:
+    """Dossier codes are no way around a desk's limit, and spent ones do not count."""
+    app, survey = _limited_app(make_app, RATELIMIT_DESK="2 per minute")
+    with app.app_context():
+        first = dossier_codes.issue(survey.desk_code, "000.00.23.H23-251201-0101")
+        second = dossier_codes.issue(survey.desk_code, "000.00.23.H23-251201-0102")
+    late = _phone(app, "198.51.100.2")
+    _response, page = walk(late, f"/c/{first}", full_answers(), submit=False)
+    answered, _ = walk(_phone(app, "198.51.100.1"), f"/c/{first}", full_answers())
+    assert answered.status_code == 303
+    assert late.post(page.action, data=page.data(full_answers())).status_code == 409
+    assert _final_post(_phone(app, "198.51.100.3"), survey, full_answers()).status_code == 303
+    refused, _ = walk(_phone(app, "198.51.100.4"), f"/c/{second}", full_answers())
+    assert refused.status_code == 429
+    assert _count(app) == 2
+
+
 @settings(
     max_examples=12,
     deadline=None,
