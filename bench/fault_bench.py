@@ -424,19 +424,23 @@ def stored(url: str, marker: str) -> tuple[dict[str, str], collections.Counter[s
 
 def server_errors(log_file: Path) -> collections.Counter[str]:
     """The requests that failed with an exception in the server's log (Flask logs
-    "Exception on <path> [<method>]" and the traceback, chained ones included), by page
-    and cause: a closed database connection, or anything else."""
+    "Exception on <path> [<method>]", gunicorn "Error handling request <method> <path>",
+    then the traceback, chained ones included), by page and cause: a closed database
+    connection, or anything else."""
     found: collections.Counter[str] = collections.Counter()
     text = log_file.read_text(encoding="utf-8", errors="replace")
     # One log record per "[date ...]" line; a traceback belongs to the record above it.
     for record in re.split(r"\n(?=\[\d{4}-\d\d-\d\d )", text):
-        where = re.search(r"Exception on (\S+) \[(\w+)\]", record)
+        flask = re.search(r"Exception on (?P<path>\S+) \[(?P<method>\w+)\]", record)
+        # gunicorn's own record of an exception that left the application (its teardown).
+        wsgi = re.search(r"Error handling request (?P<method>\w+) (?P<path>\S+)", record)
+        where = flask or wsgi
         if where is None:
             continue
         cause = "closed database connection" if DEAD_CONNECTION.search(record) else "other"
         raised = [line for line in record.splitlines() if EXCEPTION_LINE.match(line)]
         last = raised[-1][:120] if raised else "?"
-        found[f"{where.group(2)} {_page_kind(where.group(1))}: {cause} ({last})"] += 1
+        found[f"{where['method']} {_page_kind(where['path'])}: {cause} ({last})"] += 1
     return found
 
 

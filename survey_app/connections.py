@@ -35,6 +35,21 @@ def init_app(app: Flask) -> None:
         engine = db.engine
     if engine.dialect.name == "postgresql":
         event.listen(engine, "checkout", _replace_if_dead)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs before it.
+    app.teardown_appcontext(_close_session)
+
+
+def _close_session(_error: BaseException | None) -> None:
+    """End the request's session; if the server closed its connection after the request's
+    last statement, the ROLLBACK of its (read) transaction fails but loses nothing: the
+    request has its answer, which must not become a 500. A commit that fails still does."""
+    if not db.session.registry.has():
+        return
+    try:
+        db.session.close()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
 
 
 def _replace_if_dead(dbapi_connection: Any, _record: object, _proxy: object) -> None:

@@ -390,6 +390,29 @@ def test_citizen_pages_answer_when_their_connection_ends_after_the_check(
             assert request().status_code == 200, what
 
 
+def test_a_page_answers_when_its_connection_ends_before_the_session_closes(
+    pg_app: tuple[Flask, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server ends the connection after the page's last read, while the session still
+    holds its transaction: the ROLLBACK at the end of the request fails, the page stands."""
+    app, _name = pg_app
+    survey = running_survey(app)
+    phone = app.test_client()
+    stored, _ = walk(phone, f"/s/{survey.public_id}", full_answers())
+    real = submissions.submission_by_receipt
+
+    def read_then_lose_connection(receipt: str) -> Submission | None:
+        found = real(receipt)
+        pid = db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        _terminate_pid(pid)
+        return found
+
+    monkeypatch.setattr(submissions, "submission_by_receipt", read_then_lose_connection)
+    response = phone.get(stored.headers["Location"])
+    assert response.status_code == 200
+    assert "Cảm ơn Ông/Bà" in response.get_data(as_text=True)
+
+
 def test_an_insert_whose_answer_is_lost_is_not_stored_twice(
     pg_app: tuple[Flask, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
