@@ -34,7 +34,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from scoring.questionnaire import Item, Questionnaire
 from survey_app import localtime
-from survey_app.connections import in_autocommit, retry_read
+from survey_app.connections import close_session, in_autocommit, retry_read
 from survey_app.extensions import db, limiter
 from survey_app.models import Desk
 from survey_app.privacy import client_key
@@ -535,8 +535,7 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> o
     # a request never holds two pooled connections (a burst of first requests would
     # otherwise take them all and wait for each other). The INSERT is one statement, so it
     # runs in autocommit: one round trip to the database, not BEGIN, INSERT and COMMIT.
-    if db.session.registry.has():
-        db.session.close()
+    close_session()
 
     def store(connection: Connection) -> submissions.StoredSubmission:
         if not _desk_open(target.desk):

@@ -36,13 +36,17 @@ def init_app(app: Flask) -> None:
     if engine.dialect.name == "postgresql":
         event.listen(engine, "checkout", _replace_if_dead)
     # Registered after Flask-SQLAlchemy's own teardown, so it runs before it.
-    app.teardown_appcontext(_close_session)
+    app.teardown_appcontext(lambda _error: close_session())
 
 
-def _close_session(_error: BaseException | None) -> None:
-    """End the request's session; if the server closed its connection after the request's
-    last statement, the ROLLBACK of its (read) transaction fails but loses nothing: the
-    request has its answer, which must not become a 500. A commit that fails still does."""
+def close_session() -> None:
+    """End the request's ORM session and give its connection back.
+
+    If the server closed the connection after the session's last statement, the ROLLBACK
+    of its transaction fails but loses nothing (what was not committed is gone either
+    way): the request goes on, where it would otherwise answer 500. A failing commit
+    still raises where it happens.
+    """
     if not db.session.registry.has():
         return
     try:

@@ -14,6 +14,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from flask import Flask
@@ -44,6 +45,7 @@ from tests.conftest import POSTGRES_URL
 from tests.staff_support import add_user, login
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 LAST_STEP = "10"  # SIPAS 2023: ten criteria groups, then the respondent block
 
 
@@ -390,27 +392,41 @@ def test_citizen_pages_answer_when_their_connection_ends_after_the_check(
             assert request().status_code == 200, what
 
 
-def test_a_page_answers_when_its_connection_ends_before_the_session_closes(
-    pg_app: tuple[Flask, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The server ends the connection after the page's last read, while the session still
-    holds its transaction: the ROLLBACK at the end of the request fails, the page stands."""
-    app, _name = pg_app
-    survey = running_survey(app)
-    phone = app.test_client()
-    stored, _ = walk(phone, f"/s/{survey.public_id}", full_answers())
-    real = submissions.submission_by_receipt
+def _then_lose_the_session_connection(read: Callable[..., T]) -> Callable[..., T]:
+    """``read``, after which the server ends the session's connection (still in its
+    transaction)."""
 
-    def read_then_lose_connection(receipt: str) -> Submission | None:
-        found = real(receipt)
+    def read_then_lose_connection(*args: object) -> T:
+        found = read(*args)
         pid = db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
         _terminate_pid(pid)
         return found
 
-    monkeypatch.setattr(submissions, "submission_by_receipt", read_then_lose_connection)
-    response = phone.get(stored.headers["Location"])
-    assert response.status_code == 200
-    assert "Cảm ơn Ông/Bà" in response.get_data(as_text=True)
+    return read_then_lose_connection
+
+
+def test_a_page_answers_when_its_connection_ends_before_the_session_closes(
+    pg_app: tuple[Flask, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server ends the connection after the page's last read, while the session still
+    holds its transaction: the ROLLBACK at the end of the request fails, the page stands;
+    so does the final POST, which closes the session before its INSERT."""
+    app, _name = pg_app
+    survey = running_survey(app)
+    phone = app.test_client()
+    stored, _ = walk(phone, f"/s/{survey.public_id}", full_answers())
+    _response, last = walk(phone, f"/s/{survey.public_id}", full_answers(), submit=False)
+    with monkeypatch.context() as patch:
+        lose = _then_lose_the_session_connection(submissions.submission_by_receipt)
+        patch.setattr(submissions, "submission_by_receipt", lose)
+        response = phone.get(stored.headers["Location"])
+        assert response.status_code == 200
+        assert "Cảm ơn Ông/Bà" in response.get_data(as_text=True)
+    lose = _then_lose_the_session_connection(submissions.desk_survey)
+    monkeypatch.setattr(submissions, "desk_survey", lose)
+    final = phone.post(last.action, data=last.data(full_answers()))
+    assert final.status_code == 303
+    assert _count(app) == 2
 
 
 def test_an_insert_whose_answer_is_lost_is_not_stored_twice(
