@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import submit_bench as sb  # noqa: E402
-from survey_app import connections, create_app  # noqa: E402
+from survey_app import create_app  # noqa: E402
 from survey_app.config import load_config  # noqa: E402
 from survey_app.extensions import db  # noqa: E402
 
@@ -44,7 +44,9 @@ def _variant(name: str):  # type: ignore[no-untyped-def]
     options["pool_pre_ping"] = name == "pre_ping"
     app = create_app({**BENCH, "SQLALCHEMY_ENGINE_OPTIONS": options})
     with app.app_context():
-        event.remove(db.engine, "checkout", connections._replace_if_dead)
+        checks = app.extensions["pool_checks"]
+        event.remove(db.engine, "checkout", checks.checkout)
+        event.remove(db.engine, "connect", checks.opened)
     return app
 
 

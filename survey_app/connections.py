@@ -1,8 +1,8 @@
-"""Database connections that died in the pool cost no request.
+"""Database connections that the server ends cost no request.
 
 When PostgreSQL ends a connection (``pg_terminate_backend``, a restart, a failover), the
 connection stays in SQLAlchemy's pool until a request takes it, and that request's first
-statement failed: one 500 per dead connection. Two measures close this:
+statement failed: one 500 per dead connection. What closes this:
 
 - a connection taken from the pool is checked without a round trip: an idle connection
   has nothing to read, so a socket with data (the server's goodbye) or a hang-up means it
@@ -11,19 +11,23 @@ statement failed: one 500 per dead connection. Two measures close this:
 - the server may still end a connection between that check and the statement (a restart
   while requests run): work that is safe to repeat runs once more on a fresh connection
   when its connection drops while it runs: the citizen's INSERT, idempotent by its UNIQUE
-  uid (``in_autocommit``), and the reads behind the citizen's pages (``retry_read``).
+  uid (``in_autocommit``), and the reads behind the citizen's pages (``retry_read``);
+- a connection ended after a request's last statement fails only the ROLLBACK that ends
+  the request's session, which loses nothing and is let pass (``close_session``).
 """
 
 from __future__ import annotations
 
 import select
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask
+from flask import Flask, current_app
 from psycopg.pq import ConnStatus
 from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from survey_app.extensions import db
 
@@ -34,7 +38,10 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "postgresql":
-        event.listen(engine, "checkout", _replace_if_dead)
+        checks = PoolChecks()
+        event.listen(engine, "connect", checks.opened)
+        event.listen(engine, "checkout", checks.checkout)
+        app.extensions["pool_checks"] = checks
     # Registered after Flask-SQLAlchemy's own teardown, so it runs before it.
     app.teardown_appcontext(lambda _error: close_session())
 
@@ -56,10 +63,32 @@ def close_session() -> None:
             raise
 
 
-def _replace_if_dead(dbapi_connection: Any, _record: object, _proxy: object) -> None:
-    # Raising DisconnectionError makes the pool open a new connection in this one's place.
-    if not _idle_and_open(dbapi_connection):
-        raise DisconnectionError("the server closed this pooled connection")
+class PoolChecks:
+    """What a PostgreSQL engine's pool checks when a request takes a connection.
+
+    Besides the connection's own state, its age: after a connection dropped while in use
+    (``lost_one``), every connection opened before is replaced when next taken, as
+    SQLAlchemy does after a disconnect it sees itself. A restart or a sweep of
+    ``pg_terminate_backend`` ends connections one after another; a connection opened after
+    the first one dropped is out of its reach, so a retry on it does not meet the same fate.
+    """
+
+    def __init__(self) -> None:
+        self.dropped_at = 0.0
+
+    def lost_one(self) -> None:
+        self.dropped_at = time.monotonic()
+
+    @staticmethod
+    def opened(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["opened"] = time.monotonic()
+
+    def checkout(self, dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: object) -> None:
+        # Raising DisconnectionError makes the pool open a new connection in this one's place.
+        if record.info.get("opened", 0.0) <= self.dropped_at:
+            raise DisconnectionError("opened before a connection dropped")
+        if not _idle_and_open(dbapi_connection):
+            raise DisconnectionError("the server closed this pooled connection")
 
 
 def _idle_and_open(connection: Any) -> bool:
@@ -108,6 +137,9 @@ def in_autocommit(work: Callable[[Connection], T]) -> T:
             if not lost(connection, error):
                 raise
             connection.invalidate()
+    checks = current_app.extensions.get("pool_checks")
+    if checks is not None:
+        checks.lost_one()
     with _autocommit() as connection:
         return work(connection)
 

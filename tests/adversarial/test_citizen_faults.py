@@ -366,6 +366,24 @@ def test_the_final_post_is_stored_once_when_its_connection_dies_before_the_inser
     assert _count(app) == 1
 
 
+def test_the_retry_of_the_insert_takes_a_connection_opened_after_the_drop(
+    pg_app: tuple[Flask, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart or a sweep of pg_terminate_backend ends connections one after another:
+    the pooled connections still look alive when the INSERT's drops (here the check
+    cannot see any of them dying), and the retry must not take one of them."""
+    app, name = pg_app
+    app.config["SURVEY_CACHE_SECONDS"] = 30
+    survey = running_survey(app)
+    phone, last = _last_step(app, survey)
+    _fill_pool(app)
+    _terminate(name)
+    monkeypatch.setattr(connections, "_idle_and_open", lambda _connection: True)
+    response = phone.post(last.action, data=last.data(full_answers()))
+    assert response.status_code == 303
+    assert _count(app) == 1
+
+
 def test_citizen_pages_answer_when_their_connection_ends_after_the_check(
     pg_app: tuple[Flask, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
