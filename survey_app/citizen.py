@@ -223,13 +223,21 @@ def _desk_open(desk: submissions.DeskRef) -> bool:
     """
     if not limiter.enabled:
         return True
-    return all(limiter.limiter.test(item, DESK_SCOPE, desk.public_id) for item in _desk_limits())
+    key = _desk_key(desk)
+    return all(limiter.limiter.test(item, *key) for item in _desk_limits())
 
 
 def _count_stored(desk: submissions.DeskRef) -> None:
     if limiter.enabled:
+        key = _desk_key(desk)
         for item in _desk_limits():
-            limiter.limiter.hit(item, DESK_SCOPE, desk.public_id)
+            limiter.limiter.hit(item, *key)
+
+
+def _desk_key(desk: submissions.DeskRef) -> tuple[str, ...]:
+    # flask-limiter's own keys start with RATELIMIT_KEY_PREFIX when one is set.
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
+    return (prefix, DESK_SCOPE, desk.public_id) if prefix else (DESK_SCOPE, desk.public_id)
 
 
 client_limit = limiter.limit(_client_limit, methods=["POST"])
