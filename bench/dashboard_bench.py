@@ -41,6 +41,7 @@ from survey_app.services import (  # noqa: E402
     analysis,
     organisation,
     questionnaires,
+    staff_sessions,
     weighting_settings,
 )
 
@@ -169,11 +170,13 @@ def main() -> None:
     client = app.test_client()
 
     def login(username: str) -> None:
+        # A server-side session, as the login form starts one (its scrypt is not measured).
         with app.app_context():
-            uid = db.session.scalars(sa.select(StaffUser.id).filter_by(username=username)).one()
+            user = db.session.scalars(sa.select(StaffUser).filter_by(username=username)).one()
+            token, uid = staff_sessions.start(user), str(user.id)
+            db.session.commit()
         with client.session_transaction() as session:
-            session["_user_id"] = str(uid)
-            session["_fresh"] = True
+            session.update({"_user_id": uid, "_fresh": True, "sid": token})
 
     def get(path: str) -> None:
         response = client.get(path)

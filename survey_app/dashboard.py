@@ -29,11 +29,15 @@ from survey_app import charts
 from survey_app.access import campaign_or_404
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign
+from survey_app.request_limits import accepts_upload
 from survey_app.services import analysis, index_export, weighting_settings
 from survey_app.staff.auth import ANALYSIS_ROLES, READ_ROLES, role_required
 from survey_app.staff.data import CSV_MIME, XLSX_MIME, download
 
 bp = Blueprint("dashboard", __name__)
+
+# A population margins CSV on the weighting page.
+MAX_MARGINS_BYTES = 2_000_000
 
 
 def init_app(app: Flask) -> None:
@@ -152,6 +156,7 @@ def criterion(code: str, node_code: str) -> Any:
 
 
 @bp.route("/staff/campaigns/<code>/weighting", methods=["GET", "POST"])
+@accepts_upload(MAX_MARGINS_BYTES)
 @role_required(*ANALYSIS_ROLES)
 def weighting(code: str) -> Any:
     campaign = campaign_or_404(code)
@@ -162,7 +167,7 @@ def weighting(code: str) -> Any:
         upload = request.files.get("margins")
         text = None
         if upload is not None and upload.filename:
-            raw = upload.read(2_000_000)
+            raw = upload.read(MAX_MARGINS_BYTES)
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:

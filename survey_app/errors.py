@@ -19,6 +19,12 @@ STAFF_MESSAGES = {
         "Trang hoặc bản ghi này không tồn tại, hoặc nằm ngoài phạm vi cơ quan của bạn.",
     ),
     405: ("Thao tác không hợp lệ", "Trang này không nhận thao tác vừa gửi."),
+    413: (
+        "Dữ liệu gửi lên quá lớn",
+        "Yêu cầu vượt quá giới hạn của trang này về dung lượng, số trường hoặc tệp đính kèm, "
+        "nên không có gì được lưu. Nếu đang tải tệp lên, hãy xem giới hạn ghi trên trang tải "
+        "lên hoặc chia tệp thành nhiều phần.",
+    ),
     429: (
         "Quá nhiều yêu cầu",
         "Bạn đã gửi quá nhiều yêu cầu trong thời gian ngắn. Vui lòng đợi một phút rồi thử lại.",
@@ -35,6 +41,11 @@ CSRF_MESSAGE = (
     "trang, nhập lại và gửi lần nữa.",
 )
 PUBLIC_MESSAGES = {
+    413: (
+        "Phiếu gửi lên không hợp lệ",
+        "Dữ liệu gửi lên vượt quá giới hạn của phiếu khảo sát nên chưa được ghi nhận. Vui lòng "
+        "quét lại mã QR để mở phiếu mới.",
+    ),
     404: (
         "Không tìm thấy trang",
         "Đường dẫn này không tồn tại. Để đánh giá, Ông/Bà vui lòng quét mã QR dán tại quầy "

@@ -7,6 +7,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from survey_app import ratelimit_storage  # noqa: F401  (memory:// safe under threads)
 from survey_app.privacy import client_key
 
 

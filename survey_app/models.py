@@ -205,6 +205,34 @@ class StaffUser(UserMixin, db.Model):
         return self.active
 
 
+class StaffSession(db.Model):
+    """Phiên đăng nhập: one signed-in browser of an official, so that it can be ended.
+
+    The session cookie carries a random token; only its sha256 is stored. A session is
+    valid until ``ended_at``; ``services.staff_sessions`` says when it ends.
+    """
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (
+        CheckConstraint("(ended_at IS NULL) = (end_reason IS NULL)", name="ended_with_reason"),
+        CheckConstraint(
+            "end_reason IN ('logout', 'password', 'disabled', 'idle', 'lifetime')",
+            name="end_reason_known",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # Written at most once a minute (services.staff_sessions.TOUCH_INTERVAL).
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(16))
+
+    user: Mapped[StaffUser] = relationship()
+
+
 class AuditEvent(db.Model):
     """Nhật ký: logins, exports, imports and every change to the survey set-up."""
 

@@ -12,9 +12,10 @@ from flask.testing import FlaskClient
 from bench.dashboard_data import generate
 from scoring.questionnaire import Questionnaire
 from survey_app.extensions import db
-from survey_app.models import Agency, Campaign, Desk, StaffUser, Submission
+from survey_app.models import Agency, Campaign, Desk, Submission
 from survey_app.services import accounts, analysis, organisation, questionnaires
 from survey_app.services.questionnaires import definition
+from tests.staff_support import sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "mat-khau-rat-dai-2026"
@@ -69,13 +70,8 @@ def campaign(code: str) -> Campaign:
 
 
 def login(client: FlaskClient, username: str) -> None:
-    """Sign in through flask-login's session keys (the login form is tested elsewhere)."""
-    with client.application.app_context():
-        user = db.session.scalars(db.select(StaffUser).filter_by(username=username)).one()
-        user_id = str(user.id)
-    with client.session_transaction() as session:
-        session["_user_id"] = user_id
-        session["_fresh"] = True
+    """Sign in without the login form (tested elsewhere)."""
+    sign_in(client, username)
 
 
 def scoring_frame(app: Flask, code: str = "SIPAS-2026") -> tuple[pd.DataFrame, Questionnaire]:

@@ -24,8 +24,8 @@ from werkzeug.test import TestResponse
 from survey_app import localtime
 from survey_app.demo import load_demo
 from survey_app.extensions import db
-from survey_app.models import Campaign, Desk
-from survey_app.services import accounts, organisation, questionnaires
+from survey_app.models import Campaign, Desk, StaffUser
+from survey_app.services import accounts, organisation, questionnaires, staff_sessions
 from survey_app.services.questionnaires import definition
 from survey_app.services.submissions import record_submission, validate_answers
 
@@ -82,6 +82,17 @@ def add_user(username: str, role: str, agency: str | None = None, password: str 
     user = accounts.create_user(username, password, role, agency)
     db.session.commit()
     return user
+
+
+def sign_in(client: FlaskClient, username: str) -> None:
+    """Sign ``client`` in without the login form (tested on its own, and slow by design):
+    a server-side session and the session cookie's keys, as the form makes them."""
+    with client.application.app_context():
+        user = db.session.scalars(select(StaffUser).filter_by(username=username)).one()
+        token, user_id = staff_sessions.start(user), str(user.id)
+        db.session.commit()
+    with client.session_transaction() as session:
+        session.update({"_user_id": user_id, "_fresh": True, "sid": token})
 
 
 def csrf_token(client: FlaskClient, path: str = "/staff/login") -> str:

@@ -80,6 +80,13 @@ ROUTES = [
     Route("/staff/campaigns/{campaign}/import/template.csv", DATA),
     Route("/staff/campaigns/{campaign}/import/template.xlsx", DATA),
     Route("/staff/campaigns/{campaign}/import/guide.csv", DATA),
+    Route("/staff/account/password", ALL),
+    Route(
+        "/staff/account/password",
+        ALL,
+        "POST",
+        {"current": "khong-dung-1", "new": "mot-mat-khau-moi-9", "confirm": "mot-mat-khau-moi-9"},
+    ),
     Route("/staff/audit", ADMIN),
     Route("/staff/users", ADMIN),
     Route(

@@ -13,8 +13,8 @@ from flask import Flask
 
 from survey_app import migrate
 from survey_app.extensions import db
-from survey_app.models import Submission
-from survey_app.services import dossier_codes
+from survey_app.models import StaffUser, Submission
+from survey_app.services import dossier_codes, staff_sessions
 from tests.citizen_support import SMALL
 
 
@@ -155,12 +155,36 @@ def test_migration_0003_moves_answer_rows_into_documents_and_back(
     assert back == digests
 
 
-def test_migration_0005_keys_the_stored_dossier_codes_once(make_app: Callable[..., Flask]) -> None:
+def test_migration_0005_adds_staff_sessions_and_removes_them_leaving_accounts(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app()
+    migrate.upgrade(app, "0004")
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO staff_users (id, username, password_hash, role, active, created_at) "
+                "VALUES (1, 'lan', 'x', 'analyst', true, '2026-01-01')"
+            )
+        )
+    migrate.upgrade(app)
+    with app.app_context():
+        user = db.session.get(StaffUser, 1)
+        token = staff_sessions.start(user)
+        db.session.commit()
+        assert staff_sessions.signed_in_user(token, "1") == (user, None)
+    _at(app, "0004")
+    with app.app_context(), db.engine.connect() as connection:
+        assert "staff_sessions" not in db.inspect(connection).get_table_names()
+        assert connection.execute(sa.text("SELECT username FROM staff_users")).scalar() == "lan"
+
+
+def test_migration_0006_keys_the_stored_dossier_codes_once(make_app: Callable[..., Flask]) -> None:
     """Values stored for dossier codes before keyed codes (sha256, not keyed) become the
     keyed hashes the application recognises them by; other rows are left alone, and
     running the upgrade again after a downgrade keys nothing twice."""
     app = make_app(DOSSIER_CODE_KEY="key-of-this-instance")
-    migrate.upgrade(app, "0004")
+    migrate.upgrade(app, "0005")
     unkeyed = {
         sid: hashlib.sha256(f"nonce{sid}\nD1\nHS-{sid}".encode()).hexdigest()[:32] for sid in (1, 2)
     }
@@ -192,7 +216,7 @@ def test_migration_0005_keys_the_stored_dossier_codes_once(make_app: Callable[..
         keyed = {sid: dossier_codes.legacy_stored_hash(code) for sid, code in unkeyed.items()}
     assert stored() == {**keyed, 3: None}
     assert all(len(code) == 64 and code not in unkeyed.values() for code in keyed.values())
-    _at(app, "0004")
+    _at(app, "0005")
     assert stored() == {**keyed, 3: None}
     migrate.upgrade(app)
     assert stored() == {**keyed, 3: None}

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from survey_app.extensions import db
 from survey_app.models import Desk, StaffUser
 from survey_app.services import dossier_codes, organisation, posters
+from tests.staff_support import sign_in
 
 SVG = "{http://www.w3.org/2000/svg}"
 AWKWARD_NAME = "Sở \"Tư pháp\" & <Hộ tịch> 'A'"
@@ -134,15 +135,10 @@ def test_receipt_qr_decodes_to_the_dossier_survey_url(desk_app: Flask) -> None:
 def _login(client: FlaskClient, app: Flask, role: str, agency_code: str | None) -> None:
     with app.app_context():
         agency = organisation.agency_by_code(agency_code) if agency_code else None
-        user = StaffUser(
-            username=f"{role}-{agency_code}", password_hash="x", role=role, agency=agency
-        )
-        db.session.add(user)
+        username = f"{role}-{agency_code}"
+        db.session.add(StaffUser(username=username, password_hash="x", role=role, agency=agency))
         db.session.commit()
-        user_id = user.id
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
+    sign_in(client, username)
 
 
 def test_staff_poster_needs_a_login(desk_app: Flask) -> None:

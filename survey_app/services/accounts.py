@@ -10,22 +10,46 @@ Roles:
 
 There is no default password: the first administrator is created from the CLI
 (``survey-app user create-admin USERNAME``). Passwords are stored as werkzeug
-hashes (scrypt).
+hashes (scrypt). A new password or a disabled account ends every session of the
+account (``services.staff_sessions``), so a copied session cookie opens nothing.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import unicodedata
 
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from survey_app.extensions import db
 from survey_app.models import ROLES, StaffUser
-from survey_app.services import audit
+from survey_app.services import audit, staff_sessions
 from survey_app.services.organisation import agency_by_code
 
 MIN_PASSWORD_LENGTH = 10
+# The login form's limit: a longer password could be set but never used.
+MAX_PASSWORD_LENGTH = 256
+MIN_PASSWORD_SCORE = 3
+MIN_DISTINCT_CHARACTERS = 5  # fewer in 10 characters is a repetition, whichever characters
+ZXCVBN_MAX_LENGTH = 72  # zxcvbn refuses longer input; what follows is only more guessing
+# Names this application shows on every page, folded as _folded() does.
+APP_WORDS = ("sipas", "papi", "cchc", "khaosat", "hailong", "motcua")
+# Vietnamese words common in passwords that zxcvbn's English lists do not have.
+COMMON_WORDS = ("matkhau", "anhyeuem", "emyeuanh", "vietnam", "hanoi", "saigon", "quantri")
+# What the longest weak part of a password is, by zxcvbn's pattern.
+WEAK_PATTERNS = {
+    "repeat": "có ký tự hay cụm ký tự lặp lại (như aaaaaaaaaa, abcabcabc).",
+    "sequence": "có dãy liên tiếp (như 1234567890, abcdefghij).",
+    "spatial": "có dãy phím liền nhau trên bàn phím (như qwertyuiop).",
+    "dictionary": "có mật khẩu hay từ rất phổ biến (như password, matkhau, iloveyou).",
+    "date": "có ngày tháng hoặc năm.",
+    "regex": "có ngày tháng hoặc năm.",
+    "bruteforce": "quá ngắn hoặc quá đơn giản.",
+}
+_ZXCVBN_LOCK = threading.Lock()
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 # Hash of a random password, checked when the username is unknown so that the
 # response time does not reveal which usernames exist.
@@ -43,9 +67,49 @@ class AccountError(ValueError):
     """An account request that cannot be carried out; the message is Vietnamese."""
 
 
-def check_password_strength(password: str) -> None:
+class WrongPassword(AccountError):
+    """The current password given to change one's own password is not the account's."""
+
+
+def _folded(text: str) -> str:
+    """Lower case letters and digits only, Vietnamese marks taken off: "Khảo sát" -> "khaosat"."""
+    text = unicodedata.normalize("NFKD", text.lower().replace("đ", "d"))
+    return re.sub(r"[^a-z0-9]", "", text)
+
+
+def check_password_strength(password: str, username: str) -> None:
+    """Refuse a password that is short, common, a pattern, or made of the account's or the
+    application's own words; the message says which, in Vietnamese.
+
+    The guess estimate is zxcvbn's (Dropbox's algorithm: frequency lists of common
+    passwords, words and names; repeats, sequences, keyboard runs, dates, l33t), told the
+    username and the words of this application; a password needs an estimate of at least
+    10^8 guesses (zxcvbn score 3), beyond the reach of an online attacker under the login
+    limits and costly offline against scrypt.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"Mật khẩu dài tối đa {MAX_PASSWORD_LENGTH} ký tự.")
+    if any(unicodedata.category(c) == "Cc" for c in password):
+        raise AccountError("Mật khẩu không được chứa ký tự điều khiển (xuống dòng, tab...).")
+    if len(set(password)) < MIN_DISTINCT_CHARACTERS:
+        raise AccountError(f"Mật khẩu quá dễ đoán: {WEAK_PATTERNS['repeat']}")
+    folded, name = _folded(password), _folded(username)
+    if len(name) >= 3 and name in folded:
+        raise AccountError("Mật khẩu không được chứa tên đăng nhập.")
+    for word in APP_WORDS:
+        if word in folded:
+            raise AccountError(f"Mật khẩu không được chứa tên của hệ thống ({word}).")
+    with _ZXCVBN_LOCK:  # zxcvbn keeps the inputs of a call in a module-level dictionary
+        estimate = zxcvbn(password[:ZXCVBN_MAX_LENGTH], [username, *APP_WORDS, *COMMON_WORDS])
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        weakest = max(estimate["sequence"], key=lambda match: len(match["token"]))
+        reason = WEAK_PATTERNS.get(weakest["pattern"], WEAK_PATTERNS["bruteforce"])
+        raise AccountError(
+            f"Mật khẩu quá dễ đoán: {reason} Hãy chọn mật khẩu khác, ví dụ một cụm bốn, năm từ "
+            "không liền nghĩa nối bằng dấu gạch."
+        )
 
 
 def normalise_username(username: str) -> str:
@@ -71,7 +135,7 @@ def create_user(
         raise AccountError(f"Tên đăng nhập {username!r} đã được dùng.")
     if role in ("officer", "viewer") and not agency_code:
         raise AccountError("Cán bộ cơ quan và người chỉ xem phải thuộc một cơ quan.")
-    check_password_strength(password)
+    check_password_strength(password, username)
     agency = None
     if agency_code:
         try:
@@ -113,18 +177,37 @@ def set_active(username: str, active: bool) -> StaffUser:
     if user is None:
         raise AccountError(f"Không có tài khoản {username!r}.")
     user.active = active
-    audit.record("user.enable" if active else "user.disable", user.username)
+    if active:
+        audit.record("user.enable", user.username)
+    else:
+        ended = staff_sessions.end_all(user, "disabled")
+        audit.record("user.disable", user.username, sessions_ended=ended)
     return user
 
 
 def set_password(username: str, password: str) -> StaffUser:
+    """An administrator's (or the CLI's) new password for an account."""
     user = user_by_username(username)
     if user is None:
         raise AccountError(f"Không có tài khoản {username!r}.")
-    check_password_strength(password)
-    user.password_hash = generate_password_hash(password)
-    audit.record("user.password", user.username)
+    _replace_password(user, password)
     return user
+
+
+def change_own_password(user: StaffUser, current: str, new: str) -> None:
+    """A signed-in user's new password; the current one must be given."""
+    if not check_password_hash(user.password_hash, current):
+        raise WrongPassword("Mật khẩu hiện tại không đúng.")
+    if new == current:
+        raise AccountError("Mật khẩu mới phải khác mật khẩu hiện tại.")
+    _replace_password(user, new)
+
+
+def _replace_password(user: StaffUser, password: str) -> None:
+    check_password_strength(password, user.username)
+    user.password_hash = generate_password_hash(password)
+    ended = staff_sessions.end_all(user, "password")
+    audit.record("user.password", user.username, sessions_ended=ended)
 
 
 def all_users() -> list[StaffUser]:

@@ -5,8 +5,9 @@ caller's request (or CLI command) commits it together with the change it
 describes, so a rolled-back change leaves no misleading event behind.
 
 Actions in use (``area.verb``): ``login.success``, ``login.failure``,
-``login.throttled``, ``logout``, ``user.create``, ``user.disable``,
-``user.enable``, ``user.password``, ``export.responses``, ``import.paper``,
+``login.throttled``, ``logout``, ``session.expire``, ``user.create``, ``user.disable``,
+``user.enable``, ``user.password``, ``user.password.failure``, ``export.responses``,
+``import.paper``,
 ``import.paper.rejected``, ``dossier_code.issue``, ``weighting.change``
 (dashboard), ``questionnaire.loaded``, ``questionnaire.replaced``,
 ``questionnaire.rejected``, ``agency.create``, ``desk.create``, ``desk.rename``,

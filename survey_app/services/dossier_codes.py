@@ -16,7 +16,7 @@ one receipt store one submission.
 Codes issued before these keyed codes (itsdangerous JSON signed with ``SECRET_KEY``, the
 dossier number readable inside) stay answerable until they expire: they are spent under
 the keyed hash of their dossier like new ones, and a code of that kind spent before is
-recognised by the keyed form of what was stored then (``legacy_code``; migration 0005
+recognised by the keyed form of what was stored then (``legacy_code``; migration 0006
 keyed the stored values). Once ``DOSSIER_CODE_MAX_AGE_DAYS`` have passed since that
 change, no such code verifies any more and the legacy path can go.
 """
@@ -115,7 +115,7 @@ def _spent(identifier: bytes) -> str:
 def legacy_stored_hash(unkeyed: str) -> str:
     """The keyed form of a value stored for a code issued before keyed codes.
 
-    Migration 0005 computes the same (it cannot import this module): never change it.
+    Migration 0006 computes the same (it cannot import this module): never change it.
     """
     return hmac.new(_key("legacy"), unkeyed.encode("ascii"), hashlib.sha256).hexdigest()
 

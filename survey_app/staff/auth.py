@@ -15,6 +15,9 @@ an anonymous user is redirected to ``/staff/login?next=...``; a signed-in user
 whose role is not listed gets 403. Per-record checks (another agency's desk,
 campaign, submission) are done with ``survey_app.access`` and answer 404.
 
+Signing in starts a server-side session (``services.staff_sessions``) whose token the
+session cookie carries; the loader in ``survey_app.access`` checks it on every request.
+
 Role groups: ``READ_ROLES`` (every role), ``DATA_ROLES`` (admin, analyst,
 officer: raw microdata, import, dossier codes), ``SETUP_ROLES`` (admin,
 analyst, officer: desks and campaigns), ``ANALYSIS_ROLES`` (admin, analyst:
@@ -29,17 +32,17 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_limiter.errors import RateLimitExceeded
+from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from survey_app.extensions import db, limiter
-from survey_app.services import accounts, audit
-from survey_app.staff import bp
+from survey_app.extensions import db
+from survey_app.models import StaffUser
+from survey_app.services import accounts, audit, staff_sessions
+from survey_app.staff import bp, login_limits
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,15 +79,6 @@ class LoginForm(FlaskForm):
     password = PasswordField("Mật khẩu", validators=[DataRequired(), Length(max=256)])
 
 
-def _login_limit() -> str:
-    return str(current_app.config["RATELIMIT_LOGIN"])
-
-
-def _username_key() -> str:
-    # Per account, whatever the address: spreading guesses over many clients still stops.
-    return "login-user:" + accounts.normalise_username(request.form.get("username", ""))[:64]
-
-
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: an absolute or scheme-relative URL would be an open redirect."""
     if target:
@@ -99,21 +93,34 @@ def _safe_next(target: str | None) -> str:
     return url_for("staff.home")
 
 
+def _throttled(username: str) -> Response:
+    """Quá nhiều lần thử: a budget of staff.login_limits is spent; nothing was checked."""
+    audit.record("login.throttled", None, username_tried=username[:64])
+    db.session.commit()
+    response = make_response(render_template("staff/429.html"), 429)
+    response.headers["Retry-After"] = "60"
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_username_key)
 def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("staff.home"))
     form = LoginForm()
     if form.validate_on_submit():
         username = form.username.data or ""
+        attempt = login_limits.begin(username)
+        if attempt is None:
+            return _throttled(username)
         user, reason = accounts.authenticate(username, form.password.data or "")
         if user is not None:
-            login_user(user)
+            login_limits.succeeded(attempt)
+            _sign_in(user)
             audit.record("login.success", user.username)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            response = redirect(_safe_next(request.args.get("next")))
+            login_limits.remember_device(response, user.username)
+            return response
         audit.record("login.failure", None, username_tried=username[:64], reason=reason)
         db.session.commit()
         flash("Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa.", "error")
@@ -124,29 +131,81 @@ class LogoutForm(FlaskForm):
     """Logout is a POST with a CSRF token, so another site cannot sign a user out."""
 
 
+def _sign_in(user: StaffUser) -> None:
+    """A new session for ``user`` in this browser; the caller commits.
+
+    Nothing from before survives (session fixation): the cookie's CSRF secret, flashes
+    and any key someone planted go, and the server-side session is new.
+    """
+    session.clear()
+    login_user(user)
+    session["sid"] = staff_sessions.start(user)
+
+
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
     if LogoutForm().validate_on_submit():
+        staff_sessions.end(session.get("sid"), "logout")
         audit.record("logout", current_user.username)
         db.session.commit()
         logout_user()
+        session.clear()
         flash("Bạn đã đăng xuất.", "info")
     return redirect(url_for("staff.login"))
 
 
-@bp.errorhandler(RateLimitExceeded)
-def throttled(error: RateLimitExceeded) -> tuple[str, int]:
-    if request.endpoint == "staff.login":
-        audit.record("login.throttled", None, username_tried=request.form.get("username", "")[:64])
-        db.session.commit()
-    return render_template("staff/429.html"), 429
+class PasswordForm(FlaskForm):
+    current = PasswordField("Mật khẩu hiện tại", validators=[DataRequired(), Length(max=256)])
+    new = PasswordField(
+        f"Mật khẩu mới (ít nhất {accounts.MIN_PASSWORD_LENGTH} ký tự)",
+        validators=[DataRequired(), Length(max=256)],
+    )
+    confirm = PasswordField(
+        "Nhập lại mật khẩu mới",
+        validators=[DataRequired(), EqualTo("new", "Hai lần nhập mật khẩu mới không khớp.")],
+    )
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@role_required(*READ_ROLES)
+def change_password() -> Response | str:
+    """Đổi mật khẩu: every other session of the account ends; this browser goes on."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        # Guessing the current password from a stolen session is throttled as a login is.
+        attempt = login_limits.begin(user.username)
+        if attempt is None:
+            return _throttled(user.username)
+        try:
+            accounts.change_own_password(user, form.current.data or "", form.new.data or "")
+        except accounts.WrongPassword as error:
+            db.session.rollback()
+            audit.record("user.password.failure", user.username)
+            db.session.commit()
+            flash(str(error), "error")
+        except accounts.AccountError as error:
+            db.session.rollback()
+            login_limits.succeeded(attempt)  # the current password was right
+            flash(str(error), "error")
+        else:
+            login_limits.succeeded(attempt)
+            _sign_in(user)
+            db.session.commit()
+            flash("Đã đổi mật khẩu. Các phiên đăng nhập khác của tài khoản đã kết thúc.", "success")
+            return redirect(url_for("staff.home"))
+    for messages in form.errors.values():
+        for message in messages:
+            flash(str(message), "error")
+    return render_template("staff/password.html", form=form)
 
 
 @bp.app_context_processor
 def staff_helpers() -> dict[str, Any]:
     return {
         "has_role": has_role,
-        "logout_form": LogoutForm,
+        # Never from the request's form: an error page (413) must render without reading it.
+        "logout_form": lambda: LogoutForm(formdata=None),
         "role_labels": accounts.ROLE_LABELS,
     }

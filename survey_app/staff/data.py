@@ -12,6 +12,7 @@ from werkzeug.utils import secure_filename
 from survey_app import access
 from survey_app.extensions import db
 from survey_app.models import Campaign, ImportBatch
+from survey_app.request_limits import accepts_upload
 from survey_app.services import audit, raw_export
 from survey_app.services import paper_import as paper_import_service
 from survey_app.services.questionnaires import definition
@@ -93,6 +94,7 @@ def _import_page(
 
 
 @bp.route("/campaigns/<code>/import", methods=["GET", "POST"])
+@accepts_upload(MAX_UPLOAD_BYTES)
 @role_required(*DATA_ROLES)
 def paper_import(code: str) -> Response | tuple[str, int]:
     """Nhập phiếu giấy: all rows of a file, or none."""

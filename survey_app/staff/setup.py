@@ -37,6 +37,7 @@ from scoring.questionnaire import QuestionnaireError
 from survey_app import access, localtime
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
+from survey_app.request_limits import accepts_upload
 from survey_app.services import audit, organisation, questionnaires
 from survey_app.services.organisation import SetupError
 from survey_app.services.posters import desk_url
@@ -539,6 +540,7 @@ def questionnaire_list() -> tuple[str, int]:
 
 
 @bp.post("/questionnaires")
+@accepts_upload(MAX_YAML_BYTES)
 @role_required(*ADMIN_ROLES)
 def questionnaire_upload() -> Response | tuple[str, int]:
     """Nạp phiếu khảo sát: validated fully by the loader; stored only if all is valid."""

@@ -658,7 +658,7 @@ def test_a_dossier_answered_through_a_new_code_refuses_its_old_code(code_app: Fl
 
 def test_a_code_of_the_old_kind_spent_before_the_change_stays_spent(code_app: Flask) -> None:
     """A submission stored through an old code before the change holds the keyed form of
-    the old stored value (migration 0005): the GET, every step and the final POST refuse
+    the old stored value (migration 0006): the GET, every step and the final POST refuse
     the code, and the exact retry of that submission still ends on its receipt."""
     ref = "000.00.23.H23-251123-0003"
     old = _legacy_token(code_app, "D1", ref)

@@ -13,8 +13,8 @@ from the repository, whose env.py builds the application), with the instance's s
 The downgrade leaves the keyed values as they are: the old ones cannot be computed back,
 and the code before this revision could not verify the new codes anyway.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02
 """
 
@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from alembic import op
 from flask import current_app
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
