@@ -5,7 +5,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install lock chromium wrk run test lint bench-submit bench-scoring bench-dashboard
+.PHONY: install lock chromium wrk run test lint bench-submit bench-scoring bench-dashboard \
+	bench-faults
 
 # Everything comes from the lock file, pinned with hashes; the package itself is installed
 # without dependencies, built by the pinned setuptools. `make lock` updates the locks.
@@ -69,3 +70,9 @@ bench-scoring: install
 # The data are generated once into schema bench_dashboard; BENCH_ARGS="--design clustered".
 bench-dashboard: install
 	$(BIN)/python bench/dashboard_bench.py $(BENCH_ARGS)
+
+# Faults under load on gunicorn + PostgreSQL: kill -9 of a worker and of the master, the
+# database's connections terminated; acknowledged receipts against stored rows (see
+# bench/README.md). BENCH_ARGS="--smoke" for a few seconds, "--duration 120" etc.
+bench-faults: install
+	$(BIN)/python bench/fault_bench.py $(BENCH_ARGS)

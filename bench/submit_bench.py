@@ -32,6 +32,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import psycopg
 
+from scoring.questionnaire import Questionnaire
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_sipas"
@@ -95,6 +97,22 @@ def count_rows(url: str, table: str) -> int:
 # --------------------------------------------------------------------------- the form body
 
 
+def valid_raw_answers(q: Questionnaire) -> dict[str, list[str]]:
+    """A valid answer to every item of ``q``, as form values (item code -> values)."""
+    raw: dict[str, list[str]] = {}
+    for n, item in enumerate(q.items):
+        valid = sorted(item.valid_codes) if item.options else []
+        if item.type in ("single", "multiple"):
+            # Mostly satisfied answers, as in real data: the top two valid codes in turn.
+            value = str(valid[-1 - n % 2] if len(valid) > 1 else valid[0])
+        elif item.type == "number":
+            value = str(int(item.minimum if item.minimum is not None else 1) + 1)
+        else:
+            value = "Cán bộ hướng dẫn tận tình, thủ tục nhanh gọn."
+        raw[item.code] = [value]
+    return raw
+
+
 def build_form(check: bool) -> tuple[str, str]:
     """(path of the real submit endpoint, urlencoded final-step body with __UID__).
 
@@ -116,17 +134,7 @@ def build_form(check: bool) -> tuple[str, str]:
             ("step", str(len(q.sections) + (1 if q.respondent else 0) - 1)),
             ("action", "submit"),
         ]
-        raw: dict[str, list[str]] = {}
-        for n, item in enumerate(q.items):
-            valid = sorted(item.valid_codes) if item.options else []
-            if item.type in ("single", "multiple"):
-                # Mostly satisfied answers, as in real data: the top two valid codes in turn.
-                value = str(valid[-1 - n % 2] if len(valid) > 1 else valid[0])
-            elif item.type == "number":
-                value = str(int(item.minimum if item.minimum is not None else 1) + 1)
-            else:
-                value = "Cán bộ hướng dẫn tận tình, thủ tục nhanh gọn."
-            raw[item.code] = [value]
+        raw = valid_raw_answers(q)
         answers, errors = submissions.validate_answers(q, raw)
         if errors:
             raise SystemExit(f"benchmark form does not validate: {errors}")

@@ -17,9 +17,11 @@ def run_migrations_online() -> None:
         return
     from survey_app import create_app
 
-    url = create_app().config["SQLALCHEMY_DATABASE_URI"]
-    engine = create_engine(url, poolclass=pool.NullPool)
-    with engine.connect() as conn:
+    # Some migrations read the instance's configuration (its secrets), as when the
+    # application runs them (survey_app.migrate).
+    app = create_app()
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=pool.NullPool)
+    with app.app_context(), engine.connect() as conn:
         _run(conn)
 
 

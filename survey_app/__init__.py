@@ -5,7 +5,14 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from survey_app import errors, localtime, request_limits, security_headers, text_input
+from survey_app import (
+    connections,
+    errors,
+    localtime,
+    request_limits,
+    security_headers,
+    text_input,
+)
 from survey_app.config import load_config
 from survey_app.extensions import csrf, db, limiter, login_manager
 
@@ -40,6 +47,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     request_limits.init_app(app)  # before csrf, whose hook is the first to read a form
     text_input.init_app(app)  # after the size limits: it reads the form
     db.init_app(app)
+    connections.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -26,17 +26,19 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError
+from limits import RateLimitItem, parse_many
 from markupsafe import Markup
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import TooManyRequests
 
 from scoring.questionnaire import Item, Questionnaire
 from survey_app import localtime
+from survey_app.connections import close_session, in_autocommit, retry_read
 from survey_app.extensions import db, limiter
 from survey_app.models import Desk
 from survey_app.privacy import client_key
-from survey_app.services import submissions
+from survey_app.services import dossier_codes, submissions
 from survey_app.text_input import checks_own_text
 
 bp = Blueprint("citizen", __name__)
@@ -191,25 +193,48 @@ def _submit_key() -> str:
     return f"submit:{client_key()}"
 
 
-def _desk_limit() -> str:
-    return str(current_app.config["RATELIMIT_DESK"])
+# Rate-limit counter of the submissions a desk stored (by its public id).
+DESK_SCOPE = "citizen-desk-stored"
 
 
-def _desk_key() -> str:
-    """Rate-limit key of the final submit: the desk's public id, whichever route."""
-    args = request.view_args or {}
-    if "public_id" in args:
-        return f"desk:{args['public_id']}"
-    try:
-        survey, _code = submissions.dossier_survey(str(args.get("token")), _today())
-    except submissions.SurveyUnavailable:
-        return "desk:-"
-    return f"desk:{survey.desk.public_id}"
+def _desk_limits() -> list[RateLimitItem]:
+    return _parsed_limits(str(current_app.config["RATELIMIT_DESK"]))
+
+
+@cache
+def _parsed_limits(limits: str) -> list[RateLimitItem]:
+    return parse_many(limits)
+
+
+def _desk_open(desk: submissions.DeskRef) -> bool:
+    """Whether the desk may store another submission under ``RATELIMIT_DESK``.
+
+    The desk's count is of stored submissions only (``_count_stored``), so junk posted to
+    its form, which the per-client limits refuse, never closes it to genuine citizens.
+    The count is checked here and raised after the INSERT, so submissions in flight when
+    the limit is reached are all stored: the overshoot is at most the requests in flight.
+    """
+    if not limiter.enabled:
+        return True
+    key = _desk_key(desk)
+    return all(limiter.limiter.test(item, *key) for item in _desk_limits())
+
+
+def _count_stored(desk: submissions.DeskRef) -> None:
+    if limiter.enabled:
+        key = _desk_key(desk)
+        for item in _desk_limits():
+            limiter.limiter.hit(item, *key)
+
+
+def _desk_key(desk: submissions.DeskRef) -> tuple[str, ...]:
+    # flask-limiter's own keys start with RATELIMIT_KEY_PREFIX when one is set.
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
+    return (prefix, DESK_SCOPE, desk.public_id) if prefix else (DESK_SCOPE, desk.public_id)
 
 
 client_limit = limiter.limit(_client_limit, methods=["POST"])
 submit_limit = limiter.limit(_submit_limit, key_func=_submit_key, methods=["POST"])
-desk_limit = limiter.limit(_desk_limit, key_func=_desk_key, methods=["POST"])
 
 
 # --------------------------------------------------------------------------- the form
@@ -232,9 +257,14 @@ class Target:
     campaign: submissions.CampaignRef
     questionnaire: Questionnaire
     route: str
-    dossier_code: str | None
+    dossier: dossier_codes.DossierClaim | None
     # The endpoints' common URL argument (``public_id`` or ``token``) and its value.
     url_arg: tuple[str, str]
+
+    @property
+    def dossier_code(self) -> str | None:
+        """What a submission through this form stores as its dossier code."""
+        return self.dossier.code if self.dossier is not None else None
 
     @property
     def step_url(self) -> str:
@@ -501,9 +531,11 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> o
     if action == "back":
         return show(step - 1)
     # On the final step the INSERT itself decides (DossierCodeSpent below), in its own
-    # transaction: a request never holds two pooled connections at once.
-    if target.dossier_code is not None and not final:
-        spent = submissions.dossier_code_spent(target.dossier_code)
+    # transaction: a request never holds two pooled connections at once. Only a code
+    # issued before keyed codes may have been spent under a value the INSERT cannot see.
+    dossier = target.dossier
+    if dossier is not None and (not final or dossier.legacy_code is not None):
+        spent = submissions.dossier_code_spent(dossier)
         if spent is not None and spent.uid != uid:
             return _page("code_spent", target.desk)
 
@@ -525,25 +557,37 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> o
     # a request never holds two pooled connections (a burst of first requests would
     # otherwise take them all and wait for each other). The INSERT is one statement, so it
     # runs in autocommit: one round trip to the database, not BEGIN, INSERT and COMMIT.
-    if db.session.registry.has():
-        db.session.close()
+    close_session()
+
+    def store(connection: Connection) -> submissions.StoredSubmission:
+        if not _desk_open(target.desk):
+            # A retry of a submission stored before the desk reached its limit still ends
+            # on its receipt; anything new waits.
+            stored = submissions.stored_retry(connection, uid, answers)
+            if stored is None:
+                raise TooManyRequests()
+            return stored
+        return submissions.record_submission(
+            connection,
+            uid=uid,
+            campaign=target.campaign,
+            desk=target.desk,
+            route=target.route,
+            answers=answers,
+            language=lang,
+            dossier_code=target.dossier_code,
+            client_hash=client_key(),
+        )
+
     try:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            stored = submissions.record_submission(
-                connection,
-                uid=uid,
-                campaign=target.campaign,
-                desk=target.desk,
-                route=target.route,
-                answers=answers,
-                language=lang,
-                dossier_code=target.dossier_code,
-                client_hash=client_key(),
-            )
+        # Storing under the uid is idempotent, so a dropped connection is retried once.
+        stored = in_autocommit(store)
     except submissions.SubmissionConflict:
         return _page("conflict", target.desk)
     except submissions.DossierCodeSpent:
         return _page("code_spent", target.desk)
+    if stored.new:
+        _count_stored(target.desk)
     # Post/redirect/get: the receipt appears only once the answers are committed.
     return redirect(url_for("citizen.receipt", receipt=stored.receipt), 303)
 
@@ -555,19 +599,19 @@ def _desk_target(public_id: str) -> Target:
         campaign=survey.campaign,
         questionnaire=survey.questionnaire,
         route="desk_qr",
-        dossier_code=None,
+        dossier=None,
         url_arg=("public_id", public_id),
     )
 
 
 def _dossier_target(token: str) -> Target:
-    survey, code = submissions.dossier_survey(token, _today())
+    survey, claim = submissions.dossier_survey(token, _today())
     return Target(
         desk=survey.desk,
         campaign=survey.campaign,
         questionnaire=survey.questionnaire,
         route="dossier",
-        dossier_code=code,
+        dossier=claim,
         url_arg=("token", token),
     )
 
@@ -583,7 +627,7 @@ def landing() -> str:
 @bp.get("/healthz")
 def healthz() -> tuple[dict[str, str], int]:
     try:
-        db.session.execute(text("SELECT 1"))
+        retry_read(lambda: db.session.execute(text("SELECT 1")))
     except Exception:  # noqa: BLE001  (any database failure means "not healthy")
         return {"status": "database unavailable"}, 503
     return {"status": "ok"}, 200
@@ -607,7 +651,6 @@ def desk_form(public_id: str) -> object:
 @checks_own_text(prefix=FIELD_PREFIX)
 @client_limit
 @submit_limit
-@desk_limit
 def desk_submit(public_id: str) -> object:
     try:
         target = _desk_target(public_id)
@@ -626,8 +669,8 @@ def dossier_form(token: str) -> object:
     except submissions.SurveyUnavailable as error:
         return _page(error.reason, error.desk)
     if request.method == "GET":
-        assert target.dossier_code is not None
-        if submissions.dossier_code_spent(target.dossier_code) is not None:
+        assert target.dossier is not None
+        if submissions.dossier_code_spent(target.dossier) is not None:
             return _page("code_spent", target.desk)
         return _show_first_step(target)
     return _handle_post(target, final=False)
@@ -637,7 +680,6 @@ def dossier_form(token: str) -> object:
 @checks_own_text(prefix=FIELD_PREFIX)
 @client_limit
 @submit_limit
-@desk_limit
 def dossier_submit(token: str) -> object:
     try:
         target = _dossier_target(token)

@@ -18,8 +18,9 @@ INT_SETTINGS = (
     "SESSION_IDLE_MINUTES",
     "SESSION_LIFETIME_HOURS",
 )
-# SECRET_KEY signs sessions, CSRF tokens and dossier codes; CLIENT_HASH_SALT keeps client
-# hashes from being reversed by trying every address. Short ones can be guessed offline.
+# SECRET_KEY signs sessions and CSRF tokens, DOSSIER_CODE_KEY dossier codes and the dossier
+# hashes; CLIENT_HASH_SALT keeps client hashes from being reversed by trying every address.
+# Short ones can be guessed offline.
 MIN_SECRET_BYTES = 32
 
 
@@ -82,7 +83,8 @@ def load_config(instance_path: str) -> dict[str, object]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
     }
-    for key in list(config) + ["SECRET_KEY", "CLIENT_HASH_SALT", "ONESTOP_API_SECRET"]:
+    instance_secrets = ["SECRET_KEY", "CLIENT_HASH_SALT", "DOSSIER_CODE_KEY", "ONESTOP_API_SECRET"]
+    for key in list(config) + instance_secrets:
         if key in os.environ:
             value: object = os.environ[key]
             if key in INT_SETTINGS:
@@ -90,7 +92,8 @@ def load_config(instance_path: str) -> dict[str, object]:
             config[key] = value
     config.setdefault("SECRET_KEY", _instance_secret(instance, "secret_key"))
     config.setdefault("CLIENT_HASH_SALT", _instance_secret(instance, "client_salt"))
-    for key in ("SECRET_KEY", "CLIENT_HASH_SALT"):
+    config.setdefault("DOSSIER_CODE_KEY", _instance_secret(instance, "dossier_code_key"))
+    for key in ("SECRET_KEY", "CLIENT_HASH_SALT", "DOSSIER_CODE_KEY"):
         _check_secret(key, str(config[key]))
     if str(config["PUBLIC_BASE_URL"]).startswith("https://"):
         config["SESSION_COOKIE_SECURE"] = True

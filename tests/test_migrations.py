@@ -14,7 +14,7 @@ from flask import Flask
 from survey_app import migrate
 from survey_app.extensions import db
 from survey_app.models import StaffUser, Submission
-from survey_app.services import staff_sessions
+from survey_app.services import dossier_codes, staff_sessions
 from tests.citizen_support import SMALL
 
 
@@ -76,6 +76,36 @@ DOCUMENTS = {
 }
 
 
+def _one_campaign(connection: sa.Connection) -> None:
+    """Agency 1, desk 1, questionnaire version 1 (SMALL) and campaign 1, in plain SQL."""
+    connection.execute(
+        sa.text(
+            "INSERT INTO agencies (id, code, name, kind) VALUES (1, 'HT', 'Hà Tĩnh', 'province')"
+        )
+    )
+    connection.execute(
+        sa.text(
+            "INSERT INTO desks (id, code, name, agency_id, public_id, active) "
+            "VALUES (1, 'D1', 'Quầy 1', 1, 'p1', true)"
+        )
+    )
+    connection.execute(
+        sa.text(
+            "INSERT INTO questionnaire_versions (id, questionnaire_id, version, title, "
+            "content_hash, source, loaded_at) VALUES (1, 'small', '1', 'Phiếu nhỏ', 'h', :src, "
+            "'2026-01-01')"
+        ),
+        {"src": SMALL},
+    )
+    connection.execute(
+        sa.text(
+            "INSERT INTO campaigns (id, code, name, agency_id, questionnaire_version_id, "
+            "starts_on, ends_on, settings) VALUES (1, 'C', 'C', 1, 1, '2026-01-01', "
+            "'2026-12-31', '{}')"
+        )
+    )
+
+
 def test_migration_0003_moves_answer_rows_into_documents_and_back(
     make_app: Callable[..., Flask],
 ) -> None:
@@ -89,33 +119,7 @@ def test_migration_0003_moves_answer_rows_into_documents_and_back(
         for sid, doc in DOCUMENTS.items()
     }
     with app.app_context(), db.engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO agencies (id, code, name, kind) "
-                "VALUES (1, 'HT', 'Hà Tĩnh', 'province')"
-            )
-        )
-        connection.execute(
-            sa.text(
-                "INSERT INTO desks (id, code, name, agency_id, public_id, active) "
-                "VALUES (1, 'D1', 'Quầy 1', 1, 'p1', true)"
-            )
-        )
-        connection.execute(
-            sa.text(
-                "INSERT INTO questionnaire_versions (id, questionnaire_id, version, title, "
-                "content_hash, source, loaded_at) VALUES (1, 'small', '1', 'Phiếu nhỏ', 'h', :src, "
-                "'2026-01-01')"
-            ),
-            {"src": SMALL},
-        )
-        connection.execute(
-            sa.text(
-                "INSERT INTO campaigns (id, code, name, agency_id, questionnaire_version_id, "
-                "starts_on, ends_on, settings) VALUES (1, 'C', 'C', 1, 1, '2026-01-01', "
-                "'2026-12-31', '{}')"
-            )
-        )
+        _one_campaign(connection)
         for sid in DOCUMENTS:
             connection.execute(
                 sa.text(
@@ -173,3 +177,46 @@ def test_migration_0005_adds_staff_sessions_and_removes_them_leaving_accounts(
     with app.app_context(), db.engine.connect() as connection:
         assert "staff_sessions" not in db.inspect(connection).get_table_names()
         assert connection.execute(sa.text("SELECT username FROM staff_users")).scalar() == "lan"
+
+
+def test_migration_0006_keys_the_stored_dossier_codes_once(make_app: Callable[..., Flask]) -> None:
+    """Values stored for dossier codes before keyed codes (sha256, not keyed) become the
+    keyed hashes the application recognises them by; other rows are left alone, and
+    running the upgrade again after a downgrade keys nothing twice."""
+    app = make_app(DOSSIER_CODE_KEY="key-of-this-instance")
+    migrate.upgrade(app, "0005")
+    unkeyed = {
+        sid: hashlib.sha256(f"nonce{sid}\nD1\nHS-{sid}".encode()).hexdigest()[:32] for sid in (1, 2)
+    }
+    with app.app_context(), db.engine.begin() as connection:
+        _one_campaign(connection)
+        for sid, code in [*unkeyed.items(), (3, None)]:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO submissions (id, uid, receipt, campaign_id, desk_id, "
+                    "questionnaire_version_id, route, dossier_code, language, answers, "
+                    "submitted_at) VALUES (:id, :uid, :receipt, 1, 1, 1, :route, :code, 'vi', "
+                    "'{}', '2026-03-01')"
+                ),
+                {
+                    "id": sid,
+                    "uid": f"u{sid}",
+                    "receipt": f"R{sid}",
+                    "route": "dossier" if code else "desk_qr",
+                    "code": code,
+                },
+            )
+
+    def stored() -> dict[int, str | None]:
+        with app.app_context():
+            return dict(db.session.execute(sa.select(Submission.id, Submission.dossier_code)).all())
+
+    migrate.upgrade(app)
+    with app.app_context():
+        keyed = {sid: dossier_codes.legacy_stored_hash(code) for sid, code in unkeyed.items()}
+    assert stored() == {**keyed, 3: None}
+    assert all(len(code) == 64 and code not in unkeyed.values() for code in keyed.values())
+    _at(app, "0005")
+    assert stored() == {**keyed, 3: None}
+    migrate.upgrade(app)
+    assert stored() == {**keyed, 3: None}

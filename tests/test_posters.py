@@ -216,7 +216,8 @@ def test_cli_issues_a_dossier_code_with_its_qr(desk_app: Flask, tmp_path: Path) 
     assert re.fullmatch(r"http://survey\.test/c/[A-Za-z0-9_.-]+", url)
     with desk_app.app_context():
         claim = dossier_codes.verify(url.rsplit("/", 1)[1])
-    assert (claim.desk_code, claim.dossier_ref) == ("HT-SXD-01", "HS-2026-0042")
+        assert claim.desk_id == organisation.desk_by_code("HT-SXD-01").id
+        assert claim.code == dossier_codes.stored_hash("HS-2026-0042")
     assert decode_qr_codes(qr.read_text(encoding="utf-8"), width_px=400) == [url]
 
 

@@ -1,36 +1,54 @@
 """Single-use dossier codes (mã hồ sơ): a signed survey link printed on a receipt.
 
-The one-stop software (phần mềm một cửa) asks for a code when it hands a
-citizen the receipt of a dossier (phiếu hẹn trả kết quả). The code is a signed,
-timestamped token naming the desk and the dossier; it needs no database row,
-so issuing it costs nothing and forging it is impossible without SECRET_KEY.
+The one-stop software (phần mềm một cửa) asks for a code when it hands a citizen the
+receipt of a dossier (phiếu hẹn trả kết quả). The code is a signed, timestamped token
+naming the desk (its id) and the dossier by a keyed hash of its number, never the number:
+whoever holds the code or reads the database learns nothing about the dossier without
+``DOSSIER_CODE_KEY``, an instance secret. It needs no database row, so issuing it costs
+nothing, and forging it is impossible without that key.
 
-A code is spent by the submission that stores ``DossierClaim.code`` in the
-UNIQUE column ``submissions.dossier_code`` (see services/submissions.py), in the
-same transaction as the answers, so two phones racing with one receipt store
-one submission.
+A dossier is answered once, whichever of its codes is used (a reprinted receipt gets a new
+code for the same dossier): the submission stores ``DossierClaim.code``, a keyed hash of
+the dossier, in the UNIQUE column ``submissions.dossier_code`` (see
+services/submissions.py), in the same statement as the answers, so two phones racing with
+one receipt store one submission.
+
+Codes issued before these keyed codes (itsdangerous JSON signed with ``SECRET_KEY``, the
+dossier number readable inside) stay answerable until they expire: they are spent under
+the keyed hash of their dossier like new ones, and a code of that kind spent before is
+recognised by the keyed form of what was stored then (``legacy_code``; migration 0006
+keyed the stored values). Once ``DOSSIER_CODE_MAX_AGE_DAYS`` have passed since that
+change, no such code verifies any more and the legacy path can go.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hashlib
+import hmac
 import json
-import secrets
+import struct
 from dataclasses import dataclass
 
 from flask import current_app
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.timed import TimestampSigner
 from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import Desk
 
-SALT = "dossier-code"
+SALT = "dossier-code-v2"
 # Dossier references are free text in provincial one-stop systems
 # (e.g. "000.00.23.H23-250101-0001"); 64 characters covers the known formats.
 MAX_DOSSIER_REF = 64
-NONCE_BYTES = 6
+# The dossier's keyed hash in a code: 128 bits tell dossiers apart and keep the QR small.
+DOSSIER_ID_BYTES = 16
+# A code's payload: the desk id (4 bytes, big-endian) and the dossier's keyed hash.
+_PAYLOAD = struct.Struct(f">I{DOSSIER_ID_BYTES}s")
+LEGACY_SALT = "dossier-code"
 
 
 class DossierCodeError(Exception):
@@ -55,30 +73,56 @@ class UnknownDesk(IssueError):
 
 @dataclass(frozen=True)
 class DossierClaim:
-    """What a verified dossier code says: which desk received which dossier, and when."""
+    """What a verified dossier code says: which desk received which dossier, and when.
 
-    desk_code: str
-    dossier_ref: str
-    nonce: str
+    ``code`` is what a submission through it stores in ``Submission.dossier_code``: a
+    keyed hash of the dossier, the same for every code of that dossier. ``legacy_code``,
+    for a code issued before keyed codes, is the stored value that spent it then.
+    """
+
+    desk_id: int
+    code: str
     issued_at: dt.datetime
+    legacy_code: str | None = None
 
     @property
-    def code(self) -> str:
-        """Stable id of this issued code, stored in Submission.dossier_code (spent once).
-
-        The random nonce makes it unique per issue, so re-issuing a code for the
-        same dossier (a reprinted receipt) gives a new, separately spendable code.
-        """
-        material = "\n".join((self.nonce, self.desk_code, self.dossier_ref))
-        return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+    def spent_by(self) -> tuple[str, ...]:
+        """Stored values any one of which means this code's dossier was answered."""
+        return (self.code,) if self.legacy_code is None else (self.code, self.legacy_code)
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    # Compact JSON keeps the token, and so the QR on the receipt, small.
-    return URLSafeTimedSerializer(
-        current_app.config["SECRET_KEY"],
-        salt=SALT,
-        serializer_kwargs={"separators": (",", ":"), "ensure_ascii": False},
+def _key(purpose: str) -> bytes:
+    """A key of its own for each use of the instance's DOSSIER_CODE_KEY."""
+    secret = str(current_app.config["DOSSIER_CODE_KEY"]).encode()
+    return hmac.new(secret, f"dossier-code {purpose}".encode(), hashlib.sha256).digest()
+
+
+def dossier_id(dossier_ref: str) -> bytes:
+    """The keyed hash of a dossier number that a code carries."""
+    digest = hmac.new(_key("dossier"), dossier_ref.encode("utf-8"), hashlib.sha256).digest()
+    return digest[:DOSSIER_ID_BYTES]
+
+
+def stored_hash(dossier_ref: str) -> str:
+    """What a submission for this dossier stores: the same for every code of the dossier."""
+    return _spent(dossier_id(dossier_ref))
+
+
+def _spent(identifier: bytes) -> str:
+    return hmac.new(_key("spent"), identifier, hashlib.sha256).hexdigest()
+
+
+def legacy_stored_hash(unkeyed: str) -> str:
+    """The keyed form of a value stored for a code issued before keyed codes.
+
+    Migration 0006 computes the same (it cannot import this module): never change it.
+    """
+    return hmac.new(_key("legacy"), unkeyed.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def _signer() -> TimestampSigner:
+    return TimestampSigner(
+        str(current_app.config["DOSSIER_CODE_KEY"]), salt=SALT, digest_method=hashlib.sha256
     )
 
 
@@ -96,19 +140,38 @@ def issue(desk_code: str, dossier_ref: str) -> str:
     desk = db.session.scalar(select(Desk).filter_by(code=desk_code))
     if desk is None or not desk.active:
         raise UnknownDesk(f"no active desk with code {desk_code!r}")
-    nonce = secrets.token_urlsafe(NONCE_BYTES)
-    return _serializer().dumps([desk.code, dossier_ref, nonce])
+    payload = base64.urlsafe_b64encode(_PAYLOAD.pack(desk.id, dossier_id(dossier_ref)))
+    return _signer().sign(payload.rstrip(b"=")).decode("ascii")
 
 
 def verify(token: str) -> DossierClaim:
     """Check a code's signature and age; raise CodeInvalid or CodeExpired.
 
-    Only says the code is genuine and fresh; whether it was already spent is
+    Only says the code is genuine and fresh; whether its dossier was already answered is
     the UNIQUE constraint's business.
     """
     max_age = int(current_app.config["DOSSIER_CODE_MAX_AGE_DAYS"]) * 86400
     try:
-        payload, signed_at = _serializer().loads(token, max_age=max_age, return_timestamp=True)
+        payload, signed_at = _signer().unsign(token, max_age=max_age, return_timestamp=True)
+    except SignatureExpired as error:
+        raise CodeExpired("dossier code has expired") from error
+    except BadSignature:
+        return _verify_legacy(token, max_age)
+    except (BadData, UnicodeError, ValueError) as error:
+        raise CodeInvalid("dossier code is not valid") from error
+    try:
+        desk_id, identifier = _PAYLOAD.unpack(base64.urlsafe_b64decode(payload + b"=="))
+    except (binascii.Error, struct.error) as error:
+        raise CodeInvalid("dossier code is not valid") from error
+    return DossierClaim(desk_id, _spent(identifier), signed_at)
+
+
+def _verify_legacy(token: str, max_age: int) -> DossierClaim:
+    """A code issued before keyed codes: JSON [desk code, dossier number, nonce] signed
+    with SECRET_KEY; it was spent under sha256 of the three (unkeyed)."""
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=LEGACY_SALT)
+    try:
+        payload, signed_at = serializer.loads(token, max_age=max_age, return_timestamp=True)
     except SignatureExpired as error:
         raise CodeExpired("dossier code has expired") from error
     except (BadData, UnicodeError, ValueError, json.JSONDecodeError) as error:
@@ -120,7 +183,13 @@ def verify(token: str) -> DossierClaim:
     ):
         raise CodeInvalid("dossier code is not valid")
     desk_code, dossier_ref, nonce = payload
-    return DossierClaim(desk_code, dossier_ref, nonce, signed_at)
+    desk_id = db.session.scalar(select(Desk.id).filter_by(code=desk_code))
+    if desk_id is None:
+        raise CodeInvalid("dossier code is not valid")
+    unkeyed = hashlib.sha256("\n".join((nonce, desk_code, dossier_ref)).encode()).hexdigest()
+    return DossierClaim(
+        desk_id, stored_hash(dossier_ref), signed_at, legacy_stored_hash(unkeyed[:32])
+    )
 
 
 def survey_url(token: str) -> str:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import joinedload
 
 from scoring.questionnaire import Item, Questionnaire
 from scoring.text import TextError, clean_text
+from survey_app.connections import retry_read
 from survey_app.extensions import db
 from survey_app.models import (
     ROUTES,
@@ -77,6 +78,8 @@ class StoredSubmission:
     id: int
     uid: str
     receipt: str
+    # False when an earlier (or racing) request had stored it: nothing was added.
+    new: bool = True
 
 
 class SubmissionConflict(SubmissionError):
@@ -254,12 +257,20 @@ def stored_answers(answers: Mapping[str, AnswerValue]) -> dict[str, StoredValue]
 
 
 def submission_by_receipt(receipt: str) -> Submission | None:
-    return db.session.scalar(select(Submission).filter_by(receipt=receipt))
+    """The submission with this receipt, with its campaign and desk (what the receipt
+    page shows) read in the same query."""
+    query = (
+        select(Submission)
+        .filter_by(receipt=receipt)
+        .options(joinedload(Submission.campaign), joinedload(Submission.desk))
+    )
+    return retry_read(lambda: db.session.scalar(query))
 
 
-def dossier_code_spent(code: str) -> Submission | None:
-    """The submission that spent a dossier code, if any."""
-    return db.session.scalar(select(Submission).filter_by(dossier_code=code))
+def dossier_code_spent(claim: dossier_codes.DossierClaim) -> Submission | None:
+    """The submission that answered a dossier code's dossier, if any."""
+    query = select(Submission).where(Submission.dossier_code.in_(claim.spent_by)).limit(1)
+    return retry_read(lambda: db.session.scalar(query))
 
 
 def _existing(
@@ -277,7 +288,7 @@ def _existing(
         select(Submission.id, Submission.receipt, Submission.answers).where(Submission.uid == uid)
     ).first()
     if row is not None:
-        existing = StoredSubmission(row.id, uid, row.receipt)
+        existing = StoredSubmission(row.id, uid, row.receipt, new=False)
         if row.answers != answers:
             raise SubmissionConflict(existing)
         return existing
@@ -290,6 +301,14 @@ def _existing(
     ):
         raise DossierCodeSpent(dossier_code)
     return None
+
+
+def stored_retry(
+    connection: Connection, uid: str, answers: Mapping[str, AnswerValue]
+) -> StoredSubmission | None:
+    """The submission already stored under ``uid`` with these answers, or None when none
+    is; raises SubmissionConflict when it holds other answers. Stores nothing."""
+    return _existing(connection, uid, stored_answers(answers), None)
 
 
 @dataclass(frozen=True)
@@ -495,11 +514,12 @@ def desk_survey(public_id: str, today: dt.date) -> DeskSurvey:
     return _remembered(("public_id", public_id, today), resolve)
 
 
-def dossier_survey(token: str, today: dt.date) -> tuple[DeskSurvey, str]:
-    """Where a signed dossier link lands, and the dossier code (to spend) it carries.
+def dossier_survey(token: str, today: dt.date) -> tuple[DeskSurvey, dossier_codes.DossierClaim]:
+    """Where a signed dossier link lands, and what the code says (the dossier to spend).
 
     Raises SurveyUnavailable with reason 'code_invalid', 'code_expired', 'unknown_desk',
-    'inactive_desk' or 'no_campaign'. Whether the code is already spent is not checked here.
+    'inactive_desk' or 'no_campaign'. Whether the dossier was already answered is not
+    checked here.
     """
     try:
         claim = dossier_codes.verify(token)
@@ -509,15 +529,15 @@ def dossier_survey(token: str, today: dt.date) -> tuple[DeskSurvey, str]:
         raise SurveyUnavailable("code_invalid") from None
 
     def resolve() -> DeskSurvey:
-        found = _desk_with_campaign(Desk.code == claim.desk_code, today)
+        found = _desk_with_campaign(Desk.id == claim.desk_id, today)
         if found is not None:
             return _survey(*found)
-        desk = db.session.scalar(select(Desk).filter_by(code=claim.desk_code))
+        desk = db.session.get(Desk, claim.desk_id)
         campaign = _running_campaign(desk, today)
         assert desk is not None
         return _survey(desk, campaign)
 
-    return _remembered(("code", claim.desk_code, today), resolve), claim.code
+    return _remembered(("desk_id", str(claim.desk_id), today), resolve), claim
 
 
 def forget_surveys() -> None:
@@ -548,7 +568,7 @@ def _remembered(key: tuple[str, str, dt.date], resolve: Callable[[], DeskSurvey]
     hit = cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    found = resolve()
+    found = retry_read(resolve)
     if ttl > 0:
         if len(cache) >= _SURVEY_CACHE_LIMIT:
             cache.clear()
