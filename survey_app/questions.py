@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal
 
+from scoring.io import MULTI_SEPARATOR
 from scoring.questionnaire import DEFAULT_TEXT_MAX_LENGTH, Item
 from scoring.text import TextError, clean_text
 
@@ -60,7 +61,6 @@ ProblemCode = Literal[
 NUMBER_LIMIT = Decimal("1e12")
 # On paper, several codes are written 1;3 (or with commas or spaces).
 PAPER_SEPARATORS = re.compile(r"[;,\s]+")
-MULTI_SEPARATOR = "__"
 
 
 @dataclass(frozen=True)
