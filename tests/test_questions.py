@@ -6,7 +6,9 @@ Expected values are written out by hand from the rules in the module docstrings 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -270,3 +272,20 @@ def test_paper_guides() -> None:
     assert kind_of(NUMBER).paper_guide(NUMBER, "vi") == "Số từ 15 đến 100 (số nguyên)"
     assert kind_of(DECIMAL).paper_guide(DECIMAL, "vi") == "Số từ 0"
     assert kind_of(TEXT).paper_guide(TEXT, "vi") == "Văn bản, tối đa 10 ký tự"
+
+
+# ------------------------------------------------------------------ one place
+
+_BRANCH = re.compile(r"\.type\s*(==|!=|in\b|not\s+in\b)")
+
+
+def test_no_module_of_the_app_branches_on_the_item_type() -> None:
+    root = Path(__file__).resolve().parent.parent / "survey_app"
+    found = [
+        f"{path.relative_to(root)}:{n}: {line.strip()}"
+        for path in sorted(root.rglob("*"))
+        if path.suffix in (".py", ".html") and path.name != "questions.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if _BRANCH.search(line)
+    ]
+    assert found == []
