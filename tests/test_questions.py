@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scoring.questionnaire import Item, ItemType, Option
+from scoring.questionnaire import Item, ItemType, Option, load_questionnaire
 from survey_app.questions import (
     KINDS,
     MultipleChoice,
@@ -62,6 +62,19 @@ def test_only_single_choices_enter_the_analysis_frame_and_only_texts_are_comment
         "number": "number",
         "text": "textarea",
     }
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).resolve().parent.parent / "questionnaires").glob("*.yaml")),
+    ids=lambda p: p.name,
+)
+def test_every_index_leaf_of_a_shipped_questionnaire_is_read_by_the_analysis(path: Path) -> None:
+    # The loader lets only single choices be index leaves; the analysis frame must hold them.
+    questionnaire = load_questionnaire(path)
+    assert questionnaire.index is not None
+    leaves = questionnaire.index.item_codes()
+    assert leaves and all(kind_of(questionnaire.item(code)).analysed for code in leaves)
 
 
 def test_a_browser_sends_one_field_per_item_or_one_per_option_of_a_multiple_choice() -> None:
