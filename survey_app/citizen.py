@@ -38,6 +38,7 @@ from survey_app.connections import close_session, in_autocommit, retry_read
 from survey_app.extensions import db, limiter
 from survey_app.models import Desk
 from survey_app.privacy import client_key
+from survey_app.questions import kind_of
 from survey_app.services import dossier_codes, submissions
 from survey_app.text_input import checks_own_text
 
@@ -314,7 +315,7 @@ def _max_fields(q: Questionnaire) -> int:
     every option of a multiple choice item ticked, and the form's own fields."""
     limit = _MAX_FIELDS.get(q.content_hash)
     if limit is None:
-        answers = sum(len(i.options) if i.type == "multiple" else 1 for i in q.items)
+        answers = sum(kind_of(i).max_fields(i) for i in q.items)
         limit = _MAX_FIELDS[q.content_hash] = answers + len(CONTROL_FIELDS)
     return limit
 
@@ -404,6 +405,7 @@ def _item_view(
         note = _ui(lang)["show_if"].format(code=_label(controller, lang), labels=labels)
     return {
         "item": item,
+        "kind": kind_of(item),
         "number": item.code if NUMBERED.match(item.code) else None,
         "text": item.text[lang],
         "name": FIELD_PREFIX + item.code,

@@ -29,6 +29,7 @@ from survey_app import charts
 from survey_app.access import campaign_or_404
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign
+from survey_app.questions import kind_of
 from survey_app.request_limits import accepts_upload
 from survey_app.services import analysis, index_export, weighting_settings
 from survey_app.staff.auth import ANALYSIS_ROLES, READ_ROLES, role_required
@@ -190,7 +191,7 @@ def weighting(code: str) -> Any:
                 db.session.commit()
                 flash(f"Đã lưu cài đặt. {new.describe(questionnaire)}", "success")
                 return redirect(url_for("dashboard.weighting", code=campaign.code))
-    respondent = [i for i in questionnaire.respondent if i.type == "single"]
+    respondent = [i for i in questionnaire.respondent if kind_of(i).analysed]
     return render_template(
         "staff/dashboard_weighting.html",
         campaign=campaign,

@@ -14,6 +14,7 @@ from scoring.questionnaire import Questionnaire
 from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, Submission
+from survey_app.questions import kind_of
 from survey_app.services import organisation, submissions
 from survey_app.services.questionnaires import definition
 
@@ -123,12 +124,13 @@ def _demo_raw(
         criterion = CRITERION_EFFECT.get(section.code, 0.0)
         for item in section.items:
             valid = sorted(item.valid_codes)
-            if item.type == "text":
+            kind = kind_of(item)
+            if kind.comment:
                 if rng.random() < 0.12:
                     raw[item.code] = [rng.choice(COMMENTS)]
-            elif item.type == "single" and valid == [1, 2]:  # yes/no, e.g. "filed feedback?"
+            elif kind.analysed and valid == [1, 2]:  # yes/no, e.g. "filed feedback?"
                 raw[item.code] = ["1" if rng.random() < 0.15 else "2"]
-            elif item.type == "single" and len(valid) >= 3:
+            elif kind.analysed and len(valid) >= 3:
                 no_opinion = 0.06 if section.code.startswith("I.") else 0.02
                 if item.invalid_codes and rng.random() < no_opinion:
                     raw[item.code] = [str(min(item.invalid_codes))]

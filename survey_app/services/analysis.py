@@ -30,6 +30,7 @@ from scoring.questionnaire import IndexNode, Questionnaire
 from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion, Submission
+from survey_app.questions import kind_of
 from survey_app.services.questionnaires import definition
 from survey_app.services.weighting_settings import WeightingSettings
 from survey_app.services.weighting_settings import current as current_settings
@@ -41,8 +42,8 @@ META_COLUMNS = ("submission_id", "desk", "agency", "route", "submitted_at")
 # ------------------------------------------------------------------ loading
 def choice_columns(questionnaire: Questionnaire) -> list[str]:
     """Item and respondent codes whose answers are single choices (index and domain inputs)."""
-    codes = [item.code for item in questionnaire.items if item.type == "single"]
-    codes += [item.code for item in questionnaire.respondent if item.type == "single"]
+    codes = [item.code for item in questionnaire.items if kind_of(item).analysed]
+    codes += [item.code for item in questionnaire.respondent if kind_of(item).analysed]
     return list(dict.fromkeys(codes))
 
 
@@ -211,7 +212,7 @@ def load_responses(campaign: Campaign, after_id: int = 0, until_id: int | None =
     """
     questionnaire = definition(campaign.questionnaire_version)
     codes = choice_columns(questionnaire)
-    text_codes = [i.code for i in questionnaire.items if i.type == "text"]
+    text_codes = [i.code for i in questionnaire.items if kind_of(i).comment]
     if until_id is None:
         until_id = (
             db.session.scalar(

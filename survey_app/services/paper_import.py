@@ -26,7 +26,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import re
 import uuid
 import warnings
 import zipfile
@@ -39,14 +38,14 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from scoring.questionnaire import Item, Questionnaire
+from scoring.questionnaire import Questionnaire
 from scoring.spreadsheet import append_row, csv_row
 from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import Campaign, ImportBatch, StaffUser
+from survey_app.questions import Problem, kind_of
 from survey_app.services import audit
 from survey_app.services.questionnaires import definition
-from survey_app.services.raw_export import TYPE_LABELS
 from survey_app.services.submissions import record_submission, validate_answers
 
 FORM_ID, DESK, SUBMITTED_ON = "form_id", "desk", "submitted_on"
@@ -56,7 +55,6 @@ MAX_ROWS = 50_000
 MAX_REPORTED_ERRORS = 200
 # Row uids are uuid5 in this namespace: re-running the same row gives the same uid.
 UID_NAMESPACE = uuid.UUID("6f1d3c52-6a4e-5b55-9d3c-2f1a5a0c9e11")
-_MULTI_SPLIT = re.compile(r"[;,\s]+")
 
 
 class PaperImportError(Exception):
@@ -96,26 +94,6 @@ def template_columns(questionnaire: Questionnaire) -> list[str]:
     return list(META_COLUMNS) + [item.code for item in questionnaire.items]
 
 
-def _codes_text(item: Item, lang: str) -> str:
-    if item.type in ("single", "multiple"):
-        parts = [
-            f"{o.code} = {o.label.get(lang, '')}{'' if o.valid else ' (không hợp lệ)'}"
-            for o in item.options
-        ]
-        text = "; ".join(parts)
-        if item.type == "multiple":
-            text += " · Ghi nhiều mã, cách nhau bằng dấu chấm phẩy, ví dụ 1;3"
-        return text
-    if item.type == "number":
-        limits = []
-        if item.minimum is not None:
-            limits.append(f"từ {item.minimum:g}")
-        if item.maximum is not None:
-            limits.append(f"đến {item.maximum:g}")
-        return "Số " + " ".join(limits) + (" (số nguyên)" if item.integer else "")
-    return f"Văn bản, tối đa {item.max_length or 500} ký tự"
-
-
 def guide_rows(questionnaire: Questionnaire) -> list[list[str]]:
     """The codebook of the template, in Vietnamese: one row per column."""
     lang = questionnaire.default_language
@@ -148,10 +126,10 @@ def guide_rows(questionnaire: Questionnaire) -> list[list[str]]:
             [
                 item.code,
                 item.text.get(lang, ""),
-                TYPE_LABELS.get(item.type, item.type),
+                kind_of(item).label,
                 "có" if item.required else "không",
                 condition,
-                _codes_text(item, lang),
+                kind_of(item).paper_guide(item, lang),
             ]
         )
     return rows
@@ -266,22 +244,14 @@ class _Row:
     answers: dict[str, Any]
 
 
-def _choice_problem(item: Item, text: str) -> str | None:
+def _cell_message(problem: Problem) -> str:
     """A precise message for a code that is not on the item's scale (paper-specific)."""
-    if item.type not in ("single", "multiple"):
-        return None
-    parts = [p for p in _MULTI_SPLIT.split(text) if p] if item.type == "multiple" else [text]
-    allowed = ", ".join(str(c) for c in sorted(item.codes))
-    for part in parts:
-        try:
-            code = int(part)
-        except ValueError:
-            return f"“{part}” không phải là mã số (các mã hợp lệ: {allowed})"
-        if code not in item.codes:
-            return f"mã {code} không có trong thang đo (các mã hợp lệ: {allowed})"
-    if item.type == "single" and _MULTI_SPLIT.search(text.strip()):
-        return "chỉ được ghi một mã"
-    return None
+    allowed = ", ".join(str(c) for c in problem.allowed)
+    if problem.code == "not_a_code":
+        return f"“{problem.value}” không phải là mã số (các mã hợp lệ: {allowed})"
+    if problem.code == "unknown_code":
+        return f"mã {problem.value} không có trong thang đo (các mã hợp lệ: {allowed})"
+    return "chỉ được ghi một mã"
 
 
 def validate_rows(
@@ -358,13 +328,11 @@ def validate_rows(
             text = values.get(code, "").strip()
             if not text:
                 continue
-            problem = _choice_problem(item, text)
+            cell, problem = kind_of(item).read_paper_cell(item, text)
             if problem is not None:
-                row_errors.append(f"Dòng {line}, cột {code}: {problem}")
+                row_errors.append(f"Dòng {line}, cột {code}: {_cell_message(problem)}")
                 continue
-            raw[code] = (
-                [p for p in _MULTI_SPLIT.split(text) if p] if (item.type == "multiple") else text
-            )
+            raw[code] = cell
         answers, problems = validate_answers(questionnaire, raw)
         for code, message in problems.items():
             if not any(e.startswith(f"Dòng {line}, cột {code}:") for e in row_errors):

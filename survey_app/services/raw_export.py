@@ -46,20 +46,14 @@ from scoring.spreadsheet import append_row, csv_frame
 from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import ROUTES, Agency, Campaign, Desk, Submission
+from survey_app.questions import kind_of
 from survey_app.services.questionnaires import definition
 
 META_COLUMNS = ("response_id", "desk", "agency", "route", "submitted_on", "language")
-MULTI_SEPARATOR = "__"
 ROUTE_LABELS = {
     "desk_qr": "Quét mã QR tại quầy",
     "dossier": "Mã hồ sơ",
     "paper": "Phiếu giấy",
-}
-TYPE_LABELS = {
-    "single": "Chọn một",
-    "multiple": "Chọn nhiều",
-    "number": "Số",
-    "text": "Văn bản",
 }
 META_DESCRIPTIONS = {
     "response_id": "Số thứ tự phiếu trong tệp (không phải mã biên nhận)",
@@ -75,9 +69,7 @@ CODEBOOK_SHEET = "Mã hóa"
 
 def item_columns(item: Item) -> list[str]:
     """The column names of one item in the export layout."""
-    if item.type == "multiple":
-        return [f"{item.code}{MULTI_SEPARATOR}{o.code}" for o in item.options]
-    return [item.code]
+    return kind_of(item).export_columns(item)
 
 
 def responses_frame(campaign: Campaign, desk_ids: Collection[int] | None = None) -> pd.DataFrame:
@@ -117,16 +109,7 @@ def responses_frame(campaign: Campaign, desk_ids: Collection[int] | None = None)
             "language": language,
         }
         for item in items:
-            given = answers.get(item.code)
-            if item.type == "multiple":
-                chosen = set(given or ())
-                for option in item.options:
-                    column = f"{item.code}{MULTI_SEPARATOR}{option.code}"
-                    row[column] = (1 if option.code in chosen else 0) if chosen else None
-            elif item.type == "number" and given is not None:
-                row[item.code] = float(given)
-            else:
-                row[item.code] = given
+            row.update(kind_of(item).export_cells(item, answers.get(item.code)))
         records.append(row)
 
     columns = list(META_COLUMNS) + [c for item in items for c in item_columns(item)]
@@ -136,12 +119,7 @@ def responses_frame(campaign: Campaign, desk_ids: Collection[int] | None = None)
         frame[column] = frame[column].astype("string")
     for item in items:
         for column in item_columns(item):
-            if item.type in ("single", "multiple"):
-                frame[column] = frame[column].astype("Int64")
-            elif item.type == "number":
-                frame[column] = frame[column].astype("Float64")
-            else:
-                frame[column] = frame[column].astype("string")
+            frame[column] = frame[column].astype(kind_of(item).export_dtype)
     return frame
 
 
@@ -162,52 +140,19 @@ def codebook_frame(questionnaire: Questionnaire) -> pd.DataFrame:
     ]
     for item in questionnaire.items:
         text = item.text.get(lang, "")
-        kind = TYPE_LABELS.get(item.type, item.type)
-        if item.type == "single":
-            for o in item.options:
-                rows.append(
-                    {
-                        "cot": item.code,
-                        "ma_cau_hoi": item.code,
-                        "noi_dung": text,
-                        "loai": kind,
-                        "ma_tra_loi": o.code,
-                        "nhan": o.label.get(lang, ""),
-                        "hop_le": "có" if o.valid else "không",
-                    }
-                )
-        elif item.type == "multiple":
-            for o in item.options:
-                rows.append(
-                    {
-                        "cot": f"{item.code}{MULTI_SEPARATOR}{o.code}",
-                        "ma_cau_hoi": item.code,
-                        "noi_dung": text,
-                        "loai": kind,
-                        "ma_tra_loi": "1 = có chọn; 0 = không chọn",
-                        "nhan": o.label.get(lang, ""),
-                        "hop_le": "có" if o.valid else "không",
-                    }
-                )
-        else:
-            limits = []
-            if item.minimum is not None:
-                limits.append(f"từ {item.minimum:g}")
-            if item.maximum is not None:
-                limits.append(f"đến {item.maximum:g}")
-            if item.integer:
-                limits.append("số nguyên")
-            rows.append(
-                {
-                    "cot": item.code,
-                    "ma_cau_hoi": item.code,
-                    "noi_dung": text,
-                    "loai": kind,
-                    "ma_tra_loi": " ".join(limits),
-                    "nhan": "",
-                    "hop_le": "",
-                }
-            )
+        kind = kind_of(item)
+        rows.extend(
+            {
+                "cot": entry.column,
+                "ma_cau_hoi": item.code,
+                "noi_dung": text,
+                "loai": kind.label,
+                "ma_tra_loi": entry.code,
+                "nhan": entry.label,
+                "hop_le": entry.valid,
+            }
+            for entry in kind.codebook(item, lang)
+        )
     frame = pd.DataFrame(rows)
     frame.columns = pd.Index(CODEBOOK_HEADERS)
     return frame

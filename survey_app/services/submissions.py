@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app
@@ -29,7 +29,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from scoring.questionnaire import Item, Questionnaire
-from scoring.text import TextError, clean_text
 from survey_app.connections import retry_read
 from survey_app.extensions import db
 from survey_app.models import (
@@ -41,20 +40,18 @@ from survey_app.models import (
     campaign_desks,
     utcnow,
 )
+from survey_app.questions import AnswerValue, Problem, kind_of
 from survey_app.services import dossier_codes
 from survey_app.services.organisation import current_campaign
 from survey_app.services.questionnaires import definition
 from survey_app.text_input import refusal
 
-AnswerValue = int | list[int] | Decimal | str
 Answers = dict[str, AnswerValue]
 
 # No 0/O, 1/I/L: receipts are read aloud and copied by hand.
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 RECEIPT_LENGTH = 8
 _RECEIPT_RE = re.compile(f"^[{RECEIPT_ALPHABET}]{{{RECEIPT_LENGTH}}}$")
-# Numbers keep 6 decimals (quantized below) and at most 12 digits before the point.
-_NUMBER_LIMIT = Decimal("1e12")
 
 MESSAGES = {
     "unknown": "Câu hỏi này không có trong phiếu khảo sát.",
@@ -146,53 +143,15 @@ def _number_range(item: Item) -> str:
     return f"Vui lòng nhập số không lớn hơn {fmt(item.maximum or 0)}."
 
 
-def _choice(item: Item, value: str) -> int | None:
-    try:
-        code = int(value.strip())
-    except ValueError:
-        return None
-    return code if code in item.codes else None
-
-
-def _parse_item(item: Item, values: list[str]) -> tuple[AnswerValue | None, str | None]:
-    """(answer, error message) for one shown item's non-empty submitted values."""
-    if item.type == "multiple":
-        codes = [_choice(item, v) for v in values]
-        if any(c is None for c in codes):
-            return None, MESSAGES["not_option"]
-        return sorted({c for c in codes if c is not None}), None
-    if len(values) > 1:
-        return None, MESSAGES["one_choice"]
-    value = values[0]
-    if item.type == "single":
-        code = _choice(item, value)
-        return (code, None) if code is not None else (None, MESSAGES["not_option"])
-    if item.type == "number":
-        # Vietnamese writes the decimal separator as a comma.
-        text = value.strip().replace(" ", "").replace(",", ".")
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            return None, MESSAGES["not_number"]
-        if not number.is_finite() or abs(number) >= _NUMBER_LIMIT:
-            return None, MESSAGES["not_number"]
-        if item.integer and number != number.to_integral_value():
-            return None, MESSAGES["not_integer"]
-        if (item.minimum is not None and number < Decimal(str(item.minimum))) or (
-            item.maximum is not None and number > Decimal(str(item.maximum))
-        ):
-            return None, _number_range(item)
-        return number.quantize(Decimal("0.000001")).normalize(), None
-    # Browsers send CRLF line breaks but count them as one character against maxlength;
-    # positions in messages are counted the same way.
-    try:
-        text = clean_text(value.replace("\r\n", "\n")).strip()
-    except TextError as error:
-        return None, refusal(error, "Câu trả lời")
-    limit = item.max_length or 500
-    if len(text) > limit:
-        return None, MESSAGES["too_long"].format(max=limit, length=len(text))
-    return text, None
+def _message(item: Item, problem: Problem) -> str:
+    """The citizen's Vietnamese message for a refused value."""
+    if problem.code == "out_of_range":
+        return _number_range(item)
+    if problem.text_error is not None:
+        return refusal(problem.text_error, "Câu trả lời")
+    if problem.code == "too_long":
+        return MESSAGES["too_long"].format(max=problem.limit, length=problem.length)
+    return MESSAGES[problem.code]
 
 
 def validate_answers(
@@ -220,9 +179,9 @@ def validate_answers(
             if item.required:
                 errors[item.code] = MESSAGES["required"]
             continue
-        answer, error = _parse_item(item, values)
-        if error is not None:
-            errors[item.code] = error
+        answer, problem = kind_of(item).parse_form(item, values)
+        if problem is not None:
+            errors[item.code] = _message(item, problem)
         elif answer is not None and answer != []:
             answers[item.code] = answer
         elif item.required:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from scoring.questionnaire import Questionnaire
 from survey_app.models import Campaign
+from survey_app.questions import kind_of
 from survey_app.services import audit
 
 DESIGN_COLUMNS = ("desk", "agency")
@@ -156,7 +157,7 @@ def parse_margins(text: str, calibration: str, questionnaire: Questionnaire) -> 
     Raking: several single-variable margins in the long form
     ``variable,value,count`` (e.g. ``gender,1,5200``).
     """
-    respondent = {item.code: item for item in questionnaire.respondent if item.type == "single"}
+    respondent = {item.code: item for item in questionnaire.respondent if kind_of(item).analysed}
     try:
         rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     except csv.Error as error:
