@@ -8,7 +8,7 @@ other agencies cannot be probed.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, session
+from flask import abort, flash, session
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -16,6 +16,7 @@ from survey_app.extensions import db, login_manager
 from survey_app.models import Agency, Campaign, Desk, StaffUser, Submission
 from survey_app.services import staff_sessions
 from survey_app.services.organisation import subtree_ids
+from survey_app.settings import settings
 
 ALL_AGENCY_ROLES = ("admin", "analyst")
 
@@ -35,9 +36,8 @@ def load_user(user_id: str) -> StaffUser | None:
         session.pop("sid", None)
         session.pop("_user_id", None)
     if ended is not None:
-        config = current_app.config
         message = ENDED_MESSAGES[ended].format(
-            idle=config["SESSION_IDLE_MINUTES"], hours=config["SESSION_LIFETIME_HOURS"]
+            idle=settings().session_idle_minutes, hours=settings().session_lifetime_hours
         )
         flash(message, "info")
     return user

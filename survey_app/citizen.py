@@ -18,7 +18,6 @@ from pathlib import Path
 from flask import (
     Blueprint,
     abort,
-    current_app,
     make_response,
     redirect,
     render_template,
@@ -34,12 +33,14 @@ from werkzeug.exceptions import TooManyRequests
 
 from scoring.questionnaire import Item, Questionnaire
 from survey_app import localtime
+from survey_app.caching import Cache
 from survey_app.connections import close_session, in_autocommit, retry_read
 from survey_app.extensions import db, limiter
 from survey_app.models import Desk
 from survey_app.privacy import client_key
 from survey_app.questions import kind_of
 from survey_app.services import dossier_codes, submissions
+from survey_app.settings import settings
 from survey_app.text_input import checks_own_text
 
 bp = Blueprint("citizen", __name__)
@@ -182,11 +183,11 @@ def _assets() -> dict[str, object]:
 
 
 def _client_limit() -> str:
-    return str(current_app.config["RATELIMIT_CLIENT"])
+    return settings().rate_limit_client
 
 
 def _submit_limit() -> str:
-    return str(current_app.config["RATELIMIT_SUBMIT"])
+    return settings().rate_limit_submit
 
 
 def _submit_key() -> str:
@@ -199,7 +200,7 @@ DESK_SCOPE = "citizen-desk-stored"
 
 
 def _desk_limits() -> list[RateLimitItem]:
-    return _parsed_limits(str(current_app.config["RATELIMIT_DESK"]))
+    return _parsed_limits(settings().rate_limit_desk)
 
 
 @cache
@@ -230,7 +231,7 @@ def _count_stored(desk: submissions.DeskRef) -> None:
 
 def _desk_key(desk: submissions.DeskRef) -> tuple[str, ...]:
     # flask-limiter's own keys start with RATELIMIT_KEY_PREFIX when one is set.
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
+    prefix = settings().rate_limit_key_prefix
     return (prefix, DESK_SCOPE, desk.public_id) if prefix else (DESK_SCOPE, desk.public_id)
 
 
@@ -288,14 +289,15 @@ def _ui(lang: str) -> dict[str, str]:
     return UI.get(lang, UI["vi"])
 
 
-_STEPS: dict[tuple[str, str], tuple[Step, ...]] = {}
+# A form's pages and field budget, by questionnaire content (and language): never stale.
+_STEPS: Cache[tuple[str, str], tuple[Step, ...]] = Cache(size=256)
+_MAX_FIELDS: Cache[str, int] = Cache(size=256)
 
 
 def _steps(q: Questionnaire, lang: str) -> tuple[Step, ...]:
     """The pages of a questionnaire's form in one language, built once per process."""
-    key = (q.content_hash, lang)
-    steps = _STEPS.get(key)
-    if steps is None:
+
+    def build() -> tuple[Step, ...]:
         steps = tuple(
             Step(s.title[lang], s.description[lang] if s.description else None, s.items)
             for s in q.sections
@@ -303,21 +305,20 @@ def _steps(q: Questionnaire, lang: str) -> tuple[Step, ...]:
         if q.respondent:
             ui = _ui(lang)
             steps += (Step(ui["respondent"], ui["respondent_note"], q.respondent),)
-        _STEPS[key] = steps
-    return steps
+        return steps
 
-
-_MAX_FIELDS: dict[str, int] = {}
+    return _STEPS.get_or_make((q.content_hash, lang), build)
 
 
 def _max_fields(q: Questionnaire) -> int:
     """The most fields a browser can send for this questionnaire: every answer given,
     every option of a multiple choice item ticked, and the form's own fields."""
-    limit = _MAX_FIELDS.get(q.content_hash)
-    if limit is None:
+
+    def count() -> int:
         answers = sum(kind_of(i).max_fields(i) for i in q.items)
-        limit = _MAX_FIELDS[q.content_hash] = answers + len(CONTROL_FIELDS)
-    return limit
+        return answers + len(CONTROL_FIELDS)
+
+    return _MAX_FIELDS.get_or_make(q.content_hash, count)
 
 
 def _language(q: Questionnaire, requested: str | None) -> str:
@@ -721,7 +722,7 @@ def csrf_failed(error: CSRFError) -> object:
     """
     endpoint = FORM_ENDPOINTS.get(request.endpoint or "")
     # Without the session cookie the token can never match: pressing again would loop.
-    has_cookie = current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+    has_cookie = settings().session_cookie_name in request.cookies
     if endpoint is not None and request.view_args and has_cookie:
         make_target, arg, final = endpoint
         try:

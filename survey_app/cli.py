@@ -16,6 +16,7 @@ from survey_app import migrate
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
 from survey_app.services import audit, dossier_codes, organisation, posters, questionnaires
+from survey_app.settings import settings
 
 
 def _fail(message: str) -> None:
@@ -185,7 +186,7 @@ def _set_desk_active(code: str, active: bool) -> None:
     state = "active" if active else "inactive"
     click.echo(f"desk {code} is now {state}" if changed else f"desk {code} was already {state}")
     if changed:
-        seconds = int(current_app.config["SURVEY_CACHE_SECONDS"])
+        seconds = settings().survey_cache_seconds
         # The running servers cache where a poster lands; this process cannot empty theirs.
         if seconds > 0:
             click.echo(f"running servers show the change within {seconds} s", err=True)
@@ -406,7 +407,7 @@ def demo_load(responses: int) -> None:
     created += load_demo_responses(responses)
     db.session.commit()
     click.echo("\n".join(created) or "demo already loaded")
-    base = current_app.config["PUBLIC_BASE_URL"]
+    base = settings().public_base_url
     for desk in db.session.scalars(select(Desk).order_by(Desk.code)):
         click.echo(f"{desk.code}: {base}/s/{desk.public_id}")
 
@@ -427,7 +428,7 @@ def analysis_warm(codes: tuple[str, ...]) -> None:
     """
     from survey_app.services import analysis
 
-    if not current_app.config.get("ANALYSIS_CACHE_DIR"):
+    if not settings().analysis_cache_dir:
         _fail("ANALYSIS_CACHE_DIR is empty: there is no disk cache to warm")
     query = select(Campaign).order_by(Campaign.code)
     if codes:

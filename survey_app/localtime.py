@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 from flask import Flask, current_app
 
+from survey_app.settings import Settings
+
 
 def init_app(app: Flask) -> None:
-    name = str(app.config["TIMEZONE"])
+    name = Settings(app.config).timezone
     try:
         app.extensions["timezone"] = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

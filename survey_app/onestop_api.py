@@ -14,12 +14,13 @@ import hmac
 import time
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from scoring.text import find_refused
 from survey_app.extensions import csrf
 from survey_app.services import dossier_codes, posters
+from survey_app.settings import settings
 
 bp = Blueprint("onestop_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -53,10 +54,10 @@ def _signature_problem(secret: str) -> str | None:
 @bp.post("/dossier-codes")
 def issue_dossier_code() -> ResponseReturnValue:
     """Issue a survey code for a dossier: {"desk": code, "dossier": ref} -> code, url, QR."""
-    secret = current_app.config.get("ONESTOP_API_SECRET")
+    secret = settings().onestop_api_secret
     if not secret:
         return _error(503, "dossier code API is not configured: set ONESTOP_API_SECRET")
-    problem = _signature_problem(str(secret))
+    problem = _signature_problem(secret)
     if problem:
         return _error(401, problem)
     body: Any = request.get_json(silent=True)

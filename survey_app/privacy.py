@@ -2,11 +2,13 @@
 
 import hashlib
 
-from flask import current_app, request
+from flask import request
+
+from survey_app.settings import settings
 
 
 def client_key() -> str:
     """Salted hash of the client address; the key for rate limits."""
-    salt = current_app.config["CLIENT_HASH_SALT"]
+    salt = settings().client_hash_salt
     address = request.remote_addr or "unknown"
     return hashlib.sha256(f"{salt}:{address}".encode()).hexdigest()[:32]

@@ -28,6 +28,8 @@ from flask import Flask, Request, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 
+from survey_app.settings import settings
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 # The multipart headers and the upload form's other fields beside the file.
@@ -92,7 +94,7 @@ class LimitedRequest(Request):
         if self._max_content_length is not None:
             return self._max_content_length
         upload = self.upload_limit
-        return upload if upload is not None else current_app.config["MAX_CONTENT_LENGTH"]
+        return upload if upload is not None else settings().max_content_length
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:

@@ -34,6 +34,7 @@ from survey_app.questions import kind_of
 from survey_app.services.questionnaires import definition
 from survey_app.services.weighting_settings import WeightingSettings
 from survey_app.services.weighting_settings import current as current_settings
+from survey_app.settings import settings
 
 # Columns of the analysis frame besides the item and respondent codes.
 META_COLUMNS = ("submission_id", "desk", "agency", "route", "submitted_at")
@@ -357,11 +358,11 @@ class FrameCache:
     def _path(campaign: Campaign) -> Any:
         from pathlib import Path
 
-        from flask import current_app, has_app_context
+        from flask import has_app_context
 
         if not has_app_context():
             return None
-        directory = current_app.config.get("ANALYSIS_CACHE_DIR")
+        directory = settings().analysis_cache_dir
         if not directory:
             return None
         return Path(str(directory)) / f"campaign-{campaign.id}.pkl"

@@ -32,13 +32,13 @@ import json
 import struct
 from dataclasses import dataclass
 
-from flask import current_app
 from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import Desk
+from survey_app.settings import settings
 
 SALT = "dossier-code-v2"
 # Dossier references are free text in provincial one-stop systems
@@ -93,7 +93,7 @@ class DossierClaim:
 
 def _key(purpose: str) -> bytes:
     """A key of its own for each use of the instance's DOSSIER_CODE_KEY."""
-    secret = str(current_app.config["DOSSIER_CODE_KEY"]).encode()
+    secret = settings().dossier_code_key.encode()
     return hmac.new(secret, f"dossier-code {purpose}".encode(), hashlib.sha256).digest()
 
 
@@ -121,9 +121,7 @@ def legacy_stored_hash(unkeyed: str) -> str:
 
 
 def _signer() -> TimestampSigner:
-    return TimestampSigner(
-        str(current_app.config["DOSSIER_CODE_KEY"]), salt=SALT, digest_method=hashlib.sha256
-    )
+    return TimestampSigner(settings().dossier_code_key, salt=SALT, digest_method=hashlib.sha256)
 
 
 def issue(desk_code: str, dossier_ref: str) -> str:
@@ -150,7 +148,7 @@ def verify(token: str) -> DossierClaim:
     Only says the code is genuine and fresh; whether its dossier was already answered is
     the UNIQUE constraint's business.
     """
-    max_age = int(current_app.config["DOSSIER_CODE_MAX_AGE_DAYS"]) * 86400
+    max_age = int(settings().dossier_code_max_age.total_seconds())
     try:
         payload, signed_at = _signer().unsign(token, max_age=max_age, return_timestamp=True)
     except SignatureExpired as error:
@@ -169,7 +167,7 @@ def verify(token: str) -> DossierClaim:
 def _verify_legacy(token: str, max_age: int) -> DossierClaim:
     """A code issued before keyed codes: JSON [desk code, dossier number, nonce] signed
     with SECRET_KEY; it was spent under sha256 of the three (unkeyed)."""
-    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=LEGACY_SALT)
+    serializer = URLSafeTimedSerializer(settings().secret_key, salt=LEGACY_SALT)
     try:
         payload, signed_at = serializer.loads(token, max_age=max_age, return_timestamp=True)
     except SignatureExpired as error:
@@ -194,4 +192,4 @@ def _verify_legacy(token: str, max_age: int) -> DossierClaim:
 
 def survey_url(token: str) -> str:
     """The survey link printed (as text and QR) on the receipt."""
-    return f"{str(current_app.config['PUBLIC_BASE_URL']).rstrip('/')}/c/{token}"
+    return f"{settings().public_base_url}/c/{token}"

@@ -16,9 +16,9 @@ from xml.sax.saxutils import escape
 import qrcode
 import qrcode.constants
 import qrcode.image.svg
-from flask import current_app
 
 from survey_app.models import Desk
+from survey_app.settings import settings
 
 PAGE_WIDTH = 210  # mm, A4 portrait
 PAGE_HEIGHT = 297
@@ -37,7 +37,7 @@ THANKS = "Ý kiến của Ông/Bà giúp chúng tôi phục vụ tốt hơn. Xin
 
 def desk_url(desk: Desk) -> str:
     """The survey URL a desk's QR code carries (the desk's random public id, not its code)."""
-    return f"{str(current_app.config['PUBLIC_BASE_URL']).rstrip('/')}/s/{desk.public_id}"
+    return f"{settings().public_base_url}/s/{desk.public_id}"
 
 
 def _qr_path(data: str, error_correction: int) -> tuple[str, int]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from scoring.questionnaire import Questionnaire, load_questionnaire, parse_questionnaire
+from survey_app.caching import Cache
 from survey_app.extensions import db
 from survey_app.models import Desk, QuestionnaireVersion, Submission
 from survey_app.services import audit
@@ -123,13 +124,10 @@ def all_versions() -> list[QuestionnaireVersion]:
 def definition(version: QuestionnaireVersion) -> Questionnaire:
     """The parsed questionnaire of a stored version (parsed once per content)."""
     key = (version.questionnaire_id, version.version, version.content_hash)
-    parsed = _parsed.get(key)
-    if parsed is None:
-        parsed = _parsed[key] = parse_questionnaire(
-            version.source, f"{version.questionnaire_id}.yaml"
-        )
-    return parsed
+    return _parsed.get_or_make(
+        key, lambda: parse_questionnaire(version.source, f"{version.questionnaire_id}.yaml")
+    )
 
 
 # Parsed questionnaires by (id, version, content hash): content never changes under a key.
-_parsed: dict[tuple[str, str, str], Questionnaire] = {}
+_parsed: Cache[tuple[str, str, str], Questionnaire] = Cache(size=256)

@@ -17,13 +17,13 @@ import datetime as dt
 import hashlib
 import secrets
 
-from flask import current_app
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from survey_app.extensions import db
 from survey_app.models import StaffSession, StaffUser, utcnow
 from survey_app.services import audit
+from survey_app.settings import settings
 
 TOUCH_INTERVAL = dt.timedelta(minutes=1)
 
@@ -33,11 +33,11 @@ def _digest(token: str) -> str:
 
 
 def _idle() -> dt.timedelta:
-    return dt.timedelta(minutes=int(current_app.config["SESSION_IDLE_MINUTES"]))
+    return dt.timedelta(minutes=settings().session_idle_minutes)
 
 
 def _lifetime() -> dt.timedelta:
-    return dt.timedelta(hours=int(current_app.config["SESSION_LIFETIME_HOURS"]))
+    return dt.timedelta(hours=settings().session_lifetime_hours)
 
 
 def start(user: StaffUser) -> str:

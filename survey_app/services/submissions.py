@@ -16,19 +16,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import ColumnElement, Connection, Dialect, Insert, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from scoring.questionnaire import Item, Questionnaire
+from survey_app.caching import Cache, app_cache
 from survey_app.connections import retry_read
 from survey_app.extensions import db
 from survey_app.models import (
@@ -44,6 +43,7 @@ from survey_app.questions import AnswerValue, Problem, kind_of
 from survey_app.services import dossier_codes
 from survey_app.services.organisation import current_campaign
 from survey_app.services.questionnaires import definition
+from survey_app.settings import settings
 from survey_app.text_input import refusal
 
 Answers = dict[str, AnswerValue]
@@ -317,25 +317,25 @@ class DriverStatement:
         return None if row is None else row[0]
 
 
-_INSERT_SUBMISSION: dict[tuple[str, tuple[str, ...]], DriverStatement] = {}
+# Compiled INSERTs by dialect and columns: a handful of shapes, each compiled once.
+_INSERT_SUBMISSION: Cache[tuple[str, tuple[str, ...]], DriverStatement] = Cache(size=64)
 
 
 def _insert_submission(dialect: Dialect, keys: Sequence[str]) -> DriverStatement:
     """``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` into submissions, in the
     database's dialect: a taken UNIQUE value returns no row instead of failing the
     transaction, for the columns ``keys``."""
-    cache_key = (dialect.name, tuple(keys))
-    statement = _INSERT_SUBMISSION.get(cache_key)
-    if statement is None:
+
+    def compile_insert() -> DriverStatement:
         dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect.name]
         table = Submission.__table__
-        statement = DriverStatement.compile(
+        return DriverStatement.compile(
             dialect_insert(table).on_conflict_do_nothing().returning(table.c.id),
             dialect,
             keys,
         )
-        _INSERT_SUBMISSION[cache_key] = statement
-    return statement
+
+    return _INSERT_SUBMISSION.get_or_make((dialect.name, tuple(keys)), compile_insert)
 
 
 def record_submission(
@@ -406,7 +406,7 @@ def record_submission(
 
 # --------------------------------------------------------------------------- where a form lands
 
-# Entries of the per-process cache of desk_survey and dossier_survey before it is emptied.
+# Entries of the per-process cache of desk_survey and dossier_survey.
 _SURVEY_CACHE_LIMIT = 10_000
 
 
@@ -506,8 +506,7 @@ def forget_surveys() -> None:
     ``SURVEY_CACHE_SECONDS``. Not before the commit: another request of this process
     could cache the old set-up again in between.
     """
-    cache: dict[object, object] = current_app.extensions.get("desk_surveys", {})
-    cache.clear()
+    _desk_surveys().clear()
 
 
 def _remembered(key: tuple[str, str, dt.date], resolve: Callable[[], DeskSurvey]) -> DeskSurvey:
@@ -518,21 +517,16 @@ def _remembered(key: tuple[str, str, dt.date], resolve: Callable[[], DeskSurvey]
     once, and one that stops being available does so within the TTL. ``today`` is part of
     the key, so a campaign starts and ends exactly on its dates.
     """
-    app = current_app
-    ttl = float(app.config.get("SURVEY_CACHE_SECONDS", 30))
-    cache: dict[tuple[str, str, dt.date], tuple[float, DeskSurvey]] = app.extensions.setdefault(
-        "desk_surveys", {}
-    )
-    now = time.monotonic()
-    hit = cache.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    found = retry_read(resolve)
-    if ttl > 0:
-        if len(cache) >= _SURVEY_CACHE_LIMIT:
-            cache.clear()
-        cache[key] = (now + ttl, found)
+    found = _desk_surveys().get(key)
+    if found is None:
+        found = _desk_surveys().put(key, retry_read(resolve))
     return found
+
+
+def _desk_surveys() -> Cache[tuple[str, str, dt.date], DeskSurvey]:
+    return app_cache(
+        "desk_surveys", size=_SURVEY_CACHE_LIMIT, ttl=lambda: settings().survey_cache_seconds
+    )
 
 
 def _survey(desk: Desk, campaign: Campaign) -> DeskSurvey:

@@ -31,6 +31,7 @@ from limits.strategies import FixedWindowRateLimiter
 from survey_app.extensions import limiter
 from survey_app.privacy import client_key
 from survey_app.services.accounts import normalise_username
+from survey_app.settings import settings
 
 DEVICE_COOKIE = "login_device"
 DEVICE_DAYS = 180
@@ -71,7 +72,7 @@ def _budgets(username: str) -> list[str]:
 
 
 def _limiter() -> FixedWindowRateLimiter | None:
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
+    if not settings().rate_limits_enabled:
         return None
     return FixedWindowRateLimiter(limiter.storage)
 
@@ -90,8 +91,8 @@ def begin(username: str) -> Attempt | None:
     attempt = Attempt()
     if strategy is None:
         return attempt
-    prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX", ""))
-    for item in parse_many(str(current_app.config["RATELIMIT_LOGIN"])):
+    prefix = settings().rate_limit_key_prefix
+    for item in parse_many(settings().rate_limit_login):
         for budget in _budgets(username):
             identifiers = (prefix, budget) if prefix else (budget,)
             attempt.taken.append((item, identifiers))
@@ -117,7 +118,7 @@ def remember_device(response: Response, username: str) -> None:
         _serializer().dumps({"id": device, "users": usernames}),
         max_age=DEVICE_DAYS * 86400,
         path="/staff/",
-        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+        secure=settings().session_cookie_secure,
         httponly=True,
         samesite="Strict",
     )

@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -42,6 +42,7 @@ from survey_app.services import audit, organisation, questionnaires
 from survey_app.services.organisation import SetupError
 from survey_app.services.posters import desk_url
 from survey_app.services.submissions import forget_surveys
+from survey_app.settings import settings
 from survey_app.staff import bp
 from survey_app.staff.auth import ADMIN_ROLES, READ_ROLES, SETUP_ROLES, role_required
 from survey_app.text_input import checks_own_text
@@ -111,7 +112,7 @@ def _commit_setup_change() -> None:
 
 
 def _cache_seconds() -> int:
-    return int(current_app.config.get("SURVEY_CACHE_SECONDS", 30))
+    return settings().survey_cache_seconds
 
 
 def _visible_agencies() -> list[tuple[Agency, int]]:
