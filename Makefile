@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install lock chromium wrk run test lint bench-submit bench-scoring bench-dashboard \
+.PHONY: install lock messages chromium wrk run test lint bench-submit bench-scoring bench-dashboard \
 	bench-faults
 
 # Everything comes from the lock file, pinned with hashes; the package itself is installed
@@ -16,7 +16,21 @@ $(STAMP): requirements-dev.lock
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+# The compiled message catalogues (.mo) are built from the committed .po files.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard survey_app/translations/*/LC_MESSAGES/messages.po))
+$(CATALOGUES): %.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile -f -i $< -o $@
+
+install: $(STAMP) $(CATALOGUES)
+
+# Collect the texts marked for translation into the catalogues (Vietnamese msgids);
+# then write the English of every new or changed entry in the .po file and commit it.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -w 100 \
+	  -o survey_app/translations/messages.pot .
+	$(BIN)/pybabel update -i survey_app/translations/messages.pot -d survey_app/translations \
+	  -w 100 --no-fuzzy-matching --ignore-obsolete
+	rm survey_app/translations/messages.pot
 
 # Re-resolve the locks from pyproject.toml (newest releases its ranges allow), with uv
 # pinned here; commit the changed lock files with what changed and why.

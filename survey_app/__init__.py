@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from survey_app import (
     connections,
     errors,
+    i18n,
     localtime,
     request_limits,
     security_headers,
@@ -46,6 +47,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         )
 
     localtime.init_app(app)
+    i18n.init_app(app)
     errors.init_app(app)
     security_headers.init_app(app)
     request_limits.init_app(app)  # before csrf, whose hook is the first to read a form

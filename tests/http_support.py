@@ -54,6 +54,7 @@ def province_records(app: Flask) -> dict[str, str]:
             "node_code": "II.2",
             "username": "khac",
             "filename": "staff.css",
+            "language": "en",
         }
 
 

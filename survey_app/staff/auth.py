@@ -40,6 +40,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from survey_app.extensions import db
+from survey_app.i18n import remember_staff_language
 from survey_app.models import StaffUser
 from survey_app.services import accounts, audit, staff_sessions
 from survey_app.staff import bp, login_limits
@@ -153,9 +154,13 @@ def _sign_in(user: StaffUser) -> None:
     """A new session for ``user`` in this browser; the caller commits.
 
     Nothing from before survives (session fixation): the cookie's CSRF secret, flashes
-    and any key someone planted go, and the server-side session is new.
+    and any key someone planted go, and the server-side session is new. Only the
+    interface language chosen on the login page stays.
     """
+    language = session.get("lang")
     session.clear()
+    if language is not None:
+        remember_staff_language(str(language))
     login_user(user)
     session["sid"] = staff_sessions.start(user)
 
@@ -168,7 +173,10 @@ def logout() -> Response:
         audit.record("logout", current_user.username)
         db.session.commit()
         logout_user()
+        language = session.get("lang")
         session.clear()
+        if language is not None:
+            remember_staff_language(str(language))
         flash("Bạn đã đăng xuất.", "info")
     return redirect(url_for("staff.login"))
 
