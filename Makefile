@@ -26,7 +26,7 @@ install: $(STAMP) $(CATALOGUES)
 # Collect the texts marked for translation into the catalogues (Vietnamese msgids);
 # then write the English of every new or changed entry in the .po file and commit it.
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -w 100 \
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --no-location --sort-output -w 100 \
 	  -o survey_app/translations/messages.pot .
 	$(BIN)/pybabel update -i survey_app/translations/messages.pot -d survey_app/translations \
 	  -w 100 --no-fuzzy-matching --ignore-obsolete

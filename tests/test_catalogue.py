@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "survey_app/translations/en/LC_MESSAGES/messages.po"
 METHODS = [("survey_app/**.py", "python"), ("survey_app/templates/**.html", "jinja2")]
+# Babel's default keywords and lazy_gettext, as `make messages` extracts them.
+KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]|\{(\w+)\}")
 
 
@@ -27,7 +29,7 @@ def _catalogue() -> dict[str, str]:
 def _marked_texts() -> set[str]:
     found: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        ROOT, METHODS, options_map={"survey_app/templates/**.html": {}}
+        ROOT, METHODS, keywords=KEYWORDS, options_map={"survey_app/templates/**.html": {}}
     ):
         found.update([message] if isinstance(message, str) else [m for m in message if m])
     return found

@@ -1,0 +1,44 @@
+"""Texts of the services' problem codes, in the reader's language (one catalogue).
+
+Each area of the app has a module here mapping its codes to a Vietnamese text marked
+for translation (``lazy_gettext``), with ``%(name)s`` placeholders filled from the
+problem's parameters; the English is in the Flask-Babel catalogue like every other
+text. Numbers among the parameters are written by the locale's rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import LazyString
+
+from survey_app.i18n import number
+from survey_app.messages import common
+from survey_app.services.errors import Problem, ServiceError
+
+AREAS = (common,)
+CATALOGUE: Mapping[str, LazyString] = {
+    code: text for area in AREAS for code, text in area.MESSAGES.items()
+}
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return number(value, 0) if isinstance(value, int) or value.is_integer() else number(value, 2)
+
+
+def text(problem: Problem) -> str:
+    """The problem in words, in the current language."""
+    template = CATALOGUE.get(problem.code)
+    if template is None:
+        raise KeyError(f"no message for problem code {problem.code!r}")
+    if not problem.params:
+        return str(template)
+    return str(template) % {name: _param(value) for name, value in problem.params.items()}
+
+
+def texts(error: ServiceError) -> list[str]:
+    """Every problem of ``error`` in words."""
+    return [text(problem) for problem in error.problems]
