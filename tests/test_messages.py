@@ -23,14 +23,14 @@ def _raised_codes() -> set[str]:
             if not isinstance(node, ast.Call) or not node.args:
                 continue
             first, function = node.args[0], node.func
-            name = (
-                function.attr
-                if isinstance(function, ast.Attribute)
-                else getattr(function, "id", "")
+            raising = (
+                isinstance(function, ast.Attribute)
+                and function.attr == "of"
+                and isinstance(function.value, ast.Name)
+                and function.value.id.endswith(("Error", "NotFound", "Conflict"))
             )
-            if name in ("of", "Problem") and isinstance(first, ast.Constant):
-                if isinstance(first.value, str):
-                    codes.add(first.value)
+            if raising and isinstance(first, ast.Constant) and isinstance(first.value, str):
+                codes.add(first.value)
     return codes
 
 
