@@ -33,7 +33,8 @@ def xlsx_with(
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as target:
         for info in source.infolist():
             target.writestr(info.filename, replace.get(info.filename, source.read(info)))
-        for name, body in extra:
+        names = set(source.namelist())
+        for name, body in [*((n, b) for n, b in replace.items() if n not in names), *extra]:
             target.writestr(name, body)
     return out.getvalue()
 
