@@ -260,6 +260,14 @@ def read_margins(path: str, data: pd.DataFrame) -> tuple[list[str], pd.Series]:
     if values.isna().any():
         row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 2
         raise CommandError(f"{Path(path).name}:{row}: population count {count!r} is not a number")
+    # Beyond 2**53 counts are no longer whole numbers in float64; inf and 1e308 overflow sums.
+    bad = ~(np.isfinite(values.to_numpy(dtype=np.float64)) & (values > 0) & (values <= 2.0**53))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        raise CommandError(
+            f"{Path(path).name}:{row}: population count {count!r} must be a finite number "
+            "above 0 and at most 2**53"
+        )
     labels = [
         tuple(_text(v) for v in row) if len(keys) > 1 else _text(row[0])
         for row in frame[keys].itertuples(index=False, name=None)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from scoring.yaml_source import (
+    MAX_YAML_CHARS,
     LineMap,
     ProblemLog,
     YamlPath,
@@ -958,6 +959,11 @@ def load_questionnaire(path: str | os.PathLike[str]) -> Questionnaire:
     """Read and validate a questionnaire file (UTF-8); messages name the file by its base name."""
     p = Path(path)
     try:
+        # Refused before reading: a huge file is not read whole to be refused afterwards.
+        if p.stat().st_size > 4 * MAX_YAML_CHARS:
+            raise QuestionnaireError(
+                [f"{p.name}:1: tệp quá lớn (larger than {4 * MAX_YAML_CHARS:,} bytes)"]
+            )
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise QuestionnaireError([f"{p.name}:1: not UTF-8 text ({exc.reason})"]) from None

@@ -13,9 +13,68 @@ import yaml
 
 YamlPath = tuple[str | int, ...]
 
+# What an official's YAML file may hold. The largest questionnaire (PAPI, 51 items) is
+# 22 KB, about 2,500 nodes, nested 7 deep; none uses an anchor or alias. Aliases are
+# refused outright: an "alias bomb" of 400 bytes expands to gigabytes once constructed.
+# Depth is checked before PyYAML's recursive composer recurses (else RecursionError).
+MAX_YAML_CHARS = 1_000_000
+MAX_YAML_DEPTH = 40
+MAX_YAML_NODES = 100_000
+
 
 class YamlSyntaxError(ValueError):
-    """The text is not YAML; ``str()`` is ``file:line: message``."""
+    """The text is not YAML, or exceeds a budget; ``str()`` is ``file:line: message``."""
+
+
+class _BudgetExceeded(Exception):
+    def __init__(self, mark: Any, message: str) -> None:
+        super().__init__(message)
+        self.line = mark.line + 1 if mark is not None else 1
+        self.message = message
+
+
+class _BudgetLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases, and counts nodes and depth while composing."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.nodes = 0
+        # Anchors of the nodes being composed: an alias to one of them is a cycle, which
+        # the composer below reports by its own words and does not follow.
+        self.open_anchors: list[str | None] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self.open_anchors:
+                return super().compose_node(parent, index)
+            raise _BudgetExceeded(
+                event.start_mark,
+                f"không được dùng bí danh YAML (*{event.anchor}) trong tệp này; hãy viết đầy đủ "
+                "giá trị (aliases are not allowed)",
+            )
+        self.nodes += 1
+        if self.nodes > MAX_YAML_NODES:
+            raise _BudgetExceeded(
+                event.start_mark,
+                f"tệp có quá nhiều phần tử: tối đa {MAX_YAML_NODES} "
+                f"(more than {MAX_YAML_NODES} nodes)",
+            )
+        self.depth += 1
+        anchor = getattr(event, "anchor", None)
+        self.open_anchors.append(anchor)
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                raise _BudgetExceeded(
+                    event.start_mark,
+                    f"lồng nhau quá sâu: tối đa {MAX_YAML_DEPTH} cấp "
+                    f"(nested deeper than {MAX_YAML_DEPTH} levels)",
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+            self.open_anchors.pop()
 
 
 def format_path(path: YamlPath) -> str:
@@ -114,8 +173,13 @@ def compose(text: str, filename: str) -> tuple[Any, LineMap, list[tuple[YamlPath
     """
     lines = LineMap()
     problems: list[tuple[YamlPath, str]] = []
+    if len(text) > MAX_YAML_CHARS:
+        raise YamlSyntaxError(
+            f"{filename}:1: tệp quá lớn: tối đa {MAX_YAML_CHARS:,} ký tự "
+            f"(larger than {MAX_YAML_CHARS:,} characters)".replace(",", ".")
+        )
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _BudgetLoader(text)
         try:
             root = loader.get_single_node()
             data = _Composer(loader, lines, problems).value(root, ()) if root is not None else None
@@ -133,7 +197,25 @@ def compose(text: str, filename: str) -> tuple[Any, LineMap, list[tuple[YamlPath
         raise YamlSyntaxError(f"{filename}:{line}: {message}") from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(f"{filename}:1: {exc}") from None
+    except _BudgetExceeded as exc:
+        raise YamlSyntaxError(f"{filename}:{exc.line}: {exc.message}") from None
+    except RecursionError:
+        # Deep flow collections nest in PyYAML's parser too; never a traceback.
+        raise YamlSyntaxError(
+            f"{filename}:1: lồng nhau quá sâu (nested too deep to read)"
+        ) from None
     return data, lines, problems
+
+
+def load_plain(text: str, filename: str) -> Any:
+    """The plain value of a YAML text, within the budgets; raises :class:`YamlSyntaxError`
+    for a syntax error, an exceeded budget or a structural problem (duplicate key...)."""
+    data, lines, problems = compose(text, filename)
+    if problems:
+        path, message = problems[0]
+        where = format_path(path)
+        raise YamlSyntaxError(f"{filename}:{lines.line(path)} {where}: {message}")
+    return data
 
 
 class ProblemLog:

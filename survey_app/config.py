@@ -17,6 +17,10 @@ INT_SETTINGS = (
     "MAX_FORM_MEMORY_SIZE",
     "SESSION_IDLE_MINUTES",
     "SESSION_LIFETIME_HOURS",
+    "PAPER_MAX_ROWS",
+    "PAPER_MAX_COLUMNS",
+    "PAPER_MAX_CELLS",
+    "PAPER_MAX_UNPACKED_BYTES",
 )
 # SECRET_KEY signs sessions and CSRF tokens, DOSSIER_CODE_KEY dossier codes and the dossier
 # hashes; CLIENT_HASH_SALT keeps client hashes from being reversed by trying every address.
@@ -78,6 +82,14 @@ def load_config(instance_path: str) -> dict[str, object]:
         # hours after signing in whatever happens (services.staff_sessions): a lunch break
         # ends it, a working day does not.
         "SESSION_IDLE_MINUTES": 30,
+        # What one paper-survey file may hold (services.paper_files), refused while it is
+        # read: forms (rows), columns of a row, filled cells, bytes of an XLSX unpacked. A
+        # province campaign's paper forms (some thousands, about 60 columns) fit many
+        # times; a 150 KB file declaring a million rows or a 16,384-column sheet does not.
+        "PAPER_MAX_ROWS": 20_000,
+        "PAPER_MAX_COLUMNS": 300,
+        "PAPER_MAX_CELLS": 2_000_000,
+        "PAPER_MAX_UNPACKED_BYTES": 150_000_000,
         "SESSION_LIFETIME_HOURS": 12,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

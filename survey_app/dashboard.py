@@ -168,11 +168,18 @@ def weighting(code: str) -> Any:
         upload = request.files.get("margins")
         text = None
         if upload is not None and upload.filename:
-            raw = upload.read(MAX_MARGINS_BYTES)
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                error = "Tệp CSV phải được lưu với mã hóa UTF-8."
+            # One byte more than allowed: a longer file is refused, never cut and used.
+            raw = upload.read(MAX_MARGINS_BYTES + 1)
+            if len(raw) > MAX_MARGINS_BYTES:
+                error = (
+                    f"Tệp biên tổng thể lớn hơn {MAX_MARGINS_BYTES // 1_000_000} MB: không đọc "
+                    "tệp này (một tệp biên chỉ cần vài dòng cho mỗi biến)."
+                )
+            else:
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    error = "Tệp CSV phải được lưu với mã hóa UTF-8."
         if error is None:
             try:
                 new = weighting_settings.build_settings(

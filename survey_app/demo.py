@@ -7,10 +7,10 @@ import random
 import uuid
 from pathlib import Path
 
-import yaml
 from sqlalchemy import select
 
 from scoring.questionnaire import Questionnaire
+from scoring.yaml_source import load_plain
 from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, Submission
@@ -23,7 +23,7 @@ DEMO_FILE = Path(__file__).with_name("demo_province.yaml")
 
 def load_demo() -> list[str]:
     """Create whatever of the demo set-up is missing; return what was created."""
-    spec = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
+    spec = load_plain(DEMO_FILE.read_text(encoding="utf-8"), DEMO_FILE.name)
     created: list[str] = []
     for a in spec["agencies"]:
         if db.session.scalar(select(Agency.id).filter_by(code=a["code"])) is None:
@@ -158,7 +158,7 @@ def _demo_time(rng: random.Random, campaign: Campaign, today: dt.date) -> dt.dat
 
 def load_demo_responses(per_campaign: int = 300, seed: int = 2026) -> list[str]:
     """Demo citizen responses for each demo campaign that has none yet; fixed seed."""
-    spec = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
+    spec = load_plain(DEMO_FILE.read_text(encoding="utf-8"), DEMO_FILE.name)
     today = localtime.today()
     created: list[str] = []
     for c in spec["campaigns"]:

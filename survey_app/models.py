@@ -132,6 +132,26 @@ class ImportBatch(db.Model):
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class PaperForm(db.Model):
+    """A paper form (phiếu giấy) imported, by the number written on it (số phiếu).
+
+    The number is unique per desk within a campaign: the same forms re-saved or re-typed
+    in another file are refused by content, not only by the file's bytes. Per desk, not per
+    campaign: agencies of a province-wide campaign number their own forms, each from 1.
+    """
+
+    __tablename__ = "paper_forms"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "desk_id", "form_id", name="campaign_desk_form"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id"))
+    form_id: Mapped[str] = mapped_column(String(64))
+    import_batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"), index=True)
+
+
 class Submission(db.Model):
     """One citizen's completed questionnaire (phiếu khảo sát), stored exactly once.
 

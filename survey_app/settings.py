@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from survey_app.config import ConfigError
+from survey_app.services.paper_files import Budgets
 
 
 class Settings:
@@ -106,6 +107,16 @@ class Settings:
     @property
     def max_content_length(self) -> int:
         return self._integer("MAX_CONTENT_LENGTH", minimum=1)
+
+    @property
+    def paper_budgets(self) -> Budgets:
+        """What one paper file may hold (survey_app.services.paper_files)."""
+        return Budgets(
+            rows=self._integer("PAPER_MAX_ROWS", minimum=1),
+            columns=self._integer("PAPER_MAX_COLUMNS", minimum=1),
+            cells=self._integer("PAPER_MAX_CELLS", minimum=1),
+            unpacked_bytes=self._integer("PAPER_MAX_UNPACKED_BYTES", minimum=1),
+        )
 
     @property
     def rate_limits_enabled(self) -> bool:

@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -423,3 +424,66 @@ def test_analysis_warm_puts_every_campaign_on_disk_so_a_new_server_reads_no_answ
 
     unknown = app.test_cli_runner().invoke(args=["analysis", "warm", "KHONG-CO"])
     assert unknown.exit_code != 0 and "no campaign with code KHONG-CO" in unknown.output
+
+
+def _post_margins(loaded: FlaskClient, body: bytes) -> Any:
+    token = csrf(loaded, f"{URL}/weighting")
+    return loaded.post(
+        f"{URL}/weighting",
+        data={
+            "csrf_token": token,
+            "ci_method": "logit",
+            "calibration": "poststratify",
+            "level": "0.95",
+            "margins": (io.BytesIO(body), "m.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+
+
+@pytest.mark.parametrize(
+    "count", ["1e308", "inf", "Infinity", "-inf", "nan", "1000000001", "1e10", "9" * 400]
+)
+def test_margin_counts_must_be_finite_and_at_most_a_billion(
+    app: Flask, loaded: FlaskClient, count: str
+) -> None:
+    login(loaded, "analyst")
+    response = _post_margins(loaded, f"gender,count\n1,100\n2,{count}\n".encode())
+    assert response.status_code == 400
+    assert "Dòng 3: số lượng" in response.text
+    with app.app_context():
+        assert "weighting" not in (campaign("SIPAS-2026").settings or {})
+
+
+def test_a_margins_file_over_the_limit_is_refused_not_cut(app: Flask, loaded: FlaskClient) -> None:
+    """Before, the first 2 MB were read and used: here the cut kept gender 1 and 2, and
+    dropped the third line that makes the file wrong."""
+    from survey_app.dashboard import MAX_MARGINS_BYTES
+
+    login(loaded, "analyst")
+    body = b"gender,count\n1,100\n2,120\n" + b"\n" * MAX_MARGINS_BYTES + b"3,5\n"
+    fields = {
+        "csrf_token": csrf(loaded, f"{URL}/weighting"),
+        "ci_method": "logit",
+        "calibration": "poststratify",
+        "level": "0.95",
+    }
+    # Built by hand: the test client's own multipart body is a temporary file it never closes.
+    multipart = b"".join(
+        b'--B\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
+        % (name.encode(), value.encode())
+        for name, value in fields.items()
+    )
+    multipart += (
+        b'--B\r\nContent-Disposition: form-data; name="margins"; filename="m.csv"\r\n'
+        b"Content-Type: text/csv\r\n\r\n" + body + b"\r\n--B--\r\n"
+    )
+    response = loaded.post(
+        f"{URL}/weighting",
+        input_stream=io.BytesIO(multipart),
+        content_type='multipart/form-data; boundary="B"',
+    )
+    assert response.status_code in (400, 413)
+    assert "lớn hơn 2 MB" in response.text
+    with app.app_context():
+        assert "weighting" not in (campaign("SIPAS-2026").settings or {})

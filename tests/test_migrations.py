@@ -220,3 +220,48 @@ def test_migration_0006_keys_the_stored_dossier_codes_once(make_app: Callable[..
     assert stored() == {**keyed, 3: None}
     migrate.upgrade(app)
     assert stored() == {**keyed, 3: None}
+
+
+def test_migration_0007_adds_paper_form_numbers_leaving_stored_paper_forms(
+    make_app: Callable[..., Flask],
+) -> None:
+    """Forms imported before numbers were kept stay as they are (uid included); the new
+    table holds one number per desk, and goes away on downgrade with nothing else."""
+    app = make_app()
+    migrate.upgrade(app, "0006")
+    with app.app_context(), db.engine.begin() as connection:
+        _one_campaign(connection)
+        connection.execute(
+            sa.text(
+                "INSERT INTO import_batches (id, campaign_id, file_sha256, filename, row_count, "
+                "imported_at) VALUES (1, 1, :sha, 'a.csv', 1, '2026-03-01')"
+            ),
+            {"sha": "0" * 64},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO submissions (id, uid, receipt, campaign_id, desk_id, "
+                "questionnaire_version_id, route, language, answers, import_batch_id, "
+                "submitted_at) VALUES (1, 'paper-uid', 'R1', 1, 1, 1, 'paper', 'vi', '{}', 1, "
+                "'2026-03-01')"
+            )
+        )
+    migrate.upgrade(app)
+    insert = sa.text(
+        "INSERT INTO paper_forms (campaign_id, desk_id, form_id, import_batch_id) "
+        "VALUES (1, 1, '17', 1)"
+    )
+    with app.app_context(), db.engine.begin() as connection:
+        assert connection.execute(sa.text("SELECT uid FROM submissions")).scalar() == "paper-uid"
+        connection.execute(insert)
+    with app.app_context(), db.engine.connect() as connection:
+        try:
+            connection.execute(insert)
+        except sa.exc.IntegrityError:
+            connection.rollback()
+        else:
+            raise AssertionError("a form number twice at a desk was stored")
+    _at(app, "0006")
+    with app.app_context(), db.engine.connect() as connection:
+        assert "paper_forms" not in db.inspect(connection).get_table_names()
+        assert connection.execute(sa.text("SELECT uid FROM submissions")).scalar() == "paper-uid"

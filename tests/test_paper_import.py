@@ -136,7 +136,10 @@ def test_csv_template_round_trip_with_semicolons_as_excel_writes_them(
     template = officer.get(f"/staff/campaigns/{CAMPAIGN}/import/template.csv")
     assert template.data.startswith(b"\xef\xbb\xbf")
     with app.app_context():
-        rows = [{"desk": DESK, "submitted_on": "2026-05-02", **_answers()} for _ in range(2)]
+        rows = [
+            {"form_id": str(n), "desk": DESK, "submitted_on": "2026-05-02", **_answers()}
+            for n in range(2)
+        ]
     response = _upload(officer, _fill_csv(template.data, rows, ";"), "phieu.csv")
     assert response.status_code == 302
     with app.app_context():
@@ -206,7 +209,7 @@ def test_unknown_or_missing_columns_are_reported_before_rows(
 def test_importing_the_same_file_twice_stores_nothing_new(app: Flask, officer: FlaskClient) -> None:
     template = officer.get(f"/staff/campaigns/{CAMPAIGN}/import/template.xlsx").data
     with app.app_context():
-        rows = [{"desk": DESK, "submitted_on": "2026-03-15", **_answers()}]
+        rows = [{"form_id": "1", "desk": DESK, "submitted_on": "2026-03-15", **_answers()}]
     body = _fill_xlsx(template, rows)
     assert _upload(officer, body, "a.xlsx").status_code == 302
     again = _upload(officer, body, "a-copy.xlsx")
@@ -225,7 +228,7 @@ def test_rows_may_not_name_desks_outside_the_importers_subtree(app: Flask) -> No
         header = paper_import.template_columns(definition(campaign.questionnaire_version))
         rows = []
         for desk in ("HT-STP-01", "HT-SXD-01"):
-            values = {"desk": desk, "submitted_on": "2025-06-01", **_answers()}
+            values = {"form_id": "1", "desk": desk, "submitted_on": "2025-06-01", **_answers()}
             rows.append([values.get(h, "") for h in header])
         out = io.StringIO()
         csv.writer(out).writerows([header, *rows])
@@ -244,7 +247,10 @@ def test_cli_imports_a_paper_file_and_refuses_it_twice(app: Flask, runner, tmp_p
                 db.session.scalar(select(Campaign).filter_by(code=CAMPAIGN)).questionnaire_version
             )
         )
-        rows = [{"desk": DESK, "submitted_on": "2026-04-01", **_answers()} for _ in range(3)]
+        rows = [
+            {"form_id": str(n), "desk": DESK, "submitted_on": "2026-04-01", **_answers()}
+            for n in range(3)
+        ]
     path = tmp_path / "phieu.csv"
     path.write_bytes(_fill_csv(template, rows))
     result = runner.invoke(args=["import", "paper", CAMPAIGN, str(path)])

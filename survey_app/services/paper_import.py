@@ -2,7 +2,9 @@
 
 The template of a questionnaire version has one row per paper form and the columns
 
-- ``form_id`` (optional): the number written on the paper form (số phiếu);
+- ``form_id``: the number written on the paper form (số phiếu), required: a form already
+  imported into the campaign at the same desk is not stored again, whatever file it
+  comes in (``PaperForm``, UNIQUE per campaign, desk and number);
 - ``desk``: the desk code (mã bộ phận một cửa) where the form was collected;
 - ``submitted_on``: the date on the form (``YYYY-MM-DD`` or ``DD/MM/YYYY``);
 - one column per item code (sections, then the respondent block), holding the
@@ -17,7 +19,14 @@ of the campaign). The CSV template is the header row; its codebook is a CSV too.
 citizen form's ``submissions.validate_answers``), any error rejects the whole
 file with a per-row Vietnamese report, and only a clean file is stored, in the
 caller's transaction. A file already imported into the campaign (same sha256)
-is refused (``ImportBatch`` is UNIQUE on campaign and file hash).
+is refused (``ImportBatch`` is UNIQUE on campaign and file hash), and so is a file
+holding any form already imported (same number at the same desk): the whole file, with
+the numbers already stored, so that nothing is half-written.
+
+Officers and viewers see the batches of their own agencies' desks only: a batch
+imported for another agency is neither listed nor named in a refusal.
+
+The file is read within budgets (``paper_files``): rows, columns, cells, unpacked size.
 """
 
 from __future__ import annotations
@@ -26,32 +35,38 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import unicodedata
 import uuid
-import warnings
-import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from flask import has_app_context
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from sqlalchemy import select
+from sqlalchemy import exists, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from scoring.questionnaire import Questionnaire
 from scoring.spreadsheet import append_row, csv_row
+from scoring.text import find_refused
 from survey_app import localtime
 from survey_app.extensions import db
-from survey_app.models import Campaign, ImportBatch, StaffUser
+from survey_app.models import Campaign, Desk, ImportBatch, PaperForm, StaffUser, Submission
 from survey_app.questions import Problem, kind_of
 from survey_app.services import audit
+from survey_app.services.paper_files import Budgets, FileRefused
+from survey_app.services.paper_files import read_table as read_file_table
 from survey_app.services.questionnaires import definition
 from survey_app.services.submissions import record_submission, validate_answers
+from survey_app.settings import settings
 
 FORM_ID, DESK, SUBMITTED_ON = "form_id", "desk", "submitted_on"
 META_COLUMNS = (FORM_ID, DESK, SUBMITTED_ON)
 DATA_SHEET, GUIDE_SHEET, DESK_SHEET = "Phiếu", "Hướng dẫn", "Bộ phận một cửa"
-MAX_ROWS = 50_000
+MAX_ROWS = Budgets.rows
+FORM_ID_MAX_CHARS = 64
+MAX_NAMED_DUPLICATES = 50
 MAX_REPORTED_ERRORS = 200
 # Row uids are uuid5 in this namespace: re-running the same row gives the same uid.
 UID_NAMESPACE = uuid.UUID("6f1d3c52-6a4e-5b55-9d3c-2f1a5a0c9e11")
@@ -69,16 +84,45 @@ class ImportRejected(PaperImportError):
         self.errors = errors
 
 
-class DuplicateImport(PaperImportError):
-    """This exact file was already imported into the campaign."""
+class UnreadableFile(ImportRejected):
+    """The file cannot be read as a table, or exceeds a budget (one error line)."""
 
-    def __init__(self, batch: ImportBatch) -> None:
-        super().__init__(
-            f"Tệp này đã được nhập vào đợt khảo sát lúc "
-            f"{batch.imported_at:%H:%M %d/%m/%Y} (tệp {batch.filename}, {batch.row_count} phiếu); "
-            "không lưu thêm phiếu nào."
-        )
+
+class DuplicateImport(PaperImportError):
+    """This exact file was already imported into the campaign.
+
+    The earlier batch is named (time, file, forms) only to whom may see it; another
+    agency's import is refused in the same words without them.
+    """
+
+    def __init__(self, batch: ImportBatch, *, named: bool = True) -> None:
+        if named:
+            super().__init__(
+                f"Tệp này đã được nhập vào đợt khảo sát lúc "
+                f"{batch.imported_at:%H:%M %d/%m/%Y} (tệp {batch.filename}, "
+                f"{batch.row_count} phiếu); không lưu thêm phiếu nào."
+            )
+        else:
+            super().__init__("Tệp này đã được nhập vào đợt khảo sát; không lưu thêm phiếu nào.")
         self.batch = batch
+
+
+class DuplicateForms(PaperImportError):
+    """Forms of the file were already imported (same number at the same desk)."""
+
+    def __init__(self, present: Sequence[tuple[str, str]], total: int) -> None:
+        named = [f"{form_id} ({desk})" for desk, form_id in present[:MAX_NAMED_DUPLICATES]]
+        more = len(present) - len(named)
+        listing = ", ".join(named) + (f" và {more} phiếu khác" if more > 0 else "")
+        if len(present) == total:
+            start = f"Tất cả {total} phiếu trong tệp đã được nhập trước đây"
+        else:
+            start = f"{len(present)} trong {total} phiếu của tệp đã được nhập trước đây"
+        super().__init__(
+            f"{start} (số phiếu, bộ phận một cửa): {listing}. Không phiếu nào của tệp được "
+            "lưu; hãy xoá các dòng đó khỏi tệp rồi tải lên lại."
+        )
+        self.present = list(present)
 
 
 @dataclass(frozen=True)
@@ -99,7 +143,15 @@ def guide_rows(questionnaire: Questionnaire) -> list[list[str]]:
     lang = questionnaire.default_language
     rows = [
         ["Cột", "Nội dung", "Loại", "Bắt buộc", "Điều kiện", "Mã và nhãn / cách ghi"],
-        [FORM_ID, "Số phiếu ghi trên phiếu giấy (không bắt buộc)", "Văn bản", "không", "", ""],
+        [
+            FORM_ID,
+            "Số phiếu ghi trên phiếu giấy",
+            "Văn bản",
+            "có",
+            "",
+            f"Mỗi phiếu một số, không trùng trong cùng bộ phận một cửa (tối đa "
+            f"{FORM_ID_MAX_CHARS} ký tự); phiếu đã nhập sẽ không được nhập lại",
+        ],
         [
             DESK,
             "Mã bộ phận một cửa nơi thu phiếu",
@@ -184,47 +236,26 @@ def campaign_desks(campaign: Campaign) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- reading
 
 
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def read_table(filename: str, data: bytes) -> list[list[str]]:
-    """The rows of a CSV or XLSX file as text cells (first row = header)."""
-    if filename.lower().endswith(".xlsx"):
-        try:
-            with warnings.catch_warnings():
-                # Workbooks from other spreadsheet programs make openpyxl warn about styles.
-                warnings.simplefilter("ignore")
-                book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-            raise ImportRejected(["Tệp không phải là tệp Excel (.xlsx) hợp lệ."]) from None
-        try:
-            sheet = book[DATA_SHEET] if DATA_SHEET in book.sheetnames else book.worksheets[0]
-            rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        finally:
-            book.close()
-        return rows
-    if filename.lower().endswith(".csv"):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ImportRejected(
-                ["Tệp CSV phải được lưu với bảng mã UTF-8 (Excel: “CSV UTF-8”)."]
-            ) from None
-        first = text.splitlines()[0] if text else ""
-        # Excel in Vietnamese locales separates CSV fields with ';'.
-        delimiter = max(",;\t", key=first.count)
-        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-        return [[c.strip() for c in row] for row in reader]
-    raise ImportRejected(["Chỉ nhận tệp .csv hoặc .xlsx."])
+    """The rows of a CSV or XLSX file as text cells (first row = header), within the
+    budgets of the settings ``PAPER_MAX_*``; raises ``UnreadableFile``."""
+    budgets = settings().paper_budgets if has_app_context() else Budgets()
+    try:
+        return read_file_table(filename, data, budgets)
+    except FileRefused as refused:
+        raise UnreadableFile([str(refused)]) from None
+
+
+def form_key(text: str) -> str:
+    """The form number as compared and stored: "0017", " 17" and 17.0 are form 17.
+
+    NFC, inner white space as one space, upper case; digits alone lose leading zeros,
+    which Excel drops when it re-saves a CSV.
+    """
+    key = " ".join(unicodedata.normalize("NFC", text).split()).upper()
+    if key.isascii() and key.isdigit():
+        key = key.lstrip("0") or "0"
+    return key
 
 
 def _parse_date(text: str) -> dt.date | None:
@@ -239,6 +270,7 @@ def _parse_date(text: str) -> dt.date | None:
 @dataclass(frozen=True)
 class _Row:
     line: int
+    form_id: str
     desk_id: int
     submitted_on: dt.date
     answers: dict[str, Any]
@@ -274,7 +306,7 @@ def validate_rows(
         if name and name in seen:
             errors.append(f"Dòng 1: cột “{name}” bị lặp.")
         seen.add(name)
-    for required in (DESK, SUBMITTED_ON):
+    for required in (FORM_ID, DESK, SUBMITTED_ON):
         if required not in header:
             errors.append(f"Dòng 1: thiếu cột bắt buộc “{required}”.")
     if errors:
@@ -291,14 +323,23 @@ def validate_rows(
     for line, cells in data_lines:
         values = dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=False))
         row_errors: list[str] = []
-        form_id = values.get(FORM_ID, "").strip()
-        if form_id:
-            if form_id in form_ids:
+        form_id = form_key(values.get(FORM_ID, ""))
+        refused = find_refused(form_id, multiline=False)
+        if not form_id:
+            row_errors.append(f"Dòng {line}, cột {FORM_ID}: thiếu số phiếu")
+        elif refused is not None or len(form_id) > FORM_ID_MAX_CHARS:
+            row_errors.append(
+                f"Dòng {line}, cột {FORM_ID}: số phiếu phải là một dòng chữ hoặc số, tối đa "
+                f"{FORM_ID_MAX_CHARS} ký tự, không có ký tự điều khiển"
+            )
+        else:
+            # Per desk, as stored (PaperForm): two desks may each have a form 1.
+            key = f"{values.get(DESK, '').strip()}\n{form_id}"
+            if key in form_ids:
                 row_errors.append(
-                    f"Dòng {line}, cột {FORM_ID}: số phiếu {form_id} trùng với "
-                    f"dòng {form_ids[form_id]}"
+                    f"Dòng {line}, cột {FORM_ID}: số phiếu {form_id} trùng với dòng {form_ids[key]}"
                 )
-            form_ids.setdefault(form_id, line)
+            form_ids.setdefault(key, line)
         desk_code = values.get(DESK, "").strip()
         desk = desks.get(desk_code)
         if not desk_code:
@@ -348,7 +389,7 @@ def validate_rows(
                 )
         errors.extend(row_errors)
         if not row_errors and desk is not None and submitted_on is not None:
-            rows.append(_Row(line, desk.id, submitted_on, answers))
+            rows.append(_Row(line, form_id, desk.id, submitted_on, answers))
     return rows, errors
 
 
@@ -366,6 +407,54 @@ def _limit(errors: list[str]) -> list[str]:
     return errors[:MAX_REPORTED_ERRORS] + [f"… và {hidden} lỗi khác."]
 
 
+def visible_batches(campaign: Campaign, visible_agency_ids: set[int] | None) -> list[ImportBatch]:
+    """The campaign's import batches, newest first, that a user may see.
+
+    All of them for ``None`` (administrators, analysts, the CLI); otherwise the batches
+    whose forms are all at desks of the visible agencies, whoever imported them.
+    """
+    statement = select(ImportBatch).filter_by(campaign_id=campaign.id)
+    if visible_agency_ids is not None:
+        forms = select(Submission.id).join(Desk, Submission.desk_id == Desk.id)
+        forms = forms.where(Submission.import_batch_id == ImportBatch.id)
+        statement = statement.where(
+            exists(forms.where(Desk.agency_id.in_(visible_agency_ids))),
+            ~exists(forms.where(Desk.agency_id.not_in(visible_agency_ids))),
+        )
+    return list(db.session.scalars(statement.order_by(ImportBatch.id.desc())))
+
+
+def _duplicate(
+    campaign: Campaign, batch: ImportBatch, visible_agency_ids: set[int] | None
+) -> DuplicateImport:
+    visible = {b.id for b in visible_batches(campaign, visible_agency_ids)}
+    return DuplicateImport(batch, named=batch.id in visible)
+
+
+def _forms_present(campaign: Campaign, rows: list[_Row]) -> list[tuple[str, str]]:
+    """(desk code, form number) of the rows whose form is already stored, in file order.
+
+    Every row's desk is one the importer may see (``validate_rows``), so naming these
+    numbers tells nothing about another agency's forms.
+    """
+    wanted = {(row.desk_id, row.form_id) for row in rows}
+    present: set[tuple[int, str]] = set()  # (desk id, form number)
+    pairs = sorted(wanted)
+    for start in range(0, len(pairs), 500):
+        chunk = pairs[start : start + 500]
+        present.update(
+            (desk_id, form_id)
+            for desk_id, form_id in db.session.execute(
+                select(PaperForm.desk_id, PaperForm.form_id).where(
+                    PaperForm.campaign_id == campaign.id,
+                    tuple_(PaperForm.desk_id, PaperForm.form_id).in_(chunk),
+                )
+            ).all()
+        )
+    desks = {d.id: d.code for d in campaign.desks}
+    return [(desks[r.desk_id], r.form_id) for r in rows if (r.desk_id, r.form_id) in present]
+
+
 def import_file(
     campaign: Campaign,
     filename: str,
@@ -376,20 +465,25 @@ def import_file(
 ) -> ImportResult:
     """Validate a paper-survey file and store every row, or nothing; flush, do not commit.
 
-    Raises ``DuplicateImport`` for a file already imported into this campaign and
-    ``ImportRejected`` with the Vietnamese error lines for any invalid row (nothing
-    is added to the session then). ``visible_agency_ids`` limits the desks rows may
-    name (``access.visible_agency_ids(user)``; None for all).
+    Raises ``ImportRejected`` with the Vietnamese error lines for an unreadable file or
+    any invalid row, ``DuplicateImport`` for a file already imported into this campaign,
+    and ``DuplicateForms`` when any of its forms (number at a desk) is already stored;
+    nothing is added to the session then. ``visible_agency_ids`` limits the desks rows
+    may name and the earlier batches a refusal may describe
+    (``access.visible_agency_ids(user)``; None for all).
     """
     digest = hashlib.sha256(data).hexdigest()
+    rows, errors = validate_rows(campaign, read_table(filename, data), visible_agency_ids)
+    if errors:
+        raise ImportRejected(_limit(errors))
     earlier = db.session.scalar(
         select(ImportBatch).filter_by(campaign_id=campaign.id, file_sha256=digest)
     )
     if earlier is not None:
-        raise DuplicateImport(earlier)
-    rows, errors = validate_rows(campaign, read_table(filename, data), visible_agency_ids)
-    if errors:
-        raise ImportRejected(_limit(errors))
+        raise _duplicate(campaign, earlier, visible_agency_ids)
+    present = _forms_present(campaign, rows)
+    if present:
+        raise DuplicateForms(present, len(rows))
     language = definition(campaign.questionnaire_version).default_language
     desks = {d.id: d for d in campaign.desks}
     batch = ImportBatch(
@@ -402,15 +496,29 @@ def import_file(
     db.session.add(batch)
     try:
         db.session.flush()
+        db.session.add_all(
+            PaperForm(
+                campaign_id=campaign.id,
+                desk_id=row.desk_id,
+                form_id=row.form_id,
+                import_batch_id=batch.id,
+            )
+            for row in rows
+        )
+        db.session.flush()
     except IntegrityError:
-        # Another upload of the same file won the race on UNIQUE(campaign_id, file_sha256).
+        # Another upload won the race on UNIQUE(campaign_id, file_sha256) or on
+        # UNIQUE(campaign_id, desk_id, form_id): say which, from what it committed.
         db.session.rollback()
         winner = db.session.scalar(
             select(ImportBatch).filter_by(campaign_id=campaign.id, file_sha256=digest)
         )
-        if winner is None:
-            raise
-        raise DuplicateImport(winner) from None
+        if winner is not None:
+            raise _duplicate(campaign, winner, visible_agency_ids) from None
+        present = _forms_present(campaign, rows)
+        if present:
+            raise DuplicateForms(present, len(rows)) from None
+        raise
     for row in rows:
         record_submission(
             db.session.connection(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,10 @@ CALIBRATION_LABELS = {
 CI_METHODS = ("logit", "beta", "wilson", "mean", "asin")
 LEVELS = (0.90, 0.95, 0.99)
 COUNT_COLUMN = "count"
+# A population count of one cell: Viet Nam has about 10**8 people, a province's services
+# some millions of dossiers a year; above 10**9 a count is a typing error (or 1e308, which
+# overflows every sum of the calibration).
+MAX_POPULATION_COUNT = 1e9
 
 
 class WeightingError(ValueError):
@@ -178,6 +183,11 @@ def parse_margins(text: str, calibration: str, questionnaire: Questionnaire) -> 
             raise WeightingError(f"Dòng {line}: số lượng '{raw}' không phải là số.") from None
         if not value > 0:
             raise WeightingError(f"Dòng {line}: số lượng phải lớn hơn 0 (đang là {raw}).")
+        if not math.isfinite(value) or value > MAX_POPULATION_COUNT:
+            raise WeightingError(
+                f"Dòng {line}: số lượng {raw[:30]} quá lớn: tối đa "
+                f"{MAX_POPULATION_COUNT:,.0f} cho một ô.".replace(",", ".")
+            )
         return value
 
     def code_of(variable: str, raw: str, line: int) -> int:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
 from survey_app import access
 from survey_app.extensions import db
-from survey_app.models import Campaign, ImportBatch
+from survey_app.models import Campaign
 from survey_app.request_limits import accepts_upload
 from survey_app.services import audit, raw_export
 from survey_app.services import paper_import as paper_import_service
@@ -80,9 +88,10 @@ class PaperImportForm(FlaskForm):
 def _import_page(
     campaign: Campaign, form: PaperImportForm, errors: list[str] | None = None, status: int = 200
 ) -> tuple[str, int]:
-    batches = db.session.scalars(
-        select(ImportBatch).filter_by(campaign_id=campaign.id).order_by(ImportBatch.id.desc())
-    ).all()
+    # Officers and viewers see their own agencies' imports only (file names, counts, times).
+    batches = paper_import_service.visible_batches(
+        campaign, access.visible_agency_ids(current_user)
+    )
     return render_template(
         "staff/import.html",
         campaign=campaign,
@@ -90,6 +99,8 @@ def _import_page(
         errors=errors or [],
         batches=batches,
         max_mb=MAX_UPLOAD_BYTES // 1_000_000,
+        max_rows=f"{current_app.config['PAPER_MAX_ROWS']:,}".replace(",", "."),
+        max_columns=current_app.config["PAPER_MAX_COLUMNS"],
     ), status
 
 
@@ -119,7 +130,7 @@ def paper_import(code: str) -> Response | tuple[str, int]:
             user=current_user._get_current_object(),
             visible_agency_ids=access.visible_agency_ids(current_user),
         )
-    except paper_import_service.DuplicateImport as duplicate:
+    except (paper_import_service.DuplicateImport, paper_import_service.DuplicateForms) as duplicate:
         db.session.rollback()
         flash(str(duplicate), "error")
         return _import_page(campaign, form, status=409)
@@ -129,7 +140,11 @@ def paper_import(code: str) -> Response | tuple[str, int]:
             "import.paper.rejected", campaign.code, filename=filename, errors=len(rejected.errors)
         )
         db.session.commit()
-        return _import_page(campaign, form, errors=rejected.errors, status=422)
+        # A file that cannot be read as a table at all, or exceeds a budget, is a bad request.
+        unreadable = isinstance(rejected, paper_import_service.UnreadableFile)
+        return _import_page(
+            campaign, form, errors=rejected.errors, status=400 if unreadable else 422
+        )
     db.session.commit()
     flash(f"Đã nhập {result.rows} phiếu giấy từ tệp {filename}.", "success")
     return redirect(url_for("staff.campaign", code=campaign.code))

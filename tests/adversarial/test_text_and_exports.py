@@ -274,7 +274,7 @@ def test_hostile_texts_go_through_every_export_as_inert_text(
             _store(campaign, answers, dt.datetime(2026, 3, day, 2, 0, 0, 123456))
         columns = paper_import.template_columns(questionnaire)
         row = {c: raw.get(c, "") for c in columns if not isinstance(raw.get(c), list)}
-        row.update(desk=f"D{n}", submitted_on="2026-03-05", comment=paper)
+        row.update(form_id="1", desk=f"D{n}", submitted_on="2026-03-05", comment=paper)
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns)
         writer.writeheader()
