@@ -1,5 +1,7 @@
 """Flask extensions, created here and bound to the app in ``create_app``."""
 
+from typing import TYPE_CHECKING
+
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
@@ -25,6 +27,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The models' base: db.Model at run time (Base with Flask-SQLAlchemy's additions); type
+# checkers cannot take a class from an attribute, and see the Base it extends.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 csrf = CSRFProtect()
 limiter = Limiter(key_func=client_key)
 login_manager = LoginManager()

@@ -59,7 +59,8 @@ def remember_staff_language(language: str) -> str:
 
 
 def current_language() -> str:
-    return str(get_locale() or DEFAULT_LANGUAGE)
+    locale = get_locale()
+    return DEFAULT_LANGUAGE if locale is None else str(locale)
 
 
 def number(value: float, decimals: int = 1, *, signed: bool = False) -> str:
@@ -79,13 +80,13 @@ def day(value: dt.date | dt.datetime) -> str:
         value = localtime.to_local(value).date()
     if current_language() == "vi":
         return value.strftime("%d/%m/%Y")
-    return format_date(value, format="d MMM yyyy")
+    return str(format_date(value, format="d MMM yyyy"))
 
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     Babel(app, locale_selector=select_language)
     app.add_template_global(current_language)
-    app.add_template_global(LANGUAGE_NAMES, "language_names")
+    app.jinja_env.globals["language_names"] = LANGUAGE_NAMES
     app.add_template_filter(number)
     app.add_template_filter(day)

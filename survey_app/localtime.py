@@ -62,4 +62,5 @@ def local_series(stored: pd.Series) -> pd.Series:
     """
     if not pd.api.types.is_datetime64_dtype(stored.dtype):
         raise TypeError(f"stored instants must be datetime64, not {stored.dtype}")
-    return stored.dt.tz_localize("UTC").dt.tz_convert(zone()).dt.tz_localize(None)
+    local: pd.Series = stored.dt.tz_localize("UTC").dt.tz_convert(zone()).dt.tz_localize(None)
+    return local

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey_app.extensions import db
+from survey_app.extensions import Model
 
 ROUTES = ("desk_qr", "dossier", "paper")
 # jsonb on PostgreSQL: stored parsed, so analysis reads single answers without parsing text.
@@ -34,7 +34,7 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-class Agency(db.Model):
+class Agency(Model):
     """A node of the administrative tree: province > department or commune > ...
 
     Cơ quan: the tree has no fixed depth (districts were abolished in 2025).
@@ -53,7 +53,7 @@ class Agency(db.Model):
     desks: Mapped[list[Desk]] = relationship(back_populates="agency")
 
 
-class Desk(db.Model):
+class Desk(Model):
     """A one-stop desk (bộ phận một cửa) where citizens scan the QR poster."""
 
     __tablename__ = "desks"
@@ -69,7 +69,7 @@ class Desk(db.Model):
     agency: Mapped[Agency] = relationship(back_populates="desks")
 
 
-class QuestionnaireVersion(db.Model):
+class QuestionnaireVersion(Model):
     """One loaded version of a questionnaire YAML; never changed once answered."""
 
     __tablename__ = "questionnaire_versions"
@@ -90,13 +90,13 @@ class QuestionnaireVersion(db.Model):
 
 campaign_desks = Table(
     "campaign_desks",
-    db.metadata,
+    Model.metadata,
     Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
     Column("desk_id", ForeignKey("desks.id"), primary_key=True),
 )
 
 
-class Campaign(db.Model):
+class Campaign(Model):
     """Đợt khảo sát: one questionnaire version at a set of desks for a period."""
 
     __tablename__ = "campaigns"
@@ -117,7 +117,7 @@ class Campaign(db.Model):
     desks: Mapped[list[Desk]] = relationship(secondary=campaign_desks)
 
 
-class ImportBatch(db.Model):
+class ImportBatch(Model):
     """A paper-survey file imported by staff; the file hash detects re-imports."""
 
     __tablename__ = "import_batches"
@@ -132,7 +132,7 @@ class ImportBatch(db.Model):
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class PaperForm(db.Model):
+class PaperForm(Model):
     """A paper form (phiếu giấy) imported, by the number written on it (số phiếu).
 
     The number is unique per desk within a campaign: the same forms re-saved or re-typed
@@ -152,7 +152,7 @@ class PaperForm(db.Model):
     import_batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"), index=True)
 
 
-class Submission(db.Model):
+class Submission(Model):
     """One citizen's completed questionnaire (phiếu khảo sát), stored exactly once.
 
     The answers are checked against the questionnaire version before they are
@@ -201,7 +201,7 @@ class Submission(db.Model):
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
 
 
-class StaffUser(UserMixin, db.Model):
+class StaffUser(UserMixin, Model):  # type: ignore[misc]  # flask-login is untyped
     """An official's account; agency officers see their own agency's subtree only."""
 
     __tablename__ = "staff_users"
@@ -221,11 +221,11 @@ class StaffUser(UserMixin, db.Model):
     agency: Mapped[Agency | None] = relationship()
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
 
-class StaffSession(db.Model):
+class StaffSession(Model):
     """Phiên đăng nhập: one signed-in browser of an official, so that it can be ended.
 
     The session cookie carries a random token; only its sha256 is stored. A session is
@@ -253,7 +253,7 @@ class StaffSession(db.Model):
     user: Mapped[StaffUser] = relationship()
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Nhật ký: logins, exports, imports and every change to the survey set-up."""
 
     __tablename__ = "audit_events"

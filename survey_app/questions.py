@@ -110,7 +110,7 @@ class QuestionKind:
     #: the answer is read by the analysis as a free-text comment
     comment: ClassVar[bool] = False
     #: pandas dtype of the item's columns in the raw export
-    export_dtype: ClassVar[str]
+    export_dtype: ClassVar[Literal["Int64", "Float64", "string"]]
 
     def max_fields(self, item: Item) -> int:
         """The most form fields a browser sends for the item."""

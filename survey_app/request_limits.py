@@ -90,7 +90,7 @@ class LimitedRequest(Request):
         return getattr(view, _UPLOAD_ATTRIBUTE, None)
 
     @property
-    def max_content_length(self) -> int | None:  # type: ignore[override]
+    def max_content_length(self) -> int | None:
         if self._max_content_length is not None:
             return self._max_content_length
         upload = self.upload_limit
@@ -104,7 +104,11 @@ class LimitedRequest(Request):
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
     ) -> bytes | str:
         """The body (JSON of the API), refused like a form when it does not end in the limit."""
-        data = super().get_data(cache=cache, as_text=as_text, parse_form_data=parse_form_data)
+        data: bytes | str
+        if as_text:
+            data = super().get_data(cache=cache, as_text=True, parse_form_data=parse_form_data)
+        else:
+            data = super().get_data(cache=cache, as_text=False, parse_form_data=parse_form_data)
         self.stream.read(1)
         return data
 

@@ -57,7 +57,7 @@ def record(
     """
     user: StaffUser | None = actor
     if user is None and has_request_context() and current_user.is_authenticated:
-        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        user = current_user._get_current_object()
     if user is not None:
         username: str | None = user.username
     elif not has_request_context():

@@ -240,13 +240,17 @@ def par_table(view: View, agency_names: dict[object, str]) -> pd.DataFrame:
 
 def _par_records(table: pd.DataFrame, text: bool = False) -> list[list[Any]]:
     """Rows of the PAR table; ``text`` formats points with the criterion's decimals (CSV)."""
-    out = []
-    for r in table.itertuples():
-        percent, points = _num(float(r.index_percent)), _num(float(r.points))
+    out: list[list[Any]] = []
+    for r in table.to_dict("records"):
+        percent, points = _num(float(r["index_percent"])), _num(float(r["points"]))
+        shown: list[Any] = [percent, points]
         if text:
-            percent = None if percent is None else f"{percent:.2f}"  # type: ignore[assignment]
-            points = None if points is None else f"{points:.{int(r.decimals)}f}"  # type: ignore[assignment]
-        out.append([r.agency_name, r.agency, r.criterion, r.label, r.max_points, percent, points])
+            shown = [
+                None if percent is None else f"{percent:.2f}",
+                None if points is None else f"{points:.{int(r['decimals'])}f}",
+            ]
+        out.append([r["agency_name"], r["agency"], r["criterion"], r["label"], r["max_points"]])
+        out[-1].extend(shown)
     return out
 
 
