@@ -22,7 +22,7 @@ from werkzeug.exceptions import BadRequest
 from wtforms.validators import ValidationError
 
 from scoring.text import TextError, clean_text, find_refused
-from survey_app.messages import text
+from survey_app import messages
 from survey_app.services.errors import Problem, ServiceError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,7 +37,7 @@ def refused(error: TextError, what: str, field: str | None = None) -> Problem:
 
 def refusal(error: TextError, what: str) -> str:
     """'Câu trả lời có ký tự không được phép (U+001B) ở vị trí 12; vui lòng xóa ký tự này.'"""
-    return text(refused(error, what))
+    return messages.text(refused(error, what))
 
 
 class TextRefused(ServiceError):
