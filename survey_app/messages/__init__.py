@@ -15,11 +15,11 @@ from typing import Any
 from flask_babel import LazyString
 
 from survey_app.i18n import day, number
-from survey_app.messages import accounts, common, setup
+from survey_app.messages import accounts, common, dossier_codes, setup
 from survey_app.messages import text as text_area
 from survey_app.services.errors import Problem, ServiceError
 
-AREAS = (common, text_area, accounts, setup)
+AREAS = (common, text_area, accounts, setup, dossier_codes)
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()
 }
