@@ -16,10 +16,13 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale
 
 from scoring.text import find_refused
-from survey_app.extensions import csrf
+from survey_app.extensions import csrf, db
+from survey_app.messages import texts
 from survey_app.services import dossier_codes, posters
+from survey_app.services.errors import ServiceError
 from survey_app.settings import settings
 
 bp = Blueprint("onestop_api", __name__, url_prefix="/api/v1")
@@ -30,6 +33,15 @@ MAX_CLOCK_SKEW = 300  # seconds between the caller's clock and ours
 
 def _error(status: int, message: str) -> ResponseReturnValue:
     return jsonify(error=message), status
+
+
+@bp.errorhandler(ServiceError)
+def _refused(error: ServiceError) -> ResponseReturnValue:
+    """A service's refusal as ``{"error": text}`` with its status; the one-stop software
+    is a program, so the text is English, as the API's other errors are."""
+    db.session.rollback()
+    with force_locale("en"):
+        return _error(error.status, "\n".join(texts(error)))
 
 
 def _signature_problem(secret: str) -> str | None:
@@ -76,11 +88,6 @@ def issue_dossier_code() -> ResponseReturnValue:
                 f'"{name}" holds a character that is not allowed ({refused.character}) at '
                 f"position {refused.position}",
             )
-    try:
-        token = dossier_codes.issue(body["desk"], body["dossier"])
-    except dossier_codes.UnknownDesk as error:
-        return _error(404, str(error))
-    except dossier_codes.IssueError as error:
-        return _error(400, str(error))
+    token = dossier_codes.issue(body["desk"], body["dossier"])
     url = dossier_codes.survey_url(token)
     return jsonify(code=token, url=url, qr_svg=posters.qr_svg(url)), 201

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
@@ -21,36 +22,37 @@ from werkzeug.exceptions import BadRequest
 from wtforms.validators import ValidationError
 
 from scoring.text import TextError, clean_text, find_refused
+from survey_app import messages
+from survey_app.services.errors import Problem, ServiceError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def refused(error: TextError, what: str, field: str | None = None) -> Problem:
+    """The problem of a refused character in the text given as ``what`` (a field's name)."""
+    code = "text.line_break_in" if error.reason == "line_break" else "text.refused_in"
+    params = {"what": what, "character": error.character, "position": error.position}
+    return Problem(code, MappingProxyType(params), field)
+
+
 def refusal(error: TextError, what: str) -> str:
     """'Câu trả lời có ký tự không được phép (U+001B) ở vị trí 12; vui lòng xóa ký tự này.'"""
-    if error.reason == "line_break":
-        return (
-            f"{what} phải viết trên một dòng: có ký tự xuống dòng ({error.character}) ở vị trí "
-            f"{error.position}; vui lòng xóa ký tự này."
-        )
-    return (
-        f"{what} có ký tự không được phép ({error.character}) ở vị trí {error.position}; "
-        "vui lòng xóa ký tự này."
-    )
+    return messages.text(refused(error, what))
 
 
-class TextRefused(ValueError):
-    """Text with a refused character; the message (Vietnamese) names it."""
+class TextRefused(ServiceError):
+    """Text with a refused character (codes ``text.*``, the character and its position)."""
 
 
-def clean_line(value: str, what: str) -> str:
+def clean_line(value: str, what: str, *, field: str | None = None) -> str:
     """A single-line field (name, code, username) as stored: NFC, no line break, no control.
 
-    Raises :class:`TextRefused` with :func:`refusal`'s message.
+    Raises :class:`TextRefused` naming ``what`` (the field's name, a lazy text).
     """
     try:
         return clean_text(value, multiline=False)
     except TextError as error:
-        raise TextRefused(refusal(error, what)) from None
+        raise TextRefused(refused(error, what, field)) from None
 
 
 class SingleLine:

@@ -8,22 +8,26 @@ text. Numbers among the parameters are written by the locale's rules.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import LazyString
 
-from survey_app.i18n import number
-from survey_app.messages import common
+from survey_app.i18n import day, number
+from survey_app.messages import accounts, common, dossier_codes, setup
+from survey_app.messages import text as text_area
 from survey_app.services.errors import Problem, ServiceError
 
-AREAS = (common,)
+AREAS = (common, text_area, accounts, setup, dossier_codes)
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()
 }
 
 
 def _param(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return day(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
     return number(value, 0) if isinstance(value, int) or value.is_integer() else number(value, 2)

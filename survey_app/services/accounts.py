@@ -25,10 +25,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
 from survey_app.extensions import db
+from survey_app.messages.accounts import WEAK_PATTERNS
+from survey_app.messages.text import USERNAME
 from survey_app.models import ROLES, StaffUser
 from survey_app.services import audit, staff_sessions
+from survey_app.services.errors import ServiceError
 from survey_app.services.organisation import agency_by_code
-from survey_app.text_input import TextRefused, clean_line
+from survey_app.text_input import clean_line
 
 MIN_PASSWORD_LENGTH = 10
 # The login form's limit: a longer password could be set but never used.
@@ -40,16 +43,6 @@ ZXCVBN_MAX_LENGTH = 72  # zxcvbn refuses longer input; what follows is only more
 APP_WORDS = ("sipas", "papi", "cchc", "khaosat", "hailong", "motcua")
 # Vietnamese words common in passwords that zxcvbn's English lists do not have.
 COMMON_WORDS = ("matkhau", "anhyeuem", "emyeuanh", "vietnam", "hanoi", "saigon", "quantri")
-# What the longest weak part of a password is, by zxcvbn's pattern.
-WEAK_PATTERNS = {
-    "repeat": "có ký tự hay cụm ký tự lặp lại (như aaaaaaaaaa, abcabcabc).",
-    "sequence": "có dãy liên tiếp (như 1234567890, abcdefghij).",
-    "spatial": "có dãy phím liền nhau trên bàn phím (như qwertyuiop).",
-    "dictionary": "có mật khẩu hay từ rất phổ biến (như password, matkhau, iloveyou).",
-    "date": "có ngày tháng hoặc năm.",
-    "regex": "có ngày tháng hoặc năm.",
-    "bruteforce": "quá ngắn hoặc quá đơn giản.",
-}
 _ZXCVBN_LOCK = threading.Lock()
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 # Hash of a random password, checked when the username is unknown so that the
@@ -64,12 +57,13 @@ ROLE_LABELS = {
 }
 
 
-class AccountError(ValueError):
-    """An account request that cannot be carried out; the message is Vietnamese."""
+class AccountError(ServiceError):
+    """An account request that cannot be carried out (codes ``account.*``)."""
 
 
 class WrongPassword(AccountError):
-    """The current password given to change one's own password is not the account's."""
+    """The current password given to change one's own password is not the account's: the
+    caller counts it as a failed login."""
 
 
 def _folded(text: str) -> str:
@@ -80,7 +74,7 @@ def _folded(text: str) -> str:
 
 def check_password_strength(password: str, username: str) -> None:
     """Refuse a password that is short, common, a pattern, or made of the account's or the
-    application's own words; the message says which, in Vietnamese.
+    application's own words; the problem says which.
 
     The guess estimate is zxcvbn's (Dropbox's algorithm: frequency lists of common
     passwords, words and names; repeats, sequences, keyboard runs, dates, l33t), told the
@@ -89,28 +83,25 @@ def check_password_strength(password: str, username: str) -> None:
     limits and costly offline against scrypt.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+        raise AccountError.of("account.password_too_short", minimum=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(f"Mật khẩu dài tối đa {MAX_PASSWORD_LENGTH} ký tự.")
+        raise AccountError.of("account.password_too_long", maximum=MAX_PASSWORD_LENGTH)
     if any(unicodedata.category(c) == "Cc" for c in password):
-        raise AccountError("Mật khẩu không được chứa ký tự điều khiển (xuống dòng, tab...).")
+        raise AccountError.of("account.password_control")
     if len(set(password)) < MIN_DISTINCT_CHARACTERS:
-        raise AccountError(f"Mật khẩu quá dễ đoán: {WEAK_PATTERNS['repeat']}")
+        raise AccountError.of("account.password_repeats")
     folded, name = _folded(password), _folded(username)
     if len(name) >= 3 and name in folded:
-        raise AccountError("Mật khẩu không được chứa tên đăng nhập.")
+        raise AccountError.of("account.password_has_username")
     for word in APP_WORDS:
         if word in folded:
-            raise AccountError(f"Mật khẩu không được chứa tên của hệ thống ({word}).")
+            raise AccountError.of("account.password_has_app_word", word=word)
     with _ZXCVBN_LOCK:  # zxcvbn keeps the inputs of a call in a module-level dictionary
         estimate = zxcvbn(password[:ZXCVBN_MAX_LENGTH], [username, *APP_WORDS, *COMMON_WORDS])
     if estimate["score"] < MIN_PASSWORD_SCORE:
         weakest = max(estimate["sequence"], key=lambda match: len(match["token"]))
         reason = WEAK_PATTERNS.get(weakest["pattern"], WEAK_PATTERNS["bruteforce"])
-        raise AccountError(
-            f"Mật khẩu quá dễ đoán: {reason} Hãy chọn mật khẩu khác, ví dụ một cụm bốn, năm từ "
-            "không liền nghĩa nối bằng dấu gạch."
-        )
+        raise AccountError.of("account.password_guessable", reason=reason)
 
 
 def normalise_username(username: str) -> str:
@@ -128,27 +119,24 @@ def create_user(
     username: str, password: str, role: str, agency_code: str | None = None
 ) -> StaffUser:
     """Create an account; officers and viewers need an agency. Audited (``user.create``)."""
-    try:
-        username = normalise_username(clean_line(username.strip(), "Tên đăng nhập"))
-    except TextRefused as refused:
-        raise AccountError(str(refused)) from None
+    username = normalise_username(clean_line(username.strip(), USERNAME, field="username"))
     if not USERNAME_PATTERN.fullmatch(username):
-        raise AccountError(
-            "Tên đăng nhập chỉ gồm chữ thường không dấu, chữ số, '.', '_', '-' (2-64 ký tự)."
-        )
+        raise AccountError.of("account.username_invalid", field="username")
     if role not in ROLES:
-        raise AccountError(f"Vai trò không hợp lệ: {role!r}.")
+        raise AccountError.of("account.role_invalid", field="role", role=role)
     if user_by_username(username) is not None:
-        raise AccountError(f"Tên đăng nhập {username!r} đã được dùng.")
+        raise AccountError.of("account.username_taken", field="username", username=username)
     if role in ("officer", "viewer") and not agency_code:
-        raise AccountError("Cán bộ cơ quan và người chỉ xem phải thuộc một cơ quan.")
+        raise AccountError.of("account.agency_required", field="agency")
     check_password_strength(password, username)
     agency = None
     if agency_code:
         try:
             agency = agency_by_code(agency_code)
-        except ValueError:
-            raise AccountError(f"Không có cơ quan mã {agency_code!r}.") from None
+        except ServiceError:
+            raise AccountError.of(
+                "account.agency_unknown", field="agency", agency=agency_code
+            ) from None
     user = StaffUser(
         username=username,
         password_hash=generate_password_hash(password),
@@ -182,7 +170,7 @@ def set_active(username: str, active: bool) -> StaffUser:
     """Disable or re-enable an account (accounts are never deleted: the log names them)."""
     user = user_by_username(username)
     if user is None:
-        raise AccountError(f"Không có tài khoản {username!r}.")
+        raise AccountError.of("account.unknown", username=username)
     user.active = active
     if active:
         audit.record("user.enable", user.username)
@@ -196,7 +184,7 @@ def set_password(username: str, password: str) -> StaffUser:
     """An administrator's (or the CLI's) new password for an account."""
     user = user_by_username(username)
     if user is None:
-        raise AccountError(f"Không có tài khoản {username!r}.")
+        raise AccountError.of("account.unknown", username=username)
     _replace_password(user, password)
     return user
 
@@ -204,9 +192,9 @@ def set_password(username: str, password: str) -> StaffUser:
 def change_own_password(user: StaffUser, current: str, new: str) -> None:
     """A signed-in user's new password; the current one must be given."""
     if not check_password_hash(user.password_hash, current):
-        raise WrongPassword("Mật khẩu hiện tại không đúng.")
+        raise WrongPassword.of("account.wrong_password", field="current")
     if new == current:
-        raise AccountError("Mật khẩu mới phải khác mật khẩu hiện tại.")
+        raise AccountError.of("account.password_unchanged", field="new")
     _replace_password(user, new)
 
 

@@ -38,6 +38,7 @@ from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import Desk
+from survey_app.services.errors import ServiceError
 from survey_app.settings import settings
 
 SALT = "dossier-code-v2"
@@ -51,7 +52,7 @@ _PAYLOAD = struct.Struct(f">I{DOSSIER_ID_BYTES}s")
 LEGACY_SALT = "dossier-code"
 
 
-class DossierCodeError(Exception):
+class DossierCodeError(ServiceError):
     """A dossier code that cannot be used to answer the survey."""
 
 
@@ -63,12 +64,14 @@ class CodeExpired(DossierCodeError):
     """Genuine but older than DOSSIER_CODE_MAX_AGE_DAYS."""
 
 
-class IssueError(ValueError):
-    """A code cannot be issued for this request, with the reason."""
+class IssueError(ServiceError):
+    """A code cannot be issued for this request, with the reason (``dossier.*``)."""
 
 
 class UnknownDesk(IssueError):
     """No active desk has this code."""
+
+    status = 404
 
 
 @dataclass(frozen=True)
@@ -132,12 +135,12 @@ def issue(desk_code: str, dossier_ref: str) -> str:
     """
     dossier_ref = dossier_ref.strip()
     if not dossier_ref:
-        raise IssueError("dossier reference is empty")
+        raise IssueError.of("dossier.ref_empty", field="dossier_ref")
     if len(dossier_ref) > MAX_DOSSIER_REF:
-        raise IssueError(f"dossier reference is longer than {MAX_DOSSIER_REF} characters")
+        raise IssueError.of("dossier.ref_too_long", field="dossier_ref", maximum=MAX_DOSSIER_REF)
     desk = db.session.scalar(select(Desk).filter_by(code=desk_code))
     if desk is None or not desk.active:
-        raise UnknownDesk(f"no active desk with code {desk_code!r}")
+        raise UnknownDesk.of("dossier.unknown_desk", desk=desk_code)
     payload = base64.urlsafe_b64encode(_PAYLOAD.pack(desk.id, dossier_id(dossier_ref)))
     return _signer().sign(payload.rstrip(b"=")).decode("ascii")
 
@@ -152,15 +155,15 @@ def verify(token: str) -> DossierClaim:
     try:
         payload, signed_at = _signer().unsign(token, max_age=max_age, return_timestamp=True)
     except SignatureExpired as error:
-        raise CodeExpired("dossier code has expired") from error
+        raise CodeExpired.of("dossier.code_expired") from error
     except BadSignature:
         return _verify_legacy(token, max_age)
     except (BadData, UnicodeError, ValueError) as error:
-        raise CodeInvalid("dossier code is not valid") from error
+        raise CodeInvalid.of("dossier.code_invalid") from error
     try:
         desk_id, identifier = _PAYLOAD.unpack(base64.urlsafe_b64decode(payload + b"=="))
     except (binascii.Error, struct.error) as error:
-        raise CodeInvalid("dossier code is not valid") from error
+        raise CodeInvalid.of("dossier.code_invalid") from error
     return DossierClaim(desk_id, _spent(identifier), signed_at)
 
 
@@ -171,19 +174,19 @@ def _verify_legacy(token: str, max_age: int) -> DossierClaim:
     try:
         payload, signed_at = serializer.loads(token, max_age=max_age, return_timestamp=True)
     except SignatureExpired as error:
-        raise CodeExpired("dossier code has expired") from error
+        raise CodeExpired.of("dossier.code_expired") from error
     except (BadData, UnicodeError, ValueError, json.JSONDecodeError) as error:
-        raise CodeInvalid("dossier code is not valid") from error
+        raise CodeInvalid.of("dossier.code_invalid") from error
     if (
         not isinstance(payload, list)
         or len(payload) != 3
         or not all(isinstance(part, str) and part for part in payload)
     ):
-        raise CodeInvalid("dossier code is not valid")
+        raise CodeInvalid.of("dossier.code_invalid")
     desk_code, dossier_ref, nonce = payload
     desk_id = db.session.scalar(select(Desk.id).filter_by(code=desk_code))
     if desk_id is None:
-        raise CodeInvalid("dossier code is not valid")
+        raise CodeInvalid.of("dossier.code_invalid")
     unkeyed = hashlib.sha256("\n".join((nonce, desk_code, dossier_ref)).encode()).hexdigest()
     return DossierClaim(
         desk_id, stored_hash(dossier_ref), signed_at, legacy_stored_hash(unkeyed[:32])

@@ -24,6 +24,13 @@ class Problem:
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     field: str | None = None
 
+    @property
+    def message(self) -> str:
+        """The problem in words, in the current language."""
+        from survey_app.messages import text  # the messages import this module
+
+        return text(self)
+
 
 class ServiceError(Exception):
     """A request a service refuses; nothing was written. ``status`` is the HTTP status."""
@@ -40,6 +47,16 @@ class ServiceError(Exception):
     def of(cls, code: str, /, *, field: str | None = None, **params: Any) -> ServiceError:
         """One problem: ``raise ServiceError.of("account.unknown", username=name)``."""
         return cls(Problem(code, MappingProxyType(dict(params)), field))
+
+    def __str__(self) -> str:
+        """The problems in words, in the current language (Vietnamese outside a request), for
+        logs, the command line and tests; a code without a message stays a code."""
+        from survey_app.messages import CATALOGUE, text  # the messages import this module
+
+        return "\n".join(
+            text(problem) if problem.code in CATALOGUE else problem.code
+            for problem in self.problems
+        )
 
     @property
     def problem(self) -> Problem:

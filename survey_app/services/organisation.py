@@ -2,8 +2,9 @@
 
 Used by the ``survey-app`` CLI and the staff pages alike. Every function
 validates its input, changes the session (flush, no commit) and records the
-change in the audit log; the caller commits once. Messages are Vietnamese,
-as officials read them on the pages and in the terminal.
+change in the audit log; the caller commits once. A refusal is a
+:class:`SetupError` naming every problem by code (``setup.*``, texts in
+``survey_app.messages.setup``).
 
 Rules kept here, whoever asks:
 
@@ -22,15 +23,18 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import func, or_, select
 
 from survey_app import localtime
 from survey_app.extensions import db
+from survey_app.messages.setup import CODE_OF, NAME_OF, THINGS
+from survey_app.messages.text import AGENCY_KIND
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion, Submission
 from survey_app.services import audit
+from survey_app.services.errors import Problem, ServiceError
 from survey_app.text_input import TextRefused, clean_line
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -47,20 +51,8 @@ KIND_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One reason a set-up request is refused; ``field`` names the form field, if any."""
-
-    field: str | None
-    message: str
-
-
-class SetupError(ValueError):
-    """A set-up request that cannot be carried out, with every reason (Vietnamese)."""
-
-    def __init__(self, *problems: Problem | str) -> None:
-        self.problems = [p if isinstance(p, Problem) else Problem(None, p) for p in problems]
-        super().__init__("\n".join(p.message for p in self.problems))
+class SetupError(ServiceError):
+    """A set-up request that cannot be carried out, with every reason (codes ``setup.*``)."""
 
 
 class _Problems:
@@ -69,31 +61,28 @@ class _Problems:
     def __init__(self) -> None:
         self.items: list[Problem] = []
 
-    def add(self, field: str | None, message: str) -> None:
-        self.items.append(Problem(field, message))
+    def add(self, field: str | None, problem: str, /, **params: Any) -> None:
+        self.items.append(Problem(problem, MappingProxyType(params), field))
+
+    def refused(self, error: TextRefused) -> None:
+        self.items.extend(error.problems)
 
     def check(self) -> None:
         if self.items:
             raise SetupError(*self.items)
 
 
-def _fmt(day: dt.date) -> str:
-    return day.strftime("%d/%m/%Y")
-
-
 def _check_code(problems: _Problems, code: str, what: str) -> bool:
-    """Whether ``code`` is a code (else a problem names why); only codes are looked up."""
+    """Whether ``code`` is a code (else a problem names why); only codes are looked up.
+
+    ``what`` is ``agency``, ``desk`` or ``campaign``."""
     try:
-        clean_line(code, f"Mã {what}")
+        clean_line(code, CODE_OF[what], field="code")
     except TextRefused as refused:
-        problems.add("code", str(refused))
+        problems.refused(refused)
         return False
     if not CODE_PATTERN.fullmatch(code):
-        problems.add(
-            "code",
-            f"Mã {what} chỉ gồm chữ cái không dấu, chữ số, '.', '_', '-' (1-64 ký tự, "
-            "bắt đầu bằng chữ cái hoặc chữ số).",
-        )
+        problems.add("code", "setup.code_invalid", thing=THINGS[what])
         return False
     return True
 
@@ -106,15 +95,15 @@ def _known(code: str | None) -> bool:
 
 def _clean_name(problems: _Problems, name: str, what: str) -> str:
     try:
-        name = clean_line(name.strip(), f"Tên {what}")
+        name = clean_line(name.strip(), NAME_OF[what], field="name")
     except TextRefused as refused:
-        problems.add("name", str(refused))
+        problems.refused(refused)
         return name
     name = " ".join(name.split())
     if not name:
-        problems.add("name", f"Vui lòng nhập tên {what}.")
+        problems.add("name", "setup.name_missing", thing=THINGS[what])
     elif len(name) > NAME_MAX:
-        problems.add("name", f"Tên {what} dài quá {NAME_MAX} ký tự.")
+        problems.add("name", "setup.name_too_long", thing=THINGS[what], maximum=NAME_MAX)
     return name
 
 
@@ -124,21 +113,21 @@ def _clean_name(problems: _Problems, name: str, what: str) -> str:
 def agency_by_code(code: str) -> Agency:
     agency = db.session.scalar(select(Agency).filter_by(code=code)) if _known(code) else None
     if agency is None:
-        raise SetupError(Problem("agency", f"Không có cơ quan mã {code!r}."))
+        raise SetupError.of("setup.agency_unknown", field="agency", code=code)
     return agency
 
 
 def desk_by_code(code: str) -> Desk:
     desk = db.session.scalar(select(Desk).filter_by(code=code)) if _known(code) else None
     if desk is None:
-        raise SetupError(Problem("desks", f"Không có bộ phận một cửa mã {code!r}."))
+        raise SetupError.of("setup.desk_unknown", field="desks", code=code)
     return desk
 
 
 def campaign_by_code(code: str) -> Campaign:
     campaign = db.session.scalar(select(Campaign).filter_by(code=code)) if _known(code) else None
     if campaign is None:
-        raise SetupError(f"Không có đợt khảo sát mã {code!r}.")
+        raise SetupError.of("setup.campaign_unknown", code=code)
     return campaign
 
 
@@ -266,18 +255,18 @@ def add_agency(code: str, name: str, kind: str, parent_code: str | None = None) 
     """Add an agency under a parent (None: a top agency). Audited (``agency.create``)."""
     problems = _Problems()
     code = code.strip()
-    valid = _check_code(problems, code, "cơ quan")
-    name = _clean_name(problems, name, "cơ quan")
+    valid = _check_code(problems, code, "agency")
+    name = _clean_name(problems, name, "agency")
     kind = kind.strip()
     try:
-        clean_line(kind, "Loại cơ quan")
+        clean_line(kind, AGENCY_KIND, field="kind")
     except TextRefused as refused:
-        problems.add("kind", str(refused))
+        problems.refused(refused)
     else:
         if not kind or len(kind) > KIND_MAX:
-            problems.add("kind", f"Loại cơ quan phải có từ 1 đến {KIND_MAX} ký tự.")
+            problems.add("kind", "setup.kind_length", maximum=KIND_MAX)
     if valid and db.session.scalar(select(Agency.id).filter_by(code=code)) is not None:
-        problems.add("code", f"Mã cơ quan {code!r} đã được dùng.")
+        problems.add("code", "setup.code_taken", thing=THINGS["agency"], code=code)
     parent = None
     if parent_code:
         parent = (
@@ -286,7 +275,7 @@ def add_agency(code: str, name: str, kind: str, parent_code: str | None = None) 
             else None
         )
         if parent is None:
-            problems.add("parent", f"Không có cơ quan cấp trên mã {parent_code!r}.")
+            problems.add("parent", "setup.parent_unknown", code=parent_code)
     problems.check()
     agency = Agency(code=code, name=name, kind=kind, parent=parent)
     db.session.add(agency)
@@ -302,17 +291,17 @@ def add_desk(code: str, name: str, agency_code: str) -> Desk:
     """Add an active desk under an agency, with a random public id. Audited (``desk.create``)."""
     problems = _Problems()
     code = code.strip()
-    valid = _check_code(problems, code, "bộ phận một cửa")
-    name = _clean_name(problems, name, "bộ phận một cửa")
+    valid = _check_code(problems, code, "desk")
+    name = _clean_name(problems, name, "desk")
     if valid and db.session.scalar(select(Desk.id).filter_by(code=code)) is not None:
-        problems.add("code", f"Mã bộ phận một cửa {code!r} đã được dùng.")
+        problems.add("code", "setup.code_taken", thing=THINGS["desk"], code=code)
     agency = (
         db.session.scalar(select(Agency).filter_by(code=agency_code))
         if _known(agency_code)
         else None
     )
     if agency is None:
-        problems.add("agency", f"Không có cơ quan mã {agency_code!r}.")
+        problems.add("agency", "setup.agency_unknown", code=agency_code)
     problems.check()
     desk = Desk(
         code=code,
@@ -335,7 +324,7 @@ def rename_desk(code: str, name: str) -> tuple[Desk, bool]:
     """
     desk = desk_by_code(code)
     problems = _Problems()
-    name = _clean_name(problems, name, "bộ phận một cửa")
+    name = _clean_name(problems, name, "desk")
     problems.check()
     if name == desk.name:
         return desk, False
@@ -377,28 +366,27 @@ def _check_desks(
         seen.add(code)
         desk = db.session.scalar(select(Desk).filter_by(code=code)) if _known(code) else None
         if desk is None:
-            problems.add("desks", f"Không có bộ phận một cửa mã {code!r}.")
+            problems.add("desks", "setup.desk_unknown", code=code)
             continue
         if agency is not None and desk.agency_id not in allowed:
             problems.add(
                 "desks",
-                f"Bộ phận một cửa {desk.code} ({desk.name}) không thuộc {agency.name} "
-                "hoặc các đơn vị trực thuộc.",
+                "setup.desk_outside_agency",
+                desk=desk.code,
+                name=desk.name,
+                agency=agency.name,
             )
         if not desk.active and desk.id not in already:
-            problems.add("desks", f"Bộ phận một cửa {desk.code} ({desk.name}) đã ngừng hoạt động.")
+            problems.add("desks", "setup.desk_inactive", desk=desk.code, name=desk.name)
         desks.append(desk)
     if not codes:
-        problems.add("desks", "Vui lòng chọn ít nhất một bộ phận một cửa.")
+        problems.add("desks", "setup.no_desk")
     return desks
 
 
 def _check_period(problems: _Problems, starts_on: dt.date, ends_on: dt.date) -> None:
     if ends_on < starts_on:
-        problems.add(
-            "ends_on",
-            f"Ngày kết thúc ({_fmt(ends_on)}) phải từ ngày bắt đầu ({_fmt(starts_on)}) trở đi.",
-        )
+        problems.add("ends_on", "setup.period_reversed", starts_on=starts_on, ends_on=ends_on)
 
 
 def add_campaign(
@@ -417,16 +405,18 @@ def add_campaign(
     """
     problems = _Problems()
     code = code.strip()
-    valid = _check_code(problems, code, "đợt khảo sát")
-    name = _clean_name(problems, name, "đợt khảo sát")
+    valid = _check_code(problems, code, "campaign")
+    name = _clean_name(problems, name, "campaign")
     if valid and db.session.scalar(select(Campaign.id).filter_by(code=code)) is not None:
-        problems.add("code", f"Mã đợt khảo sát {code!r} đã được dùng.")
+        problems.add("code", "setup.code_taken", thing=THINGS["campaign"], code=code)
     _check_period(problems, starts_on, ends_on)
     questionnaire = questionnaire_version(questionnaire_id, version)
     if questionnaire is None:
         problems.add(
             "questionnaire",
-            f"Phiếu khảo sát {questionnaire_id} phiên bản {version} chưa được nạp.",
+            "setup.questionnaire_not_loaded",
+            questionnaire=questionnaire_id,
+            version=version,
         )
     agency = (
         db.session.scalar(select(Agency).filter_by(code=agency_code))
@@ -434,7 +424,7 @@ def add_campaign(
         else None
     )
     if agency is None:
-        problems.add("agency", f"Không có cơ quan mã {agency_code!r}.")
+        problems.add("agency", "setup.agency_unknown", code=agency_code)
     codes = list(desk_codes)
     desks = _check_desks(problems, agency, codes, set())
     problems.check()
@@ -487,7 +477,7 @@ def edit_campaign(
     problems = _Problems()
     changes: dict[str, list[Any]] = {}
 
-    new_name = campaign.name if name is None else _clean_name(problems, name, "đợt khảo sát")
+    new_name = campaign.name if name is None else _clean_name(problems, name, "campaign")
     if new_name != campaign.name:
         changes["name"] = [campaign.name, new_name]
 
@@ -498,15 +488,18 @@ def edit_campaign(
         if found is None:
             problems.add(
                 "questionnaire",
-                f"Phiếu khảo sát {questionnaire[0]} phiên bản {questionnaire[1]} chưa được nạp.",
+                "setup.questionnaire_not_loaded",
+                questionnaire=questionnaire[0],
+                version=questionnaire[1],
             )
         elif found.id != campaign.questionnaire_version_id:
             if count:
                 problems.add(
                     "questionnaire",
-                    f"Đợt khảo sát đã có {count} phiếu trả lời theo phiếu "
-                    f"{new_version.questionnaire_id} phiên bản {new_version.version}, "
-                    "nên không thể đổi phiếu khảo sát.",
+                    "setup.questionnaire_answered",
+                    count=count,
+                    questionnaire=new_version.questionnaire_id,
+                    version=new_version.version,
                 )
             else:
                 changes["questionnaire"] = [
@@ -523,10 +516,12 @@ def edit_campaign(
         if outside:
             problems.add(
                 "period",
-                f"Có {outside} phiếu trả lời đã lưu nằm ngoài thời gian mới "
-                f"({_fmt(new_start)} – {_fmt(new_end)}). Các phiếu của đợt này được gửi từ "
-                f"ngày {_fmt(first or new_start)} đến ngày {_fmt(last or new_end)}; thời gian "
-                "của đợt phải bao gồm các ngày đó.",
+                "setup.answers_outside_period",
+                count=outside,
+                starts_on=new_start,
+                ends_on=new_end,
+                first=first or new_start,
+                last=last or new_end,
             )
         if new_start != campaign.starts_on:
             changes["starts_on"] = [campaign.starts_on, new_start]
@@ -543,8 +538,10 @@ def edit_campaign(
             if desk_id not in kept and answered.get(desk_id):
                 problems.add(
                     "desks",
-                    f"Không thể bỏ {desk.code} ({desk.name}) khỏi đợt khảo sát: đã có "
-                    f"{answered[desk_id]} phiếu trả lời tại quầy này.",
+                    "setup.desk_has_answers",
+                    desk=desk.code,
+                    name=desk.name,
+                    count=answered[desk_id],
                 )
         old_codes = sorted(d.code for d in current.values())
         new_codes = sorted(d.code for d in new_desks)

@@ -24,7 +24,15 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 def init_app(app: Flask) -> None:
     """Register the staff blueprint and point flask-login at its login page."""
     from survey_app.extensions import login_manager
-    from survey_app.staff import admin, auth, data, language, setup, views  # noqa: F401  (routes)
+    from survey_app.staff import (  # noqa: F401  (routes)
+        admin,
+        auth,
+        data,
+        language,
+        problems,
+        setup,
+        views,
+    )
     from survey_app.staff.commands import import_group, user_group
 
     login_manager.login_view = "staff.login"

@@ -13,8 +13,10 @@ from wtforms.validators import DataRequired, Length
 from survey_app.extensions import db
 from survey_app.models import ROLES, Agency
 from survey_app.services import accounts, audit
+from survey_app.services.errors import ServiceError
 from survey_app.staff import bp
 from survey_app.staff.auth import ADMIN_ROLES, role_required
+from survey_app.staff.problems import flash_problems
 from survey_app.text_input import checks_own_text
 
 
@@ -53,9 +55,9 @@ def users() -> Response | str:
                 form.role.data or "",
                 form.agency.data or None,
             )
-        except accounts.AccountError as error:
+        except ServiceError as error:
             db.session.rollback()
-            flash(str(error), "error")
+            flash_problems(error)
         else:
             db.session.commit()
             flash(f"Đã tạo tài khoản {user.username}.", "success")
@@ -79,8 +81,8 @@ def user_set_active(username: str, action: str) -> Response:
     else:
         try:
             accounts.set_active(username, action == "enable")
-        except accounts.AccountError as error:
-            flash(str(error), "error")
+        except ServiceError as error:
+            flash_problems(error)
         else:
             db.session.commit()
             flash(

@@ -43,7 +43,9 @@ from survey_app.extensions import db
 from survey_app.i18n import remember_staff_language
 from survey_app.models import StaffUser
 from survey_app.services import accounts, audit, staff_sessions
+from survey_app.services.errors import ServiceError
 from survey_app.staff import bp, login_limits
+from survey_app.staff.problems import flash_problems
 from survey_app.text_input import SingleLine, checks_own_text
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -210,11 +212,11 @@ def change_password() -> Response | str:
             db.session.rollback()
             audit.record("user.password.failure", user.username)
             db.session.commit()
-            flash(str(error), "error")
-        except accounts.AccountError as error:
+            flash_problems(error)
+        except ServiceError as error:
             db.session.rollback()
             login_limits.succeeded(attempt)  # the current password was right
-            flash(str(error), "error")
+            flash_problems(error)
         else:
             login_limits.succeeded(attempt)
             _sign_in(user)

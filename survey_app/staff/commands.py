@@ -12,6 +12,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from survey_app.cli_errors import ServiceGroup
 from survey_app.extensions import db
 from survey_app.models import ROLES, Campaign
 from survey_app.services import accounts, paper_import
@@ -29,7 +30,7 @@ def _read_password(from_stdin: bool) -> str:
     return str(click.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True))
 
 
-@click.group("user")
+@click.group("user", cls=ServiceGroup)
 def user_group() -> None:
     """Staff accounts (there is no default password: create the first admin here)."""
 
@@ -40,10 +41,7 @@ def user_group() -> None:
 @with_appcontext
 def user_create_admin(username: str, password_stdin: bool) -> None:
     """Create an administrator; the password is asked twice (or read from stdin)."""
-    try:
-        accounts.create_user(username, _read_password(password_stdin), "admin")
-    except accounts.AccountError as error:
-        _fail(str(error))
+    accounts.create_user(username, _read_password(password_stdin), "admin")
     db.session.commit()
     click.echo(f"administrator {accounts.normalise_username(username)} created")
 
@@ -56,10 +54,7 @@ def user_create_admin(username: str, password_stdin: bool) -> None:
 @with_appcontext
 def user_add(username: str, role: str, agency_code: str | None, password_stdin: bool) -> None:
     """Create a staff account with a role (and an agency)."""
-    try:
-        accounts.create_user(username, _read_password(password_stdin), role, agency_code)
-    except accounts.AccountError as error:
-        _fail(str(error))
+    accounts.create_user(username, _read_password(password_stdin), role, agency_code)
     db.session.commit()
     click.echo(f"user {accounts.normalise_username(username)} created ({role})")
 
@@ -79,10 +74,7 @@ def user_list() -> None:
 @with_appcontext
 def user_disable(username: str) -> None:
     """Disable an account (it can no longer log in; its history stays)."""
-    try:
-        accounts.set_active(username, False)
-    except accounts.AccountError as error:
-        _fail(str(error))
+    accounts.set_active(username, False)
     db.session.commit()
     click.echo(f"user {accounts.normalise_username(username)} disabled")
 
@@ -92,10 +84,7 @@ def user_disable(username: str) -> None:
 @with_appcontext
 def user_enable(username: str) -> None:
     """Re-enable a disabled account."""
-    try:
-        accounts.set_active(username, True)
-    except accounts.AccountError as error:
-        _fail(str(error))
+    accounts.set_active(username, True)
     db.session.commit()
     click.echo(f"user {accounts.normalise_username(username)} enabled")
 
@@ -106,15 +95,12 @@ def user_enable(username: str) -> None:
 @with_appcontext
 def user_set_password(username: str, password_stdin: bool) -> None:
     """Set a new password for an account."""
-    try:
-        accounts.set_password(username, _read_password(password_stdin))
-    except accounts.AccountError as error:
-        _fail(str(error))
+    accounts.set_password(username, _read_password(password_stdin))
     db.session.commit()
     click.echo(f"password of {accounts.normalise_username(username)} changed")
 
 
-@click.group("import")
+@click.group("import", cls=ServiceGroup)
 def import_group() -> None:
     """Paper-survey files (phiếu khảo sát giấy)."""
 

@@ -39,18 +39,19 @@ from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
 from survey_app.request_limits import accepts_upload
 from survey_app.services import audit, organisation, questionnaires
+from survey_app.services.errors import ServiceError
 from survey_app.services.organisation import SetupError
 from survey_app.services.posters import desk_url
 from survey_app.services.submissions import forget_surveys
 from survey_app.settings import settings
 from survey_app.staff import bp
 from survey_app.staff.auth import ADMIN_ROLES, READ_ROLES, SETUP_ROLES, role_required
+from survey_app.staff.problems import Errors, field_errors
 from survey_app.text_input import checks_own_text
 
 MAX_YAML_BYTES = 1_000_000
 REQUIRED = "Vui lòng điền mục này."
 NOT_A_CHOICE = "Lựa chọn không hợp lệ, vui lòng chọn lại."
-Errors = dict[str, list[str]]
 
 
 class DayField(DateField):
@@ -92,7 +93,7 @@ def _name_field(label: str) -> StringField:
     )
 
 
-def _errors(form: FlaskForm, problems: Sequence[organisation.Problem] = ()) -> Errors:
+def _errors(form: FlaskForm, refused: ServiceError | None = None) -> Errors:
     """Form and service messages by field; ``""`` collects those of no field of the form."""
     errors: Errors = {}
     for name, messages in form.errors.items():
@@ -100,9 +101,8 @@ def _errors(form: FlaskForm, problems: Sequence[organisation.Problem] = ()) -> E
             errors.setdefault("", []).append("Phiên làm việc đã hết hạn, vui lòng gửi lại.")
             continue
         errors.setdefault(str(name), []).extend(str(m) for m in messages)  # type: ignore[union-attr]
-    for problem in problems:
-        field = problem.field if problem.field in form or problem.field == "period" else ""
-        errors.setdefault(field or "", []).append(problem.message)
+    if refused is not None:
+        field_errors(refused, {*form._fields, "period"}, errors)
     return errors
 
 
@@ -198,7 +198,7 @@ def agency_new() -> Response | tuple[str, int]:
         )
     except SetupError as error:
         db.session.rollback()
-        return _agencies_page(form, _errors(form, error.problems), 422)
+        return _agencies_page(form, _errors(form, error), 422)
     db.session.commit()
     flash(f"Đã thêm cơ quan {agency.code} – {agency.name}.", "success")
     return redirect(url_for("staff.agencies"))
@@ -247,7 +247,7 @@ def desk_new() -> Response | tuple[str, int]:
             )
         except SetupError as error:
             db.session.rollback()
-            errors = _errors(form, error.problems)
+            errors = _errors(form, error)
         else:
             db.session.commit()
             flash(
@@ -277,7 +277,7 @@ def desk_edit(code: str) -> Response | tuple[str, int]:
             _desk, changed = organisation.rename_desk(desk.code, form.name.data or "")
         except SetupError as error:
             db.session.rollback()
-            errors = _errors(form, error.problems)
+            errors = _errors(form, error)
         else:
             if changed:
                 _commit_setup_change()
@@ -450,7 +450,7 @@ def campaign_new() -> Response | tuple[str, int]:
             )
         except SetupError as error:
             db.session.rollback()
-            errors = _errors(form, error.problems)
+            errors = _errors(form, error)
         else:
             _commit_setup_change()
             flash(f"Đã tạo đợt khảo sát {campaign.code}.", "success")
@@ -492,7 +492,7 @@ def campaign_edit(code: str) -> Response | tuple[str, int]:
             )
         except SetupError as error:
             db.session.rollback()
-            errors = _errors(form, error.problems)
+            errors = _errors(form, error)
         else:
             if changes:
                 _commit_setup_change()

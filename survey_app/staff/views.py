@@ -14,10 +14,12 @@ from survey_app import access, localtime
 from survey_app.extensions import db
 from survey_app.models import Campaign, Desk
 from survey_app.services import audit, dossier_codes, organisation
+from survey_app.services.errors import ServiceError
 from survey_app.services.posters import desk_url
 from survey_app.services.raw_export import response_counts
 from survey_app.staff import bp
 from survey_app.staff.auth import DATA_ROLES, READ_ROLES, SETUP_ROLES, role_required
+from survey_app.staff.problems import flash_problems
 from survey_app.text_input import SingleLine, checks_own_text
 
 
@@ -91,8 +93,8 @@ def issue_dossier_code(code: str) -> Response | str:
     if form.validate_on_submit():
         try:
             token = dossier_codes.issue(desk.code, (form.dossier_ref.data or "").strip())
-        except dossier_codes.IssueError as error:
-            flash(f"Không phát được mã: {error}", "error")
+        except ServiceError as error:
+            flash_problems(error)
         else:
             issued = dossier_codes.survey_url(token)
             # The dossier reference is the citizen's file number: log the desk only.

@@ -1,0 +1,40 @@
+"""How the command line shows a service's refusal (:class:`ServiceError`), in one place.
+
+Every command group of ``survey-app`` that calls services is a :class:`ServiceGroup`: a
+refusal raised by any of its commands rolls the session back and prints ``Error: <the
+problems in words>`` (one line each), exit status 1.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from survey_app.extensions import db
+from survey_app.messages import texts
+from survey_app.services.errors import ServiceError
+
+
+def _refusing(callback: Callable[..., Any]) -> Callable[..., Any]:
+    # Around the callback, inside the application context the command opened.
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except ServiceError as error:
+            db.session.rollback()
+            raise click.ClickException("\n".join(texts(error))) from None
+
+    return run
+
+
+class ServiceGroup(click.Group):
+    """A command group whose commands' :class:`ServiceError` ends the command cleanly."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if cmd.callback is not None:
+            cmd.callback = _refusing(cmd.callback)
+        super().add_command(cmd, name)

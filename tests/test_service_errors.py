@@ -1,0 +1,125 @@
+"""A service's refusal reads in the reader's language, wherever it is shown: the staff
+pages (Vietnamese, or English once chosen), the one-stop API (English) and the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from survey_app.extensions import db
+from survey_app.services import organisation
+from tests.staff_support import add_user, csrf_token, login
+
+SECRET = "s3cret-for-tests"
+
+
+def _english(client: FlaskClient) -> None:
+    token = csrf_token(client, "/staff/")
+    assert client.post("/staff/language/en", data={"csrf_token": token}).status_code == 302
+
+
+def _new_user(client: FlaskClient, password: str) -> str:
+    response = client.post(
+        "/staff/users",
+        data={
+            "username": "lan",
+            "password": password,
+            "role": "analyst",
+            "agency": "",
+            "csrf_token": csrf_token(client, "/staff/users"),
+        },
+    )
+    return response.get_data(as_text=True)
+
+
+def test_an_account_refusal_reads_in_vietnamese_then_in_english(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        add_user("quantri", "admin")
+    login(client, "quantri")
+    assert "Mật khẩu phải có ít nhất 10 ký tự." in _new_user(client, "ngan")
+    _english(client)
+    assert "A password must have at least 10 characters." in _new_user(client, "ngan")
+
+
+def _new_agency(client: FlaskClient, code: str, name: str) -> str:
+    response = client.post(
+        "/staff/agencies",
+        data={
+            "code": code,
+            "name": name,
+            "kind": "department",
+            "parent": "",
+            "csrf_token": csrf_token(client, "/staff/agencies"),
+        },
+    )
+    assert response.status_code == 422
+    return response.get_data(as_text=True)
+
+
+def test_set_up_problems_read_in_either_language_next_to_their_fields(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        add_user("quantri", "admin")
+        organisation.add_agency("HT", "Tỉnh Hà Tĩnh", "province")
+        db.session.commit()
+    login(client, "quantri")
+    page = _new_agency(client, "HT", "a\x1bb")
+    assert "Mã cơ quan &#39;HT&#39; đã được dùng." in page
+    assert "Tên cơ quan có ký tự không được phép (U+001B) ở vị trí 2" in page
+    _english(client)
+    page = _new_agency(client, "HT", " ")
+    assert "The agency code &#39;HT&#39; is already in use." in page
+    assert "Please enter the agency name." in page
+
+
+def test_a_refused_dossier_code_reads_in_vietnamese_on_the_command_line(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    with app.app_context():
+        db.create_all()
+    result = runner.invoke(args=["dossier-code", "issue", "KHONG-CO", "HS-1"])
+    assert result.exit_code == 1
+    assert "Error: Không có bộ phận một cửa đang hoạt động mã 'KHONG-CO'." in result.output
+
+
+def test_the_one_stop_api_answers_a_refusal_in_english_json(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ONESTOP_API_SECRET=SECRET)
+    with app.app_context():
+        db.create_all()
+    body = json.dumps({"desk": "KHONG-CO", "dossier": "HS-1"}).encode()
+    stamp = str(int(time.time()))
+    signature = hmac.new(SECRET.encode(), stamp.encode() + b"\n" + body, hashlib.sha256)
+    response = app.test_client().post(
+        "/api/v1/dossier-codes",
+        data=body,
+        headers={
+            "X-Timestamp": stamp,
+            "X-Signature": signature.hexdigest(),
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "no active desk with code 'KHONG-CO'"}
+
+
+def test_the_cli_prints_a_refusal_in_vietnamese_and_fails(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    with app.app_context():
+        db.create_all()
+    result = runner.invoke(args=["user", "disable", "khong-co"])
+    assert result.exit_code == 1
+    assert "Error: Không có tài khoản 'khong-co'." in result.output
+    result = runner.invoke(
+        args=["user", "add", "lan", "--role", "analyst", "--password-stdin"], input="ngan\n"
+    )
+    assert result.exit_code == 1
+    assert "Error: Mật khẩu phải có ít nhất 10 ký tự." in result.output
