@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ __all__ = [
 
 #: Names of the population count column, in order of preference (R's ``Freq`` included).
 COUNT_COLUMNS: tuple[str, ...] = ("count", "N", "n", "population", "Freq", "freq")
+#: The largest population count of a cell: float64 holds whole numbers exactly up to 2**53.
+MAX_COUNT = 2.0**53
 #: The variable and value columns of the long layout (several single-variable margins).
 LONG_COLUMNS: tuple[str, str] = ("variable", "value")
 
@@ -136,7 +139,8 @@ def margins_from_rows(rows: Sequence[Sequence[str]], name: str = "margins") -> t
                 expected=len(header),
             )
     body = [
-        (line, [c.strip() for c in row], _count(row[at], line, name)) for line, row in numbered[1:]
+        (line, [c.strip() for c in row], _count(row[at], line, count, name))
+        for line, row in numbered[1:]
     ]
     variables = [h for h in header if h != count]
     if variables == list(LONG_COLUMNS):
@@ -174,22 +178,24 @@ def _long(
     return tuple(Margin((v,), cells, lines[v]) for v, cells in margins.items())
 
 
-def _count(raw: str, line: int, name: str) -> float:
-    """A population count: a number (spaces as thousands separators allowed) above zero."""
+def _count(raw: str, line: int, column: str, name: str) -> float:
+    """A population count: a number (spaces as thousands separators allowed) above zero,
+    finite and at most 2**53 (beyond, counts are no longer whole numbers in float64)."""
     text = raw.strip().replace(" ", "")
     try:
         value = float(text)
     except ValueError:
         raise MarginsError(
-            f"{name}:{line}: population count {text!r} is not a number",
+            f"{name}:{line}: population count {column!r} is not a number",
             code="count_not_number",
             line=line,
             value=text,
         ) from None
-    if not value > 0:
+    if not value > 0 or not math.isfinite(value) or value > MAX_COUNT:
         raise MarginsError(
-            f"{name}:{line}: population count must be above 0, not {text}",
-            code="count_not_positive",
+            f"{name}:{line}: population count {column!r} must be a finite number above 0 "
+            "and at most 2**53",
+            code="count_not_positive" if not value > 0 else "count_too_large",
             line=line,
             value=text,
         )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from typing import cast
 
 import pandas as pd
 
-from scoring.design import SurveyDesign
+from scoring.design import Calibrate, DesignSpec, SurveyDesign
 from scoring.errors import ScoringError
-from scoring.weighting import post_stratify, rake
+from scoring.margins import Margin
 from survey_app.caching import Cache
 from survey_app.services.analysis.cache import memo
 from survey_app.services.analysis.results import AnalysisError
@@ -19,29 +18,32 @@ from survey_app.services.weighting_settings import WeightingSettings
 DESIGNS_KEPT = 4
 
 
+def design_spec(settings: WeightingSettings) -> DesignSpec:
+    """The analysts' settings as scoring's design specification.
+
+    Strata and clusters are columns of the frame (desk, agency); a stratum with one
+    cluster is centred on the grand mean (R ``survey.lonely.psu='adjust'``).
+    """
+    calibration: Calibrate = "none"
+    if settings.calibration in ("poststratify", "rake"):
+        calibration = cast(Calibrate, settings.calibration)
+    return DesignSpec(
+        strata=settings.strata,
+        psu=settings.cluster,
+        lonely_psu="adjust",
+        calibration=calibration,
+        margins=tuple(Margin(m.variables, dict(m.cells.items())) for m in settings.margins),
+    )
+
+
 def build_design(frame: pd.DataFrame, settings: WeightingSettings) -> SurveyDesign:
     """The campaign's survey design with the analysts' strata, clusters and calibration."""
     if len(frame) < 2:
         raise AnalysisError("Đợt khảo sát chưa có đủ phiếu để tính chỉ số (cần ít nhất 2 phiếu).")
     try:
-        design = SurveyDesign.from_dataframe(
-            frame, strata=settings.strata, psu=settings.cluster, lonely_psu="adjust"
-        )
-        if settings.calibration == "poststratify" and settings.margins:
-            margin = settings.margins[0]
-            population: dict[object, float] = {
-                (cell if len(cell) > 1 else cell[0]): count for cell, count in margin.cells.items()
-            }
-            by = list(margin.variables) if len(margin.variables) > 1 else margin.variables[0]
-            design = post_stratify(design, by, population)
-        elif settings.calibration == "rake" and settings.margins:
-            design = rake(
-                design,
-                [(m.variables[0], {c[0]: v for c, v in m.cells.items()}) for m in settings.margins],
-            )
+        return design_spec(settings).build(frame)
     except ScoringError as error:
         raise AnalysisError(f"Không tính được trọng số với cài đặt hiện tại: {error}") from None
-    return design
 
 
 def design_for(frame: pd.DataFrame, settings: WeightingSettings) -> SurveyDesign:
@@ -56,8 +58,3 @@ def design_for(frame: pd.DataFrame, settings: WeightingSettings) -> SurveyDesign
     design = build_design(frame, settings)
     designs.put(key, (frame, design))
     return design
-
-
-def with_domains(design: SurveyDesign, columns: Mapping[str, pd.Series]) -> SurveyDesign:
-    """The same design (weights, calibration) with extra domain columns in its data."""
-    return replace(design, data=design.data.assign(**columns))

@@ -27,7 +27,7 @@ from survey_app.caching import Cache
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, StaffUser
 from survey_app.services.analysis.cache import campaign_lock, frames, memo
-from survey_app.services.analysis.designs import design_for, with_domains
+from survey_app.services.analysis.designs import design_for
 from survey_app.services.analysis.periods import Comparison, Period, in_period
 from survey_app.services.analysis.results import (
     AnalysisError,
@@ -227,7 +227,7 @@ def _compute_tables(
         column = view.frame[by] if by else pd.Series(1.0, index=view.frame.index)
         columns[f"{VIEW}:{by or ''}"] = column.where(inside)
     # One scoring call for every partition: one pass over the rows.
-    design = with_domains(design_for(view.frame, view.settings), columns)
+    design = design_for(view.frame, view.settings).with_columns(**columns)
     table = _index_table(design, view.questionnaire, list(columns), view.settings)
     for by, name in zip(missing, columns, strict=True):
         part = table[table["domain"] == name].reset_index(drop=True)
