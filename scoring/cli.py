@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
-import numpy as np
 import pandas as pd
 
+from scoring import margins as margins_format
 from scoring.ci import SHARE_METHODS, ShareMethod
-from scoring.design import LONELY_PSU_POLICIES, DesignColumns, LonelyPSU, SurveyDesign
-from scoring.errors import DesignColumnError, ScoringError
+from scoring.design import LONELY_PSU_POLICIES, Calibrate, DesignSpec, LonelyPSU, SurveyDesign
+from scoring.errors import DesignColumnError, MarginsError, ScoringError
 from scoring.estimators import DeffKind, estimate_shares
 from scoring.index_tree import compute_index_tree
 from scoring.io import (
@@ -30,14 +30,15 @@ from scoring.io import (
     read_table,
     write_table,
 )
+from scoring.margins import COUNT_COLUMNS, Margin
 from scoring.par import ParInputError, ParMappingError, load_par_mapping, par_points
 from scoring.questionnaire import QuestionnaireError, load_questionnaire
-from scoring.weighting import post_stratify, rake
 
 __all__ = [
     "INDEX_COLUMNS",
     "SHARES_COLUMNS",
     "build_design",
+    "design_spec",
     "index_table",
     "main",
     "read_margins",
@@ -55,8 +56,6 @@ SHARES_COLUMNS: tuple[str, ...] = (
     "df",
     "deff",
 )
-# Names of population count columns in a margins file, R's ``Freq`` included.
-_COUNT_COLUMNS = ("N", "n", "count", "population", "Freq", "freq")
 
 _ERRORS = (
     ScoringError,
@@ -124,14 +123,15 @@ def _design_options(p: argparse.ArgumentParser) -> None:
         "--poststratify",
         "--postratify",
         metavar="MARGINS",
-        help="post-stratify to population counts: columns of the data, then a count "
-        f"column ({', '.join(_COUNT_COLUMNS[:4])})",
+        help="post-stratify to population counts: columns of the data and a count "
+        f"column ({', '.join(COUNT_COLUMNS[:4])})",
     )
     c.add_argument(
         "--rake",
         metavar="MARGINS",
         action="append",
-        help="rake to this margin file (repeat for each margin)",
+        help="rake to this margins file: one margin table, or variable,value,count rows "
+        "for several (repeat for more files)",
     )
     o = p.add_argument_group("estimates")
     o.add_argument(
@@ -240,40 +240,61 @@ def _design_columns(args: argparse.Namespace) -> list[str]:
 
 
 def read_margins(path: str, data: pd.DataFrame) -> tuple[list[str], pd.Series]:
-    """A margins file: the calibration column(s) and the population count per cell.
+    """One margin table of a file (scoring's margins format), its columns checked against
+    the data: the calibration column(s) and the population count per cell, cells as text."""
+    margins = _read_margins(path)
+    if len(margins) != 1:
+        raise CommandError(f"{Path(path).name}: {len(margins)} margins where one table is needed")
+    (margin,) = margins
+    _check_columns(path, margin, data)
+    labels = list(margin.population())
+    index = pd.Index(labels, tupleize_cols=False)
+    return list(margin.variables), pd.Series(list(margin.cells.values()), index=index, dtype=float)
 
-    The count is the column named ``N``, ``n``, ``count``, ``population`` or ``Freq``
-    (else the last column); every other column names a column of the data. Cell values are
-    matched as text, so ``1`` in the file matches ``1`` or ``1.0`` in the data.
-    """
-    frame = read_table(path)
-    count = next((c for c in _COUNT_COLUMNS if c in frame.columns), frame.columns[-1])
-    keys = [c for c in frame.columns if c != count]
-    if not keys:
-        raise CommandError(f"{Path(path).name}: a margins file needs a column of the data")
-    absent = [c for c in keys if c not in data.columns]
+
+def _check_columns(path: str, margin: Margin, data: pd.DataFrame) -> None:
+    absent = [c for c in margin.variables if c not in data.columns]
     if absent:
         raise CommandError(
             f"{Path(path).name}: margin column {absent[0]!r} is not a column of the responses"
         )
-    values = pd.to_numeric(frame[count], errors="coerce")
-    if values.isna().any():
-        row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 2
-        raise CommandError(f"{Path(path).name}:{row}: population count {count!r} is not a number")
-    # Beyond 2**53 counts are no longer whole numbers in float64; inf and 1e308 overflow sums.
-    bad = ~(np.isfinite(values.to_numpy(dtype=np.float64)) & (values > 0) & (values <= 2.0**53))
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise CommandError(
-            f"{Path(path).name}:{row}: population count {count!r} must be a finite number "
-            "above 0 and at most 2**53"
-        )
-    labels = [
-        tuple(_text(v) for v in row) if len(keys) > 1 else _text(row[0])
-        for row in frame[keys].itertuples(index=False, name=None)
-    ]
-    index = pd.Index(labels, tupleize_cols=False)
-    return keys, pd.Series(values.to_numpy(dtype=np.float64), index=index)
+
+
+def _margin_files(args: argparse.Namespace) -> list[tuple[str, tuple[Margin, ...]]]:
+    paths = [args.poststratify] if args.poststratify else list(args.rake or [])
+    return [(path, _read_margins(path)) for path in paths]
+
+
+def _read_margins(path: str) -> tuple[Margin, ...]:
+    """scoring's margins reader, its faults reported as what the command line was given."""
+    try:
+        return margins_format.read_margins(path)
+    except MarginsError as error:
+        raise CommandError(str(error), code=error.code, **error.params) from None
+
+
+def design_spec(
+    args: argparse.Namespace, files: list[tuple[str, tuple[Margin, ...]]] | None = None
+) -> DesignSpec:
+    """The design the options describe, with the margins files read (one format for all)."""
+    files = _margin_files(args) if files is None else files
+    calibration: Calibrate = "none"
+    if args.poststratify:
+        calibration = "poststratify"
+    elif args.rake:
+        calibration = "rake"
+    margins = tuple(m for _, read in files for m in read)
+    return DesignSpec(
+        weights=args.weights,
+        probs=args.probs,
+        strata=args.strata,
+        psu=args.psu,
+        fpc=args.fpc,
+        lonely_psu=cast(LonelyPSU, args.lonely_psu),
+        nest=args.nest,
+        calibration=calibration,
+        margins=margins,
+    )
 
 
 def _text(v: object) -> str:
@@ -291,28 +312,20 @@ def _as_key_text(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def build_design(data: pd.DataFrame, args: argparse.Namespace) -> SurveyDesign:
-    """The design the options describe, calibrated if asked (R svydesign, postStratify, rake)."""
-    calibration: list[tuple[list[str], pd.Series]] = []
-    for path in [args.poststratify] if args.poststratify else (args.rake or []):
-        calibration.append(read_margins(path, data))
-    key_columns = sorted({c for cols, _ in calibration for c in cols})
+    """The design the options describe, calibrated if asked (R svydesign, postStratify, rake).
+
+    Cell values of the margins are matched as text, so ``1`` in a file matches ``1`` or
+    ``1.0`` in the data.
+    """
+    files = _margin_files(args)
+    for path, read in files:
+        for margin in read:
+            _check_columns(path, margin, data)
+    spec = design_spec(args, files)
+    key_columns = sorted({v for m in spec.margins for v in m.variables})
     if key_columns:
         data = _as_key_text(data, key_columns)
-    design = DesignColumns(
-        weights=args.weights,
-        probs=args.probs,
-        strata=args.strata,
-        psu=args.psu,
-        fpc=args.fpc,
-        lonely_psu=cast(LonelyPSU, args.lonely_psu),
-        nest=args.nest,
-    ).build(data)
-    if args.poststratify:
-        cols, pop = calibration[0]
-        design = post_stratify(design, cols[0] if len(cols) == 1 else cols, pop)
-    elif calibration:
-        design = rake(design, [(c[0] if len(c) == 1 else c, p) for c, p in calibration])
-    return design
+    return spec.build(data)
 
 
 def _domain_spec(domains: Sequence[str]) -> str | list[str] | None:

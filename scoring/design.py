@@ -27,7 +27,8 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from scoring.errors import DesignColumnError, LonelyPSUError, WeightError
+from scoring.errors import CalibrationError, DesignColumnError, LonelyPSUError, WeightError
+from scoring.margins import Margin
 from scoring.stages import (
     Stage,
     build_stages,
@@ -380,6 +381,28 @@ class SurveyDesign:
             _cache={},
         )
 
+    def with_columns(self, **columns: pd.Series | NDArray[np.generic]) -> SurveyDesign:
+        """The same design (weights, calibration, strata, PSUs) with more columns in its data.
+
+        For domain and derived variables (R ``update(design, ...)``): each column is
+        row-aligned with :attr:`data` (a Series by its index, which is ``0 .. n-1``).
+        What the design keeps between estimates depends on its weights, strata and
+        calibration only, so it is shared with the new design.
+
+        Raises
+        ------
+        DesignColumnError
+            A column would replace one of the data's or has another length.
+        """
+        for name, values in columns.items():
+            if name in self.data.columns:
+                raise DesignColumnError(f"column {name!r} is already in the design's data")
+            if len(values) != self.n:
+                raise DesignColumnError(
+                    f"column {name!r} has {len(values)} values for {self.n} rows"
+                )
+        return replace(self, data=self.data.assign(**columns))
+
     def degf(self, rows: NDArray[np.bool_] | None = None) -> int:
         """Design degrees of freedom: PSUs minus strata among ``rows`` (R ``degf``).
 
@@ -636,9 +659,21 @@ class SurveyDesign:
         return schedule
 
 
+Calibrate = Literal["none", "poststratify", "rake"]
+CALIBRATIONS: tuple[str, ...] = ("none", "poststratify", "rake")
+
+
 @dataclass(frozen=True)
-class DesignColumns:
-    """The columns that describe a design, as :meth:`SurveyDesign.from_dataframe` takes them."""
+class DesignSpec:
+    """A whole design described by column names and margins: R's ``svydesign`` call, then
+    ``postStratify`` or ``rake``. The app, its weighting page and the command line all
+    describe their designs with it and build them with :meth:`build`.
+
+    ``weights`` … ``nest`` are the arguments of :meth:`SurveyDesign.from_dataframe`.
+    ``calibration`` is ``'none'``, ``'poststratify'`` (to the one margin in
+    ``margins``, R ``postStratify``) or ``'rake'`` (to every margin, R ``rake``);
+    without margins nothing is calibrated.
+    """
 
     weights: str | None = None
     probs: str | Sequence[str] | None = None
@@ -647,10 +682,29 @@ class DesignColumns:
     fpc: str | Sequence[str] | None = None
     lonely_psu: LonelyPSU = "fail"
     nest: bool = False
+    calibration: Calibrate = "none"
+    margins: tuple[Margin, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.calibration not in CALIBRATIONS:
+            raise CalibrationError(
+                f"calibration must be one of {', '.join(CALIBRATIONS)}, not {self.calibration!r}"
+            )
+        if self.calibration == "poststratify" and len(self.margins) > 1:
+            raise CalibrationError(
+                f"post-stratification takes one margin table, not {len(self.margins)}"
+            )
 
     def build(self, data: pd.DataFrame) -> SurveyDesign:
-        """The design of ``data`` (R ``svydesign``)."""
-        return SurveyDesign.from_dataframe(
+        """The design of ``data`` (R ``svydesign``), calibrated as the spec says.
+
+        Margin cells are matched to the values of ``data`` as they are: a caller whose
+        margins hold text labels gives text columns.
+        """
+        # scoring.weighting builds on this module; imported here, when first needed.
+        from scoring.weighting import post_stratify, rake
+
+        design = SurveyDesign.from_dataframe(
             data,
             weights=self.weights,
             probs=self.probs,
@@ -660,6 +714,16 @@ class DesignColumns:
             lonely_psu=self.lonely_psu,
             nest=self.nest,
         )
+        if not self.margins or self.calibration == "none":
+            return design
+        if self.calibration == "poststratify":
+            margin = self.margins[0]
+            return post_stratify(design, margin.by, margin.population())
+        return rake(design, [(m.by, m.population()) for m in self.margins])
+
+
+#: The former name of :class:`DesignSpec`, from before it described calibration.
+DesignColumns = DesignSpec
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,14 +2,25 @@
 
 Every error is a :class:`ScoringError` (a ``ValueError``), and every message
 names what is wrong: the column, the stratum, the item, the code or the domain.
-Callers catch ``ScoringError`` once; tests match the subclass.
+Callers catch ``ScoringError`` once; tests match the subclass. An error may also
+carry a ``code`` and its ``params`` (the line, the value), so an application can
+say the same thing in its own words and language.
 """
 
 from __future__ import annotations
 
 
 class ScoringError(ValueError):
-    """Base class of every error raised by ``scoring``."""
+    """Base class of every error raised by ``scoring``.
+
+    ``str(error)`` is the English message; ``code`` (empty when the class says it
+    all) and ``params`` describe the same fault for a translation.
+    """
+
+    def __init__(self, message: str = "", *, code: str = "", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params: dict[str, object] = params
 
 
 class DesignColumnError(ScoringError):
@@ -34,6 +45,10 @@ class AnswerCodeError(ScoringError):
 
 class CalibrationError(ScoringError):
     """Post-stratification, raking or trimming that cannot be carried out."""
+
+
+class MarginsError(CalibrationError):
+    """A population margins file that cannot be read as margins (with a code and params)."""
 
 
 class ConvergenceError(CalibrationError):

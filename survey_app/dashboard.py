@@ -31,7 +31,7 @@ from survey_app.extensions import db
 from survey_app.models import Agency, Campaign
 from survey_app.questions import kind_of
 from survey_app.request_limits import accepts_upload
-from survey_app.services import analysis, index_export, weighting_settings
+from survey_app.services import analysis, index_export, questionnaires, weighting_settings
 from survey_app.staff.auth import ANALYSIS_ROLES, READ_ROLES, role_required
 from survey_app.staff.data import CSV_MIME, XLSX_MIME, download
 
@@ -161,7 +161,7 @@ def criterion(code: str, node_code: str) -> Any:
 @role_required(*ANALYSIS_ROLES)
 def weighting(code: str) -> Any:
     campaign = campaign_or_404(code)
-    questionnaire = analysis.definition(campaign.questionnaire_version)
+    questionnaire = questionnaires.definition(campaign.questionnaire_version)
     settings = weighting_settings.current(campaign)
     error = None
     if request.method == "POST":

@@ -308,7 +308,7 @@ def test_responses_kept_on_disk_survive_a_restart_and_follow_new_submissions(
         loads.append(after_id)
         return original(c, after_id, until_id)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(analysis, "load_responses", spy)
+    monkeypatch.setattr(analysis.loading, "load_responses", spy)
     assert "n = 123 phiếu" in client.get(f"{URL}/dashboard").text
     assert len(loads) == 1 and loads[0] > 0  # only the three new submissions were read
 
@@ -319,13 +319,13 @@ def test_concurrent_requests_compute_the_dashboard_once(
     import threading
 
     calls: list[list[str]] = []
-    original = analysis._index_table
+    original = analysis.views._index_table
 
     def counting(design, questionnaire, bys, settings):  # type: ignore[no-untyped-def]
         calls.append(list(bys))
         return original(design, questionnaire, bys, settings)
 
-    monkeypatch.setattr(analysis, "_index_table", counting)
+    monkeypatch.setattr(analysis.views, "_index_table", counting)
     analysis.clear_caches()
     statuses: list[int] = []
 
@@ -349,7 +349,7 @@ def test_loaded_responses_equal_the_stored_documents_in_parts_and_up_to_a_bound(
 ) -> None:
     """The loader reads answers in SQL, in concurrent parts on PostgreSQL; pandas reading the
     documents themselves must give the same frame, and ids past ``until_id`` stay out."""
-    monkeypatch.setattr(analysis, "PARALLEL_LOAD_ROWS", 0)  # parts even for 300 rows
+    monkeypatch.setattr(analysis.loading, "PARALLEL_LOAD_ROWS", 0)  # parts even for 300 rows
     expected, _q = scoring_frame(app)
     with app.app_context():
         c = campaign("SIPAS-2026")
@@ -392,7 +392,7 @@ def test_a_submission_stored_during_a_load_is_counted_once(
             arrived.append(generate(campaign("SIPAS-2026"), 1, seed=3))
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(analysis, "load_responses", late_arrival)
+    monkeypatch.setattr(analysis.loading, "load_responses", late_arrival)
     with app.app_context():
         first = analysis.frames.get(campaign("SIPAS-2026"))
         second = analysis.frames.get(campaign("SIPAS-2026"))
@@ -415,7 +415,7 @@ def test_analysis_warm_puts_every_campaign_on_disk_so_a_new_server_reads_no_answ
 
     analysis.clear_caches()  # a new server process
     loads: list[object] = []
-    monkeypatch.setattr(analysis, "load_responses", lambda *a, **k: loads.append(a))
+    monkeypatch.setattr(analysis.loading, "load_responses", lambda *a, **k: loads.append(a))
     client = app.test_client()
     login(client, "admin")
     page = client.get(f"{URL}/dashboard").text

@@ -9,16 +9,15 @@ calibration itself is done by :mod:`scoring` when indices are computed.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
+from scoring import margins as scoring_margins
+from scoring.errors import MarginsError
 from scoring.questionnaire import Questionnaire
 from survey_app.models import Campaign
 from survey_app.questions import kind_of
@@ -39,6 +38,11 @@ COUNT_COLUMN = "count"
 # some millions of dossiers a year; above 10**9 a count is a typing error (or 1e308, which
 # overflows every sum of the calibration).
 MAX_POPULATION_COUNT = 1e9
+_TOO_LARGE = (
+    "Dòng {line}: số lượng {value} quá lớn: tối đa "
+    + f"{MAX_POPULATION_COUNT:,.0f}".replace(",", ".")
+    + " cho một ô."
+)
 
 
 class WeightingError(ValueError):
@@ -155,45 +159,59 @@ def current(campaign: Campaign) -> WeightingSettings:
 
 
 # ----------------------------------------------------------------- parsing
+# What scoring's margins reader reports, said to the analyst (its codes and params).
+MARGINS_MESSAGES = {
+    "unreadable": "Tệp CSV không đọc được: {detail}",
+    "empty": "Tệp CSV cần một dòng tiêu đề và ít nhất một dòng số liệu.",
+    "no_count": f"Tệp CSV thiếu cột '{COUNT_COLUMN}' (số lượng trong tổng thể).",
+    "row_width": "Dòng {line}: có {found} cột, tiêu đề có {expected}.",
+    "count_not_number": "Dòng {line}: số lượng '{value}' không phải là số.",
+    "count_not_positive": "Dòng {line}: số lượng phải lớn hơn 0 (đang là {value}).",
+    "count_too_large": _TOO_LARGE,
+    "no_variables": "Tệp CSV cần ít nhất một cột biến (ví dụ gender, age_group).",
+    "empty_value": "Dòng {line}: giá trị '' của cột '{column}' không phải là mã số.",
+    "duplicate_cell": "Dòng {line}: ô {shown} bị lặp lại.",
+}
+
+
+def margins_message(error: MarginsError) -> str:
+    """The Vietnamese message for a margins file scoring could not read."""
+    params = dict(error.params)
+    if error.code == "duplicate_cell":
+        cell = cast(tuple[object, ...], params["cell"])
+        variables = cast(tuple[str, ...], params["variables"])
+        params["shown"] = " × ".join(f"{v}={c}" for v, c in zip(variables, cell, strict=True))
+    if "value" in params:
+        params["value"] = str(params["value"])[:30]
+    template = MARGINS_MESSAGES.get(error.code)
+    return template.format(**params) if template else f"Tệp CSV không dùng được: {error}"
+
+
 def parse_margins(text: str, calibration: str, questionnaire: Questionnaire) -> tuple[Margin, ...]:
-    """Read population margins from CSV text.
+    """Read population margins from CSV text, in scoring's margins format.
 
     Post-stratification: one table, ``var1,var2,...,count`` with a row per cell.
     Raking: several single-variable margins in the long form
-    ``variable,value,count`` (e.g. ``gender,1,5200``).
+    ``variable,value,count`` (e.g. ``gender,1,5200``). Variables are the
+    questionnaire's respondent questions, values their answer codes.
     """
-    respondent = {item.code: item for item in questionnaire.respondent if kind_of(item).analysed}
     try:
-        rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    except csv.Error as error:
-        raise WeightingError(f"Tệp CSV không đọc được: {error}") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if len(rows) < 2:
-        raise WeightingError("Tệp CSV cần một dòng tiêu đề và ít nhất một dòng số liệu.")
-    header = [h.strip() for h in rows[0]]
-    if COUNT_COLUMN not in header:
-        raise WeightingError(f"Tệp CSV thiếu cột '{COUNT_COLUMN}' (số lượng trong tổng thể).")
-    data = rows[1:]
+        read = scoring_margins.parse_margins(text)
+    except MarginsError as error:
+        raise WeightingError(margins_message(error)) from None
+    respondent = {item.code: item for item in questionnaire.respondent if kind_of(item).analysed}
 
-    def count_of(row: list[str], line: int) -> float:
-        raw = row[header.index(COUNT_COLUMN)].strip().replace(" ", "")
-        try:
-            value = float(raw)
-        except ValueError:
-            raise WeightingError(f"Dòng {line}: số lượng '{raw}' không phải là số.") from None
-        if not value > 0:
-            raise WeightingError(f"Dòng {line}: số lượng phải lớn hơn 0 (đang là {raw}).")
-        if not math.isfinite(value) or value > MAX_POPULATION_COUNT:
+    def known(variable: str) -> None:
+        if variable not in respondent:
             raise WeightingError(
-                f"Dòng {line}: số lượng {raw[:30]} quá lớn: tối đa "
-                f"{MAX_POPULATION_COUNT:,.0f} cho một ô.".replace(",", ".")
+                f"Cột '{variable}' không phải là câu hỏi về người trả lời; dùng một trong: "
+                f"{', '.join(respondent)}."
             )
-        return value
 
-    def code_of(variable: str, raw: str, line: int) -> int:
+    def code_of(variable: str, raw: object, line: int) -> int:
         item = respondent[variable]
         try:
-            code = int(raw.strip())
+            code = int(str(raw))
         except ValueError:
             raise WeightingError(
                 f"Dòng {line}: giá trị '{raw}' của cột '{variable}' không phải là mã số."
@@ -205,51 +223,36 @@ def parse_margins(text: str, calibration: str, questionnaire: Questionnaire) -> 
             )
         return code
 
-    def known(variable: str) -> None:
-        if variable not in respondent:
-            raise WeightingError(
-                f"Cột '{variable}' không phải là câu hỏi về người trả lời; dùng một trong: "
-                f"{', '.join(respondent)}."
-            )
-
-    for number, row in enumerate(data, start=2):
-        if len(row) != len(header):
-            raise WeightingError(f"Dòng {number}: có {len(row)} cột, tiêu đề có {len(header)}.")
-
-    if calibration == "rake":
-        if header != ["variable", "value", COUNT_COLUMN]:
-            raise WeightingError(
-                "Tệp cho cân chỉnh lặp (raking) cần đúng các cột: variable,value,count."
-            )
-        margins: dict[str, dict[tuple[int, ...], float]] = {}
-        for number, row in enumerate(data, start=2):
-            variable = row[0].strip()
+    if calibration == "rake" and (len(read) < 2 or any(len(m.variables) > 1 for m in read)):
+        raise WeightingError(
+            "Cân chỉnh lặp (raking) cần ít nhất hai biến biên, trong tệp có đúng các cột: "
+            "variable,value,count."
+        )
+    if calibration != "rake" and len(read) > 1:
+        raise WeightingError(
+            "Hậu phân tầng cần một bảng: các cột biến rồi cột count (ví dụ gender,age_group,count)."
+        )
+    margins = []
+    for margin in read:
+        for variable in margin.variables:
             known(variable)
-            code = code_of(variable, row[1], number)
-            cells = margins.setdefault(variable, {})
-            if (code,) in cells:
-                raise WeightingError(f"Dòng {number}: ô {variable}={code} bị lặp lại.")
-            cells[(code,)] = count_of(row, number)
-        if len(margins) < 2:
-            raise WeightingError("Cân chỉnh lặp (raking) cần ít nhất hai biến biên.")
-        totals = {v: sum(cells.values()) for v, cells in margins.items()}
+        cells: dict[tuple[int, ...], float] = {}
+        for cell, count in margin.cells.items():
+            line = margin.lines.get(cell, 0)
+            key = tuple(code_of(v, c, line) for v, c in zip(margin.variables, cell, strict=True))
+            if key in cells:
+                shown = " × ".join(f"{v}={c}" for v, c in zip(margin.variables, key, strict=True))
+                raise WeightingError(f"Dòng {line}: ô {shown} bị lặp lại.")
+            if count > MAX_POPULATION_COUNT:
+                raise WeightingError(_TOO_LARGE.format(line=line, value=f"{count:g}"))
+            cells[key] = count
+        margins.append(Margin(margin.variables, cells))
+    if calibration == "rake":
+        totals = {m.variables[0]: sum(m.cells.values()) for m in margins}
         if max(totals.values()) - min(totals.values()) > 1e-9 * max(totals.values()):
             listed = ", ".join(f"{v}: {t:g}" for v, t in totals.items())
             raise WeightingError(f"Tổng số lượng của các biên phải bằng nhau ({listed}).")
-        return tuple(Margin((v,), cells) for v, cells in margins.items())
-
-    variables = [h for h in header if h != COUNT_COLUMN]
-    if not variables:
-        raise WeightingError("Tệp CSV cần ít nhất một cột biến (ví dụ gender, age_group).")
-    for variable in variables:
-        known(variable)
-    cells: dict[tuple[int, ...], float] = {}
-    for number, row in enumerate(data, start=2):
-        key = tuple(code_of(v, row[header.index(v)], number) for v in variables)
-        if key in cells:
-            raise WeightingError(f"Dòng {number}: ô {key} bị lặp lại.")
-        cells[key] = count_of(row, number)
-    return (Margin(tuple(variables), cells),)
+    return tuple(margins)
 
 
 def check_against_sample(margins: tuple[Margin, ...], frame: pd.DataFrame) -> None:

@@ -127,7 +127,7 @@ def test_loaded_times_are_the_stored_instants_in_vietnam(
     app: Flask, mixed: FlaskClient, monkeypatch: pytest.MonkeyPatch, parts: int
 ) -> None:
     if parts > 1:  # PostgreSQL reads a large campaign in concurrent parts
-        monkeypatch.setattr(analysis, "PARALLEL_LOAD_ROWS", 100)
+        monkeypatch.setattr(analysis.loading, "PARALLEL_LOAD_ROWS", 100)
     stored = _stored(app, "SIPAS-2026")
     with app.app_context():
         frame = analysis.load_responses(campaign("SIPAS-2026")).frame

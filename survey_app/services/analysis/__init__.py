@@ -1,0 +1,112 @@
+"""A campaign's responses as a DataFrame, and its indices computed by ``scoring``.
+
+Phân tích kết quả khảo sát. Everything numeric comes from :mod:`scoring`; this
+package only loads the answers, describes the design and the domains (the
+period, the officer's agency subtree, a desk, a respondent group) and keeps
+the results. One module per concern:
+
+- :mod:`.loading`: the submissions read out of the database into typed frames;
+- :mod:`.cache`: responses kept in step with the database (memory and disk),
+  per-campaign locks, the per-app memos of designs and results;
+- :mod:`.periods`: the campaign's years, quarters and months, and comparisons;
+- :mod:`.designs`: the survey design as the analysts set it;
+- :mod:`.results`: scoring's index table as a tree of results;
+- :mod:`.views`: one user's domain of a campaign and its index tables;
+- :mod:`.pages`: what the dashboard pages show.
+"""
+
+from survey_app.services.analysis.cache import FrameCache, campaign_lock, clear_caches, frames
+from survey_app.services.analysis.designs import build_design, design_for
+from survey_app.services.analysis.loading import (
+    LOAD_PARTS,
+    META_COLUMNS,
+    Responses,
+    choice_columns,
+    data_version,
+    load_responses,
+)
+from survey_app.services.analysis.pages import (
+    BREAKDOWN_VARIABLES,
+    Comment,
+    Dashboard,
+    ItemDistribution,
+    comments,
+    criterion_detail,
+    dashboard,
+    names,
+    option_labels,
+    timeline,
+)
+from survey_app.services.analysis.periods import (
+    Comparison,
+    Period,
+    campaign_periods,
+    find_period,
+    in_period,
+    previous_period,
+)
+from survey_app.services.analysis.results import (
+    LEAF_LEVEL,
+    LEVEL_NAMES,
+    WIDE_WARNING,
+    AnalysisError,
+    NodeResult,
+    tree_from_table,
+)
+from survey_app.services.analysis.views import (
+    Change,
+    GroupRow,
+    View,
+    make_view,
+    overlap_groups,
+    view_table,
+    view_tables,
+    view_tree,
+    visible_agency_codes,
+)
+
+__all__ = [
+    "BREAKDOWN_VARIABLES",
+    "LEAF_LEVEL",
+    "LEVEL_NAMES",
+    "LOAD_PARTS",
+    "META_COLUMNS",
+    "WIDE_WARNING",
+    "AnalysisError",
+    "Change",
+    "Comment",
+    "Comparison",
+    "Dashboard",
+    "FrameCache",
+    "GroupRow",
+    "ItemDistribution",
+    "NodeResult",
+    "Period",
+    "Responses",
+    "View",
+    "build_design",
+    "campaign_lock",
+    "campaign_periods",
+    "choice_columns",
+    "clear_caches",
+    "comments",
+    "criterion_detail",
+    "dashboard",
+    "data_version",
+    "design_for",
+    "find_period",
+    "frames",
+    "in_period",
+    "load_responses",
+    "make_view",
+    "names",
+    "option_labels",
+    "overlap_groups",
+    "previous_period",
+    "timeline",
+    "tree_from_table",
+    "view_table",
+    "view_tables",
+    "view_tree",
+    "visible_agency_codes",
+]

@@ -1,0 +1,194 @@
+"""Pages: everything a dashboard page shows, assembled from one view's results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from scoring.questionnaire import Questionnaire
+from survey_app.extensions import db
+from survey_app.models import Agency, Campaign, Desk, StaffUser
+from survey_app.services.analysis.cache import memo
+from survey_app.services.analysis.designs import design_for
+from survey_app.services.analysis.periods import (
+    Comparison,
+    Period,
+    campaign_periods,
+    previous_period,
+)
+from survey_app.services.analysis.results import NodeResult
+from survey_app.services.analysis.views import (
+    RESULTS_KEPT,
+    Change,
+    GroupRow,
+    View,
+    cached,
+    changes,
+    comparison_tree,
+    group_rows,
+    make_view,
+    view_tables,
+    view_tree,
+)
+
+# Respondent questions the dashboard breaks the index down by, when the questionnaire has them.
+BREAKDOWN_VARIABLES = ("gender", "age_group", "field")
+
+
+def timeline(view: View) -> list[tuple[str, int]]:
+    """Responses per week (periods up to ~3 months) or per month."""
+    stamps = view.frame.loc[view.mask, "submitted_at"]
+    days = (view.period.end - view.period.start).days
+    if days <= 100:
+        start = pd.Timestamp(view.period.start)
+        weeks = ((stamps - start).dt.days // 7).value_counts()
+        count = days // 7 + 1
+        return [
+            ((start + pd.Timedelta(days=7 * k)).strftime("%d/%m"), int(weeks.get(k, 0)))
+            for k in range(count)
+        ]
+    months = stamps.dt.to_period("M").value_counts()
+    out = []
+    for p in pd.period_range(view.period.start, view.period.end, freq="M"):
+        out.append((f"{p.month:02d}/{p.year}", int(months.get(p, 0))))
+    return out
+
+
+def option_labels(questionnaire: Questionnaire, code: str) -> dict[object, str]:
+    for item in (*questionnaire.respondent, *questionnaire.items):
+        if item.code == code:
+            return {o.code: o.label.get("vi", str(o.code)) for o in item.options}
+    return {}
+
+
+def names(model: type[Desk] | type[Agency], codes: Iterable[str]) -> dict[object, str]:
+    """Names of the desks or agencies with these codes, by code."""
+    rows = db.session.execute(select(model.code, model.name).where(model.code.in_(list(codes))))
+    return {code: name for code, name in rows}
+
+
+@dataclass
+class Dashboard:
+    view: View
+    periods: list[Period]
+    comparison: Comparison | None
+    tree: NodeResult
+    previous: NodeResult | None
+    weakest: list[NodeResult]
+    desks: list[GroupRow]
+    agencies: list[GroupRow]
+    breakdowns: list[tuple[str, list[GroupRow]]]
+    changes: list[Change]
+    timeline: list[tuple[str, int]]
+
+
+def dashboard(campaign: Campaign, user: StaffUser, period: Period) -> Dashboard:
+    """Everything the dashboard page shows, from one frame and one design."""
+    view = make_view(campaign, user, period)
+    respondent_codes = {i.code: i for i in view.questionnaire.respondent}
+    breakdown_codes = [c for c in BREAKDOWN_VARIABLES if c in respondent_codes]
+    view_tables(view, [None, "desk", "agency", *breakdown_codes])
+    tree = view_tree(view)
+    comparison = previous_period(campaign, period)
+    previous = comparison_tree(view, comparison, user)
+    criteria = [n for n in tree.walk() if n.is_criterion]
+    weakest = sorted(
+        criteria, key=lambda n: n.estimate if np.isfinite(n.estimate) else float("inf")
+    )
+    frame = view.frame[view.mask]
+    desks = group_rows(view, "desk", names(Desk, frame["desk"].unique())) if view.n else []
+    agencies = group_rows(view, "agency", names(Agency, frame["agency"].unique())) if view.n else []
+    breakdowns = []
+    for code in breakdown_codes:
+        if view.n:
+            label = respondent_codes[code].text.get("vi", code)
+            breakdowns.append(
+                (label, group_rows(view, code, option_labels(view.questionnaire, code)))
+            )
+    return Dashboard(
+        view=view,
+        periods=campaign_periods(campaign),
+        comparison=comparison,
+        tree=tree,
+        previous=previous,
+        weakest=weakest,
+        desks=desks,
+        agencies=agencies,
+        breakdowns=breakdowns,
+        changes=changes(view, tree, previous),
+        timeline=timeline(view),
+    )
+
+
+# ------------------------------------------------------------------ drill-down and comments
+@dataclass
+class ItemDistribution:
+    node: NodeResult
+    options: list[tuple[str, int, float, bool]]  # label, count, weighted share, valid
+
+
+def criterion_detail(view: View, node_code: str) -> tuple[NodeResult, list[ItemDistribution]]:
+    """One criterion's items, each with its index and its answers in the view.
+
+    Each option has its count of responses and its share of the item's answers
+    weighted by the design's (calibrated) weights, so the distribution agrees
+    with the index beside it; without weighting every response weighs 1.
+    """
+    tree = view_tree(view)
+    node = tree.find(node_code)
+    if node is None:
+        raise KeyError(node_code)
+    frame = view.frame[view.mask]
+    weights = design_for(view.frame, view.settings).weights[view.mask]
+    items = []
+    for leaf in [n for n in node.walk() if n.is_leaf]:
+        item = view.questionnaire.item(leaf.code)
+        codes = frame[leaf.code].to_numpy() if leaf.code in frame else np.array([])
+        answered = weights[~np.isnan(codes)].sum() if codes.size else 0.0
+        options = []
+        for option in item.options:
+            chosen = codes == option.code
+            options.append(
+                (
+                    option.label.get("vi", str(option.code)),
+                    int(chosen.sum()),
+                    float(weights[chosen].sum() / answered) if answered else 0.0,
+                    option.valid,
+                )
+            )
+        items.append(ItemDistribution(leaf, options))
+    return node, items
+
+
+@dataclass
+class Comment:
+    submitted_at: dt.datetime
+    desk: str
+    text: str
+
+
+def comments(view: View, page: int, size: int = 20) -> tuple[list[Comment], int]:
+    """Free-text answers in the view, newest first; and the number of pages."""
+
+    def compute() -> pd.DataFrame:
+        inside = view.frame.loc[view.mask, ["submission_id", "desk", "submitted_at"]]
+        if view.comments.empty:
+            return inside.iloc[0:0].assign(text="")
+        found = view.comments.merge(inside, on="submission_id")
+        found = found[found["text"].fillna("").str.strip() != ""]
+        return found.sort_values(["submitted_at", "submission_id"], ascending=False)
+
+    found = cached(memo("comments", RESULTS_KEPT), view.key("comments"), compute)
+    pages = max(1, -(-len(found) // size))
+    page = min(max(1, page), pages)
+    rows = found.iloc[(page - 1) * size : page * size]
+    desk_names = names(Desk, rows["desk"].unique())
+    return [
+        Comment(pd.Timestamp(at).to_pydatetime(), desk_names.get(desk, str(desk)), str(text))
+        for at, desk, text in zip(rows["submitted_at"], rows["desk"], rows["text"], strict=True)
+    ], pages

@@ -1,0 +1,312 @@
+"""Views: what one user may see of one campaign in one period, and its index tables.
+
+An officer's view is a *domain* of the whole campaign design (the period, the
+officer's agency subtree), never a design built on fewer rows, so its standard
+errors match R's ``subset()``. Tables are computed by scoring, every domain
+partition in one call, and kept per app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from sqlalchemy import select
+
+from scoring.compare import Difference, difference_test
+from scoring.design import SurveyDesign
+from scoring.errors import ScoringError
+from scoring.index_tree import compute_index_tree
+from scoring.questionnaire import Questionnaire
+from survey_app.access import visible_agency_ids
+from survey_app.caching import Cache
+from survey_app.extensions import db
+from survey_app.models import Agency, Campaign, StaffUser
+from survey_app.services.analysis.cache import campaign_lock, frames, memo
+from survey_app.services.analysis.designs import design_for
+from survey_app.services.analysis.periods import Comparison, Period, in_period
+from survey_app.services.analysis.results import (
+    AnalysisError,
+    NodeResult,
+    empty_table,
+    tree_from_table,
+)
+from survey_app.services.questionnaires import definition
+from survey_app.services.weighting_settings import WeightingSettings
+from survey_app.services.weighting_settings import current as current_settings
+
+T = TypeVar("T")
+Key = tuple[object, ...]
+# Name prefix of the domain columns a view adds to the design's data.
+VIEW = "_view"
+# Results kept per app: index tables, trees, group rows and comment lists of recent views.
+TABLES_KEPT = 64
+RESULTS_KEPT = 32
+
+
+@dataclass
+class View:
+    """What one user sees of one campaign in one period."""
+
+    campaign: Campaign
+    questionnaire: Questionnaire
+    settings: WeightingSettings
+    period: Period
+    agency_codes: frozenset[str] | None  # None: every agency
+    frame: pd.DataFrame
+    mask: NDArray[np.bool_]
+    comments: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def settings_text(self) -> str:
+        return self.settings.describe(self.questionnaire)
+
+    @property
+    def n(self) -> int:
+        return int(self.mask.sum())
+
+    def key(self, *parts: object) -> Key:
+        return (
+            self.campaign.id,
+            id(self.frame),
+            self.settings.key(),
+            self.period.code,
+            None if self.agency_codes is None else tuple(sorted(self.agency_codes)),
+            *parts,
+        )
+
+
+@dataclass
+class GroupRow:
+    """A desk, an agency or a respondent group, with its overall index."""
+
+    code: str
+    label: str
+    result: NodeResult
+    group: int = 0  # rows with the same number do not differ significantly
+
+
+@dataclass
+class Change:
+    """A node's change since the comparison period."""
+
+    code: str
+    label: str
+    current: NodeResult
+    previous: NodeResult
+    test: Difference
+
+
+def _tables() -> Cache[Key, pd.DataFrame]:
+    return memo("tables", TABLES_KEPT)
+
+
+def _trees() -> Cache[Key, NodeResult]:
+    return memo("trees", RESULTS_KEPT)
+
+
+def _groups() -> Cache[Key, list[GroupRow]]:
+    return memo("groups", RESULTS_KEPT)
+
+
+def cached(cache: Cache[Key, T], key: Key, compute: Callable[[], T]) -> T:
+    """The value under ``key``, computed and kept when missing."""
+    value = cache.get(key)
+    if value is None:
+        value = cache.put(key, compute())
+    return value
+
+
+def visible_agency_codes(user: StaffUser) -> frozenset[str] | None:
+    """Codes of the agencies a user may see; None for every agency (admin, analyst)."""
+    ids = visible_agency_ids(user)
+    if ids is None:
+        return None
+    if not ids:
+        return frozenset()
+    return frozenset(db.session.scalars(select(Agency.code).where(Agency.id.in_(ids))))
+
+
+def make_view(campaign: Campaign, user: StaffUser, period: Period) -> View:
+    responses = frames.responses(campaign)
+    frame = responses.frame
+    codes = visible_agency_codes(user)
+    mask = in_period(frame, period)
+    if codes is not None:
+        mask = mask & frame["agency"].isin(codes).to_numpy()
+    return View(
+        campaign=campaign,
+        questionnaire=definition(campaign.questionnaire_version),
+        settings=current_settings(campaign),
+        period=period,
+        agency_codes=codes,
+        frame=frame,
+        mask=mask,
+        comments=responses.comments,
+    )
+
+
+def _index_table(
+    design: SurveyDesign, questionnaire: Questionnaire, bys: list[str], settings: WeightingSettings
+) -> pd.DataFrame:
+    """The index tree of every domain of each ``bys`` column: a row per (node, domain, value).
+
+    Columns: node, domain, level, estimate, se, ci_low, ci_high, df, n, deff, note.
+    """
+    try:
+        return compute_index_tree(
+            questionnaire,
+            design,
+            list(bys),
+            level=settings.level,
+            method=settings.ci_method,  # type: ignore[arg-type]
+        )
+    except ScoringError as error:
+        raise AnalysisError(f"Không tính được chỉ số: {error}") from None
+
+
+def view_tree(view: View) -> NodeResult:
+    """The index tree of the view's domain (period and agency subtree) of the campaign design."""
+
+    def compute() -> NodeResult:
+        table = view_tables(view, [None])[None]
+        level = table["level"].iloc[0] if len(table) else None
+        return tree_from_table(table, view.questionnaire, level)
+
+    return cached(_trees(), view.key("tree"), compute)
+
+
+def view_table(view: View, by: str | None = None) -> pd.DataFrame:
+    """Scoring's long index table for the view (and per ``by`` domain within it)."""
+    return view_tables(view, [by])[by]
+
+
+def view_tables(view: View, bys: Iterable[str | None]) -> dict[str | None, pd.DataFrame]:
+    """Index tables of the view split by each of ``bys`` (None: the view as one domain).
+
+    Whatever is not cached yet is computed by scoring in one call (one pass
+    over the rows for all the domain partitions).
+    """
+    bys = list(dict.fromkeys(bys))
+    tables = _tables()
+    out: dict[str | None, pd.DataFrame] = {}
+    for by in bys:
+        found = tables.get(view.key("table", by))
+        if found is not None:
+            out[by] = found
+    if len(out) == len(bys):
+        return out
+    with campaign_lock(view.campaign.id):
+        return _compute_tables(view, bys, out)
+
+
+def _compute_tables(
+    view: View, bys: list[str | None], out: dict[str | None, pd.DataFrame]
+) -> dict[str | None, pd.DataFrame]:
+    tables = _tables()
+    missing = []
+    for by in bys:
+        found = tables.get(view.key("table", by))  # another thread may have computed it
+        if found is None:
+            missing.append(by)
+        else:
+            out[by] = found
+    if not missing:
+        return out
+    if view.n == 0:
+        for by in missing:
+            out[by] = empty_table()
+        return out
+    inside = pd.Series(view.mask, index=view.frame.index)
+    columns = {}
+    for by in missing:
+        column = view.frame[by] if by else pd.Series(1.0, index=view.frame.index)
+        columns[f"{VIEW}:{by or ''}"] = column.where(inside)
+    # One scoring call for every partition: one pass over the rows.
+    design = design_for(view.frame, view.settings).with_columns(**columns)
+    table = _index_table(design, view.questionnaire, list(columns), view.settings)
+    for by, name in zip(missing, columns, strict=True):
+        part = table[table["domain"] == name].reset_index(drop=True)
+        out[by] = tables.put(view.key("table", by), part)
+    return out
+
+
+def group_rows(view: View, by: str, labels: Mapping[object, str]) -> list[GroupRow]:
+    """Overall index per desk / agency / respondent group, with overlap groups."""
+
+    def compute() -> list[GroupRow]:
+        table = view_table(view, by)
+        assert view.questionnaire.index is not None
+        root = view.questionnaire.index
+        label = root.label.get("vi", root.code)
+        rows = []
+        # Only the overall node of each group is shown: no need to build whole trees.
+        for r in table[table["node"] == root.code].to_dict("records"):
+            key = _label_key(r["level"])
+            node = NodeResult.from_row(r, root.code, label, depth=0, is_leaf=False)
+            rows.append(GroupRow(str(key), labels.get(key, str(key)), node))
+        rows.sort(key=lambda r: -r.result.estimate if np.isfinite(r.result.estimate) else 1e9)
+        return overlap_groups(rows)
+
+    return cached(_groups(), view.key("groups", by), compute)
+
+
+def _label_key(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def overlap_groups(rows: list[GroupRow]) -> list[GroupRow]:
+    """Number rows (best first) into groups whose intervals overlap the group's leader.
+
+    Nhóm "không khác biệt có ý nghĩa": within a group no ranking is claimed.
+    Overlapping intervals are a conservative display rule, not a test.
+    """
+    group, leader = 0, None
+    for row in rows:
+        r = row.result
+        if leader is None or not (np.isfinite(r.ci_high) and r.ci_high >= leader.ci_low):
+            group += 1
+            leader = r
+        row.group = group
+    return rows
+
+
+def changes(view: View, current: NodeResult, previous: NodeResult | None) -> list[Change]:
+    """Change of the overall index, the groups and the criteria since the comparison period."""
+    if previous is None:
+        return []
+    out = []
+    for node in current.walk():
+        if node.is_leaf:
+            continue
+        before = previous.find(node.code)
+        if before is None:
+            continue
+        test = difference_test(
+            node.estimate, node.se, before.estimate, before.se, node.df, before.df
+        )
+        out.append(Change(node.code, node.label, node, before, test))
+    return out
+
+
+def comparison_tree(
+    view: View, comparison: Comparison | None, user: StaffUser
+) -> NodeResult | None:
+    if comparison is None:
+        return None
+    if comparison.same_campaign:
+        other = make_view(view.campaign, user, comparison.period)
+    else:
+        other = make_view(comparison.campaign, user, comparison.period)
+    if other.n == 0:
+        return None
+    try:
+        return view_tree(other)
+    except AnalysisError:
+        return None
