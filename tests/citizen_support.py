@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
+from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.services import organisation, questionnaires
 
@@ -109,8 +110,8 @@ class Survey:
 
 def running_survey(app: Flask, *, today: dt.date | None = None, desk: str = "D1") -> Survey:
     """SIPAS 2023 loaded, one province, one desk, a campaign running today."""
-    today = today or dt.date.today()
     with app.app_context():
+        today = today or localtime.today()  # the surveys' date, not the machine's
         version, _ = questionnaires.load_file(SIPAS_2023)
         organisation.add_agency("P", "Tỉnh Thử", "province")
         organisation.add_agency("P-S", "Sở Tư pháp", "department", "P")

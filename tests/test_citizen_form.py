@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from survey_app import caching
+from survey_app import caching, localtime
 from survey_app.extensions import db
 from survey_app.models import Desk, Submission
 from survey_app.services import organisation, questionnaires, submissions
@@ -515,7 +515,7 @@ def small_survey(app: Flask, tmp_path: Path) -> str:
         questionnaires.load_file(path)
         organisation.add_agency("P", "Tỉnh", "province")
         desk = organisation.add_desk("D", "Quầy", "P")
-        today = dt.date.today()
+        today = localtime.today()  # the surveys' date, not the machine's
         organisation.add_campaign("C", "Đợt", "P", "small", "1", today, today, ["D"])
         public_id = desk.public_id
         db.session.commit()

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse, encode_multipart
 
+from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.services import organisation, questionnaires
 from survey_app.services.questionnaires import definition
@@ -405,8 +406,8 @@ def test_the_citizen_form_takes_its_largest_possible_post_and_not_one_field_more
 ) -> None:
     """Every bundled questionnaire: all answered, every option ticked, passes the limit;
     one field more (a stray one, or a second value of a single choice) is refused."""
-    today = dt.date.today()
     with app.app_context():
+        today = localtime.today()  # the surveys' date, not the machine's
         organisation.add_agency("P", "Tỉnh Thử", "province")
         public_ids = {}
         for n, path in enumerate(sorted((ROOT / "questionnaires").glob("*.yaml"))):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.services import organisation
 from tests.browser.conftest import serve
@@ -39,7 +40,7 @@ def server(make_app: Callable[..., Flask]) -> Iterator[tuple[str, str]]:
         db.create_all()
     province(app, 120)
     with app.app_context():
-        today = dt.date.today()
+        today = localtime.today()  # the surveys' date, not the machine's
         organisation.add_campaign(
             "NOW",
             "Khảo sát đang diễn ra",
