@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -169,11 +170,15 @@ class Target(FormTarget):
 
     @property
     def step_url(self) -> str:
-        return url_for(f"citizen.{self._kind}_form", **dict([self.url_arg]))
+        return url_for(f"citizen.{self._kind}_form", **self._url_values)
 
     @property
     def submit_url(self) -> str:
-        return url_for(f"citizen.{self._kind}_submit", **dict([self.url_arg]))
+        return url_for(f"citizen.{self._kind}_submit", **self._url_values)
+
+    @property
+    def _url_values(self) -> dict[str, Any]:
+        return dict([self.url_arg])
 
     @property
     def _kind(self) -> str:
