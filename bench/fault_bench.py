@@ -408,9 +408,10 @@ def prepare(url: str) -> tuple[str, dict[str, list[str]]]:
         desk = organisation.desk_by_code(DESK)
         survey = submissions.desk_survey(desk.public_id, dt.date.today())
         raw = sb.valid_raw_answers(survey.questionnaire)
-        answers, errors = submissions.validate_answers(survey.questionnaire, raw)
-        if errors:
-            raise SystemExit(f"the trial's answers do not validate: {errors}")
+        try:
+            answers = submissions.validate_answers(survey.questionnaire, raw)
+        except submissions.AnswersRefused as refused:
+            raise SystemExit(f"the trial's answers do not validate: {refused}") from None
         path = f"/s/{desk.public_id}"
         db.engine.dispose()
     return path, {code: raw[code] for code in answers}

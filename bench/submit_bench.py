@@ -135,9 +135,10 @@ def build_form(check: bool) -> tuple[str, str]:
             ("action", "submit"),
         ]
         raw = valid_raw_answers(q)
-        answers, errors = submissions.validate_answers(q, raw)
-        if errors:
-            raise SystemExit(f"benchmark form does not validate: {errors}")
+        try:
+            answers = submissions.validate_answers(q, raw)
+        except submissions.AnswersRefused as refused:
+            raise SystemExit(f"benchmark form does not validate: {refused}") from None
         for code in answers:
             fields.extend(("a_" + code, v) for v in raw[code])
         path = f"/s/{desk.public_id}/submit"

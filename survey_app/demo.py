@@ -174,9 +174,13 @@ def load_demo_responses(per_campaign: int = 300, seed: int = 2026) -> list[str]:
         for _ in range(per_campaign):
             desk = rng.choice(desks)
             raw = _demo_raw(rng, q, desk.code, year)
-            answers, errors = submissions.validate_answers(q, raw)
-            if errors:
-                raise ValueError(f"demo answers do not fit {q.id} {q.version}: {errors}")
+            try:
+                answers = submissions.validate_answers(q, raw)
+            except submissions.AnswersRefused as refused:
+                problems = [p.code for p in refused.problems]
+                raise ValueError(
+                    f"demo answers do not fit {q.id} {q.version}: {problems}"
+                ) from None
             submissions.record_submission(
                 db.session.connection(),
                 uid=str(uuid.UUID(int=rng.getrandbits(128), version=4)),

@@ -17,6 +17,7 @@ Numbers and dates are written by the locale's rules (Babel), never by hand.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from babel.numbers import format_decimal
 from flask import Flask, g, has_request_context, request, session
@@ -63,7 +64,7 @@ def current_language() -> str:
     return DEFAULT_LANGUAGE if locale is None else str(locale)
 
 
-def number(value: float, decimals: int = 1, *, signed: bool = False) -> str:
+def number(value: float | Decimal, decimals: int = 1, *, signed: bool = False) -> str:
     """``value`` with ``decimals`` decimals in the locale's way (``72,5`` in Vietnamese,
     ``72.5`` in English), without grouping so that indices read alike in both."""
     pattern = "0" + ("." + "0" * decimals if decimals > 0 else "")

@@ -10,7 +10,9 @@ choice, a multiple choice, a number and a text lives here, once, instead of in b
 - whether the analysis reads it, and which input the form shows.
 
 Kinds are stateless; ``kind_of(item)`` gives the one for an item. A refused value comes back
-as a :class:`Problem` (a code with parameters): the caller words it for its reader.
+as a :class:`~survey_app.services.errors.Problem` (an ``answer.*`` code with parameters):
+the caller words it for its reader (``survey_app.messages.citizen``; the paper import words
+the ``answer.*`` codes particular to paper cells itself).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, ClassVar, Literal
 from scoring.io import MULTI_SEPARATOR
 from scoring.questionnaire import DEFAULT_TEXT_MAX_LENGTH, Item
 from scoring.text import TextError, clean_text
+from survey_app.services.errors import Problem
 
 __all__ = [
     "KINDS",
@@ -42,42 +45,11 @@ __all__ = [
 AnswerValue = int | list[int] | Decimal | str
 Cell = int | float | str | None
 Widget = Literal["radio", "checkbox", "number", "textarea"]
-ProblemCode = Literal[
-    # a form value
-    "not_option",
-    "one_choice",
-    "not_number",
-    "not_integer",
-    "out_of_range",
-    "bad_text",
-    "too_long",
-    # a paper cell
-    "not_a_code",
-    "unknown_code",
-    "one_code",
-]
 
 # Numbers keep 6 decimals (quantized below) and at most 12 digits before the point.
 NUMBER_LIMIT = Decimal("1e12")
 # On paper, several codes are written 1;3 (or with commas or spaces).
 PAPER_SEPARATORS = re.compile(r"[;,\s]+")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a value was refused.
-
-    ``code`` names the rule; ``length``/``limit`` go with ``too_long``, ``text_error`` with
-    ``bad_text``, ``value`` (the offending part of a cell) with ``not_a_code`` and
-    ``unknown_code``, ``allowed`` (the item's codes) with both paper codes.
-    """
-
-    code: ProblemCode
-    length: int | None = None
-    limit: int | None = None
-    text_error: TextError | None = None
-    value: str | None = None
-    allowed: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,7 +91,7 @@ class QuestionKind:
     def parse_form(self, item: Item, values: Sequence[str]) -> Parsed:
         """(answer, problem) for the item's non-empty submitted values (at least one)."""
         if len(values) > 1:
-            return None, Problem("one_choice")
+            return None, Problem("answer.one_choice")
         return self.parse_value(item, values[0])
 
     def parse_value(self, item: Item, value: str) -> Parsed:
@@ -186,9 +158,9 @@ class ChoiceKind(QuestionKind):
             try:
                 code = int(part)
             except ValueError:
-                return [], Problem("not_a_code", value=part, allowed=allowed)
+                return [], Problem("answer.not_a_code", {"value": part, "allowed": allowed})
             if code not in item.codes:
-                return [], Problem("unknown_code", value=str(code), allowed=allowed)
+                return [], Problem("answer.unknown_code", {"value": str(code), "allowed": allowed})
         return parts, None
 
     def paper_guide(self, item: Item, lang: str) -> str:
@@ -208,12 +180,12 @@ class SingleChoice(ChoiceKind):
 
     def parse_value(self, item: Item, value: str) -> Parsed:
         code = _code(item, value)
-        return (code, None) if code is not None else (None, Problem("not_option"))
+        return (code, None) if code is not None else (None, Problem("answer.not_option"))
 
     def read_paper_cell(self, item: Item, text: str) -> tuple[list[str], Problem | None]:
         values, problem = super().read_paper_cell(item, text)
         if problem is None and PAPER_SEPARATORS.search(text.strip()):
-            return [], Problem("one_code")
+            return [], Problem("answer.one_code")
         return values, problem
 
     def codebook(self, item: Item, lang: str) -> list[CodebookEntry]:
@@ -236,7 +208,7 @@ class MultipleChoice(ChoiceKind):
     def parse_form(self, item: Item, values: Sequence[str]) -> Parsed:
         codes = [_code(item, v) for v in values]
         if any(c is None for c in codes):
-            return None, Problem("not_option")
+            return None, Problem("answer.not_option")
         return sorted({c for c in codes if c is not None}), None
 
     def parse_value(self, item: Item, value: str) -> Parsed:
@@ -275,6 +247,18 @@ class MultipleChoice(ChoiceKind):
         )
 
 
+def _bound(limit: float | None) -> Decimal | None:
+    return None if limit is None else Decimal(str(limit))
+
+
+def _out_of_range(low: Decimal | None, high: Decimal | None) -> Problem:
+    if low is not None and high is not None:
+        return Problem("answer.out_of_range", {"minimum": low, "maximum": high})
+    if low is not None:
+        return Problem("answer.below_minimum", {"minimum": low})
+    return Problem("answer.above_maximum", {"maximum": high})
+
+
 class NumberKind(QuestionKind):
     """A number, with a comma as the decimal separator as Vietnamese writes it."""
 
@@ -288,15 +272,15 @@ class NumberKind(QuestionKind):
         try:
             number = Decimal(text)
         except InvalidOperation:
-            return None, Problem("not_number")
+            return None, Problem("answer.not_number")
         if not number.is_finite() or abs(number) >= NUMBER_LIMIT:
-            return None, Problem("not_number")
+            return None, Problem("answer.not_number")
         if item.integer and number != number.to_integral_value():
-            return None, Problem("not_integer")
-        if (item.minimum is not None and number < Decimal(str(item.minimum))) or (
-            item.maximum is not None and number > Decimal(str(item.maximum))
-        ):
-            return None, Problem("out_of_range")
+            return None, Problem("answer.not_integer")
+        low = _bound(item.minimum)
+        high = _bound(item.maximum)
+        if (low is not None and number < low) or (high is not None and number > high):
+            return None, _out_of_range(low, high)
         return number.quantize(Decimal("0.000001")).normalize(), None
 
     def export_cells(self, item: Item, stored: Any) -> dict[str, Cell]:
@@ -325,10 +309,12 @@ class TextKind(QuestionKind):
         try:
             text = clean_text(value.replace("\r\n", "\n")).strip()
         except TextError as error:
-            return None, Problem("bad_text", text_error=error)
+            return None, Problem(
+                "answer.bad_text", {"character": error.character, "position": error.position}
+            )
         limit = item.max_length or DEFAULT_TEXT_MAX_LENGTH
         if len(text) > limit:
-            return None, Problem("too_long", length=len(text), limit=limit)
+            return None, Problem("answer.too_long", {"length": len(text), "limit": limit})
         return text, None
 
     def codebook(self, item: Item, lang: str) -> list[CodebookEntry]:

@@ -62,8 +62,7 @@ def add_answers(campaign_code: str, desk_code: str, *stamps: dt.datetime) -> Non
     questionnaire = definition(campaign.questionnaire_version)
     raw = {i.code: "4" for i in questionnaire.items if i.required and i.show_if is None}
     raw["II.4.0"] = "2"
-    answers, errors = validate_answers(questionnaire, raw)
-    assert not errors
+    answers = validate_answers(questionnaire, raw)
     for stamp in stamps:
         record_submission(
             db.session.connection(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,24 @@ from survey_app.services.errors import Conflict, NotFound, Problem, ServiceError
 ROOT = Path(__file__).resolve().parent.parent / "survey_app"
 
 
+# Problems of a paper cell (survey_app.questions): the paper import words them itself
+# (services/paper_import.py ``_cell_message``), with the row and column they are in.
+WORDED_BY_THE_PAPER_IMPORT = {"answer.not_a_code", "answer.unknown_code", "answer.one_code"}
+
+
 def _raised_codes() -> set[str]:
-    """Literal codes in ``XError.of("code", ...)`` calls."""
+    """Literal codes in ``XError.of("code", ...)`` and ``Problem("code", ...)`` calls."""
     codes: set[str] = set()
     for path in ROOT.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # Only the services' Problem (a module may still have a class of that name).
+        problem = any(
+            isinstance(node, ast.ImportFrom)
+            and node.module == "survey_app.services.errors"
+            and any(alias.name == "Problem" and alias.asname is None for alias in node.names)
+            for node in tree.body
+        )
+        for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not node.args:
                 continue
             first, function = node.args[0], node.func
@@ -28,14 +42,33 @@ def _raised_codes() -> set[str]:
                 and function.attr == "of"
                 and isinstance(function.value, ast.Name)
                 and function.value.id.endswith(("Error", "NotFound", "Conflict"))
-            )
+            ) or (problem and isinstance(function, ast.Name) and function.id == "Problem")
             if raising and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 codes.add(first.value)
     return codes
 
 
 def test_every_raised_code_has_a_message() -> None:
-    assert sorted(_raised_codes() - set(CATALOGUE)) == []
+    assert sorted(_raised_codes() - set(CATALOGUE) - WORDED_BY_THE_PAPER_IMPORT) == []
+
+
+def test_the_scan_reads_problem_literals() -> None:
+    codes = _raised_codes()
+    assert {"answer.required", "answer.not_option", "citizen.conflict"} <= codes
+    assert WORDED_BY_THE_PAPER_IMPORT <= codes
+
+
+def test_a_citizen_message_reads_in_the_form_language(app: Flask) -> None:
+    """Answers are refused with codes; the citizen reads them in the form's language, the
+    numbers written the locale's way."""
+    too_long = Problem("answer.too_long", {"limit": 10, "length": 11}, "t")
+    range_ = Problem("answer.out_of_range", {"minimum": Decimal("0.5"), "maximum": Decimal("20")})
+    with app.test_request_context("/s/x"):
+        assert text(too_long) == "Câu trả lời dài quá 10 ký tự (hiện có 11 ký tự)."
+        assert text(range_) == "Vui lòng nhập số từ 0,5 đến 20."
+        i18n.use_language("en")
+        assert text(too_long) == "The answer is longer than 10 characters (11 now)."
+        assert text(range_) == "Please enter a number from 0.5 to 20."
 
 
 def test_a_problem_reads_in_the_current_language(app: Flask) -> None:

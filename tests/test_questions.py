@@ -90,14 +90,14 @@ def test_a_browser_sends_one_field_per_item_or_one_per_option_of_a_multiple_choi
         (["4"], (4, None)),
         ([" 4 "], (4, None)),
         (["9"], (9, None)),  # "no opinion" is an answer, just not a valid one
-        (["6"], (None, Problem("not_option"))),
-        (["0"], (None, Problem("not_option"))),
-        (["-1"], (None, Problem("not_option"))),
-        (["4.0"], (None, Problem("not_option"))),
-        (["bốn"], (None, Problem("not_option"))),
-        (["9" * 5000], (None, Problem("not_option"))),
-        (["4", "5"], (None, Problem("one_choice"))),
-        (["4", "4"], (None, Problem("one_choice"))),
+        (["6"], (None, Problem("answer.not_option"))),
+        (["0"], (None, Problem("answer.not_option"))),
+        (["-1"], (None, Problem("answer.not_option"))),
+        (["4.0"], (None, Problem("answer.not_option"))),
+        (["bốn"], (None, Problem("answer.not_option"))),
+        (["9" * 5000], (None, Problem("answer.not_option"))),
+        (["4", "5"], (None, Problem("answer.one_choice"))),
+        (["4", "4"], (None, Problem("answer.one_choice"))),
     ],
 )
 def test_single_choice_form_values(values: list[str], expected: object) -> None:
@@ -109,8 +109,8 @@ def test_single_choice_form_values(values: list[str], expected: object) -> None:
     [
         (["3", "1"], ([1, 3], None)),
         (["2", "2"], ([2], None)),
-        (["1", "5"], (None, Problem("not_option"))),
-        (["1", "x"], (None, Problem("not_option"))),
+        (["1", "5"], (None, Problem("answer.not_option"))),
+        (["1", "x"], (None, Problem("answer.not_option"))),
     ],
 )
 def test_multiple_choice_form_values(values: list[str], expected: object) -> None:
@@ -124,20 +124,20 @@ def test_multiple_choice_form_values(values: list[str], expected: object) -> Non
         (NUMBER, " 4 2 ", (Decimal(42), None)),
         (NUMBER, "15", (Decimal(15), None)),
         (NUMBER, "100", (Decimal(100), None)),
-        (NUMBER, "14", (None, Problem("out_of_range"))),
-        (NUMBER, "100,5", (None, Problem("not_integer"))),
+        (NUMBER, "14", (None, Problem("answer.out_of_range", {"minimum": 15, "maximum": 100}))),
+        (NUMBER, "100,5", (None, Problem("answer.not_integer"))),
         (NUMBER, "42,0", (Decimal(42), None)),
-        (NUMBER, "bốn mươi", (None, Problem("not_number"))),
-        (NUMBER, "1.000.000", (None, Problem("not_number"))),
+        (NUMBER, "bốn mươi", (None, Problem("answer.not_number"))),
+        (NUMBER, "1.000.000", (None, Problem("answer.not_number"))),
         (DECIMAL, "2,5", (Decimal("2.5"), None)),
         (DECIMAL, "0,0000004", (Decimal(0), None)),  # six decimals are kept
         (DECIMAL, "1e3", (Decimal(1000), None)),
         (DECIMAL, "999999999999", (Decimal(999999999999), None)),
-        (DECIMAL, "1000000000000", (None, Problem("not_number"))),
-        (DECIMAL, "1e400", (None, Problem("not_number"))),
-        (DECIMAL, "NaN", (None, Problem("not_number"))),
-        (DECIMAL, "Infinity", (None, Problem("not_number"))),
-        (DECIMAL, "-0,5", (None, Problem("out_of_range"))),
+        (DECIMAL, "1000000000000", (None, Problem("answer.not_number"))),
+        (DECIMAL, "1e400", (None, Problem("answer.not_number"))),
+        (DECIMAL, "NaN", (None, Problem("answer.not_number"))),
+        (DECIMAL, "Infinity", (None, Problem("answer.not_number"))),
+        (DECIMAL, "-0,5", (None, Problem("answer.below_minimum", {"minimum": 0}))),
     ],
 )
 def test_number_form_values(item: Item, value: str, expected: object) -> None:
@@ -145,7 +145,7 @@ def test_number_form_values(item: Item, value: str, expected: object) -> None:
 
 
 def test_a_number_takes_one_value() -> None:
-    assert kind_of(NUMBER).parse_form(NUMBER, ["1", "2"]) == (None, Problem("one_choice"))
+    assert kind_of(NUMBER).parse_form(NUMBER, ["1", "2"]) == (None, Problem("answer.one_choice"))
 
 
 def test_text_form_values() -> None:
@@ -155,19 +155,19 @@ def test_text_form_values() -> None:
     assert kind.parse_form(TEXT, ["12345\r\n789"]) == ("12345\n789", None)
     assert kind.parse_form(TEXT, ["12345678901"]) == (
         None,
-        Problem("too_long", length=11, limit=10),
+        Problem("answer.too_long", {"length": 11, "limit": 10}),
     )
     answer, problem = kind.parse_form(TEXT, ["ab\x1bc"])
-    assert answer is None and problem is not None and problem.code == "bad_text"
-    assert problem.text_error is not None and problem.text_error.position == 3
-    assert kind.parse_form(TEXT, ["a", "b"]) == (None, Problem("one_choice"))
+    assert answer is None and problem is not None and problem.code == "answer.bad_text"
+    assert problem.params == {"character": "U+001B", "position": 3}
+    assert kind.parse_form(TEXT, ["a", "b"]) == (None, Problem("answer.one_choice"))
 
 
 def test_a_text_without_max_length_takes_500_characters() -> None:
     item = Item("c", {"vi": "Ý kiến"}, "text")
     assert kind_of(item).parse_form(item, ["x" * 500]) == ("x" * 500, None)
     assert kind_of(item).parse_form(item, ["x" * 501])[1] == Problem(
-        "too_long", length=501, limit=500
+        "answer.too_long", {"length": 501, "limit": 500}
     )
 
 
@@ -180,15 +180,19 @@ ALLOWED = (1, 2, 3, 4, 5, 9)
     ("item", "text", "expected"),
     [
         (SINGLE, "4", (["4"], None)),
-        (SINGLE, "7", ([], Problem("unknown_code", value="7", allowed=ALLOWED))),
+        (SINGLE, "7", ([], Problem("answer.unknown_code", {"value": "7", "allowed": ALLOWED}))),
         (SINGLE, "04", (["04"], None)),
-        (SINGLE, "a", ([], Problem("not_a_code", value="a", allowed=ALLOWED))),
-        (SINGLE, "1;3", ([], Problem("not_a_code", value="1;3", allowed=ALLOWED))),
+        (SINGLE, "a", ([], Problem("answer.not_a_code", {"value": "a", "allowed": ALLOWED}))),
+        (SINGLE, "1;3", ([], Problem("answer.not_a_code", {"value": "1;3", "allowed": ALLOWED}))),
         (MULTIPLE, "1;3", (["1", "3"], None)),
         (MULTIPLE, "1, 3", (["1", "3"], None)),
         (MULTIPLE, "1 3;;", (["1", "3"], None)),
-        (MULTIPLE, "1;4", ([], Problem("unknown_code", value="4", allowed=(1, 2, 3)))),
-        (MULTIPLE, "1;x", ([], Problem("not_a_code", value="x", allowed=(1, 2, 3)))),
+        (
+            MULTIPLE,
+            "1;4",
+            ([], Problem("answer.unknown_code", {"value": "4", "allowed": (1, 2, 3)})),
+        ),
+        (MULTIPLE, "1;x", ([], Problem("answer.not_a_code", {"value": "x", "allowed": (1, 2, 3)}))),
         (NUMBER, "1;3", (["1;3"], None)),  # the form's rules refuse it afterwards
         (TEXT, "1;3", (["1;3"], None)),
     ],
@@ -249,7 +253,7 @@ def test_a_number_exports_the_value_it_read(number: Decimal) -> None:
     written = format(number, "f").replace(".", ",")
     answer, problem = kind_of(DECIMAL).parse_form(DECIMAL, [written])
     if number < 0:
-        assert problem == Problem("out_of_range")
+        assert problem == Problem("answer.below_minimum", {"minimum": 0})
         return
     stored = stored_answers({DECIMAL.code: answer})  # type: ignore[dict-item]
     assert kind_of(DECIMAL).export_cells(DECIMAL, stored[DECIMAL.code]) == {"km": float(number)}

@@ -336,7 +336,7 @@ def test_a_submission_being_stored_is_counted_before_a_desk_is_removed(
         questionnaire = definition(campaign.questionnaire_version)
         raw = {i.code: "4" for i in questionnaire.items if i.required and i.show_if is None}
         raw["II.4.0"] = "2"
-        answers, _ = validate_answers(questionnaire, raw)
+        answers = validate_answers(questionnaire, raw)
         citizen = db.engine.connect()
         pending = citizen.begin()
         record_submission(

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import LazyString
 
 from survey_app.i18n import day, number
-from survey_app.messages import accounts, common, dossier_codes, setup
+from survey_app.messages import accounts, citizen, common, dossier_codes, setup
 from survey_app.messages import text as text_area
 from survey_app.services.errors import Problem, ServiceError
 
-AREAS = (common, text_area, accounts, setup, dossier_codes)
+AREAS = (common, text_area, accounts, setup, dossier_codes, citizen)
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()
 }
@@ -28,6 +29,10 @@ CATALOGUE: Mapping[str, LazyString] = {
 def _param(value: Any) -> Any:
     if isinstance(value, dt.date):
         return day(value)
+    if isinstance(value, Decimal):
+        # Exact: as many decimals as the number has (a limit of 0,5 reads 0,5, not 0,50).
+        exponent = value.normalize().as_tuple().exponent
+        return number(value, max(0, -exponent) if isinstance(exponent, int) else 0)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
     return number(value, 0) if isinstance(value, int) or value.is_integer() else number(value, 2)

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import has_app_context
+from flask_babel import force_locale
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy import exists, select, tuple_
@@ -52,13 +53,15 @@ from scoring.spreadsheet import append_row, csv_row
 from scoring.text import find_refused
 from survey_app import localtime
 from survey_app.extensions import db
+from survey_app.messages import text
 from survey_app.models import Campaign, Desk, ImportBatch, PaperForm, StaffUser, Submission
-from survey_app.questions import Problem, kind_of
+from survey_app.questions import kind_of
 from survey_app.services import audit
+from survey_app.services.errors import Problem
 from survey_app.services.paper_files import Budgets, FileRefused
 from survey_app.services.paper_files import read_table as read_file_table
 from survey_app.services.questionnaires import definition
-from survey_app.services.submissions import record_submission, validate_answers
+from survey_app.services.submissions import AnswersRefused, record_submission, validate_answers
 from survey_app.settings import settings
 
 FORM_ID, DESK, SUBMITTED_ON = "form_id", "desk", "submitted_on"
@@ -278,11 +281,12 @@ class _Row:
 
 def _cell_message(problem: Problem) -> str:
     """A precise message for a code that is not on the item's scale (paper-specific)."""
-    allowed = ", ".join(str(c) for c in problem.allowed)
-    if problem.code == "not_a_code":
-        return f"“{problem.value}” không phải là mã số (các mã hợp lệ: {allowed})"
-    if problem.code == "unknown_code":
-        return f"mã {problem.value} không có trong thang đo (các mã hợp lệ: {allowed})"
+    allowed = ", ".join(str(c) for c in problem.params.get("allowed", ()))
+    value = problem.params.get("value")
+    if problem.code == "answer.not_a_code":
+        return f"“{value}” không phải là mã số (các mã hợp lệ: {allowed})"
+    if problem.code == "answer.unknown_code":
+        return f"mã {value} không có trong thang đo (các mã hợp lệ: {allowed})"
     return "chỉ được ghi một mã"
 
 
@@ -374,10 +378,13 @@ def validate_rows(
                 row_errors.append(f"Dòng {line}, cột {code}: {_cell_message(problem)}")
                 continue
             raw[code] = cell
-        answers, problems = validate_answers(questionnaire, raw)
-        for code, message in problems.items():
+        try:
+            answers, problems = validate_answers(questionnaire, raw), {}
+        except AnswersRefused as refused:
+            answers, problems = refused.answers, refused.by_item()
+        for code, problem in problems.items():
             if not any(e.startswith(f"Dòng {line}, cột {code}:") for e in row_errors):
-                row_errors.append(f"Dòng {line}, cột {code}: {_paper_message(message)}")
+                row_errors.append(f"Dòng {line}, cột {code}: {_paper_message(problem)}")
         for code in raw:
             item = items[code]
             if code not in answers and code not in problems and item.show_if is not None:
@@ -393,10 +400,12 @@ def validate_rows(
     return rows, errors
 
 
-def _paper_message(message: str) -> str:
+def _paper_message(problem: Problem) -> str:
     # The citizen form says "Vui lòng trả lời câu hỏi này"; on paper the cell is just empty.
-    if message.startswith("Vui lòng trả lời"):
+    if problem.code == "answer.required":
         return "câu bắt buộc nhưng ô để trống"
+    with force_locale("vi"):
+        message = text(problem)
     return message[0].lower() + message[1:].rstrip(".")
 
 

@@ -26,9 +26,9 @@ from sqlalchemy import ColumnElement, Connection, Dialect, Insert, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from scoring.questionnaire import Item, Questionnaire
+from scoring.questionnaire import Questionnaire
 from survey_app.caching import Cache, app_cache
-from survey_app.connections import retry_read
+from survey_app.connections import close_session, in_autocommit, retry_read
 from survey_app.extensions import db
 from survey_app.models import (
     ROUTES,
@@ -39,12 +39,12 @@ from survey_app.models import (
     campaign_desks,
     utcnow,
 )
-from survey_app.questions import AnswerValue, Problem, kind_of
+from survey_app.questions import AnswerValue, kind_of
 from survey_app.services import dossier_codes
+from survey_app.services.errors import Conflict, Problem, ServiceError
 from survey_app.services.organisation import current_campaign
 from survey_app.services.questionnaires import definition
 from survey_app.settings import settings
-from survey_app.text_input import refusal
 
 Answers = dict[str, AnswerValue]
 
@@ -52,20 +52,6 @@ Answers = dict[str, AnswerValue]
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 RECEIPT_LENGTH = 8
 _RECEIPT_RE = re.compile(f"^[{RECEIPT_ALPHABET}]{{{RECEIPT_LENGTH}}}$")
-
-MESSAGES = {
-    "unknown": "Câu hỏi này không có trong phiếu khảo sát.",
-    "required": "Vui lòng trả lời câu hỏi này.",
-    "not_option": "Lựa chọn không hợp lệ, vui lòng chọn lại.",
-    "one_choice": "Chỉ được chọn một phương án.",
-    "not_number": "Vui lòng nhập một số (ví dụ: 3).",
-    "not_integer": "Vui lòng nhập số nguyên (không có phần thập phân).",
-    "too_long": "Câu trả lời dài quá {max} ký tự (hiện có {length} ký tự).",
-}
-
-
-class SubmissionError(Exception):
-    """A submission that cannot be stored."""
 
 
 @dataclass(frozen=True)
@@ -79,16 +65,46 @@ class StoredSubmission:
     new: bool = True
 
 
-class SubmissionConflict(SubmissionError):
+class SubmissionConflict(Conflict):
     """The submission id is already stored with different answers."""
 
     def __init__(self, existing: StoredSubmission) -> None:
-        super().__init__(f"submission {existing.uid} is already stored with other answers")
+        super().__init__(Problem("citizen.conflict"))
         self.existing = existing
 
 
-class DossierCodeSpent(SubmissionError):
+class DossierCodeSpent(Conflict):
     """Another submission already used this dossier code (mã đã được dùng để đánh giá)."""
+
+    def __init__(self, dossier_code: str | None = None) -> None:
+        super().__init__(Problem("citizen.code_spent"))
+        self.dossier_code = dossier_code
+
+
+class DeskFull(ServiceError):
+    """The desk stored as many submissions as ``RATELIMIT_DESK`` allows for now."""
+
+    status = 429
+
+    def __init__(self) -> None:
+        super().__init__(Problem("citizen.rate_limited"))
+
+
+class AnswersRefused(ServiceError):
+    """Some answers break the questionnaire's rules: one problem per item, its ``field``
+    the item code (``answer.unknown`` for a code the questionnaire does not have).
+
+    ``answers`` holds what did pass, typed as ``validate_answers`` returns it: the form
+    needs it to know which items the skip logic shows while it asks for corrections.
+    """
+
+    def __init__(self, problems: Sequence[Problem], answers: Answers) -> None:
+        super().__init__(*problems)
+        self.answers = answers
+
+    def by_item(self) -> dict[str, Problem]:
+        """Item code -> its problem."""
+        return {problem.field or "": problem for problem in self.problems}
 
 
 def new_uid() -> str:
@@ -132,43 +148,22 @@ def _values(raw: str | Sequence[str]) -> list[str]:
     return [v for v in values if v.strip()]
 
 
-def _number_range(item: Item) -> str:
-    def fmt(x: float) -> str:
-        return f"{x:g}".replace(".", ",")
-
-    if item.minimum is not None and item.maximum is not None:
-        return f"Vui lòng nhập số từ {fmt(item.minimum)} đến {fmt(item.maximum)}."
-    if item.minimum is not None:
-        return f"Vui lòng nhập số không nhỏ hơn {fmt(item.minimum)}."
-    return f"Vui lòng nhập số không lớn hơn {fmt(item.maximum or 0)}."
-
-
-def _message(item: Item, problem: Problem) -> str:
-    """The citizen's Vietnamese message for a refused value."""
-    if problem.code == "out_of_range":
-        return _number_range(item)
-    if problem.text_error is not None:
-        return refusal(problem.text_error, "Câu trả lời")
-    if problem.code == "too_long":
-        return MESSAGES["too_long"].format(max=problem.limit, length=problem.length)
-    return MESSAGES[problem.code]
-
-
 def validate_answers(
     questionnaire: Questionnaire, raw: Mapping[str, str | Sequence[str]]
-) -> tuple[Answers, dict[str, str]]:
+) -> Answers:
     """Check raw form values (item code -> value or values) against a questionnaire.
 
-    Returns the answers to store (code -> int | sorted list[int] | Decimal | str) and the
-    errors (item code -> Vietnamese message). Answers to items that skip logic hides are
-    dropped, never stored; required items count only when shown. An unknown code is an
-    error under its own code.
+    Returns the answers to store (code -> int | sorted list[int] | Decimal | str), or
+    raises :class:`AnswersRefused` with one problem per refused item (``field`` = item
+    code) and the answers that passed. Answers to items that skip logic hides are
+    dropped, never stored; required items count only when shown. An unknown code is a
+    problem (``answer.unknown``) under its own code.
     """
     answers: Answers = {}
-    errors: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     for code in raw:
         if not questionnaire.has_item(code):
-            errors[code] = MESSAGES["unknown"]
+            problems[code] = Problem("answer.unknown", field=code)
     # Form order: skip logic only refers to earlier items, whose answers are then known.
     for item in questionnaire.items:
         if item.show_if is not None and not item.is_shown(answers):
@@ -177,16 +172,18 @@ def validate_answers(
         values = _values(given) if given else []
         if not values:
             if item.required:
-                errors[item.code] = MESSAGES["required"]
+                problems[item.code] = Problem("answer.required", field=item.code)
             continue
         answer, problem = kind_of(item).parse_form(item, values)
         if problem is not None:
-            errors[item.code] = _message(item, problem)
+            problems[item.code] = Problem(problem.code, problem.params, item.code)
         elif answer is not None and answer != []:
             answers[item.code] = answer
         elif item.required:
-            errors[item.code] = MESSAGES["required"]
-    return answers, errors
+            problems[item.code] = Problem("answer.required", field=item.code)
+    if problems:
+        raise AnswersRefused(list(problems.values()), answers)
+    return answers
 
 
 StoredValue = int | list[int] | str
@@ -401,7 +398,55 @@ def record_submission(
                 return existing
             continue
         return StoredSubmission(submission_id, uid, receipt)
-    raise SubmissionError("could not allocate a unique receipt code")
+    raise RuntimeError("could not allocate a unique receipt code")
+
+
+def store_citizen_submission(
+    *,
+    uid: str,
+    campaign: CampaignRef,
+    desk: DeskRef,
+    route: str,
+    answers: Mapping[str, AnswerValue],
+    language: str,
+    dossier_code: str | None,
+    client_hash: str | None,
+    desk_open: Callable[[], bool],
+) -> StoredSubmission:
+    """Store a citizen's submission on a connection of its own, exactly once.
+
+    The INSERT takes a pooled connection in autocommit, not the ORM session's: it is one
+    statement, so one round trip (not BEGIN, INSERT and COMMIT). The session gives its
+    connection back first, so a request never holds two pooled connections (a burst of
+    first requests would otherwise take them all and wait for each other). Storing under
+    the uid is idempotent, so a connection that drops is retried once (``in_autocommit``).
+
+    ``desk_open()`` says whether the desk may store another submission; when it may not,
+    an exact retry of one stored before still gets its receipt, and anything new raises
+    :class:`DeskFull`. Raises SubmissionConflict and DossierCodeSpent as
+    ``record_submission`` does.
+    """
+    close_session()
+
+    def store(connection: Connection) -> StoredSubmission:
+        if not desk_open():
+            stored = stored_retry(connection, uid, answers)
+            if stored is None:
+                raise DeskFull()
+            return stored
+        return record_submission(
+            connection,
+            uid=uid,
+            campaign=campaign,
+            desk=desk,
+            route=route,
+            answers=answers,
+            language=language,
+            dossier_code=dossier_code,
+            client_hash=client_hash,
+        )
+
+    return in_autocommit(store)
 
 
 # --------------------------------------------------------------------------- where a form lands
@@ -446,11 +491,14 @@ class DeskSurvey:
     questionnaire: Questionnaire
 
 
-class SurveyUnavailable(Exception):
-    """No form can be shown; ``reason`` names why (the view picks the page and status)."""
+class SurveyUnavailable(ServiceError):
+    """No form can be shown; ``reason`` names why (problem ``citizen.<reason>``; the view
+    picks the page and status), ``desk`` the desk when there is one."""
+
+    status = 404
 
     def __init__(self, reason: str, desk: Desk | None = None) -> None:
-        super().__init__(reason)
+        super().__init__(Problem(f"citizen.{reason}"))
         self.reason = reason
         self.desk = desk
 
