@@ -401,12 +401,12 @@ def prepare(url: str) -> tuple[str, dict[str, list[str]]]:
     os.environ["DATABASE_URL"] = url
     from survey_app import create_app
     from survey_app.extensions import db
-    from survey_app.services import organisation, submissions
+    from survey_app.services import desk_surveys, organisation, submissions
 
     app = create_app()
     with app.app_context():
         desk = organisation.desk_by_code(DESK)
-        survey = submissions.desk_survey(desk.public_id, dt.date.today())
+        survey = desk_surveys.desk_survey(desk.public_id, dt.date.today())
         raw = sb.valid_raw_answers(survey.questionnaire)
         try:
             answers = submissions.validate_answers(survey.questionnaire, raw)

@@ -120,12 +120,12 @@ def build_form(check: bool) -> tuple[str, str]:
     answer 303 to the receipt, or the benchmark would time error pages.
     """
     from survey_app import create_app
-    from survey_app.services import organisation, submissions
+    from survey_app.services import desk_surveys, organisation, submissions
 
     app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
     with app.app_context():
         desk = organisation.desk_by_code(DESK)
-        survey = submissions.desk_survey(desk.public_id, dt.date.today())
+        survey = desk_surveys.desk_survey(desk.public_id, dt.date.today())
         campaign, q = survey.campaign, survey.questionnaire
         fields: list[tuple[str, str]] = [
             ("uid", "__UID__"),

@@ -43,7 +43,7 @@ from survey_app.i18n import use_language
 from survey_app.models import Desk
 from survey_app.privacy import client_key
 from survey_app.questions import kind_of
-from survey_app.services import citizen_form, submissions
+from survey_app.services import citizen_form, desk_surveys, submissions
 from survey_app.services.citizen_form import FormState, FormTarget, ShowStep, Stored
 from survey_app.services.errors import Problem, ServiceError
 from survey_app.settings import settings
@@ -132,13 +132,13 @@ class LimiterDeskLimit:
     reached are all stored: the overshoot is at most the requests in flight.
     """
 
-    def open(self, desk: submissions.DeskRef) -> bool:
+    def open(self, desk: desk_surveys.DeskRef) -> bool:
         if not limiter.enabled:
             return True
         key = _desk_key(desk)
         return all(limiter.limiter.test(item, *key) for item in _desk_limits())
 
-    def count(self, desk: submissions.DeskRef) -> None:
+    def count(self, desk: desk_surveys.DeskRef) -> None:
         if limiter.enabled:
             key = _desk_key(desk)
             for item in _desk_limits():
@@ -148,7 +148,7 @@ class LimiterDeskLimit:
 DESK_LIMIT = LimiterDeskLimit()
 
 
-def _desk_key(desk: submissions.DeskRef) -> tuple[str, ...]:
+def _desk_key(desk: desk_surveys.DeskRef) -> tuple[str, ...]:
     # flask-limiter's own keys start with RATELIMIT_KEY_PREFIX when one is set.
     prefix = settings().rate_limit_key_prefix
     return (prefix, DESK_SCOPE, desk.public_id) if prefix else (DESK_SCOPE, desk.public_id)
@@ -212,7 +212,7 @@ def _raw_answers(form: MultiDict[str, str]) -> dict[str, list[str]]:
     }
 
 
-def _page(code: str, desk: Desk | submissions.DeskRef | None = None) -> tuple[str, int]:
+def _page(code: str, desk: Desk | desk_surveys.DeskRef | None = None) -> tuple[str, int]:
     """The page shown instead of the form for problem ``code`` (always in Vietnamese)."""
     use_language("vi")
     status, title = PAGES[code]
@@ -389,7 +389,7 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> R
 
 
 def _desk_target(public_id: str) -> Target:
-    survey = submissions.desk_survey(public_id, _today())
+    survey = desk_surveys.desk_survey(public_id, _today())
     return Target(
         desk=survey.desk,
         campaign=survey.campaign,
@@ -401,7 +401,7 @@ def _desk_target(public_id: str) -> Target:
 
 
 def _dossier_target(token: str) -> Target:
-    survey, claim = submissions.dossier_survey(token, _today())
+    survey, claim = desk_surveys.dossier_survey(token, _today())
     return Target(
         desk=survey.desk,
         campaign=survey.campaign,
@@ -501,12 +501,12 @@ def refused(error: ServiceError) -> ResponseReturnValue:
     code = error.problem.code
     if code == "citizen.rate_limited":
         return _rate_limited_page()
-    if isinstance(error, submissions.SurveyUnavailable):
+    if isinstance(error, desk_surveys.SurveyUnavailable):
         return _page(code, error.desk)
     return _page(code, _known_desk())
 
 
-def _known_desk() -> submissions.DeskRef | None:
+def _known_desk() -> desk_surveys.DeskRef | None:
     """The desk of the form this request was for, when the form could be drawn."""
     endpoint = FORM_ENDPOINTS.get(request.endpoint or "")
     if endpoint is None or not request.view_args:
@@ -531,7 +531,7 @@ def csrf_failed(error: CSRFError) -> ResponseReturnValue:
         make_target, arg, final = endpoint
         try:
             target = make_target(request.view_args[arg])
-        except submissions.SurveyUnavailable as unavailable:
+        except desk_surveys.SurveyUnavailable as unavailable:
             return _page(unavailable.problem.code, unavailable.desk)
         return _handle_post(target, final=final, csrf_failed=True)
     return _page("citizen.csrf")

@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 
 from survey_app.extensions import db
 from survey_app.models import Submission
-from survey_app.services import citizen_form, organisation, questionnaires, submissions
+from survey_app.services import (
+    citizen_form,
+    desk_surveys,
+    organisation,
+    questionnaires,
+    submissions,
+)
 from survey_app.services.citizen_form import (
     CampaignChanged,
     FormState,
@@ -21,8 +27,9 @@ from survey_app.services.citizen_form import (
     ShowStep,
     Stored,
 )
+from survey_app.services.desk_surveys import DeskRef
 from survey_app.services.errors import Problem, ServiceError
-from survey_app.services.submissions import DeskFull, DeskRef, SubmissionConflict
+from survey_app.services.submissions import DeskFull, SubmissionConflict
 
 # Two criteria groups and the respondent block: three steps. "why" (step 2) is asked only
 # when "a" (step 1) is 1; "gender" (step 3) is required.
@@ -107,7 +114,7 @@ def target(app: Flask, tmp_path: Path) -> FormTarget:
             ["D"],
         )
         db.session.commit()
-        survey = submissions.desk_survey(desk.public_id, today)
+        survey = desk_surveys.desk_survey(desk.public_id, today)
     return FormTarget(survey.desk, survey.campaign, survey.questionnaire, "desk_qr", None)
 
 

@@ -22,8 +22,9 @@ from flask_babel import LazyString, lazy_gettext
 from scoring.questionnaire import Item, Questionnaire
 from survey_app.caching import Cache
 from survey_app.services import dossier_codes, submissions
+from survey_app.services.desk_surveys import CampaignRef, DeskRef
 from survey_app.services.errors import Conflict, Problem
-from survey_app.services.submissions import Answers, AnswersRefused, CampaignRef, DeskRef
+from survey_app.services.submissions import Answers, AnswersRefused
 
 RESPONDENT_TITLE = lazy_gettext("Thông tin về Ông/Bà")
 RESPONDENT_NOTE = lazy_gettext("Thông tin này chỉ dùng để tổng hợp theo nhóm người trả lời.")

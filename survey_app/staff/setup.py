@@ -12,7 +12,7 @@ once. Who may do what:
   or viewer sees the own subtree and its answer counts).
 
 A change to a desk or campaign empties this process's cache of where QR
-posters land (``submissions.forget_surveys``) after the commit; other server
+posters land (``desk_surveys.forget_surveys``) after the commit; other server
 processes follow within ``SURVEY_CACHE_SECONDS``, which the pages say.
 """
 
@@ -39,10 +39,10 @@ from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
 from survey_app.request_limits import accepts_upload
 from survey_app.services import audit, organisation, questionnaires
+from survey_app.services.desk_surveys import forget_surveys
 from survey_app.services.errors import ServiceError
 from survey_app.services.organisation import SetupError
 from survey_app.services.posters import desk_url
-from survey_app.services.submissions import forget_surveys
 from survey_app.settings import settings
 from survey_app.staff import bp
 from survey_app.staff.auth import ADMIN_ROLES, READ_ROLES, SETUP_ROLES, role_required

@@ -32,7 +32,7 @@ from werkzeug.test import TestResponse
 from survey_app import connections, localtime
 from survey_app.extensions import db, limiter
 from survey_app.models import Submission
-from survey_app.services import dossier_codes, submissions
+from survey_app.services import desk_surveys, dossier_codes, submissions
 from tests.citizen_support import (
     FormPage,
     Survey,
@@ -440,8 +440,8 @@ def test_a_page_answers_when_its_connection_ends_before_the_session_closes(
         response = phone.get(stored.headers["Location"])
         assert response.status_code == 200
         assert "Cảm ơn Ông/Bà" in response.get_data(as_text=True)
-    lose = _then_lose_the_session_connection(submissions.desk_survey)
-    monkeypatch.setattr(submissions, "desk_survey", lose)
+    lose = _then_lose_the_session_connection(desk_surveys.desk_survey)
+    monkeypatch.setattr(desk_surveys, "desk_survey", lose)
     final = phone.post(last.action, data=last.data(full_answers()))
     assert final.status_code == 303
     assert _count(app) == 2
@@ -667,7 +667,7 @@ def test_a_code_of_the_old_kind_spent_before_the_change_stays_spent(code_app: Fl
     late = code_app.test_client()
     _response, late_last = walk(late, f"/c/{old}", full_answers(), submit=False)
     with code_app.app_context():
-        survey = submissions.dossier_survey(old, localtime.today())[0]
+        survey = desk_surveys.dossier_survey(old, localtime.today())[0]
         answers = submissions.validate_answers(
             survey.questionnaire,
             {k[2:]: v for k, v in last.data(full_answers()).lists() if k.startswith("a_")},
