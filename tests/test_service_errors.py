@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import time
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
 
 from survey_app.extensions import db
-from survey_app.services import organisation
-from tests.staff_support import add_user, csrf_token, login
+from survey_app.models import Campaign, ImportBatch
+from survey_app.services import organisation, paper_import
+from survey_app.services.questionnaires import definition
+from tests.staff_support import add_user, csrf_token, login, seed_province
+from tests.test_paper_import import _answers, _fill_csv
 
 SECRET = "s3cret-for-tests"
 
@@ -123,3 +129,70 @@ def test_the_cli_prints_a_refusal_in_vietnamese_and_fails(
     )
     assert result.exit_code == 1
     assert "Error: Mật khẩu phải có ít nhất 10 ký tự." in result.output
+
+
+def _paper_upload(client: FlaskClient, body: bytes, filename: str) -> tuple[int, str]:
+    page = "/staff/campaigns/STP-2026/import"
+    response = client.post(
+        page,
+        data={"csrf_token": csrf_token(client, page), "file": (io.BytesIO(body), filename)},
+        content_type="multipart/form-data",
+    )
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_a_refused_paper_file_reads_in_vietnamese_then_in_english(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        seed_province()
+        add_user("an", "officer", "HT-STP")
+    login(client, "an")
+    body = b"form_id,desk,submitted_on,II.2.1\r\n1,HT-STP-01,31/12/2025,6\r\n"
+    status, page = _paper_upload(client, body, "loi.csv")
+    assert status == 422
+    assert (
+        "Dòng 2, cột II.2.1: mã 6 không có trong thang đo (các mã hợp lệ: 1, 2, 3, 4, 5, 9)" in page
+    )
+    assert "Dòng 2, cột submitted_on: ngày 31/12/2025 nằm ngoài thời gian đợt khảo sát" in page
+    latin = _paper_upload(client, b"form_id\r\nph\xe9u\r\n", "cu.csv")
+    assert latin[0] == 400 and "bảng mã UTF-8 (Excel: “CSV UTF-8”)." in latin[1]
+    _english(client)
+    status, page = _paper_upload(client, body, "loi.csv")
+    assert status == 422
+    assert (
+        "Line 2, column II.2.1: code 6 is not on the scale (valid codes: 1, 2, 3, 4, 5, 9)" in page
+    )
+    assert "Line 2, column submitted_on: date 31 Dec 2025 is outside the campaign period" in page
+    latin = _paper_upload(client, b"form_id\r\nph\xe9u\r\n", "cu.csv")
+    assert "A CSV file must be saved in the UTF-8 encoding" in latin[1]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ImportBatch.id))) == 0
+
+
+def test_a_paper_file_imported_twice_is_refused_in_either_language(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    with app.app_context():
+        seed_province()
+        add_user("an", "officer", "HT-STP")
+        campaign = db.session.scalar(select(Campaign).filter_by(code="STP-2026"))
+        template = paper_import.template_csv(definition(campaign.questionnaire_version))
+        rows = [{"form_id": "1", "desk": "HT-STP-01", "submitted_on": "2026-04-01", **_answers()}]
+    body = _fill_csv(template, rows)
+    path = tmp_path / "phieu.csv"
+    path.write_bytes(body)
+    assert runner.invoke(args=["import", "paper", "STP-2026", str(path)]).exit_code == 0
+    again = runner.invoke(args=["import", "paper", "STP-2026", str(path)])
+    assert again.exit_code == 1
+    assert "Error: Tệp này đã được nhập vào đợt khảo sát lúc " in again.output
+    login(client, "an")
+    status, page = _paper_upload(client, body, "phieu.csv")
+    assert status == 409
+    assert "Tệp này đã được nhập vào đợt khảo sát" in page
+    _english(client)
+    status, page = _paper_upload(client, body, "phieu.csv")
+    assert status == 409
+    assert "This file was already imported into the campaign at " in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ImportBatch.id))) == 1
