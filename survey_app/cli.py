@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from scoring.questionnaire import QuestionnaireError, load_questionnaire
 from survey_app import migrate
+from survey_app.cli_errors import ServiceGroup
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
 from survey_app.services import audit, dossier_codes, organisation, posters, questionnaires
@@ -38,7 +39,7 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
-@click.group("questionnaire")
+@click.group("questionnaire", cls=ServiceGroup)
 def questionnaire_group() -> None:
     """Questionnaire YAML files."""
 
@@ -72,8 +73,6 @@ def questionnaire_load(files: tuple[Path, ...]) -> None:
             row, what = questionnaires.load_file(path)
         except QuestionnaireError as error:
             _fail("\n".join(error.problems))
-        except questionnaires.VersionConflict as error:
-            _fail(str(error))
         results.append(f"{path}: {what} ({row.questionnaire_id} {row.version})")
     db.session.commit()
     click.echo("\n".join(results))

@@ -3,6 +3,7 @@ pages (Vietnamese, or English once chosen), the one-stop API (English) and the C
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import io
@@ -18,10 +19,11 @@ from survey_app.extensions import db
 from survey_app.models import Campaign, ImportBatch
 from survey_app.services import organisation, paper_import
 from survey_app.services.questionnaires import definition
-from tests.staff_support import add_user, csrf_token, login, seed_province
+from tests.staff_support import ROOT, add_answers, add_user, csrf_token, login, seed_province
 from tests.test_paper_import import _answers, _fill_csv
 
 SECRET = "s3cret-for-tests"
+SIPAS_2023 = ROOT / "questionnaires" / "sipas-2023.yaml"
 
 
 def _english(client: FlaskClient) -> None:
@@ -196,3 +198,40 @@ def test_a_paper_file_imported_twice_is_refused_in_either_language(
     assert "This file was already imported into the campaign at " in page
     with app.app_context():
         assert db.session.scalar(select(func.count(ImportBatch.id))) == 1
+
+
+def _upload_questionnaire(client: FlaskClient, text: str) -> tuple[int, str]:
+    response = client.post(
+        "/staff/questionnaires",
+        data={
+            "csrf_token": csrf_token(client, "/staff/questionnaires"),
+            "file": (io.BytesIO(text.encode()), "sipas-2023-sua.yaml"),
+        },
+        content_type="multipart/form-data",
+    )
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_a_changed_questionnaire_version_with_answers_is_refused_on_page_and_command_line(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    reworded = SIPAS_2023.read_text(encoding="utf-8").replace("Rất hài lòng", "Rất rất", 1)
+    with app.app_context():
+        seed_province()
+        add_user("quantri", "admin")
+        add_answers("STP-2026", "HT-STP-01", dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 2))
+    path = tmp_path / "sipas-2023-sua.yaml"
+    path.write_text(reworded, encoding="utf-8")
+    result = runner.invoke(args=["questionnaire", "load", str(path)])
+    assert result.exit_code == 1
+    line = (
+        "sipas-2023-sua.yaml: sipas-2023 version 2023.1 already has answers and cannot change; "
+        "give the changed questionnaire a new version"
+    )
+    assert f"Error: {line}" in result.output
+    login(client, "quantri")
+    status, page = _upload_questionnaire(client, reworded)
+    assert status == 409 and line in page
+    _english(client)
+    status, page = _upload_questionnaire(client, reworded)
+    assert status == 409 and line in page

@@ -17,11 +17,19 @@ from babel.numbers import format_decimal
 from flask_babel import LazyString
 
 from survey_app.i18n import current_language, day, number
-from survey_app.messages import accounts, citizen, common, dossier_codes, paper, setup
+from survey_app.messages import (
+    accounts,
+    citizen,
+    common,
+    dossier_codes,
+    paper,
+    questionnaires,
+    setup,
+)
 from survey_app.messages import text as text_area
 from survey_app.services.errors import Grouped, Problem, ServiceError
 
-AREAS = (common, text_area, accounts, setup, dossier_codes, citizen, paper)
+AREAS = (common, text_area, accounts, setup, dossier_codes, citizen, paper, questionnaires)
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()
 }
