@@ -19,6 +19,7 @@ from survey_app.extensions import db
 from survey_app.models import Campaign, ImportBatch
 from survey_app.services import organisation, paper_import
 from survey_app.services.questionnaires import definition
+from tests import dashboard_setup
 from tests.staff_support import ROOT, add_answers, add_user, csrf_token, login, seed_province
 from tests.test_paper_import import _answers, _fill_csv
 
@@ -235,3 +236,50 @@ def test_a_changed_questionnaire_version_with_answers_is_refused_on_page_and_com
     _english(client)
     status, page = _upload_questionnaire(client, reworded)
     assert status == 409 and line in page
+
+
+def _weighting(client: FlaskClient, margins: str) -> tuple[int, str]:
+    page = "/staff/campaigns/SIPAS-2026/weighting"
+    response = client.post(
+        page,
+        data={
+            "csrf_token": csrf_token(client, page),
+            "ci_method": "logit",
+            "calibration": "poststratify",
+            "level": "0.95",
+            "margins": (io.BytesIO(margins.encode()), "m.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_a_refused_weighting_setting_reads_in_vietnamese_then_in_english(
+    app: Flask, client: FlaskClient
+) -> None:
+    dashboard_setup.province(app, 30)
+    dashboard_setup.login(client, "analyst")
+    status, page = _weighting(client, "gender,count\n1,năm\n")
+    assert status == 400 and "Dòng 2: số lượng &#39;năm&#39; không phải là số." in page
+    status, page = _weighting(client, "gender,count\n1,2000000000\n2,5\n")
+    assert "Dòng 2: số lượng 2e+09 quá lớn: tối đa 1.000.000.000 cho một ô." in page
+    _english(client)
+    status, page = _weighting(client, "gender,count\n1,năm\n")
+    assert status == 400 and "Line 2: count &#39;năm&#39; is not a number." in page
+    status, page = _weighting(client, "gender,count\n1,2000000000\n2,5\n")
+    assert "Line 2: count 2e+09 is too large: at most 1,000,000,000 for one cell." in page
+
+
+def test_a_campaign_too_small_to_analyse_says_so_in_either_language(
+    app: Flask, client: FlaskClient
+) -> None:
+    dashboard_setup.province(app, 1)
+    dashboard_setup.login(client, "admin")
+    page = client.get("/staff/campaigns/SIPAS-2026/dashboard")
+    assert page.status_code == 200
+    assert "chưa có đủ phiếu để tính chỉ số (cần ít nhất 2 phiếu)." in page.text
+    exported = client.get("/staff/campaigns/SIPAS-2026/indices.csv")
+    assert "chưa có đủ phiếu để tính chỉ số" in exported.text
+    _english(client)
+    page = client.get("/staff/campaigns/SIPAS-2026/dashboard")
+    assert "does not have enough forms yet to compute the indices (at least 2" in page.text

@@ -19,17 +19,30 @@ from flask_babel import LazyString
 from survey_app.i18n import current_language, day, number
 from survey_app.messages import (
     accounts,
+    analysis,
     citizen,
     common,
     dossier_codes,
     paper,
     questionnaires,
     setup,
+    weighting,
 )
 from survey_app.messages import text as text_area
 from survey_app.services.errors import Grouped, Problem, ServiceError
 
-AREAS = (common, text_area, accounts, setup, dossier_codes, citizen, paper, questionnaires)
+AREAS = (
+    common,
+    text_area,
+    accounts,
+    setup,
+    dossier_codes,
+    citizen,
+    paper,
+    questionnaires,
+    weighting,
+    analysis,
+)
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()
 }
