@@ -11,10 +11,12 @@ import json
 import time
 from pathlib import Path
 
+import click
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
+from survey_app.cli_errors import ServiceGroup
 from survey_app.extensions import db
 from survey_app.models import Campaign, ImportBatch
 from survey_app.services import organisation, paper_import
@@ -283,3 +285,32 @@ def test_a_campaign_too_small_to_analyse_says_so_in_either_language(
     _english(client)
     page = client.get("/staff/campaigns/SIPAS-2026/dashboard")
     assert "does not have enough forms yet to compute the indices (at least 2" in page.text
+
+
+def test_the_staff_error_page_leads_home_in_the_chosen_language(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        add_user("quantri", "admin")
+    login(client, "quantri")
+    page = client.get("/staff/campaigns/KHONG-CO/import")
+    assert page.status_code == 404 and "Về trang chủ</a>" in page.get_data(as_text=True)
+    _english(client)
+    page = client.get("/staff/campaigns/KHONG-CO/import")
+    assert page.status_code == 404 and "Back to the home page</a>" in page.get_data(as_text=True)
+
+
+def test_every_command_group_ends_a_refusal_in_one_place(app: Flask) -> None:
+    """Each group of ``survey-app`` is a ServiceGroup: a refusal prints ``Error: <text>``."""
+    groups = [command for command in app.cli.commands.values() if isinstance(command, click.Group)]
+    assert groups and all(isinstance(group, ServiceGroup) for group in groups)
+
+
+def test_a_refused_desk_on_the_command_line_prints_the_problem_and_fails(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    with app.app_context():
+        db.create_all()
+    result = runner.invoke(args=["desk", "rename", "KHONG-CO", "Tên mới"])
+    assert result.exit_code == 1
+    assert "Error: Không có bộ phận một cửa mã 'KHONG-CO'." in result.output
