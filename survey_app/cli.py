@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from scoring.questionnaire import QuestionnaireError, load_questionnaire
 from survey_app import migrate
+from survey_app.cli_errors import ServiceGroup
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
 from survey_app.services import audit, dossier_codes, organisation, posters, questionnaires
@@ -24,7 +25,7 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
-@click.group("db")
+@click.group("db", cls=ServiceGroup)
 def db_group() -> None:
     """Database schema."""
 
@@ -38,7 +39,7 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
-@click.group("questionnaire")
+@click.group("questionnaire", cls=ServiceGroup)
 def questionnaire_group() -> None:
     """Questionnaire YAML files."""
 
@@ -72,8 +73,6 @@ def questionnaire_load(files: tuple[Path, ...]) -> None:
             row, what = questionnaires.load_file(path)
         except QuestionnaireError as error:
             _fail("\n".join(error.problems))
-        except questionnaires.VersionConflict as error:
-            _fail(str(error))
         results.append(f"{path}: {what} ({row.questionnaire_id} {row.version})")
     db.session.commit()
     click.echo("\n".join(results))
@@ -91,7 +90,7 @@ def questionnaire_list() -> None:
         click.echo(f"{row.questionnaire_id}\t{row.version}\t{row.title}")
 
 
-@click.group("agency")
+@click.group("agency", cls=ServiceGroup)
 def agency_group() -> None:
     """Agencies (province > department or commune > ...)."""
 
@@ -104,10 +103,7 @@ def agency_group() -> None:
 @with_appcontext
 def agency_add(code: str, name: str, kind: str, parent_code: str | None) -> None:
     """Add an agency."""
-    try:
-        organisation.add_agency(code, name, kind, parent_code)
-    except organisation.SetupError as error:
-        _fail(str(error))
+    organisation.add_agency(code, name, kind, parent_code)
     db.session.commit()
     click.echo(f"agency {code} added")
 
@@ -127,7 +123,7 @@ def agency_list() -> None:
     show(None, 0)
 
 
-@click.group("desk")
+@click.group("desk", cls=ServiceGroup)
 def desk_group() -> None:
     """One-stop desks."""
 
@@ -139,10 +135,7 @@ def desk_group() -> None:
 @with_appcontext
 def desk_add(code: str, name: str, agency_code: str) -> None:
     """Add a desk under an agency."""
-    try:
-        desk = organisation.add_desk(code, name, agency_code)
-    except organisation.SetupError as error:
-        _fail(str(error))
+    desk = organisation.add_desk(code, name, agency_code)
     db.session.commit()
     click.echo(f"desk {code} added; public id {desk.public_id}")
 
@@ -153,10 +146,7 @@ def desk_add(code: str, name: str, agency_code: str) -> None:
 @with_appcontext
 def desk_rename(code: str, name: str) -> None:
     """Give a desk a new name (its code and QR poster URL stay)."""
-    try:
-        _desk, changed = organisation.rename_desk(code, name)
-    except organisation.SetupError as error:
-        _fail(str(error))
+    _desk, changed = organisation.rename_desk(code, name)
     db.session.commit()
     click.echo(f"desk {code} renamed" if changed else f"desk {code} already has that name")
 
@@ -178,10 +168,7 @@ def desk_activate(code: str) -> None:
 
 
 def _set_desk_active(code: str, active: bool) -> None:
-    try:
-        _desk, changed = organisation.set_desk_active(code, active)
-    except organisation.SetupError as error:
-        _fail(str(error))
+    _desk, changed = organisation.set_desk_active(code, active)
     db.session.commit()
     state = "active" if active else "inactive"
     click.echo(f"desk {code} is now {state}" if changed else f"desk {code} was already {state}")
@@ -212,10 +199,7 @@ def desk_list() -> None:
 @with_appcontext
 def desk_poster(code: str, output: Path | None) -> None:
     """The A4 QR poster (SVG) of a desk."""
-    try:
-        svg = posters.poster_svg(organisation.desk_by_code(code))
-    except organisation.SetupError as error:
-        _fail(str(error))
+    svg = posters.poster_svg(organisation.desk_by_code(code))
     if output is None:
         click.echo(svg, nl=False)
     else:
@@ -240,7 +224,7 @@ def desk_posters(all_desks: bool, folder: Path) -> None:
     click.echo(f"{count} posters written to {folder}")
 
 
-@click.group("dossier-code")
+@click.group("dossier-code", cls=ServiceGroup)
 def dossier_code_group() -> None:
     """Single-use survey codes printed on dossier receipts (mã hồ sơ)."""
 
@@ -256,16 +240,13 @@ def dossier_code_group() -> None:
 @with_appcontext
 def dossier_code_issue(desk_code: str, dossier_ref: str, qr: Path | None) -> None:
     """Issue a code for a dossier received at a desk; print its survey URL."""
-    try:
-        url = dossier_codes.survey_url(dossier_codes.issue(desk_code, dossier_ref))
-    except dossier_codes.IssueError as error:
-        _fail(str(error))
+    url = dossier_codes.survey_url(dossier_codes.issue(desk_code, dossier_ref))
     click.echo(url)
     if qr is not None:
         qr.write_text(posters.qr_svg(url), encoding="utf-8")
 
 
-@click.group("campaign")
+@click.group("campaign", cls=ServiceGroup)
 def campaign_group() -> None:
     """Survey campaigns (đợt khảo sát)."""
 
@@ -291,19 +272,16 @@ def campaign_add(
     desk_codes: tuple[str, ...],
 ) -> None:
     """Run a questionnaire version at some desks for a period."""
-    try:
-        organisation.add_campaign(
-            code,
-            name,
-            agency_code,
-            questionnaire_id,
-            version,
-            starts_on.date(),
-            ends_on.date(),
-            desk_codes,
-        )
-    except organisation.SetupError as error:
-        _fail(str(error))
+    organisation.add_campaign(
+        code,
+        name,
+        agency_code,
+        questionnaire_id,
+        version,
+        starts_on.date(),
+        ends_on.date(),
+        desk_codes,
+    )
     db.session.commit()
     click.echo(f"campaign {code} added")
 
@@ -341,21 +319,18 @@ def campaign_edit(
     if desk_codes and (add_desks or remove_desks):
         _fail("give either --desk (the whole list) or --add-desk/--remove-desk")
     desks: list[str] | None = list(desk_codes) or None
-    try:
-        if add_desks or remove_desks:
-            current = [d.code for d in organisation.campaign_by_code(code).desks]
-            desks = [c for c in current if c not in remove_desks]
-            desks += [c for c in add_desks if c not in desks]
-        _campaign, changes = organisation.edit_campaign(
-            code,
-            name=name,
-            questionnaire=(questionnaire_id, version) if questionnaire_id and version else None,
-            starts_on=starts_on.date() if starts_on else None,
-            ends_on=ends_on.date() if ends_on else None,
-            desk_codes=desks,
-        )
-    except organisation.SetupError as error:
-        _fail(str(error))
+    if add_desks or remove_desks:
+        current = [d.code for d in organisation.campaign_by_code(code).desks]
+        desks = [c for c in current if c not in remove_desks]
+        desks += [c for c in add_desks if c not in desks]
+    _campaign, changes = organisation.edit_campaign(
+        code,
+        name=name,
+        questionnaire=(questionnaire_id, version) if questionnaire_id and version else None,
+        starts_on=starts_on.date() if starts_on else None,
+        ends_on=ends_on.date() if ends_on else None,
+        desk_codes=desks,
+    )
     db.session.commit()
     if not changes:
         click.echo(f"campaign {code}: nothing to change")
@@ -380,7 +355,7 @@ def campaign_list() -> None:
         )
 
 
-@click.group("demo")
+@click.group("demo", cls=ServiceGroup)
 def demo_group() -> None:
     """The demo province."""
 
@@ -397,10 +372,7 @@ def demo_load(responses: int) -> None:
     """Create the demo agencies, desks and campaigns (skips what exists), and responses."""
     from survey_app.demo import load_demo, load_demo_responses
 
-    try:
-        created = load_demo()
-    except organisation.SetupError as error:
-        _fail(str(error))
+    created = load_demo()
     if created:
         audit.record("demo.load", None, created=created)
     db.session.commit()
@@ -412,7 +384,7 @@ def demo_load(responses: int) -> None:
         click.echo(f"{desk.code}: {base}/s/{desk.public_id}")
 
 
-@click.group("analysis")
+@click.group("analysis", cls=ServiceGroup)
 def analysis_group() -> None:
     """The dashboard's cache of responses."""
 

@@ -28,10 +28,13 @@ from markupsafe import Markup
 from survey_app import charts
 from survey_app.access import campaign_or_404
 from survey_app.extensions import db
+from survey_app.messages import texts
 from survey_app.models import Agency, Campaign
 from survey_app.questions import kind_of
 from survey_app.request_limits import accepts_upload
 from survey_app.services import analysis, index_export, questionnaires, weighting_settings
+from survey_app.services.errors import ServiceError
+from survey_app.staff import problems
 from survey_app.staff.auth import ANALYSIS_ROLES, READ_ROLES, role_required
 from survey_app.staff.data import CSV_MIME, XLSX_MIME, download
 
@@ -71,8 +74,17 @@ def _group_chart(rows: list[analysis.GroupRow], title: str) -> Markup:
     return charts.ci_bars([_ci_row(r.label, r.result) for r in rows], title)
 
 
-def _error_page(campaign: Campaign, error: analysis.AnalysisError) -> tuple[str, int]:
-    return render_template("staff/dashboard_error.html", campaign=campaign, message=str(error)), 200
+@bp.errorhandler(analysis.AnalysisError)
+def _error_page(error: analysis.AnalysisError) -> tuple[str, int]:
+    """A campaign whose answers cannot be analysed as set: its page says why (nothing was
+    stored); the one place the dashboard's pages show an analysis refusal."""
+    campaign = campaign_or_404(str((request.view_args or {}).get("code", "")))
+    message = "\n".join(texts(error))
+    return render_template("staff/dashboard_error.html", campaign=campaign, message=message), 200
+
+
+# Any other refusal of a service on these pages: the staff error page, as in staff.
+bp.register_error_handler(ServiceError, problems.refused)
 
 
 @bp.get("/staff/campaigns/<code>/dashboard")
@@ -80,10 +92,7 @@ def _error_page(campaign: Campaign, error: analysis.AnalysisError) -> tuple[str,
 def show(code: str) -> Any:
     campaign = campaign_or_404(code)
     period = _period(campaign)
-    try:
-        data = analysis.dashboard(campaign, current_user, period)
-    except analysis.AnalysisError as error:
-        return _error_page(campaign, error)
+    data = analysis.dashboard(campaign, current_user, period)
     page = request.args.get("page", 1, type=int) or 1
     comments, pages = analysis.comments(data.view, page)
     tree = data.tree
@@ -139,8 +148,6 @@ def criterion(code: str, node_code: str) -> Any:
         node, items = analysis.criterion_detail(view, node_code)
     except KeyError:
         abort(404)
-    except analysis.AnalysisError as error:
-        return _error_page(campaign, error)
     chart = charts.ci_bars(
         [_ci_row(f"{i.node.code} {i.node.label}", i.node) for i in items], node.label
     )
@@ -192,7 +199,7 @@ def weighting(code: str) -> Any:
                 )
                 analysis.build_design(analysis.frames.get(campaign), new)
             except (weighting_settings.WeightingError, analysis.AnalysisError) as exc:
-                error = str(exc)
+                error = "\n".join(texts(exc))
             else:
                 weighting_settings.save(campaign, new)
                 db.session.commit()
@@ -221,10 +228,7 @@ def export_indices(code: str, fmt: str) -> Any:
     if fmt not in ("csv", "xlsx"):
         abort(404)
     view = _view(campaign)
-    try:
-        tree = analysis.view_tree(view)
-    except analysis.AnalysisError as error:
-        return _error_page(campaign, error)
+    tree = analysis.view_tree(view)
     return _table_file(
         f"chi-so-{campaign.code}-{view.period.code}",
         fmt,
@@ -240,11 +244,8 @@ def export_par(code: str, fmt: str) -> Any:
     if fmt not in ("csv", "xlsx"):
         abort(404)
     view = _view(campaign)
-    try:
-        agencies = view.frame.loc[view.mask, "agency"].unique()
-        table = index_export.par_table(view, analysis.names(Agency, agencies))
-    except analysis.AnalysisError as error:
-        return _error_page(campaign, error)
+    agencies = view.frame.loc[view.mask, "agency"].unique()
+    table = index_export.par_table(view, analysis.names(Agency, agencies))
     return _table_file(
         f"diem-cchc-{campaign.code}-{view.period.code}",
         fmt,
@@ -280,7 +281,7 @@ def api_indices(code: str) -> Any:
     try:
         tree = analysis.view_tree(view)
     except analysis.AnalysisError as error:
-        return jsonify(error=str(error)), 409
+        return jsonify(error="\n".join(texts(error))), 409
     body = index_export.indices_json(view, tree)
     db.session.commit()
     return jsonify(body)

@@ -11,13 +11,14 @@ from flask import Flask
 
 from survey_app import i18n
 from survey_app.messages import CATALOGUE, text, texts
-from survey_app.services.errors import Conflict, NotFound, Problem, ServiceError
+from survey_app.services.errors import Conflict, Grouped, NotFound, Problem, ServiceError
+from survey_app.services.paper_import import paper_cell_code
 
 ROOT = Path(__file__).resolve().parent.parent / "survey_app"
 
 
-# Problems of a paper cell (survey_app.questions): the paper import words them itself
-# (services/paper_import.py ``_cell_message``), with the row and column they are in.
+# Problems of a paper cell (survey_app.questions): the paper import words them as its own
+# paper.cell.* (services/paper_import.py ``paper_cell_code``), with the row and column.
 WORDED_BY_THE_PAPER_IMPORT = {"answer.not_a_code", "answer.unknown_code", "answer.one_code"}
 
 
@@ -45,6 +46,12 @@ def _raised_codes() -> set[str]:
             ) or (problem and isinstance(function, ast.Name) and function.id == "Problem")
             if raising and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 codes.add(first.value)
+            # The paper import's helpers: _problem("code", ...) and _at(line, column, "code").
+            named = function.id if isinstance(function, ast.Name) else None
+            if named == "_problem" and isinstance(first, ast.Constant):
+                codes.add(str(first.value))
+            if named == "_at" and len(node.args) > 2 and isinstance(node.args[2], ast.Constant):
+                codes.add(str(node.args[2].value))
     return codes
 
 
@@ -95,3 +102,24 @@ def test_service_errors_carry_problems_and_a_status() -> None:
 def test_an_unknown_code_is_a_programming_error(app: Flask) -> None:
     with app.test_request_context("/"), pytest.raises(KeyError, match="no message"):
         texts(ServiceError.of("no.such.code"))
+
+
+def test_every_refusal_of_a_form_value_has_its_paper_cell_text() -> None:
+    """The paper import says every refusal of a question kind (``answer.*``) of a cell, as
+    ``paper.cell.*``."""
+    answer_codes = {code for code in _raised_codes() if code.startswith("answer.")}
+    assert WORDED_BY_THE_PAPER_IMPORT | {"answer.required", "answer.bad_text"} <= answer_codes
+    missing = {paper_cell_code(code) for code in answer_codes} - set(CATALOGUE)
+    assert missing == set()
+
+
+def test_counts_are_grouped_and_bounds_keep_their_decimals(app: Flask) -> None:
+    rows = Problem("paper.too_many_rows", {"rows": Grouped(20_000)})
+    bounds = Problem("paper.cell.between", {"minimum": Decimal("2.5"), "maximum": Decimal(10)})
+    line = Problem("paper.at_cell", {"line": 1234, "column": "Q1", "problem": bounds})
+    with app.test_request_context("/staff/"):
+        assert text(rows).startswith("Tệp có quá nhiều dòng: tối đa 20.000 dòng phiếu")
+        assert text(line) == "Dòng 1234, cột Q1: vui lòng nhập số từ 2,5 đến 10"
+        i18n.use_language("en")
+        assert "at most 20,000 form lines" in text(rows)
+        assert text(line) == "Line 1234, column Q1: please enter a number from 2.5 to 10"

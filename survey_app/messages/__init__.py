@@ -13,26 +13,53 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import format_decimal
 from flask_babel import LazyString
 
-from survey_app.i18n import day, number
-from survey_app.messages import accounts, citizen, common, dossier_codes, setup
+from survey_app.i18n import current_language, day, number
+from survey_app.messages import (
+    accounts,
+    analysis,
+    citizen,
+    common,
+    dossier_codes,
+    paper,
+    questionnaires,
+    setup,
+    weighting,
+)
 from survey_app.messages import text as text_area
-from survey_app.services.errors import Problem, ServiceError
+from survey_app.services.errors import Grouped, Problem, ServiceError
 
-AREAS = (common, text_area, accounts, setup, dossier_codes, citizen)
+AREAS = (
+    common,
+    text_area,
+    accounts,
+    setup,
+    dossier_codes,
+    citizen,
+    paper,
+    questionnaires,
+    weighting,
+    analysis,
+)
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()
 }
 
 
 def _param(value: Any) -> Any:
+    # A problem inside another (a cell's problem in "Dòng 7, cột II.2.1: ...") is its text.
+    if isinstance(value, Problem):
+        return text(value)
     if isinstance(value, dt.date):
         return day(value)
     if isinstance(value, Decimal):
         # Exact: as many decimals as the number has (a limit of 0,5 reads 0,5, not 0,50).
         exponent = value.normalize().as_tuple().exponent
         return number(value, max(0, -exponent) if isinstance(exponent, int) else 0)
+    if isinstance(value, Grouped):
+        return format_decimal(value, format="#,##0", locale=current_language())
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
     return number(value, 0) if isinstance(value, int) or value.is_integer() else number(value, 2)

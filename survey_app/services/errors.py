@@ -32,6 +32,11 @@ class Problem:
         return text(self)
 
 
+class Grouped(int):
+    """A count written with its thousands grouped in a message (20.000 in Vietnamese,
+    20,000 in English), as budgets and limits are; other integers are written plainly."""
+
+
 class ServiceError(Exception):
     """A request a service refuses; nothing was written. ``status`` is the HTTP status."""
 

@@ -15,8 +15,9 @@ while reading, before the next piece is read:
   read-only sheet trusts it and pads every row to it, and fills gaps between row numbers);
 - a CSV: its rows, fields per row and field length.
 
-Everything wrong gives :class:`FileRefused` with a Vietnamese message that names the
-limit; nothing here touches the database.
+Everything wrong gives :class:`FileRefused` with a problem code (``paper.*``, texts in
+``survey_app.messages.paper``) whose parameters name the limit; nothing here touches the
+database.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 from xml.etree.ElementTree import Element, iterparse
+
+from survey_app.services.errors import Grouped, ServiceError
 
 DATA_SHEET = "Phiếu"
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -61,13 +64,8 @@ class Budgets:
     unpacked_bytes: int = 150_000_000
 
 
-class FileRefused(Exception):
-    """The file cannot be read, or exceeds a budget; the message is Vietnamese."""
-
-
-def _n(value: int) -> str:
-    """Thousands with dots, as Vietnamese writes them: 20.000."""
-    return f"{value:,}".replace(",", ".")
+class FileRefused(ServiceError):
+    """The file cannot be read, or exceeds a budget (codes ``paper.*``)."""
 
 
 def _mb(value: int) -> str:
@@ -75,31 +73,23 @@ def _mb(value: int) -> str:
 
 
 def too_many_rows(budgets: Budgets) -> FileRefused:
-    return FileRefused(
-        f"Tệp có quá nhiều dòng: tối đa {_n(budgets.rows)} dòng phiếu mỗi tệp; "
-        "hãy chia thành nhiều tệp."
-    )
+    return FileRefused.of("paper.too_many_rows", rows=Grouped(budgets.rows))
 
 
 def _too_many_columns(line: int, budgets: Budgets) -> FileRefused:
-    return FileRefused(f"Dòng {line} có quá nhiều cột: tối đa {_n(budgets.columns)} cột mỗi dòng.")
+    return FileRefused.of("paper.too_many_columns", line=line, columns=Grouped(budgets.columns))
 
 
 def _too_many_cells(budgets: Budgets) -> FileRefused:
-    return FileRefused(
-        f"Tệp có quá nhiều ô dữ liệu: tối đa {_n(budgets.cells)} ô mỗi tệp; "
-        "hãy chia thành nhiều tệp."
-    )
+    return FileRefused.of("paper.too_many_cells", cells=Grouped(budgets.cells))
 
 
-NOT_XLSX = FileRefused(
-    "Tệp không phải là tệp Excel .xlsx hợp lệ (có thể là tệp .xls cũ, tệp có mật khẩu "
-    "hoặc tệp đã bị đổi tên): hãy mở bằng Excel và lưu lại dạng “Excel Workbook (.xlsx)”."
-)
-BROKEN_XLSX = FileRefused(
-    "Tệp Excel bị hỏng hoặc không đúng định dạng .xlsx nên không đọc được: hãy mở bằng "
-    "Excel và lưu lại dạng “Excel Workbook (.xlsx)”, hoặc dùng tệp mẫu."
-)
+def _not_xlsx() -> FileRefused:
+    return FileRefused.of("paper.not_xlsx")
+
+
+def _broken_xlsx() -> FileRefused:
+    return FileRefused.of("paper.broken_xlsx")
 
 
 def cell_text(value: Any) -> str:
@@ -134,25 +124,19 @@ def _check_archive(archive: zipfile.ZipFile, budgets: Budgets) -> None:
         name = info.filename.lower()
         total += size
         if total > budgets.unpacked_bytes:
-            raise FileRefused(
-                f"Tệp Excel khi giải nén vượt quá {_mb(budgets.unpacked_bytes)}; "
-                "hãy chia thành nhiều tệp."
-            )
+            raise FileRefused.of("paper.unpacked_too_big", size=_mb(budgets.unpacked_bytes))
         if size > RATIO_CHECKED_ABOVE and size > MAX_PACKING_RATIO * max(packed, 1):
-            raise FileRefused(
-                f"Tệp Excel bị nén bất thường (phần “{info.filename[:80]}” giải nén lớn gấp "
-                f"hơn {MAX_PACKING_RATIO} lần): không đọc tệp này."
+            raise FileRefused.of(
+                "paper.packed_oddly", member=info.filename[:80], ratio=MAX_PACKING_RATIO
             )
         if name.endswith("sharedstrings.xml"):
             if size > MAX_SHARED_STRINGS_BYTES:
-                raise FileRefused(
-                    f"Tệp Excel có quá nhiều văn bản: tối đa {_mb(MAX_SHARED_STRINGS_BYTES)} "
-                    "chữ trong các ô; hãy chia thành nhiều tệp."
-                )
+                raise FileRefused.of("paper.too_much_text", size=_mb(MAX_SHARED_STRINGS_BYTES))
         elif "worksheets/" not in name and size > MAX_OTHER_MEMBER_BYTES:
-            raise FileRefused(
-                f"Tệp Excel có phần “{info.filename[:80]}” lớn hơn "
-                f"{_mb(MAX_OTHER_MEMBER_BYTES)}: hãy lưu lại chỉ với dữ liệu phiếu."
+            raise FileRefused.of(
+                "paper.member_too_big",
+                member=info.filename[:80],
+                size=_mb(MAX_OTHER_MEMBER_BYTES),
             )
     for info in archive.infolist():
         if info.filename.lower().endswith(_XML_SUFFIXES):
@@ -166,10 +150,7 @@ def _refuse_doctype(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         while chunk := member.read(_SCAN_CHUNK):
             window = (tail + chunk).upper()
             if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
-                raise FileRefused(
-                    "Tệp Excel chứa khai báo XML (DOCTYPE/ENTITY) không được phép: "
-                    "hãy mở bằng Excel và lưu lại dạng “Excel Workbook (.xlsx)”."
-                )
+                raise FileRefused.of("paper.doctype")
             tail = chunk[-16:]
 
 
@@ -179,19 +160,18 @@ def _open_workbook(data: bytes, budgets: Budgets) -> tuple[Any, str]:
     from openpyxl.styles.stylesheet import apply_stylesheet
 
     if not data.startswith(b"PK"):
-        raise NOT_XLSX
+        raise _not_xlsx()
     entries = _zip_entry_count(data)
     if entries is None:
-        raise BROKEN_XLSX
+        raise _broken_xlsx()
     if entries > MAX_ZIP_MEMBERS:
-        raise FileRefused(
-            f"Tệp Excel có quá nhiều phần ({_n(entries)}; tối đa {MAX_ZIP_MEMBERS}): "
-            "hãy lưu lại chỉ với dữ liệu phiếu."
+        raise FileRefused.of(
+            "paper.too_many_members", members=Grouped(entries), maximum=MAX_ZIP_MEMBERS
         )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
-        raise BROKEN_XLSX from None
+        raise _broken_xlsx() from None
     _check_archive(archive, budgets)
     reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
     reader.read_manifest()
@@ -204,7 +184,7 @@ def _open_workbook(data: bytes, budgets: Budgets) -> tuple[Any, str]:
         if rel.target in reader.valid_files and "chartsheet" not in rel.Type
     ]
     if not sheets:
-        raise FileRefused("Tệp Excel không có trang tính nào để đọc.")
+        raise FileRefused.of("paper.no_sheet")
     path = dict(sheets).get(DATA_SHEET, sheets[0][1])
     return reader, path
 
@@ -279,7 +259,7 @@ def _xlsx_table(data: bytes, budgets: Budgets) -> list[list[str]]:
         raise
     except Exception:
         # Anything else an invalid package raises (zip, XML, openpyxl's own checks).
-        raise BROKEN_XLSX from None
+        raise _broken_xlsx() from None
 
 
 def _gather(rows: Iterator[tuple[int, list[str]]], budgets: Budgets) -> list[list[str]]:
@@ -288,9 +268,8 @@ def _gather(rows: Iterator[tuple[int, list[str]]], budgets: Budgets) -> list[lis
     data_rows = cells = 0
     for number, cells_of_row in rows:
         if number > 50 * budgets.rows:
-            raise FileRefused(
-                f"Tệp có dữ liệu ở dòng {_n(number)}: tối đa {_n(budgets.rows)} dòng phiếu; "
-                "hãy xoá các dòng thừa ở cuối trang tính."
+            raise FileRefused.of(
+                "paper.data_far_down", line=Grouped(number), rows=Grouped(budgets.rows)
             )
         if table:
             data_rows += 1
@@ -312,7 +291,7 @@ def _csv_table(data: bytes, budgets: Budgets) -> list[list[str]]:
     try:
         text = codecs.decode(data, "utf-8-sig")
     except UnicodeDecodeError:
-        raise FileRefused("Tệp CSV phải được lưu với bảng mã UTF-8 (Excel: “CSV UTF-8”).") from None
+        raise FileRefused.of("paper.csv_not_utf8") from None
     end = text.find("\n")
     first = text[: end if end >= 0 else MAX_FIELD_CHARS]
     # Excel in Vietnamese locales separates CSV fields with ';'.
@@ -339,9 +318,8 @@ def _csv_table(data: bytes, budgets: Budgets) -> list[list[str]]:
                 raise _too_many_cells(budgets)
             table.append(cells_of_row)
     except csv.Error:
-        raise FileRefused(
-            f"Tệp CSV không đúng định dạng ở dòng {reader.line_num}: ô quá dài (tối đa "
-            f"{_n(MAX_FIELD_CHARS)} ký tự) hoặc dấu ngoặc kép không đóng."
+        raise FileRefused.of(
+            "paper.csv_malformed", line=reader.line_num, chars=Grouped(MAX_FIELD_CHARS)
         ) from None
     return table
 
@@ -352,9 +330,7 @@ def _lines(text: str) -> Iterator[str]:
     stream: IO[str] = io.StringIO(text, newline="")
     while line := stream.readline(longest + 1):
         if len(line) > longest and not line.endswith(("\n", "\r")):
-            raise FileRefused(
-                f"Tệp CSV có một dòng dài hơn {_n(longest)} ký tự: không phải là tệp phiếu."
-            )
+            raise FileRefused.of("paper.csv_line_too_long", chars=Grouped(longest))
         yield line
 
 
@@ -370,4 +346,4 @@ def read_table(filename: str, data: bytes, budgets: Budgets | None = None) -> li
         return _xlsx_table(data, budgets)
     if name.endswith(".csv"):
         return _csv_table(data, budgets)
-    raise FileRefused("Chỉ nhận tệp .csv hoặc .xlsx.")
+    raise FileRefused.of("paper.not_csv_or_xlsx")

@@ -17,7 +17,8 @@ of the campaign). The CSV template is the header row; its codebook is a CSV too.
 
 ``import_file`` is all-or-nothing: every row is validated first (with the
 citizen form's ``submissions.validate_answers``), any error rejects the whole
-file with a per-row Vietnamese report, and only a clean file is stored, in the
+file with a per-row report (problems ``paper.at_cell``, texts in
+``survey_app.messages.paper``), and only a clean file is stored, in the
 caller's transaction. A file already imported into the campaign (same sha256)
 is refused (``ImportBatch`` is UNIQUE on campaign and file hash), and so is a file
 holding any form already imported (same number at the same desk): the whole file, with
@@ -39,10 +40,10 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from flask import has_app_context
-from flask_babel import force_locale
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy import exists, select, tuple_
@@ -53,11 +54,11 @@ from scoring.spreadsheet import append_row, csv_row
 from scoring.text import find_refused
 from survey_app import localtime
 from survey_app.extensions import db
-from survey_app.messages import text
+from survey_app.messages import texts
 from survey_app.models import Campaign, Desk, ImportBatch, PaperForm, StaffUser, Submission
 from survey_app.questions import kind_of
 from survey_app.services import audit
-from survey_app.services.errors import Problem
+from survey_app.services.errors import Conflict, Problem, ServiceError
 from survey_app.services.paper_files import Budgets, FileRefused
 from survey_app.services.paper_files import read_table as read_file_table
 from survey_app.services.questionnaires import definition
@@ -75,23 +76,24 @@ MAX_REPORTED_ERRORS = 200
 UID_NAMESPACE = uuid.UUID("6f1d3c52-6a4e-5b55-9d3c-2f1a5a0c9e11")
 
 
-class PaperImportError(Exception):
-    """An import that stores nothing; the message is Vietnamese."""
+class PaperImportError(ServiceError):
+    """An import that stores nothing (codes ``paper.*``)."""
 
 
 class ImportRejected(PaperImportError):
-    """The file has errors; ``errors`` are Vietnamese lines such as "Dòng 7, cột II.2.1: ..."."""
+    """The file has errors: one problem per error, placed on a line or a cell."""
 
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__(f"{len(errors)} lỗi")
-        self.errors = errors
+    @property
+    def errors(self) -> list[str]:
+        """The problems in words, lines such as "Dòng 7, cột II.2.1: ..."."""
+        return texts(self)
 
 
 class UnreadableFile(ImportRejected):
-    """The file cannot be read as a table, or exceeds a budget (one error line)."""
+    """The file cannot be read as a table, or exceeds a budget (one problem)."""
 
 
-class DuplicateImport(PaperImportError):
+class DuplicateImport(PaperImportError, Conflict):
     """This exact file was already imported into the campaign.
 
     The earlier batch is named (time, file, forms) only to whom may see it; another
@@ -101,31 +103,44 @@ class DuplicateImport(PaperImportError):
     def __init__(self, batch: ImportBatch, *, named: bool = True) -> None:
         if named:
             super().__init__(
-                f"Tệp này đã được nhập vào đợt khảo sát lúc "
-                f"{batch.imported_at:%H:%M %d/%m/%Y} (tệp {batch.filename}, "
-                f"{batch.row_count} phiếu); không lưu thêm phiếu nào."
+                _problem(
+                    "paper.file_imported_named",
+                    at=f"{batch.imported_at:%H:%M %d/%m/%Y}",
+                    filename=batch.filename,
+                    forms=batch.row_count,
+                )
             )
         else:
-            super().__init__("Tệp này đã được nhập vào đợt khảo sát; không lưu thêm phiếu nào.")
+            super().__init__(_problem("paper.file_imported"))
         self.batch = batch
 
 
-class DuplicateForms(PaperImportError):
+class DuplicateForms(PaperImportError, Conflict):
     """Forms of the file were already imported (same number at the same desk)."""
 
     def __init__(self, present: Sequence[tuple[str, str]], total: int) -> None:
-        named = [f"{form_id} ({desk})" for desk, form_id in present[:MAX_NAMED_DUPLICATES]]
-        more = len(present) - len(named)
-        listing = ", ".join(named) + (f" và {more} phiếu khác" if more > 0 else "")
-        if len(present) == total:
-            start = f"Tất cả {total} phiếu trong tệp đã được nhập trước đây"
-        else:
-            start = f"{len(present)} trong {total} phiếu của tệp đã được nhập trước đây"
-        super().__init__(
-            f"{start} (số phiếu, bộ phận một cửa): {listing}. Không phiếu nào của tệp được "
-            "lưu; hãy xoá các dòng đó khỏi tệp rồi tải lên lại."
+        named = ", ".join(f"{form_id} ({desk})" for desk, form_id in present[:MAX_NAMED_DUPLICATES])
+        more = len(present) - MAX_NAMED_DUPLICATES
+        listing: str | Problem = (
+            _problem("paper.forms_and_more", forms=named, more=more) if more > 0 else named
         )
+        if len(present) == total:
+            problem = _problem("paper.all_forms_imported", total=total, listing=listing)
+        else:
+            problem = _problem(
+                "paper.some_forms_imported", count=len(present), total=total, listing=listing
+            )
+        super().__init__(problem)
         self.present = list(present)
+
+
+def _problem(code: str, /, **params: Any) -> Problem:
+    return Problem(code, MappingProxyType(params))
+
+
+def _at(line: int, column: str, code: str, /, **params: Any) -> Problem:
+    """A problem of one cell: "Dòng 7, cột II.2.1: <what is wrong>"."""
+    return _problem("paper.at_cell", line=line, column=column, problem=_problem(code, **params))
 
 
 @dataclass(frozen=True)
@@ -246,7 +261,7 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
     try:
         return read_file_table(filename, data, budgets)
     except FileRefused as refused:
-        raise UnreadableFile([str(refused)]) from None
+        raise UnreadableFile(*refused.problems) from None
 
 
 def form_key(text: str) -> str:
@@ -279,40 +294,57 @@ class _Row:
     answers: dict[str, Any]
 
 
-def _cell_message(problem: Problem) -> str:
-    """A precise message for a code that is not on the item's scale (paper-specific)."""
-    allowed = ", ".join(str(c) for c in problem.params.get("allowed", ()))
-    value = problem.params.get("value")
-    if problem.code == "answer.not_a_code":
-        return f"“{value}” không phải là mã số (các mã hợp lệ: {allowed})"
-    if problem.code == "answer.unknown_code":
-        return f"mã {value} không có trong thang đo (các mã hợp lệ: {allowed})"
-    return "chỉ được ghi một mã"
+# The question kinds' refusals of a cell (answer.*), as said of paper (paper.cell.*): in
+# lower case, the end of "Dòng 7, cột II.2.1: ...", and "empty" where the form says
+# "please answer".
+PAPER_CELL_CODES = {
+    "answer.out_of_range": "paper.cell.between",
+    "answer.below_minimum": "paper.cell.at_least",
+    "answer.above_maximum": "paper.cell.at_most",
+    "answer.bad_text": "paper.cell.refused_text",
+}
+
+
+def paper_cell_code(code: str) -> str:
+    """The paper code of a question kind's ``answer.*`` code."""
+    return PAPER_CELL_CODES.get(code, "paper.cell." + code.removeprefix("answer."))
+
+
+def _cell_problem(line: int, column: str, problem: Problem) -> Problem:
+    """A cell's problem, placed on its line and column."""
+    params = dict(problem.params)
+    if "allowed" in params:
+        params["allowed"] = ", ".join(str(c) for c in params["allowed"])
+    return _at(line, column, paper_cell_code(problem.code), **params)
 
 
 def validate_rows(
     campaign: Campaign, table: list[list[str]], visible_agency_ids: set[int] | None
-) -> tuple[list[_Row], list[str]]:
-    """Check every row; return the clean rows and the Vietnamese error lines."""
+) -> tuple[list[_Row], list[Problem]]:
+    """Check every row; return the clean rows and the problems (``paper.*``)."""
     questionnaire = definition(campaign.questionnaire_version)
     if not table or not any(table[0]):
-        return [], ["Tệp trống: dòng 1 phải là dòng tiêu đề với tên các cột."]
+        return [], [_problem("paper.empty_file")]
     header = [h.strip() for h in table[0]]
-    errors: list[str] = []
+    errors: list[Problem] = []
     known = set(template_columns(questionnaire))
     seen: set[str] = set()
     for name in header:
         if name and name not in known:
             errors.append(
-                f"Dòng 1: cột “{name}” không có trong phiếu "
-                f"{questionnaire.id} {questionnaire.version}."
+                _problem(
+                    "paper.unknown_column",
+                    column=name,
+                    questionnaire=questionnaire.id,
+                    version=questionnaire.version,
+                )
             )
         if name and name in seen:
-            errors.append(f"Dòng 1: cột “{name}” bị lặp.")
+            errors.append(_problem("paper.repeated_column", column=name))
         seen.add(name)
     for required in (FORM_ID, DESK, SUBMITTED_ON):
         if required not in header:
-            errors.append(f"Dòng 1: thiếu cột bắt buộc “{required}”.")
+            errors.append(_problem("paper.missing_column", column=required))
     if errors:
         return [], errors
     desks = {d.code: d for d in campaign.desks}
@@ -321,61 +353,67 @@ def validate_rows(
     form_ids: dict[str, int] = {}
     data_lines = [(n, r) for n, r in enumerate(table[1:], start=2) if any(c.strip() for c in r)]
     if len(data_lines) > MAX_ROWS:
-        return [], [f"Tệp có {len(data_lines)} phiếu, vượt quá giới hạn {MAX_ROWS} phiếu mỗi lần."]
+        return [], [_problem("paper.too_many_forms", count=len(data_lines), maximum=MAX_ROWS)]
     if not data_lines:
-        return [], ["Tệp không có phiếu nào (chỉ có dòng tiêu đề)."]
+        return [], [_problem("paper.no_forms")]
     for line, cells in data_lines:
         values = dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=False))
-        row_errors: list[str] = []
+        row_errors: list[Problem] = []
         form_id = form_key(values.get(FORM_ID, ""))
         refused = find_refused(form_id, multiline=False)
         if not form_id:
-            row_errors.append(f"Dòng {line}, cột {FORM_ID}: thiếu số phiếu")
+            row_errors.append(_at(line, FORM_ID, "paper.cell.form_id_missing"))
         elif refused is not None or len(form_id) > FORM_ID_MAX_CHARS:
             row_errors.append(
-                f"Dòng {line}, cột {FORM_ID}: số phiếu phải là một dòng chữ hoặc số, tối đa "
-                f"{FORM_ID_MAX_CHARS} ký tự, không có ký tự điều khiển"
+                _at(line, FORM_ID, "paper.cell.form_id_invalid", maximum=FORM_ID_MAX_CHARS)
             )
         else:
             # Per desk, as stored (PaperForm): two desks may each have a form 1.
             key = f"{values.get(DESK, '').strip()}\n{form_id}"
             if key in form_ids:
                 row_errors.append(
-                    f"Dòng {line}, cột {FORM_ID}: số phiếu {form_id} trùng với dòng {form_ids[key]}"
+                    _at(
+                        line,
+                        FORM_ID,
+                        "paper.cell.form_id_repeated",
+                        form_id=form_id,
+                        line=form_ids[key],
+                    )
                 )
             form_ids.setdefault(key, line)
         desk_code = values.get(DESK, "").strip()
         desk = desks.get(desk_code)
         if not desk_code:
-            row_errors.append(f"Dòng {line}, cột {DESK}: thiếu mã bộ phận một cửa")
+            row_errors.append(_at(line, DESK, "paper.cell.desk_missing"))
         elif desk is None or (
             visible_agency_ids is not None and desk.agency_id not in visible_agency_ids
         ):
-            row_errors.append(
-                f"Dòng {line}, cột {DESK}: bộ phận một cửa “{desk_code}” không "
-                "thuộc đợt khảo sát này hoặc ngoài phạm vi của bạn"
-            )
+            row_errors.append(_at(line, DESK, "paper.cell.desk_unknown", desk=desk_code))
         date_text = values.get(SUBMITTED_ON, "").strip()
         submitted_on = _parse_date(date_text)
         if submitted_on is None:
-            row_errors.append(
-                f"Dòng {line}, cột {SUBMITTED_ON}: ngày “{date_text}” không hợp lệ "
-                "(ghi 2026-03-15 hoặc 15/03/2026)"
-            )
+            row_errors.append(_at(line, SUBMITTED_ON, "paper.cell.date_invalid", text=date_text))
         elif not campaign.starts_on <= submitted_on <= campaign.ends_on:
             row_errors.append(
-                f"Dòng {line}, cột {SUBMITTED_ON}: ngày {submitted_on:%d/%m/%Y} nằm ngoài "
-                f"thời gian đợt khảo sát ({campaign.starts_on:%d/%m/%Y} – "
-                f"{campaign.ends_on:%d/%m/%Y})"
+                _at(
+                    line,
+                    SUBMITTED_ON,
+                    "paper.cell.date_outside",
+                    day=submitted_on,
+                    starts_on=campaign.starts_on,
+                    ends_on=campaign.ends_on,
+                )
             )
         raw: dict[str, str | list[str]] = {}
+        refused_cells: set[str] = set()
         for code, item in items.items():
             text = values.get(code, "").strip()
             if not text:
                 continue
             cell, problem = kind_of(item).read_paper_cell(item, text)
             if problem is not None:
-                row_errors.append(f"Dòng {line}, cột {code}: {_cell_message(problem)}")
+                row_errors.append(_cell_problem(line, code, problem))
+                refused_cells.add(code)
                 continue
             raw[code] = cell
         try:
@@ -383,16 +421,15 @@ def validate_rows(
         except AnswersRefused as refused:
             answers, problems = refused.answers, refused.by_item()
         for code, problem in problems.items():
-            if not any(e.startswith(f"Dòng {line}, cột {code}:") for e in row_errors):
-                row_errors.append(f"Dòng {line}, cột {code}: {_paper_message(problem)}")
+            if code not in refused_cells:
+                row_errors.append(_cell_problem(line, code, problem))
         for code in raw:
             item = items[code]
             if code not in answers and code not in problems and item.show_if is not None:
                 # Skip logic hid the item: storing nothing silently would lose what was typed.
                 wanted = ", ".join(str(c) for c in sorted(item.show_if.codes))
                 row_errors.append(
-                    f"Dòng {line}, cột {code}: chỉ trả lời khi câu {item.show_if.item} có mã "
-                    f"{wanted}; hãy để trống ô này hoặc sửa câu {item.show_if.item}"
+                    _at(line, code, "paper.cell.hidden", item=item.show_if.item, codes=wanted)
                 )
         errors.extend(row_errors)
         if not row_errors and desk is not None and submitted_on is not None:
@@ -400,20 +437,11 @@ def validate_rows(
     return rows, errors
 
 
-def _paper_message(problem: Problem) -> str:
-    # The citizen form says "Vui lòng trả lời câu hỏi này"; on paper the cell is just empty.
-    if problem.code == "answer.required":
-        return "câu bắt buộc nhưng ô để trống"
-    with force_locale("vi"):
-        message = text(problem)
-    return message[0].lower() + message[1:].rstrip(".")
-
-
-def _limit(errors: list[str]) -> list[str]:
+def _limit(errors: list[Problem]) -> list[Problem]:
     if len(errors) <= MAX_REPORTED_ERRORS:
         return errors
     hidden = len(errors) - MAX_REPORTED_ERRORS
-    return errors[:MAX_REPORTED_ERRORS] + [f"… và {hidden} lỗi khác."]
+    return errors[:MAX_REPORTED_ERRORS] + [_problem("paper.more_errors", count=hidden)]
 
 
 def visible_batches(campaign: Campaign, visible_agency_ids: set[int] | None) -> list[ImportBatch]:
@@ -474,7 +502,7 @@ def import_file(
 ) -> ImportResult:
     """Validate a paper-survey file and store every row, or nothing; flush, do not commit.
 
-    Raises ``ImportRejected`` with the Vietnamese error lines for an unreadable file or
+    Raises ``ImportRejected`` with a problem per error for an unreadable file or
     any invalid row, ``DuplicateImport`` for a file already imported into this campaign,
     and ``DuplicateForms`` when any of its forms (number at a desk) is already stored;
     nothing is added to the session then. ``visible_agency_ids`` limits the desks rows
@@ -484,7 +512,7 @@ def import_file(
     digest = hashlib.sha256(data).hexdigest()
     rows, errors = validate_rows(campaign, read_table(filename, data), visible_agency_ids)
     if errors:
-        raise ImportRejected(_limit(errors))
+        raise ImportRejected(*_limit(errors))
     earlier = db.session.scalar(
         select(ImportBatch).filter_by(campaign_id=campaign.id, file_sha256=digest)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from types import MappingProxyType
 
 from sqlalchemy import func, select
 
@@ -12,17 +13,28 @@ from survey_app.caching import Cache
 from survey_app.extensions import db
 from survey_app.models import Desk, QuestionnaireVersion, Submission
 from survey_app.services import audit
+from survey_app.services.errors import Conflict, Problem
 
 log = logging.getLogger(__name__)
 
 
-class VersionConflict(ValueError):
-    """Changed content under a version number that already has answers."""
+class VersionConflict(Conflict):
+    """Changed content under a version number that already has answers
+    (``questionnaire.version_has_answers``)."""
 
     def __init__(self, filename: str, questionnaire_id: str, version: str, answers: int) -> None:
         super().__init__(
-            f"{filename}: {questionnaire_id} version {version} already has answers and cannot "
-            "change; give the changed questionnaire a new version"
+            Problem(
+                "questionnaire.version_has_answers",
+                MappingProxyType(
+                    {
+                        "filename": filename,
+                        "questionnaire": questionnaire_id,
+                        "version": version,
+                        "answers": answers,
+                    }
+                ),
+            )
         )
         self.filename = filename
         self.questionnaire_id = questionnaire_id

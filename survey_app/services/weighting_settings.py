@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, cast
 
 import pandas as pd
@@ -22,6 +23,7 @@ from scoring.questionnaire import Questionnaire
 from survey_app.models import Campaign
 from survey_app.questions import kind_of
 from survey_app.services import audit
+from survey_app.services.errors import Grouped, Problem, ServiceError
 
 DESIGN_COLUMNS = ("desk", "agency")
 DESIGN_LABELS = {"desk": "quầy", "agency": "cơ quan", None: "không"}
@@ -38,15 +40,11 @@ COUNT_COLUMN = "count"
 # some millions of dossiers a year; above 10**9 a count is a typing error (or 1e308, which
 # overflows every sum of the calibration).
 MAX_POPULATION_COUNT = 1e9
-_TOO_LARGE = (
-    "Dòng {line}: số lượng {value} quá lớn: tối đa "
-    + f"{MAX_POPULATION_COUNT:,.0f}".replace(",", ".")
-    + " cho một ô."
-)
 
 
-class WeightingError(ValueError):
-    """Settings that cannot be used; the message is Vietnamese, for the form."""
+class WeightingError(ServiceError):
+    """Settings that cannot be used (codes ``weighting.*``, texts in
+    ``survey_app.messages.weighting``)."""
 
 
 @dataclass(frozen=True)
@@ -159,32 +157,54 @@ def current(campaign: Campaign) -> WeightingSettings:
 
 
 # ----------------------------------------------------------------- parsing
-# What scoring's margins reader reports, said to the analyst (its codes and params).
-MARGINS_MESSAGES = {
-    "unreadable": "Tệp CSV không đọc được: {detail}",
-    "empty": "Tệp CSV cần một dòng tiêu đề và ít nhất một dòng số liệu.",
-    "no_count": f"Tệp CSV thiếu cột '{COUNT_COLUMN}' (số lượng trong tổng thể).",
-    "row_width": "Dòng {line}: có {found} cột, tiêu đề có {expected}.",
-    "count_not_number": "Dòng {line}: số lượng '{value}' không phải là số.",
-    "count_not_positive": "Dòng {line}: số lượng phải lớn hơn 0 (đang là {value}).",
-    "count_too_large": _TOO_LARGE,
-    "no_variables": "Tệp CSV cần ít nhất một cột biến (ví dụ gender, age_group).",
-    "empty_value": "Dòng {line}: giá trị '' của cột '{column}' không phải là mã số.",
-    "duplicate_cell": "Dòng {line}: ô {shown} bị lặp lại.",
-}
+# scoring's margins codes said to the analyst (weighting.margins.<code>).
+MARGINS_CODES = frozenset(
+    (
+        "unreadable",
+        "empty",
+        "no_count",
+        "row_width",
+        "count_not_number",
+        "count_not_positive",
+        "count_too_large",
+        "no_variables",
+        "empty_value",
+        "duplicate_cell",
+    )
+)
 
 
-def margins_message(error: MarginsError) -> str:
-    """The Vietnamese message for a margins file scoring could not read."""
+def _too_large(line: object, value: str) -> WeightingError:
+    return WeightingError.of(
+        "weighting.margins.count_too_large",
+        line=line,
+        value=value,
+        maximum=Grouped(MAX_POPULATION_COUNT),
+    )
+
+
+def margins_error(error: MarginsError) -> WeightingError:
+    """The refusal of a margins file scoring could not read: the one place turning
+    scoring's margins codes into the app's (``weighting.margins.*``)."""
     params = dict(error.params)
     if error.code == "duplicate_cell":
-        cell = cast(tuple[object, ...], params["cell"])
-        variables = cast(tuple[str, ...], params["variables"])
+        cell = cast(tuple[object, ...], params.pop("cell"))
+        variables = cast(tuple[str, ...], params.pop("variables"))
         params["shown"] = " × ".join(f"{v}={c}" for v, c in zip(variables, cell, strict=True))
     if "value" in params:
         params["value"] = str(params["value"])[:30]
-    template = MARGINS_MESSAGES.get(error.code)
-    return template.format(**params) if template else f"Tệp CSV không dùng được: {error}"
+    if error.code == "count_too_large":
+        return _too_large(params["line"], params["value"])
+    if error.code == "no_count":
+        params = {"column": COUNT_COLUMN}
+    if error.code not in MARGINS_CODES:
+        return WeightingError.of("weighting.margins.other", detail=str(error))
+    return WeightingError(Problem(f"weighting.margins.{error.code}", MappingProxyType(params)))
+
+
+def margins_message(error: MarginsError) -> str:
+    """The message, in the current language, for a margins file scoring could not read."""
+    return str(margins_error(error))
 
 
 def parse_margins(text: str, calibration: str, questionnaire: Questionnaire) -> tuple[Margin, ...]:
@@ -198,14 +218,13 @@ def parse_margins(text: str, calibration: str, questionnaire: Questionnaire) -> 
     try:
         read = scoring_margins.parse_margins(text)
     except MarginsError as error:
-        raise WeightingError(margins_message(error)) from None
+        raise margins_error(error) from None
     respondent = {item.code: item for item in questionnaire.respondent if kind_of(item).analysed}
 
     def known(variable: str) -> None:
         if variable not in respondent:
-            raise WeightingError(
-                f"Cột '{variable}' không phải là câu hỏi về người trả lời; dùng một trong: "
-                f"{', '.join(respondent)}."
+            raise WeightingError.of(
+                "weighting.not_respondent", column=variable, choices=", ".join(respondent)
             )
 
     def code_of(variable: str, raw: object, line: int) -> int:
@@ -213,25 +232,23 @@ def parse_margins(text: str, calibration: str, questionnaire: Questionnaire) -> 
         try:
             code = int(str(raw))
         except ValueError:
-            raise WeightingError(
-                f"Dòng {line}: giá trị '{raw}' của cột '{variable}' không phải là mã số."
+            raise WeightingError.of(
+                "weighting.value_not_code", line=line, value=str(raw), column=variable
             ) from None
         if code not in item.codes:
-            raise WeightingError(
-                f"Dòng {line}: mã {code} không có trong câu hỏi '{variable}' "
-                f"(các mã: {', '.join(str(c) for c in sorted(item.codes))})."
+            raise WeightingError.of(
+                "weighting.code_unknown",
+                line=line,
+                code=str(code),
+                column=variable,
+                codes=", ".join(str(c) for c in sorted(item.codes)),
             )
         return code
 
     if calibration == "rake" and (len(read) < 2 or any(len(m.variables) > 1 for m in read)):
-        raise WeightingError(
-            "Cân chỉnh lặp (raking) cần ít nhất hai biến biên, trong tệp có đúng các cột: "
-            "variable,value,count."
-        )
+        raise WeightingError.of("weighting.rake_needs_margins")
     if calibration != "rake" and len(read) > 1:
-        raise WeightingError(
-            "Hậu phân tầng cần một bảng: các cột biến rồi cột count (ví dụ gender,age_group,count)."
-        )
+        raise WeightingError.of("weighting.poststratify_one_table")
     margins = []
     for margin in read:
         for variable in margin.variables:
@@ -242,16 +259,16 @@ def parse_margins(text: str, calibration: str, questionnaire: Questionnaire) -> 
             key = tuple(code_of(v, c, line) for v, c in zip(margin.variables, cell, strict=True))
             if key in cells:
                 shown = " × ".join(f"{v}={c}" for v, c in zip(margin.variables, key, strict=True))
-                raise WeightingError(f"Dòng {line}: ô {shown} bị lặp lại.")
+                raise WeightingError.of("weighting.margins.duplicate_cell", line=line, shown=shown)
             if count > MAX_POPULATION_COUNT:
-                raise WeightingError(_TOO_LARGE.format(line=line, value=f"{count:g}"))
+                raise _too_large(line, f"{count:g}")
             cells[key] = count
         margins.append(Margin(margin.variables, cells))
     if calibration == "rake":
         totals = {m.variables[0]: sum(m.cells.values()) for m in margins}
         if max(totals.values()) - min(totals.values()) > 1e-9 * max(totals.values()):
             listed = ", ".join(f"{v}: {t:g}" for v, t in totals.items())
-            raise WeightingError(f"Tổng số lượng của các biên phải bằng nhau ({listed}).")
+            raise WeightingError.of("weighting.totals_differ", totals=listed)
     return tuple(margins)
 
 
@@ -265,9 +282,8 @@ def check_against_sample(margins: tuple[Margin, ...], frame: pd.DataFrame) -> No
         sample = frame[cols]
         missing = sample.isna().any(axis=1)
         if missing.any():
-            raise WeightingError(
-                f"{int(missing.sum())} phiếu chưa trả lời {' / '.join(cols)}; "
-                "không thể hiệu chỉnh trọng số theo biến này."
+            raise WeightingError.of(
+                "weighting.unanswered", count=int(missing.sum()), variables=" / ".join(cols)
             )
         present = {tuple(int(x) for x in row) for row in sample.drop_duplicates().to_numpy()}
         absent_in_sample = sorted(set(margin.cells) - present)
@@ -276,16 +292,14 @@ def check_against_sample(margins: tuple[Margin, ...], frame: pd.DataFrame) -> No
                 " × ".join(f"{v}={c}" for v, c in zip(cols, cell, strict=True))
                 for cell in absent_in_sample[:5]
             )
-            raise WeightingError(
-                f"Ô không có người trả lời nào trong mẫu: {cells}. Hãy gộp ô hoặc bỏ biến này."
-            )
+            raise WeightingError.of("weighting.cells_not_in_sample", cells=cells)
         absent_in_margins = sorted(present - set(margin.cells))
         if absent_in_margins:
             cells = ", ".join(
                 " × ".join(f"{v}={c}" for v, c in zip(cols, cell, strict=True))
                 for cell in absent_in_margins[:5]
             )
-            raise WeightingError(f"Tệp thiếu số lượng tổng thể cho ô có trong mẫu: {cells}.")
+            raise WeightingError.of("weighting.cells_not_in_margins", cells=cells)
 
 
 def build_settings(
@@ -299,27 +313,25 @@ def build_settings(
     """Validate the form (and the uploaded CSV) into settings; raise WeightingError."""
     strata = form.get("strata") or None
     cluster = form.get("cluster") or None
-    for name, value in (("Tầng", strata), ("Cụm", cluster)):
+    for name, value in (("strata", strata), ("cluster", cluster)):
         if value is not None and value not in DESIGN_COLUMNS:
-            raise WeightingError(f"{name}: chọn quầy, cơ quan hoặc không.")
+            raise WeightingError.of(f"weighting.{name}_column", field=name)
     if strata == "desk" and cluster == "agency":
-        raise WeightingError(
-            "Cụm phải nằm trong tầng: không thể lấy tầng theo quầy, cụm theo cơ quan."
-        )
+        raise WeightingError.of("weighting.cluster_outside_strata", field="cluster")
     if strata is not None and strata == cluster:
-        raise WeightingError("Tầng và cụm không thể cùng là một cột.")
+        raise WeightingError.of("weighting.strata_is_cluster", field="cluster")
     calibration = form.get("calibration") or "none"
     if calibration not in CALIBRATIONS:
-        raise WeightingError("Phương pháp hiệu chỉnh trọng số không hợp lệ.")
+        raise WeightingError.of("weighting.calibration_invalid", field="calibration")
     ci_method = form.get("ci_method") or "logit"
     if ci_method not in CI_METHODS:
-        raise WeightingError("Phương pháp khoảng tin cậy không hợp lệ.")
+        raise WeightingError.of("weighting.ci_method_invalid", field="ci_method")
     try:
         level = float(form.get("level") or 0.95)
     except ValueError:
         level = -1.0
     if not any(abs(level - allowed) < 1e-9 for allowed in LEVELS):
-        raise WeightingError("Độ tin cậy phải là 0,90, 0,95 hoặc 0,99.")
+        raise WeightingError.of("weighting.level_invalid", field="level")
     margins: tuple[Margin, ...] = ()
     filename = None
     if calibration != "none":
@@ -329,9 +341,9 @@ def build_settings(
         elif previous.calibration == calibration and previous.margins:
             margins, filename = previous.margins, previous.margins_file
         else:
-            raise WeightingError("Hãy tải lên tệp CSV số lượng tổng thể để hiệu chỉnh trọng số.")
+            raise WeightingError.of("weighting.margins_missing", field="margins")
         if frame.empty:
-            raise WeightingError("Đợt khảo sát chưa có phiếu nào để hiệu chỉnh trọng số.")
+            raise WeightingError.of("weighting.no_answers")
         check_against_sample(margins, frame)
     return WeightingSettings(strata, cluster, calibration, margins, ci_method, level, filename)
 

@@ -116,8 +116,6 @@ def import_paper(campaign_code: str, file: Path) -> None:
         _fail(f"no campaign with code {campaign_code!r}")
     try:
         result = paper_import.import_file(campaign, file.name, file.read_bytes())
-    except (paper_import.DuplicateImport, paper_import.DuplicateForms) as duplicate:
-        _fail(str(duplicate))
     except paper_import.ImportRejected as rejected:
         db.session.rollback()
         for line in rejected.errors:

@@ -26,6 +26,7 @@ from survey_app.services import paper_import as paper_import_service
 from survey_app.services.questionnaires import definition
 from survey_app.staff import bp
 from survey_app.staff.auth import DATA_ROLES, role_required
+from survey_app.staff.problems import flash_problems
 
 CSV_MIME = "text/csv; charset=utf-8"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -132,8 +133,8 @@ def paper_import(code: str) -> Response | tuple[str, int]:
         )
     except (paper_import_service.DuplicateImport, paper_import_service.DuplicateForms) as duplicate:
         db.session.rollback()
-        flash(str(duplicate), "error")
-        return _import_page(campaign, form, status=409)
+        flash_problems(duplicate)
+        return _import_page(campaign, form, status=duplicate.status)
     except paper_import_service.ImportRejected as rejected:
         db.session.rollback()
         audit.record(

@@ -39,11 +39,11 @@ def design_spec(settings: WeightingSettings) -> DesignSpec:
 def build_design(frame: pd.DataFrame, settings: WeightingSettings) -> SurveyDesign:
     """The campaign's survey design with the analysts' strata, clusters and calibration."""
     if len(frame) < 2:
-        raise AnalysisError("Đợt khảo sát chưa có đủ phiếu để tính chỉ số (cần ít nhất 2 phiếu).")
+        raise AnalysisError.of("analysis.too_few_answers")
     try:
         return design_spec(settings).build(frame)
     except ScoringError as error:
-        raise AnalysisError(f"Không tính được trọng số với cài đặt hiện tại: {error}") from None
+        raise AnalysisError.of("analysis.weights_failed", detail=str(error)) from None
 
 
 def design_for(frame: pd.DataFrame, settings: WeightingSettings) -> SurveyDesign:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.questionnaire import IndexNode, Questionnaire
+from survey_app.services.errors import ServiceError
 
 LEVEL_NAMES = ("Tổng thể", "Nhóm", "Tiêu chí")
 LEAF_LEVEL = "Câu hỏi"
@@ -32,8 +33,9 @@ TABLE_COLUMNS = (
 )
 
 
-class AnalysisError(ValueError):
-    """The campaign's data cannot be analysed as set (message in Vietnamese)."""
+class AnalysisError(ServiceError):
+    """The campaign's data cannot be analysed as set (codes ``analysis.*``, texts in
+    ``survey_app.messages.analysis``)."""
 
 
 @dataclass

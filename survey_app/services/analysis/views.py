@@ -166,7 +166,7 @@ def _index_table(
             method=settings.ci_method,  # type: ignore[arg-type]
         )
     except ScoringError as error:
-        raise AnalysisError(f"Không tính được chỉ số: {error}") from None
+        raise AnalysisError.of("analysis.indices_failed", detail=str(error)) from None
 
 
 def view_tree(view: View) -> NodeResult:
