@@ -8,6 +8,11 @@ One blueprint, ``staff``, split into modules by feature:
 - ``admin``: user management and the audit log (administrators only);
 - ``data``: paper-survey import and raw-response export;
 - ``setup``: agencies, desks, campaigns and questionnaire uploads;
+- ``language``: the switch between the Vietnamese and English interface;
+- ``problems``: how the pages show a service's refusal;
+- ``posters``: a desk's QR poster (blueprint ``posters``, endpoint names kept);
+- ``dashboard``: indices, weighting settings, exports and the JSON indices API
+  (blueprint ``dashboard``, also serving ``/api/v1/``);
 - ``commands``: the ``survey-app user`` and ``survey-app import`` CLI groups.
 
 Templates extend ``templates/base_staff.html`` (blocks ``title`` and
@@ -22,13 +27,17 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
 def init_app(app: Flask) -> None:
-    """Register the staff blueprint and point flask-login at its login page."""
+    """Register the staff blueprints and point flask-login at their login page."""
     from survey_app.extensions import login_manager
-    from survey_app.staff import (  # noqa: F401  (routes)
+
+    # Importing the modules puts their routes (and problems' error handler) on bp.
+    from survey_app.staff import (  # noqa: F401
         admin,
         auth,
+        dashboard,
         data,
         language,
+        posters,
         problems,
         setup,
         views,
@@ -39,5 +48,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
     login_manager.login_message_category = "info"
     app.register_blueprint(bp)
+    app.register_blueprint(posters.bp)
+    dashboard.init_app(app)
     app.cli.add_command(user_group)
     app.cli.add_command(import_group)
