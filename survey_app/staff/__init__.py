@@ -1,6 +1,6 @@
 """The staff workspace (khu vực cán bộ) under ``/staff/``.
 
-One blueprint, ``staff``, split into modules by feature:
+The blueprint ``staff``, split into modules by feature, and two older ones:
 
 - ``auth``: login/logout and the access decorators other modules use
   (``role_required``; see its docstring);
@@ -12,8 +12,9 @@ One blueprint, ``staff``, split into modules by feature:
 - ``problems``: how the pages show a service's refusal;
 - ``posters``: a desk's QR poster (blueprint ``posters``, endpoint names kept);
 - ``dashboard``: indices, weighting settings, exports and the JSON indices API
-  (blueprint ``dashboard``, also serving ``/api/v1/``);
-- ``commands``: the ``survey-app user`` and ``survey-app import`` CLI groups.
+  (blueprint ``dashboard``, also serving ``/api/v1/``).
+
+The CLI is in :mod:`survey_app.cli`.
 
 Templates extend ``templates/base_staff.html`` (blocks ``title`` and
 ``content``; ``nav_active`` names the current menu entry).
@@ -42,7 +43,6 @@ def init_app(app: Flask) -> None:
         setup,
         views,
     )
-    from survey_app.staff.commands import import_group, user_group
 
     login_manager.login_view = "staff.login"
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
@@ -50,5 +50,3 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(posters.bp)
     dashboard.init_app(app)
-    app.cli.add_command(user_group)
-    app.cli.add_command(import_group)
