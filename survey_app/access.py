@@ -42,7 +42,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from survey_app.extensions import db, login_manager
-from survey_app.models import ROLES, Agency, Campaign, Desk, StaffUser, Submission
+from survey_app.models import ROLES, Agency, Campaign, Desk, StaffUser
 from survey_app.services import staff_sessions
 from survey_app.services.organisation import subtree_ids
 from survey_app.settings import settings
@@ -189,10 +189,3 @@ def managed_campaign_or_404(code: str) -> Campaign:
     if not can_manage_campaign(current_user, campaign):
         abort(403)
     return campaign
-
-
-def submission_or_404(submission_id: int) -> Submission:
-    submission = db.session.get(Submission, submission_id)
-    if submission is None or not can_see_agency(current_user, submission.desk.agency_id):
-        abort(404)
-    return submission

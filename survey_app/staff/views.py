@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, render_template, url_for
+from flask import flash, render_template
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -119,13 +119,5 @@ def campaign(code: str) -> str:
         "staff/campaign.html",
         campaign=campaign,
         counts=counts,
-        dashboard_url=_optional_url("dashboard.show", code=campaign.code),
         can_edit=(has_role(*SETUP_ROLES) and access.can_manage_campaign(current_user, campaign)),
     )
-
-
-def _optional_url(endpoint: str, **values: str) -> str | None:
-    """A link to a colleague's page, only once that page exists."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)
