@@ -66,16 +66,11 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
 
     app.register_blueprint(citizen.bp)
 
-    from survey_app import onestop_api, posters
+    from survey_app import onestop_api
 
     app.register_blueprint(onestop_api.bp)
-    app.register_blueprint(posters.bp)
 
     from survey_app import staff
 
     staff.init_app(app)
-
-    from survey_app import dashboard
-
-    dashboard.init_app(app)
     return app

@@ -1,22 +1,60 @@
-"""Who may see what: every check is server-side and per record.
+"""Who may do and see what: every check is server-side, by role and per record.
 
-Administrators and province analysts see every agency; agency officers and
-viewers see their own agency and the agencies and desks below it. A record
-outside what a user may see answers 404, as if it did not exist, so ids of
-other agencies cannot be probed.
+By role, with one decorator on every staff view and API route::
+
+    from survey_app.access import READ_ROLES, campaign_or_404, role_required
+
+    @bp.get("/campaigns/<code>/dashboard")
+    @role_required(*READ_ROLES)          # any signed-in staff role
+    def dashboard(code):
+        campaign = campaign_or_404(code)   # per record: 404 outside the user's subtree
+        ...
+
+``role_required(*roles)`` is ``flask_login.login_required`` plus a role check: an
+anonymous user is redirected to ``/staff/login?next=...``; a signed-in user whose
+role is not listed gets 403. ``role_required(*roles, json=True)`` is its variant for
+the JSON API: 401 and 403 with a JSON body, never a redirect or a page. In
+templates, ``has_role(*roles)`` shows or hides what the role may use.
+
+Role groups: ``READ_ROLES`` (every role), ``DATA_ROLES`` (admin, analyst,
+officer: raw microdata, import, dossier codes), ``SETUP_ROLES`` (admin,
+analyst, officer: desks and campaigns), ``ANALYSIS_ROLES`` (admin, analyst:
+weighting settings), ``ADMIN_ROLES`` (admin: users, audit log, agencies,
+questionnaire uploads).
+
+Per record: administrators and province analysts see every agency; agency officers
+and viewers see their own agency and the agencies and desks below it. A record
+outside what a user may see answers 404, as if it did not exist, so ids of other
+agencies cannot be probed.
+
+Signing in starts a server-side session (``services.staff_sessions``) whose token the
+session cookie carries; the loader here checks it on every request.
 """
 
 from __future__ import annotations
 
-from flask import abort, flash, session
-from flask_login import current_user
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import abort, flash, jsonify, session
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from survey_app.extensions import db, login_manager
-from survey_app.models import Agency, Campaign, Desk, StaffUser, Submission
+from survey_app.models import ROLES, Agency, Campaign, Desk, StaffUser
 from survey_app.services import staff_sessions
 from survey_app.services.organisation import subtree_ids
 from survey_app.settings import settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+READ_ROLES = ROLES
+DATA_ROLES = ("admin", "analyst", "officer")
+# Who may create and change desks and campaigns (an officer within the own subtree).
+SETUP_ROLES = ("admin", "analyst", "officer")
+ANALYSIS_ROLES = ("admin", "analyst")
+ADMIN_ROLES = ("admin",)
 
 ALL_AGENCY_ROLES = ("admin", "analyst")
 
@@ -41,6 +79,46 @@ def load_user(user_id: str) -> StaffUser | None:
         )
         flash(message, "info")
     return user
+
+
+def role_required(*roles: str, json: bool = False) -> Callable[[F], F]:
+    """Require a signed-in, active user with one of ``roles``.
+
+    Pages: anonymous users go to the login page, other roles get 403. With ``json``
+    (API routes): 401 and 403 as JSON ``{"error": ...}``. The view keeps ``roles`` as
+    ``required_roles``, so a test can find a staff view that forgot the decorator.
+    """
+
+    def decorator(view: F) -> F:
+        if json:
+
+            @functools.wraps(view)
+            def api_view(*args: Any, **kwargs: Any) -> Any:
+                if not current_user.is_authenticated:
+                    return jsonify(error="Cần đăng nhập."), 401
+                if current_user.role not in roles:
+                    return jsonify(error="Không có quyền."), 403
+                return view(*args, **kwargs)
+
+            api_view.required_roles = roles  # type: ignore[attr-defined]
+            return cast(F, api_view)
+
+        @functools.wraps(view)
+        def page_view(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded = login_required(page_view)
+        guarded.required_roles = roles
+        return cast(F, guarded)
+
+    return decorator
+
+
+def has_role(*roles: str) -> bool:
+    """For templates and views: whether the current user is signed in with one of ``roles``."""
+    return bool(current_user.is_authenticated and current_user.role in roles)
 
 
 def visible_agency_ids(user: StaffUser) -> set[int] | None:
@@ -111,10 +189,3 @@ def managed_campaign_or_404(code: str) -> Campaign:
     if not can_manage_campaign(current_user, campaign):
         abort(403)
     return campaign
-
-
-def submission_or_404(submission_id: int) -> Submission:
-    submission = db.session.get(Submission, submission_id)
-    if submission is None or not can_see_agency(current_user, submission.desk.agency_id):
-        abort(404)
-    return submission

@@ -458,7 +458,7 @@ def test_margin_counts_must_be_finite_and_at_most_a_billion(
 def test_a_margins_file_over_the_limit_is_refused_not_cut(app: Flask, loaded: FlaskClient) -> None:
     """Before, the first 2 MB were read and used: here the cut kept gender 1 and 2, and
     dropped the third line that makes the file wrong."""
-    from survey_app.dashboard import MAX_MARGINS_BYTES
+    from survey_app.staff.dashboard import MAX_MARGINS_BYTES
 
     login(loaded, "analyst")
     body = b"gender,count\n1,100\n2,120\n" + b"\n" * MAX_MARGINS_BYTES + b"3,5\n"

@@ -206,6 +206,25 @@ def test_cli_writes_every_desk_poster_into_a_folder(desk_app: Flask, tmp_path: P
     assert files == ["poster-HT-STP-01.svg", "poster-HT-SXD-01.svg"]
 
 
+def test_cli_and_staff_page_name_a_poster_file_alike(desk_app: Flask, tmp_path: Path) -> None:
+    # A code stored before codes were checked (or by hand in the database) holds a space, a
+    # quote and a Vietnamese letter: the page's header and the folder get the same ASCII name.
+    with desk_app.app_context():
+        _desk("HT-STP-01").code = "HT STP'01đ"
+        db.session.commit()
+    result = desk_app.test_cli_runner().invoke(
+        args=["desk", "posters", "--all", "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    client = desk_app.test_client()
+    _login(client, desk_app, "officer", "HT-STP")
+    response = client.get("/staff/desks/HT%20STP%2701%C4%91/poster.svg")
+    assert response.status_code == 200
+    assert 'filename="poster-HT_STP_01_.svg"' in response.headers["Content-Disposition"]
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == ["poster-HT-SXD-01.svg", "poster-HT_STP_01_.svg"]
+
+
 def test_cli_issues_a_dossier_code_with_its_qr(desk_app: Flask, tmp_path: Path) -> None:
     qr = tmp_path / "receipt.svg"
     result = desk_app.test_cli_runner().invoke(

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
-from survey_app.cli_errors import ServiceGroup
+from survey_app.cli.errors import ServiceGroup
 from survey_app.extensions import db
 from survey_app.models import Campaign, ImportBatch
 from survey_app.services import organisation, paper_import

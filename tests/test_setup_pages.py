@@ -174,6 +174,13 @@ def test_a_viewer_sees_no_set_up_buttons(province: Flask) -> None:
     assert "Nạp phiếu khảo sát" not in text(viewer.get("/staff/questionnaires"))
 
 
+def test_every_role_finds_the_dashboard_from_the_campaign_page(province: Flask) -> None:
+    viewer = signed_in(province, "xem")
+    page = text(viewer.get("/staff/campaigns/STP-2026"))
+    assert 'href="/staff/campaigns/STP-2026/dashboard"' in page
+    assert viewer.get("/staff/campaigns/STP-2026/dashboard").status_code == 200
+
+
 # --------------------------------------------------------------------------- campaigns
 
 

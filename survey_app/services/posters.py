@@ -10,6 +10,7 @@ turns the SVG into a PDF when one is wanted.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
@@ -165,3 +166,11 @@ def poster_svg(desk: Desk) -> str:
     )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def poster_filename(desk: Desk) -> str:
+    """``poster-<desk code>.svg``, safe as a file name and in a Content-Disposition header.
+
+    Desk codes are checked when typed, but a file name must hold whatever is stored.
+    """
+    return f"poster-{re.sub(r'[^A-Za-z0-9_.-]', '_', desk.code)}.svg"

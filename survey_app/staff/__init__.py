@@ -1,6 +1,6 @@
 """The staff workspace (khu vực cán bộ) under ``/staff/``.
 
-One blueprint, ``staff``, split into modules by feature:
+The blueprint ``staff``, split into modules by feature, and two older ones:
 
 - ``auth``: login/logout and the access decorators other modules use
   (``role_required``; see its docstring);
@@ -8,7 +8,13 @@ One blueprint, ``staff``, split into modules by feature:
 - ``admin``: user management and the audit log (administrators only);
 - ``data``: paper-survey import and raw-response export;
 - ``setup``: agencies, desks, campaigns and questionnaire uploads;
-- ``commands``: the ``survey-app user`` and ``survey-app import`` CLI groups.
+- ``language``: the switch between the Vietnamese and English interface;
+- ``problems``: how the pages show a service's refusal;
+- ``posters``: a desk's QR poster (blueprint ``posters``, endpoint names kept);
+- ``dashboard``: indices, weighting settings, exports and the JSON indices API
+  (blueprint ``dashboard``, also serving ``/api/v1/``).
+
+The CLI is in :mod:`survey_app.cli`.
 
 Templates extend ``templates/base_staff.html`` (blocks ``title`` and
 ``content``; ``nav_active`` names the current menu entry).
@@ -22,22 +28,25 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
 def init_app(app: Flask) -> None:
-    """Register the staff blueprint and point flask-login at its login page."""
+    """Register the staff blueprints and point flask-login at their login page."""
     from survey_app.extensions import login_manager
-    from survey_app.staff import (  # noqa: F401  (routes)
+
+    # Importing the modules puts their routes (and problems' error handler) on bp.
+    from survey_app.staff import (  # noqa: F401
         admin,
         auth,
+        dashboard,
         data,
         language,
+        posters,
         problems,
         setup,
         views,
     )
-    from survey_app.staff.commands import import_group, user_group
 
     login_manager.login_view = "staff.login"
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
     login_manager.login_message_category = "info"
     app.register_blueprint(bp)
-    app.cli.add_command(user_group)
-    app.cli.add_command(import_group)
+    app.register_blueprint(posters.bp)
+    dashboard.init_app(app)

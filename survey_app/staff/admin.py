@@ -10,12 +10,12 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from survey_app.access import ADMIN_ROLES, role_required
 from survey_app.extensions import db
 from survey_app.models import ROLES, Agency
 from survey_app.services import accounts, audit
 from survey_app.services.errors import ServiceError
 from survey_app.staff import bp
-from survey_app.staff.auth import ADMIN_ROLES, role_required
 from survey_app.staff.problems import flash_problems
 from survey_app.text_input import checks_own_text
 

@@ -1,44 +1,21 @@
-"""Login, logout and the access decorators of the staff workspace.
+"""Login, logout and the own password of the staff workspace.
 
-Use in any staff view (also the dashboard's)::
-
-    from survey_app.staff.auth import READ_ROLES, role_required
-
-    @bp.get("/campaigns/<code>/dashboard")
-    @role_required(*READ_ROLES)          # any signed-in staff role
-    def dashboard(code):
-        campaign = access.campaign_or_404(code)   # per record: 404 outside the user's subtree
-        ...
-
-``role_required(*roles)`` is ``flask_login.login_required`` plus a role check:
-an anonymous user is redirected to ``/staff/login?next=...``; a signed-in user
-whose role is not listed gets 403. Per-record checks (another agency's desk,
-campaign, submission) are done with ``survey_app.access`` and answer 404.
-
-Signing in starts a server-side session (``services.staff_sessions``) whose token the
-session cookie carries; the loader in ``survey_app.access`` checks it on every request.
-
-Role groups: ``READ_ROLES`` (every role), ``DATA_ROLES`` (admin, analyst,
-officer: raw microdata, import, dossier codes), ``SETUP_ROLES`` (admin,
-analyst, officer: desks and campaigns), ``ANALYSIS_ROLES`` (admin, analyst:
-weighting settings), ``ADMIN_ROLES`` (admin: users, audit log, agencies,
-questionnaire uploads).
+Who may use which view is decided by :func:`survey_app.access.role_required`.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import flash, make_response, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from survey_app.access import READ_ROLES, has_role, role_required
 from survey_app.extensions import db
 from survey_app.i18n import remember_staff_language
 from survey_app.models import StaffUser
@@ -47,35 +24,6 @@ from survey_app.services.errors import ServiceError
 from survey_app.staff import bp, login_limits
 from survey_app.staff.problems import flash_problems
 from survey_app.text_input import SingleLine, checks_own_text
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-READ_ROLES = ("admin", "analyst", "officer", "viewer")
-DATA_ROLES = ("admin", "analyst", "officer")
-# Who may create and change desks and campaigns (an officer within the own subtree).
-SETUP_ROLES = ("admin", "analyst", "officer")
-ANALYSIS_ROLES = ("admin", "analyst")
-ADMIN_ROLES = ("admin",)
-
-
-def role_required(*roles: str) -> Callable[[F], F]:
-    """Require a signed-in, active user with one of ``roles`` (403 otherwise)."""
-
-    def decorator(view: F) -> F:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return login_required(wrapped)  # type: ignore[return-value]
-
-    return decorator
-
-
-def has_role(*roles: str) -> bool:
-    """For templates: whether the current user has one of ``roles``."""
-    return bool(current_user.is_authenticated and current_user.role in roles)
 
 
 class LoginForm(FlaskForm):
@@ -168,7 +116,7 @@ def _sign_in(user: StaffUser) -> None:
 
 
 @bp.post("/logout")
-@login_required
+@role_required(*READ_ROLES)
 def logout() -> Response:
     if LogoutForm().validate_on_submit():
         staff_sessions.end(session.get("sid"), "logout")

@@ -18,6 +18,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.utils import secure_filename
 
 from survey_app import access
+from survey_app.access import DATA_ROLES, role_required
 from survey_app.extensions import db
 from survey_app.models import Campaign
 from survey_app.request_limits import accepts_upload
@@ -25,7 +26,6 @@ from survey_app.services import audit, raw_export
 from survey_app.services import paper_import as paper_import_service
 from survey_app.services.questionnaires import definition
 from survey_app.staff import bp
-from survey_app.staff.auth import DATA_ROLES, role_required
 from survey_app.staff.problems import flash_problems
 
 CSV_MIME = "text/csv; charset=utf-8"

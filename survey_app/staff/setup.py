@@ -35,6 +35,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from scoring.questionnaire import QuestionnaireError
 from survey_app import access, localtime
+from survey_app.access import ADMIN_ROLES, READ_ROLES, SETUP_ROLES, role_required
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
 from survey_app.request_limits import accepts_upload
@@ -45,7 +46,6 @@ from survey_app.services.organisation import SetupError
 from survey_app.services.posters import desk_url
 from survey_app.settings import settings
 from survey_app.staff import bp
-from survey_app.staff.auth import ADMIN_ROLES, READ_ROLES, SETUP_ROLES, role_required
 from survey_app.staff.problems import Errors, field_errors
 from survey_app.text_input import checks_own_text
 

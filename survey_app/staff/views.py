@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, render_template, url_for
+from flask import flash, render_template
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from survey_app import access, localtime
+from survey_app.access import DATA_ROLES, READ_ROLES, SETUP_ROLES, has_role, role_required
 from survey_app.extensions import db
 from survey_app.models import Campaign, Desk
 from survey_app.services import audit, dossier_codes, organisation
@@ -18,7 +19,6 @@ from survey_app.services.errors import ServiceError
 from survey_app.services.posters import desk_url
 from survey_app.services.raw_export import response_counts
 from survey_app.staff import bp
-from survey_app.staff.auth import DATA_ROLES, READ_ROLES, SETUP_ROLES, role_required
 from survey_app.staff.problems import flash_problems
 from survey_app.text_input import SingleLine, checks_own_text
 
@@ -119,15 +119,5 @@ def campaign(code: str) -> str:
         "staff/campaign.html",
         campaign=campaign,
         counts=counts,
-        dashboard_url=_optional_url("dashboard.show", code=campaign.code),
-        can_edit=(
-            current_user.role in SETUP_ROLES and access.can_manage_campaign(current_user, campaign)
-        ),
+        can_edit=(has_role(*SETUP_ROLES) and access.can_manage_campaign(current_user, campaign)),
     )
-
-
-def _optional_url(endpoint: str, **values: str) -> str | None:
-    """A link to a colleague's page, only once that page exists."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)

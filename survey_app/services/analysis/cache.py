@@ -134,7 +134,7 @@ class FrameCache:
             latest, count, uid = stored["version"]
             version: Version = (int(latest), int(count), str(uid))
             responses = stored["responses"]
-        except Exception:  # noqa: BLE001  (a damaged cache file is simply ignored)
+        except Exception:  # a damaged cache file is simply ignored
             return None
         if content_hash != campaign.questionnaire_version.content_hash:
             return None

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, Response
-from flask_login import login_required
 
-from survey_app.access import desk_or_404
-from survey_app.services.posters import poster_svg
+from survey_app.access import READ_ROLES, desk_or_404, role_required
+from survey_app.services.posters import poster_filename, poster_svg
 
 bp = Blueprint("posters", __name__, url_prefix="/staff")
 
 
 @bp.get("/desks/<code>/poster.svg")
-@login_required
+@role_required(*READ_ROLES)
 def desk_poster(code: str) -> Response:
     """The A4 SVG poster of a desk the official may see (404 otherwise)."""
     desk = desk_or_404(code)
-    # Desk codes are typed by administrators; keep the header well-formed whatever they are.
-    filename = re.sub(r"[^A-Za-z0-9_.-]", "_", desk.code)
     return Response(
         poster_svg(desk),
         mimetype="image/svg+xml",
-        headers={"Content-Disposition": f'inline; filename="poster-{filename}.svg"'},
+        headers={"Content-Disposition": f'inline; filename="{poster_filename(desk)}"'},
     )

@@ -26,7 +26,13 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from survey_app import charts
-from survey_app.access import campaign_or_404
+from survey_app.access import (
+    ANALYSIS_ROLES,
+    READ_ROLES,
+    campaign_or_404,
+    has_role,
+    role_required,
+)
 from survey_app.extensions import db
 from survey_app.messages import texts
 from survey_app.models import Agency, Campaign
@@ -35,7 +41,6 @@ from survey_app.request_limits import accepts_upload
 from survey_app.services import analysis, index_export, questionnaires, weighting_settings
 from survey_app.services.errors import ServiceError
 from survey_app.staff import problems
-from survey_app.staff.auth import ANALYSIS_ROLES, READ_ROLES, role_required
 from survey_app.staff.data import CSV_MIME, XLSX_MIME, download
 
 bp = Blueprint("dashboard", __name__)
@@ -135,7 +140,7 @@ def show(code: str) -> Any:
         page=page,
         pages=pages,
         wide_warning=analysis.WIDE_WARNING,
-        can_weight=current_user.role in ANALYSIS_ROLES,
+        can_weight=has_role(*ANALYSIS_ROLES),
     )
 
 
@@ -267,12 +272,9 @@ def _table_file(
 
 
 @bp.get("/api/v1/campaigns/<code>/indices")
+@role_required(*READ_ROLES, json=True)
 def api_indices(code: str) -> Any:
     """JSON for signed-in staff; same per-record rules as the pages (404 outside)."""
-    if not current_user.is_authenticated:
-        return jsonify(error="Cần đăng nhập."), 401
-    if current_user.role not in READ_ROLES:
-        return jsonify(error="Không có quyền."), 403
     campaign = campaign_or_404(code)
     period = analysis.find_period(campaign, request.args.get("period"))
     if period is None:

@@ -1,93 +1,23 @@
-"""Command line: `survey-app --help` (or `flask --app survey_app --help`)."""
+"""``survey-app agency``, ``desk`` and ``campaign``: the province's organisation.
+
+The same service functions (:mod:`survey_app.services.organisation`) as the staff
+set-up pages.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from scoring.questionnaire import QuestionnaireError, load_questionnaire
-from survey_app import migrate
-from survey_app.cli_errors import ServiceGroup
+from survey_app.cli.errors import ServiceGroup, fail
 from survey_app.extensions import db
-from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
-from survey_app.services import audit, dossier_codes, organisation, posters, questionnaires
+from survey_app.models import Agency, Campaign, Desk
+from survey_app.services import organisation, posters
 from survey_app.settings import settings
-
-
-def _fail(message: str) -> None:
-    db.session.rollback()
-    raise click.ClickException(message)
-
-
-@click.group("db", cls=ServiceGroup)
-def db_group() -> None:
-    """Database schema."""
-
-
-@db_group.command("upgrade")
-@click.argument("revision", default="head")
-@with_appcontext
-def db_upgrade(revision: str) -> None:
-    """Apply the Alembic migrations."""
-    migrate.upgrade(current_app._get_current_object(), revision)  # type: ignore[attr-defined]
-    click.echo(f"database at {revision}")
-
-
-@click.group("questionnaire", cls=ServiceGroup)
-def questionnaire_group() -> None:
-    """Questionnaire YAML files."""
-
-
-@questionnaire_group.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def questionnaire_validate(files: tuple[Path, ...]) -> None:
-    """Check YAML files; print every problem with file, line and path."""
-    failed = False
-    for path in files:
-        try:
-            q = load_questionnaire(path)
-        except QuestionnaireError as error:
-            failed = True
-            for problem in error.problems:
-                click.echo(problem, err=True)
-        else:
-            click.echo(f"{path}: ok ({q.id} {q.version}, {len(q.items)} items)")
-    if failed:
-        sys.exit(1)
-
-
-@questionnaire_group.command("load")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@with_appcontext
-def questionnaire_load(files: tuple[Path, ...]) -> None:
-    """Validate and store YAML files; all or nothing."""
-    results = []
-    for path in files:
-        try:
-            row, what = questionnaires.load_file(path)
-        except QuestionnaireError as error:
-            _fail("\n".join(error.problems))
-        results.append(f"{path}: {what} ({row.questionnaire_id} {row.version})")
-    db.session.commit()
-    click.echo("\n".join(results))
-
-
-@questionnaire_group.command("list")
-@with_appcontext
-def questionnaire_list() -> None:
-    """Loaded questionnaire versions."""
-    for row in db.session.scalars(
-        select(QuestionnaireVersion).order_by(
-            QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.version
-        )
-    ):
-        click.echo(f"{row.questionnaire_id}\t{row.version}\t{row.title}")
 
 
 @click.group("agency", cls=ServiceGroup)
@@ -218,32 +148,10 @@ def desk_posters(all_desks: bool, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     count = 0
     for desk in db.session.scalars(select(Desk).filter_by(active=True).order_by(Desk.code)):
-        name = "poster-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in desk.code)
-        (folder / f"{name}.svg").write_text(posters.poster_svg(desk), encoding="utf-8")
+        svg = posters.poster_svg(desk)
+        (folder / posters.poster_filename(desk)).write_text(svg, encoding="utf-8")
         count += 1
     click.echo(f"{count} posters written to {folder}")
-
-
-@click.group("dossier-code", cls=ServiceGroup)
-def dossier_code_group() -> None:
-    """Single-use survey codes printed on dossier receipts (mã hồ sơ)."""
-
-
-@dossier_code_group.command("issue")
-@click.argument("desk_code")
-@click.argument("dossier_ref")
-@click.option(
-    "--qr",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="also write the QR code as an SVG file",
-)
-@with_appcontext
-def dossier_code_issue(desk_code: str, dossier_ref: str, qr: Path | None) -> None:
-    """Issue a code for a dossier received at a desk; print its survey URL."""
-    url = dossier_codes.survey_url(dossier_codes.issue(desk_code, dossier_ref))
-    click.echo(url)
-    if qr is not None:
-        qr.write_text(posters.qr_svg(url), encoding="utf-8")
 
 
 @click.group("campaign", cls=ServiceGroup)
@@ -315,9 +223,9 @@ def campaign_edit(
     that has answers in the campaign.
     """
     if (questionnaire_id is None) != (version is None):
-        _fail("--questionnaire and --version go together")
+        fail("--questionnaire and --version go together")
     if desk_codes and (add_desks or remove_desks):
-        _fail("give either --desk (the whole list) or --add-desk/--remove-desk")
+        fail("give either --desk (the whole list) or --add-desk/--remove-desk")
     desks: list[str] | None = list(desk_codes) or None
     if add_desks or remove_desks:
         current = [d.code for d in organisation.campaign_by_code(code).desks]
@@ -353,84 +261,3 @@ def campaign_list() -> None:
         click.echo(
             f"{c.code}\t{c.starts_on}..{c.ends_on}\t{q.questionnaire_id} {q.version}\t{desks}"
         )
-
-
-@click.group("demo", cls=ServiceGroup)
-def demo_group() -> None:
-    """The demo province."""
-
-
-@demo_group.command("load")
-@click.option(
-    "--responses",
-    default=300,
-    show_default=True,
-    help="demo citizen responses per campaign that has none yet (0: none)",
-)
-@with_appcontext
-def demo_load(responses: int) -> None:
-    """Create the demo agencies, desks and campaigns (skips what exists), and responses."""
-    from survey_app.demo import load_demo, load_demo_responses
-
-    created = load_demo()
-    if created:
-        audit.record("demo.load", None, created=created)
-    db.session.commit()
-    created += load_demo_responses(responses)
-    db.session.commit()
-    click.echo("\n".join(created) or "demo already loaded")
-    base = settings().public_base_url
-    for desk in db.session.scalars(select(Desk).order_by(Desk.code)):
-        click.echo(f"{desk.code}: {base}/s/{desk.public_id}")
-
-
-@click.group("analysis", cls=ServiceGroup)
-def analysis_group() -> None:
-    """The dashboard's cache of responses."""
-
-
-@analysis_group.command("warm")
-@click.argument("codes", nargs=-1)
-@with_appcontext
-def analysis_warm(codes: tuple[str, ...]) -> None:
-    """Read the responses of campaigns (default: all) into the dashboard's disk cache.
-
-    A campaign's first dashboard reads all its responses from the database (about 1.4 s
-    per 200,000 here); after this, a server reads them from ANALYSIS_CACHE_DIR instead.
-    """
-    from survey_app.services import analysis
-
-    if not settings().analysis_cache_dir:
-        _fail("ANALYSIS_CACHE_DIR is empty: there is no disk cache to warm")
-    query = select(Campaign).order_by(Campaign.code)
-    if codes:
-        query = query.where(Campaign.code.in_(codes))
-    campaigns = db.session.scalars(query).all()
-    missing = sorted(set(codes) - {c.code for c in campaigns})
-    if missing:
-        _fail(f"no campaign with code {', '.join(missing)}")
-    for campaign in campaigns:
-        frame = analysis.frames.get(campaign)
-        click.echo(f"{campaign.code}: {len(frame)} responses cached")
-
-
-def init_app(app: Flask) -> None:
-    groups = (
-        db_group,
-        questionnaire_group,
-        agency_group,
-        desk_group,
-        campaign_group,
-        demo_group,
-        dossier_code_group,
-        analysis_group,
-    )
-    for group in groups:
-        app.cli.add_command(group)
-
-
-def main() -> None:
-    """Entry point of the `survey-app` console script."""
-    from survey_app import create_app
-
-    FlaskGroup(create_app=create_app)()

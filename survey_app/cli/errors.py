@@ -1,21 +1,28 @@
-"""How the command line shows a service's refusal (:class:`ServiceError`), in one place.
+"""How a command stops on a refusal, in one place.
 
 Every command group of ``survey-app`` that calls services is a :class:`ServiceGroup`: a
-refusal raised by any of its commands rolls the session back and prints ``Error: <the
-problems in words>`` (one line each), exit status 1.
+refusal raised by any of its commands (:class:`ServiceError`) rolls the session back and
+prints ``Error: <the problems in words>`` (one line each), exit status 1. A command that
+refuses on its own calls :func:`fail`, which ends it the same way.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from survey_app.extensions import db
 from survey_app.messages import texts
 from survey_app.services.errors import ServiceError
+
+
+def fail(message: str) -> NoReturn:
+    """Stop the command with ``message`` (exit status 1); nothing of it is stored."""
+    db.session.rollback()
+    raise click.ClickException(message)
 
 
 def _refusing(callback: Callable[..., Any]) -> Callable[..., Any]:
@@ -25,8 +32,7 @@ def _refusing(callback: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return callback(*args, **kwargs)
         except ServiceError as error:
-            db.session.rollback()
-            raise click.ClickException("\n".join(texts(error))) from None
+            fail("\n".join(texts(error)))
 
     return run
 
