@@ -38,6 +38,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import abort, flash, jsonify, session
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -60,12 +61,11 @@ ALL_AGENCY_ROLES = ("admin", "analyst")
 
 
 ENDED_MESSAGES = {
-    "idle": "Phiên đăng nhập đã kết thúc vì không có thao tác trong {idle} phút.",
-    "lifetime": "Phiên đăng nhập đã kết thúc sau {hours} giờ.",
+    "idle": lazy_gettext("Phiên đăng nhập đã kết thúc vì không có thao tác trong %(idle)s phút."),
+    "lifetime": lazy_gettext("Phiên đăng nhập đã kết thúc sau %(hours)s giờ."),
 }
 
 
-@login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
     """The signed-in user, if the session of the cookie still counts on the server."""
     user, ended = staff_sessions.signed_in_user(session.get("sid"), user_id)
@@ -74,11 +74,15 @@ def load_user(user_id: str) -> StaffUser | None:
         session.pop("sid", None)
         session.pop("_user_id", None)
     if ended is not None:
-        message = ENDED_MESSAGES[ended].format(
-            idle=settings().session_idle_minutes, hours=settings().session_lifetime_hours
-        )
+        message = str(ENDED_MESSAGES[ended]) % {
+            "idle": settings().session_idle_minutes,
+            "hours": settings().session_lifetime_hours,
+        }
         flash(message, "info")
     return user
+
+
+login_manager.user_loader(load_user)
 
 
 def role_required(*roles: str, json: bool = False) -> Callable[[F], F]:
@@ -95,9 +99,9 @@ def role_required(*roles: str, json: bool = False) -> Callable[[F], F]:
             @functools.wraps(view)
             def api_view(*args: Any, **kwargs: Any) -> Any:
                 if not current_user.is_authenticated:
-                    return jsonify(error="Cần đăng nhập."), 401
+                    return jsonify(error=gettext("Cần đăng nhập.")), 401
                 if current_user.role not in roles:
-                    return jsonify(error="Không có quyền."), 403
+                    return jsonify(error=gettext("Không có quyền.")), 403
                 return view(*args, **kwargs)
 
             api_view.required_roles = roles  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Self
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class ServiceError(Exception):
         self.problems: tuple[Problem, ...] = problems
 
     @classmethod
-    def of(cls, code: str, /, *, field: str | None = None, **params: Any) -> ServiceError:
+    def of(cls, code: str, /, *, field: str | None = None, **params: Any) -> Self:
         """One problem: ``raise ServiceError.of("account.unknown", username=name)``."""
         return cls(Problem(code, MappingProxyType(dict(params)), field))
 

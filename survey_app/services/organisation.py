@@ -24,7 +24,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, or_, select
 
@@ -557,5 +557,5 @@ def edit_campaign(
     if "desks" in changes:
         campaign.desks = new_desks
     db.session.flush()
-    audit.record("campaign.edit", campaign.code, **changes)
+    audit.record("campaign.edit", campaign.code, **cast(dict[str, Any], changes))
     return campaign, changes

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Dialect, Insert, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -319,10 +319,10 @@ def _insert_submission(dialect: Dialect, keys: Sequence[str]) -> DriverStatement
     transaction, for the columns ``keys``."""
 
     def compile_insert() -> DriverStatement:
-        dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect.name]
-        table = Submission.__table__
+        table = cast(Table, Submission.__table__)
+        insert = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
         return DriverStatement.compile(
-            dialect_insert(table).on_conflict_do_nothing().returning(table.c.id),
+            insert.on_conflict_do_nothing().returning(table.c.id),
             dialect,
             keys,
         )

@@ -194,7 +194,7 @@ def margins_error(error: MarginsError) -> WeightingError:
     if "value" in params:
         params["value"] = str(params["value"])[:30]
     if error.code == "count_too_large":
-        return _too_large(params["line"], params["value"])
+        return _too_large(params["line"], str(params["value"]))
     if error.code == "no_count":
         params = {"column": COUNT_COLUMN}
     if error.code not in MARGINS_CODES:
