@@ -147,12 +147,14 @@ class WeightingSettings:
                 strata=DESIGN_LABELS[self.strata],
                 cluster=DESIGN_LABELS[self.cluster],
             )
-        return gettext(
-            "%(weights)s%(design)s; KTC %(level)s%% %(method)s",
-            weights=weights,
-            design=design,
-            level=i18n.number(self.level * 100, 0),
-            method=self.ci_method,
+        return str(
+            gettext(
+                "%(weights)s%(design)s; KTC %(level)s%% %(method)s",
+                weights=weights,
+                design=design,
+                level=i18n.number(self.level * 100, 0),
+                method=self.ci_method,
+            )
         )
 
 

@@ -65,12 +65,12 @@ def period_label(period: analysis.Period) -> str:
     """A period's name in the page's language (``Quý 1/2026``, ``Q1 2026``)."""
     year = period.start.year
     if period.kind == "year":
-        return gettext("Năm %(year)s", year=year)
+        return str(gettext("Năm %(year)s", year=year))
     if period.kind == "quarter":
-        return gettext("Quý %(quarter)s/%(year)s", quarter=period.code[-1], year=year)
+        return str(gettext("Quý %(quarter)s/%(year)s", quarter=period.code[-1], year=year))
     if period.kind == "month":
-        return gettext("Tháng %(month)s/%(year)s", month=period.start.month, year=year)
-    return gettext("Toàn đợt khảo sát")
+        return str(gettext("Tháng %(month)s/%(year)s", month=period.start.month, year=year))
+    return str(gettext("Toàn đợt khảo sát"))
 
 
 def comparison_label(comparison: analysis.Comparison) -> str:
