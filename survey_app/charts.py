@@ -11,7 +11,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from markupsafe import Markup, escape
+
+from survey_app.i18n import number
 
 # Layout in SVG user units; the SVG scales to its container's width.
 ROW_HEIGHT = 26
@@ -38,12 +41,12 @@ def _finite(x: float | None) -> bool:
     return x is not None and math.isfinite(x)
 
 
-def fmt(x: float | None, digits: int = 2) -> str:
-    """Vietnamese number format: decimal comma; a dash for a missing value."""
+def fmt(x: float | None, digits: int = 2, *, signed: bool = False) -> str:
+    """A figure in the locale's way (``72,50`` in Vietnamese); a dash for a missing value."""
     if not _finite(x):
         return "–"
     assert x is not None
-    return f"{x:.{digits}f}".replace(".", ",")
+    return number(x, digits, signed=signed)
 
 
 def _x(value: float) -> float:
@@ -77,7 +80,14 @@ def ci_bars(rows: Sequence[CIRow], title: str) -> Markup:
         "<desc>"
         + escape(
             "; ".join(
-                f"{r.label}: {fmt(r.estimate)}% (KTC {fmt(r.low)}–{fmt(r.high)}), n={r.n}"
+                gettext(
+                    "%(label)s: %(estimate)s%% (KTC %(low)s–%(high)s), n=%(n)s",
+                    label=r.label,
+                    estimate=fmt(r.estimate),
+                    low=fmt(r.low),
+                    high=fmt(r.high),
+                    n=r.n,
+                )
                 for r in rows
             )
         )

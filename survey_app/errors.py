@@ -1,4 +1,4 @@
-"""Error pages in Vietnamese for every path: staff pages, the JSON API, the citizen side.
+"""Error pages for every path: staff pages, the JSON API, the citizen side.
 
 Blueprint handlers that know more (the citizen form re-showing a step after a stale CSRF
 token, the rate-limit pages) take precedence; these cover the rest, unmatched URLs too.
@@ -7,40 +7,60 @@ token, the rate-limit pages) take precedence; these cover the rest, unmatched UR
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from survey_app.text_input import RefusedInRequest
 
-# status -> (heading, message) for staff pages and the API.
+# status -> (heading, message) for staff pages and the API, in the official's language.
 STAFF_MESSAGES = {
-    400: ("Yêu cầu không hợp lệ", "Yêu cầu gửi lên không đúng định dạng. Không có gì được lưu."),
-    403: ("Không có quyền truy cập", "Vai trò của bạn không được phép thực hiện thao tác này."),
-    404: (
-        "Không tìm thấy",
-        "Trang hoặc bản ghi này không tồn tại, hoặc nằm ngoài phạm vi cơ quan của bạn.",
+    400: (
+        lazy_gettext("Yêu cầu không hợp lệ"),
+        lazy_gettext("Yêu cầu gửi lên không đúng định dạng. Không có gì được lưu."),
     ),
-    405: ("Thao tác không hợp lệ", "Trang này không nhận thao tác vừa gửi."),
+    403: (
+        lazy_gettext("Không có quyền truy cập"),
+        lazy_gettext("Vai trò của bạn không được phép thực hiện thao tác này."),
+    ),
+    404: (
+        lazy_gettext("Không tìm thấy"),
+        lazy_gettext(
+            "Trang hoặc bản ghi này không tồn tại, hoặc nằm ngoài phạm vi cơ quan của bạn."
+        ),
+    ),
+    405: (
+        lazy_gettext("Thao tác không hợp lệ"),
+        lazy_gettext("Trang này không nhận thao tác vừa gửi."),
+    ),
     413: (
-        "Dữ liệu gửi lên quá lớn",
-        "Yêu cầu vượt quá giới hạn của trang này về dung lượng, số trường hoặc tệp đính kèm, "
-        "nên không có gì được lưu. Nếu đang tải tệp lên, hãy xem giới hạn ghi trên trang tải "
-        "lên hoặc chia tệp thành nhiều phần.",
+        lazy_gettext("Dữ liệu gửi lên quá lớn"),
+        lazy_gettext(
+            "Yêu cầu vượt quá giới hạn của trang này về dung lượng, số trường hoặc tệp đính kèm, "
+            "nên không có gì được lưu. Nếu đang tải tệp lên, hãy xem giới hạn ghi trên trang tải "
+            "lên hoặc chia tệp thành nhiều phần."
+        ),
     ),
     429: (
-        "Quá nhiều yêu cầu",
-        "Bạn đã gửi quá nhiều yêu cầu trong thời gian ngắn. Vui lòng đợi một phút rồi thử lại.",
+        lazy_gettext("Quá nhiều yêu cầu"),
+        lazy_gettext(
+            "Bạn đã gửi quá nhiều yêu cầu trong thời gian ngắn. Vui lòng đợi một phút rồi thử lại."
+        ),
     ),
     500: (
-        "Lỗi hệ thống",
-        "Hệ thống gặp lỗi khi xử lý yêu cầu và không lưu thay đổi nào. Vui lòng thử lại sau; "
-        "nếu lỗi lặp lại, hãy báo quản trị hệ thống.",
+        lazy_gettext("Lỗi hệ thống"),
+        lazy_gettext(
+            "Hệ thống gặp lỗi khi xử lý yêu cầu và không lưu thay đổi nào. Vui lòng thử lại sau; "
+            "nếu lỗi lặp lại, hãy báo quản trị hệ thống."
+        ),
     ),
 }
 CSRF_MESSAGE = (
-    "Phiên làm việc đã hết hạn",
-    "Biểu mẫu đã quá hạn hoặc thiếu mã bảo mật, nên không có gì được lưu. Vui lòng tải lại "
-    "trang, nhập lại và gửi lần nữa.",
+    lazy_gettext("Phiên làm việc đã hết hạn"),
+    lazy_gettext(
+        "Biểu mẫu đã quá hạn hoặc thiếu mã bảo mật, nên không có gì được lưu. Vui lòng tải lại "
+        "trang, nhập lại và gửi lần nữa."
+    ),
 )
 REFUSED_TITLE = "Đường dẫn hoặc dữ liệu không hợp lệ"
 PUBLIC_MESSAGES = {
@@ -74,7 +94,7 @@ def _page(error: HTTPException) -> tuple[str, int] | Response | HTTPException:
     refused = error.message if isinstance(error, RefusedInRequest) else None
     if path.startswith("/api/"):
         heading, message = STAFF_MESSAGES.get(status, (error.name, error.description or ""))
-        response = jsonify(error=refused or message)
+        response = jsonify(error=refused or str(message))
         response.status_code = status
         return response
     if path.startswith("/staff"):

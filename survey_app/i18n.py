@@ -70,7 +70,9 @@ def number(value: float | Decimal, decimals: int = 1, *, signed: bool = False) -
     pattern = "0" + ("." + "0" * decimals if decimals > 0 else "")
     if signed:
         pattern = f"+{pattern};-{pattern}"
-    return format_decimal(value, format=pattern, locale=current_language())
+    # The float's exact value, as f"{value:.1f}" rounds it: Babel would round its shortest
+    # repr, so 72.45 (stored as 72.4500000000000028...) would read 72,4 instead of 72,5.
+    return format_decimal(Decimal(float(value)), format=pattern, locale=current_language())
 
 
 def day(value: dt.date | dt.datetime) -> str:

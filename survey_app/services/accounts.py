@@ -20,6 +20,7 @@ import re
 import threading
 import unicodedata
 
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
@@ -50,10 +51,10 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _DUMMY_HASH = generate_password_hash("not-a-real-password-0f6c2b")
 
 ROLE_LABELS = {
-    "admin": "Quản trị hệ thống",
-    "analyst": "Chuyên viên phân tích (toàn tỉnh)",
-    "officer": "Cán bộ cơ quan",
-    "viewer": "Chỉ xem",
+    "admin": lazy_gettext("Quản trị hệ thống"),
+    "analyst": lazy_gettext("Chuyên viên phân tích (toàn tỉnh)"),
+    "officer": lazy_gettext("Cán bộ cơ quan"),
+    "viewer": lazy_gettext("Chỉ xem"),
 }
 
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from types import MappingProxyType
 from typing import Any, cast
 
+from flask_babel import lazy_gettext
 from sqlalchemy import func, or_, select
 
 from survey_app import localtime
@@ -42,12 +43,12 @@ NAME_MAX = 255
 KIND_MAX = 32
 # Kinds the pages offer; the tree has no fixed levels, so the CLI accepts any word.
 KIND_LABELS = {
-    "province": "Tỉnh, thành phố",
-    "department": "Sở, ban, ngành",
-    "commune": "Xã, phường, đặc khu",
-    "centre": "Trung tâm phục vụ hành chính công",
-    "district": "Huyện, thị xã (trước 7/2025)",
-    "other": "Khác",
+    "province": lazy_gettext("Tỉnh, thành phố"),
+    "department": lazy_gettext("Sở, ban, ngành"),
+    "commune": lazy_gettext("Xã, phường, đặc khu"),
+    "centre": lazy_gettext("Trung tâm phục vụ hành chính công"),
+    "district": lazy_gettext("Huyện, thị xã (trước 7/2025)"),
+    "other": lazy_gettext("Khác"),
 }
 
 

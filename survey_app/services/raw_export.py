@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from flask_babel import lazy_gettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import func, select
@@ -51,9 +52,9 @@ from survey_app.services.questionnaires import definition
 
 META_COLUMNS = ("response_id", "desk", "agency", "route", "submitted_on", "language")
 ROUTE_LABELS = {
-    "desk_qr": "Quét mã QR tại quầy",
-    "dossier": "Mã hồ sơ",
-    "paper": "Phiếu giấy",
+    "desk_qr": lazy_gettext("Quét mã QR tại quầy"),
+    "dossier": lazy_gettext("Mã hồ sơ"),
+    "paper": lazy_gettext("Phiếu giấy"),
 }
 META_DESCRIPTIONS = {
     "response_id": "Số thứ tự phiếu trong tệp (không phải mã biên nhận)",

@@ -16,22 +16,28 @@ from types import MappingProxyType
 from typing import Any, cast
 
 import pandas as pd
+from flask_babel import gettext, lazy_gettext
 
 from scoring import margins as scoring_margins
 from scoring.errors import MarginsError
 from scoring.questionnaire import Questionnaire
+from survey_app import i18n
 from survey_app.models import Campaign
 from survey_app.questions import kind_of
 from survey_app.services import audit
 from survey_app.services.errors import Grouped, Problem, ServiceError
 
 DESIGN_COLUMNS = ("desk", "agency")
-DESIGN_LABELS = {"desk": "quầy", "agency": "cơ quan", None: "không"}
+DESIGN_LABELS = {
+    "desk": lazy_gettext("quầy"),
+    "agency": lazy_gettext("cơ quan"),
+    None: lazy_gettext("không"),
+}
 CALIBRATIONS = ("none", "poststratify", "rake")
 CALIBRATION_LABELS = {
-    "none": "không hiệu chỉnh",
-    "poststratify": "hậu phân tầng",
-    "rake": "cân chỉnh lặp (raking)",
+    "none": lazy_gettext("không hiệu chỉnh"),
+    "poststratify": lazy_gettext("hậu phân tầng"),
+    "rake": lazy_gettext("cân chỉnh lặp (raking)"),
 }
 CI_METHODS = ("logit", "beta", "wilson", "mean", "asin")
 LEVELS = (0.90, 0.95, 0.99)
@@ -118,36 +124,49 @@ class WeightingSettings:
         return json.dumps(self.to_json(), sort_keys=True)
 
     def describe(self, questionnaire: Questionnaire | None = None) -> str:
-        """Vietnamese one-liner shown beside every figure.
+        """The one-liner shown beside every figure, in the reader's language.
 
         e.g. "Trọng số: hậu phân tầng theo giới tính × nhóm tuổi; KTC 95% logit".
         """
         if not self.weighted:
-            weights = "Trọng số: không (mỗi phiếu như nhau)"
+            weights = gettext("Trọng số: không (mỗi phiếu như nhau)")
         else:
             by = "; ".join(
                 " × ".join(variable_label(v, questionnaire) for v in m.variables)
                 for m in self.margins
             )
-            weights = f"Trọng số: {CALIBRATION_LABELS[self.calibration]} theo {by}"
+            weights = gettext(
+                "Trọng số: %(method)s theo %(variables)s",
+                method=CALIBRATION_LABELS[self.calibration],
+                variables=by,
+            )
         design = ""
         if self.strata or self.cluster:
-            design = (
-                f"; thiết kế: tầng theo {DESIGN_LABELS[self.strata]}, "
-                f"cụm theo {DESIGN_LABELS[self.cluster]}"
+            design = gettext(
+                "; thiết kế: tầng theo %(strata)s, cụm theo %(cluster)s",
+                strata=DESIGN_LABELS[self.strata],
+                cluster=DESIGN_LABELS[self.cluster],
             )
-        level = f"{self.level * 100:g}".replace(".", ",")
-        return f"{weights}{design}; KTC {level}% {self.ci_method}"
+        return str(
+            gettext(
+                "%(weights)s%(design)s; KTC %(level)s%% %(method)s",
+                weights=weights,
+                design=design,
+                level=i18n.number(self.level * 100, 0),
+                method=self.ci_method,
+            )
+        )
 
 
 def variable_label(code: str, questionnaire: Questionnaire | None) -> str:
-    """The respondent item's Vietnamese name in lower case (giới tính, nhóm tuổi)."""
+    """The respondent item's name in lower case (giới tính, nhóm tuổi), in the reader's
+    language when the questionnaire has it."""
     if code in DESIGN_LABELS:
-        return DESIGN_LABELS[code]
+        return str(DESIGN_LABELS[code])
     if questionnaire is not None:
         for item in questionnaire.respondent:
             if item.code == code:
-                text = item.text.get("vi") or code
+                text = item.text.get(i18n.current_language()) or item.text.get("vi") or code
                 return text[:1].lower() + text[1:]
     return code
 

@@ -23,6 +23,7 @@ Templates extend ``templates/base_staff.html`` (blocks ``title`` and
 from __future__ import annotations
 
 from flask import Blueprint, Flask
+from flask_babel import lazy_gettext
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -45,7 +46,8 @@ def init_app(app: Flask) -> None:
     )
 
     login_manager.login_view = "staff.login"
-    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.login_message = lazy_gettext("Vui lòng đăng nhập để tiếp tục.")
+    login_manager.localize_callback = str  # flashed into the session: a plain string
     login_manager.login_message_category = "info"
     app.register_blueprint(bp)
     app.register_blueprint(posters.bp)

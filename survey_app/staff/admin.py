@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -21,13 +22,21 @@ from survey_app.text_input import checks_own_text
 
 
 class NewUserForm(FlaskForm):
-    username = StringField("Tên đăng nhập", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Mật khẩu ban đầu (ít nhất 10 ký tự)", validators=[DataRequired()])
+    username = StringField(
+        lazy_gettext("Tên đăng nhập"), validators=[DataRequired(), Length(max=64)]
+    )
+    password = PasswordField(
+        lazy_gettext(
+            "Mật khẩu ban đầu (ít nhất %(count)s ký tự)", count=accounts.MIN_PASSWORD_LENGTH
+        ),
+        validators=[DataRequired()],
+    )
     # Least privilege first, so a hurried administrator does not create another administrator.
     role = SelectField(
-        "Vai trò", choices=[SelectChoice(r, accounts.ROLE_LABELS[r]) for r in reversed(ROLES)]
+        lazy_gettext("Vai trò"),
+        choices=[SelectChoice(r, accounts.ROLE_LABELS[r]) for r in reversed(ROLES)],
     )
-    agency = SelectField("Cơ quan", choices=[])
+    agency = SelectField(lazy_gettext("Cơ quan"), choices=[])
 
 
 class UserActionForm(FlaskForm):
@@ -36,7 +45,7 @@ class UserActionForm(FlaskForm):
 
 def _agency_choices() -> list[SelectChoice]:
     agencies = db.session.scalars(select(Agency).order_by(Agency.code))
-    return [SelectChoice("", "— Không (toàn tỉnh) —")] + [
+    return [SelectChoice("", gettext("— Không (toàn tỉnh) —"))] + [
         SelectChoice(a.code, f"{a.code} · {a.name}") for a in agencies
     ]
 
@@ -60,7 +69,7 @@ def users() -> Response | str:
             flash_problems(error)
         else:
             db.session.commit()
-            flash(f"Đã tạo tài khoản {user.username}.", "success")
+            flash(gettext("Đã tạo tài khoản %(user)s.", user=user.username), "success")
             return redirect(url_for("staff.users"))
     return render_template(
         "staff/users.html",
@@ -75,9 +84,9 @@ def users() -> Response | str:
 @role_required(*ADMIN_ROLES)
 def user_set_active(username: str, action: str) -> Response:
     if not UserActionForm().validate_on_submit():
-        flash("Phiên làm việc đã hết hạn, vui lòng thử lại.", "error")
+        flash(gettext("Phiên làm việc đã hết hạn, vui lòng thử lại."), "error")
     elif action == "disable" and accounts.normalise_username(username) == current_user.username:
-        flash("Không thể tự khóa tài khoản của chính mình.", "error")
+        flash(gettext("Không thể tự khóa tài khoản của chính mình."), "error")
     else:
         try:
             accounts.set_active(username, action == "enable")
@@ -85,9 +94,10 @@ def user_set_active(username: str, action: str) -> Response:
             flash_problems(error)
         else:
             db.session.commit()
-            flash(
-                f"Đã {'mở khóa' if action == 'enable' else 'khóa'} tài khoản {username}.", "success"
-            )
+            if action == "enable":
+                flash(gettext("Đã mở khóa tài khoản %(user)s.", user=username), "success")
+            else:
+                flash(gettext("Đã khóa tài khoản %(user)s.", user=username), "success")
     return redirect(url_for("staff.users"))
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import flash, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -28,18 +29,18 @@ from survey_app.text_input import SingleLine, checks_own_text
 
 class LoginForm(FlaskForm):
     username = StringField(
-        "Tên đăng nhập",
+        lazy_gettext("Tên đăng nhập"),
         validators=[
-            DataRequired("Vui lòng nhập tên đăng nhập."),
-            Length(max=64, message="Tên đăng nhập dài tối đa 64 ký tự."),
+            DataRequired(lazy_gettext("Vui lòng nhập tên đăng nhập.")),
+            Length(max=64, message=lazy_gettext("Tên đăng nhập dài tối đa 64 ký tự.")),
             SingleLine("Tên đăng nhập"),
         ],
     )
     password = PasswordField(
-        "Mật khẩu",
+        lazy_gettext("Mật khẩu"),
         validators=[
-            DataRequired("Vui lòng nhập mật khẩu."),
-            Length(max=256, message="Mật khẩu dài tối đa 256 ký tự."),
+            DataRequired(lazy_gettext("Vui lòng nhập mật khẩu.")),
+            Length(max=256, message=lazy_gettext("Mật khẩu dài tối đa 256 ký tự.")),
         ],
     )
 
@@ -89,7 +90,9 @@ def login() -> Response | str:
             return response
         audit.record("login.failure", None, username_tried=username[:64], reason=reason)
         db.session.commit()
-        flash("Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa.", "error")
+        flash(
+            gettext("Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa."), "error"
+        )
     elif form.is_submitted():
         for message in (*form.username.errors, *form.password.errors):
             flash(str(message), "error")
@@ -127,19 +130,24 @@ def logout() -> Response:
         session.clear()
         if language is not None:
             remember_staff_language(str(language))
-        flash("Bạn đã đăng xuất.", "info")
+        flash(gettext("Bạn đã đăng xuất."), "info")
     return redirect(url_for("staff.login"))
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField("Mật khẩu hiện tại", validators=[DataRequired(), Length(max=256)])
+    current = PasswordField(
+        lazy_gettext("Mật khẩu hiện tại"), validators=[DataRequired(), Length(max=256)]
+    )
     new = PasswordField(
-        f"Mật khẩu mới (ít nhất {accounts.MIN_PASSWORD_LENGTH} ký tự)",
+        lazy_gettext("Mật khẩu mới (ít nhất %(count)s ký tự)", count=accounts.MIN_PASSWORD_LENGTH),
         validators=[DataRequired(), Length(max=256)],
     )
     confirm = PasswordField(
-        "Nhập lại mật khẩu mới",
-        validators=[DataRequired(), EqualTo("new", "Hai lần nhập mật khẩu mới không khớp.")],
+        lazy_gettext("Nhập lại mật khẩu mới"),
+        validators=[
+            DataRequired(),
+            EqualTo("new", lazy_gettext("Hai lần nhập mật khẩu mới không khớp.")),
+        ],
     )
 
 
@@ -169,7 +177,10 @@ def change_password() -> Response | str:
             login_limits.succeeded(attempt)
             _sign_in(user)
             db.session.commit()
-            flash("Đã đổi mật khẩu. Các phiên đăng nhập khác của tài khoản đã kết thúc.", "success")
+            flash(
+                gettext("Đã đổi mật khẩu. Các phiên đăng nhập khác của tài khoản đã kết thúc."),
+                "success",
+            )
             return redirect(url_for("staff.home"))
     for messages in form.errors.values():
         for message in messages:

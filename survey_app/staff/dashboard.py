@@ -22,6 +22,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import force_locale, gettext
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -56,6 +57,27 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("ANALYSIS_CACHE_DIR", os.environ.get("ANALYSIS_CACHE_DIR", default))
     app.register_blueprint(bp)
     app.jinja_env.globals.setdefault("fmt", charts.fmt)
+    app.add_template_global(period_label)
+    app.add_template_global(comparison_label)
+
+
+def period_label(period: analysis.Period) -> str:
+    """A period's name in the page's language (``Quý 1/2026``, ``Q1 2026``)."""
+    year = period.start.year
+    if period.kind == "year":
+        return str(gettext("Năm %(year)s", year=year))
+    if period.kind == "quarter":
+        return str(gettext("Quý %(quarter)s/%(year)s", quarter=period.code[-1], year=year))
+    if period.kind == "month":
+        return str(gettext("Tháng %(month)s/%(year)s", month=period.start.month, year=year))
+    return str(gettext("Toàn đợt khảo sát"))
+
+
+def comparison_label(comparison: analysis.Comparison) -> str:
+    """What a period is compared with, in the page's language."""
+    if comparison.same_campaign:
+        return period_label(comparison.period)
+    return f"{comparison.campaign.name} ({period_label(comparison.period).lower()})"
 
 
 def _period(campaign: Campaign) -> analysis.Period:
@@ -102,15 +124,17 @@ def show(code: str) -> Any:
     comments, pages = analysis.comments(data.view, page)
     tree = data.tree
     group_chart = charts.ci_bars(
-        [_ci_row(f"{n.code} {n.label}", n) for n in tree.children], "Chỉ số theo nhóm"
+        [_ci_row(f"{n.code} {n.label}", n) for n in tree.children], gettext("Chỉ số theo nhóm")
     )
     weakest_chart = charts.ci_bars(
-        [_ci_row(f"{n.code} {n.label}", n) for n in data.weakest], "Chỉ số các tiêu chí"
+        [_ci_row(f"{n.code} {n.label}", n) for n in data.weakest],
+        gettext("Chỉ số các tiêu chí"),
     )
-    desk_chart = _group_chart(data.desks, "Theo quầy")
-    agency_chart = _group_chart(data.agencies, "Theo cơ quan")
+    desk_chart = _group_chart(data.desks, gettext("Theo quầy"))
+    agency_chart = _group_chart(data.agencies, gettext("Theo cơ quan"))
     breakdown_charts = [
-        (label, _group_chart(rows, f"Theo {label}")) for label, rows in data.breakdowns
+        (label, _group_chart(rows, gettext("Theo %(group)s", group=label)))
+        for label, rows in data.breakdowns
     ]
     change_chart = None
     if data.previous is not None and data.comparison is not None:
@@ -120,10 +144,10 @@ def show(code: str) -> Any:
                 for c in data.changes
                 if c.current.depth <= 1
             ],
-            "So sánh với kỳ trước",
-            (data.view.period.label, data.comparison.label),
+            gettext("So sánh với kỳ trước"),
+            (period_label(data.view.period), comparison_label(data.comparison)),
         )
-    timeline_chart = charts.count_bars(data.timeline, "Số phiếu theo thời gian")
+    timeline_chart = charts.count_bars(data.timeline, gettext("Số phiếu theo thời gian"))
     return render_template(
         "staff/dashboard.html",
         campaign=campaign,
@@ -183,15 +207,16 @@ def weighting(code: str) -> Any:
             # One byte more than allowed: a longer file is refused, never cut and used.
             raw = upload.read(MAX_MARGINS_BYTES + 1)
             if len(raw) > MAX_MARGINS_BYTES:
-                error = (
-                    f"Tệp biên tổng thể lớn hơn {MAX_MARGINS_BYTES // 1_000_000} MB: không đọc "
-                    "tệp này (một tệp biên chỉ cần vài dòng cho mỗi biến)."
+                error = gettext(
+                    "Tệp biên tổng thể lớn hơn %(size)s MB: không đọc tệp này (một tệp biên chỉ "
+                    "cần vài dòng cho mỗi biến).",
+                    size=MAX_MARGINS_BYTES // 1_000_000,
                 )
             else:
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError:
-                    error = "Tệp CSV phải được lưu với mã hóa UTF-8."
+                    error = gettext("Tệp CSV phải được lưu với mã hóa UTF-8.")
         if error is None:
             try:
                 new = weighting_settings.build_settings(
@@ -208,7 +233,10 @@ def weighting(code: str) -> Any:
             else:
                 weighting_settings.save(campaign, new)
                 db.session.commit()
-                flash(f"Đã lưu cài đặt. {new.describe(questionnaire)}", "success")
+                flash(
+                    gettext("Đã lưu cài đặt. %(settings)s", settings=new.describe(questionnaire)),
+                    "success",
+                )
                 return redirect(url_for("dashboard.weighting", code=campaign.code))
     respondent = [i for i in questionnaire.respondent if kind_of(i).analysed]
     return render_template(
@@ -262,11 +290,15 @@ def export_par(code: str, fmt: str) -> Any:
 def _table_file(
     stem: str, fmt: str, as_csv: Callable[[], bytes], as_xlsx: Callable[[], bytes]
 ) -> Any:
-    """An export as CSV or XLSX; the audit event the export recorded commits with it."""
-    if fmt == "csv":
-        body, mimetype = as_csv(), CSV_MIME
-    else:
-        body, mimetype = as_xlsx(), XLSX_MIME
+    """An export as CSV or XLSX; the audit event the export recorded commits with it.
+
+    Files are written in Vietnamese whatever the page language: they are the province's
+    records (the settings line and period names in them come from the catalogue)."""
+    with force_locale("vi"):
+        if fmt == "csv":
+            body, mimetype = as_csv(), CSV_MIME
+        else:
+            body, mimetype = as_xlsx(), XLSX_MIME
     db.session.commit()
     return download(body, mimetype, f"{stem}.{fmt}")
 
@@ -278,7 +310,7 @@ def api_indices(code: str) -> Any:
     campaign = campaign_or_404(code)
     period = analysis.find_period(campaign, request.args.get("period"))
     if period is None:
-        return jsonify(error="Kỳ không hợp lệ."), 404
+        return jsonify(error=gettext("Kỳ không hợp lệ.")), 404
     view = analysis.make_view(campaign, current_user, period)
     try:
         tree = analysis.view_tree(view)

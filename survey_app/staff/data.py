@@ -12,6 +12,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_decimal, gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -78,10 +79,10 @@ def codebook_csv(code: str) -> Response:
 
 class PaperImportForm(FlaskForm):
     file = FileField(
-        "Tệp phiếu giấy (.xlsx hoặc .csv)",
+        lazy_gettext("Tệp phiếu giấy (.xlsx hoặc .csv)"),
         validators=[
-            FileRequired("Vui lòng chọn tệp."),
-            FileAllowed(["xlsx", "csv"], "Chỉ nhận tệp .xlsx hoặc .csv."),
+            FileRequired(lazy_gettext("Vui lòng chọn tệp.")),
+            FileAllowed(["xlsx", "csv"], lazy_gettext("Chỉ nhận tệp .xlsx hoặc .csv.")),
         ],
     )
 
@@ -100,7 +101,7 @@ def _import_page(
         errors=errors or [],
         batches=batches,
         max_mb=MAX_UPLOAD_BYTES // 1_000_000,
-        max_rows=f"{current_app.config['PAPER_MAX_ROWS']:,}".replace(",", "."),
+        max_rows=format_decimal(current_app.config["PAPER_MAX_ROWS"]),  # 20.000 / 20,000
         max_columns=current_app.config["PAPER_MAX_COLUMNS"],
     ), status
 
@@ -121,7 +122,13 @@ def paper_import(code: str) -> Response | tuple[str, int]:
     filename = secure_filename(upload.filename or "") or "phieu-giay"
     data = upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        flash(f"Tệp lớn hơn {MAX_UPLOAD_BYTES // 1_000_000} MB; hãy chia thành nhiều tệp.", "error")
+        flash(
+            gettext(
+                "Tệp lớn hơn %(size)s MB; hãy chia thành nhiều tệp.",
+                size=MAX_UPLOAD_BYTES // 1_000_000,
+            ),
+            "error",
+        )
         return _import_page(campaign, form, status=413)
     try:
         result = paper_import_service.import_file(
@@ -147,7 +154,10 @@ def paper_import(code: str) -> Response | tuple[str, int]:
             campaign, form, errors=rejected.errors, status=400 if unreadable else 422
         )
     db.session.commit()
-    flash(f"Đã nhập {result.rows} phiếu giấy từ tệp {filename}.", "success")
+    flash(
+        gettext("Đã nhập %(count)s phiếu giấy từ tệp %(file)s.", count=result.rows, file=filename),
+        "success",
+    )
     return redirect(url_for("staff.campaign", code=campaign.code))
 
 

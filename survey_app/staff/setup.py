@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -37,6 +38,7 @@ from scoring.questionnaire import QuestionnaireError
 from survey_app import access, localtime
 from survey_app.access import ADMIN_ROLES, READ_ROLES, SETUP_ROLES, role_required
 from survey_app.extensions import db
+from survey_app.i18n import day
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
 from survey_app.request_limits import accepts_upload
 from survey_app.services import audit, organisation, questionnaires
@@ -50,8 +52,8 @@ from survey_app.staff.problems import Errors, field_errors
 from survey_app.text_input import checks_own_text
 
 MAX_YAML_BYTES = 1_000_000
-REQUIRED = "Vui lòng điền mục này."
-NOT_A_CHOICE = "Lựa chọn không hợp lệ, vui lòng chọn lại."
+REQUIRED = lazy_gettext("Vui lòng điền mục này.")
+NOT_A_CHOICE = lazy_gettext("Lựa chọn không hợp lệ, vui lòng chọn lại.")
 
 
 class DayField(DateField):
@@ -61,7 +63,9 @@ class DayField(DateField):
         super().__init__(
             label,
             format=["%Y-%m-%d", "%d/%m/%Y"],
-            invalid_value_message="Ngày không hợp lệ; hãy nhập theo dạng ngày/tháng/năm.",
+            invalid_value_message=lazy_gettext(
+                "Ngày không hợp lệ; hãy nhập theo dạng ngày/tháng/năm."
+            ),
             validators=[InputRequired(REQUIRED)],
             **kwargs,
         )
@@ -78,7 +82,7 @@ def _code_field(label: str) -> StringField:
         label,
         validators=[
             InputRequired(REQUIRED),
-            Length(max=64, message="Mã dài tối đa 64 ký tự."),
+            Length(max=64, message=lazy_gettext("Mã dài tối đa 64 ký tự.")),
         ],
     )
 
@@ -88,7 +92,7 @@ def _name_field(label: str) -> StringField:
         label,
         validators=[
             InputRequired(REQUIRED),
-            Length(max=255, message="Tên dài tối đa 255 ký tự."),
+            Length(max=255, message=lazy_gettext("Tên dài tối đa 255 ký tự.")),
         ],
     )
 
@@ -98,7 +102,9 @@ def _errors(form: FlaskForm, refused: ServiceError | None = None) -> Errors:
     errors: Errors = {}
     for name, messages in form.errors.items():
         if name == "csrf_token":
-            errors.setdefault("", []).append("Phiên làm việc đã hết hạn, vui lòng gửi lại.")
+            errors.setdefault("", []).append(
+                gettext("Phiên làm việc đã hết hạn, vui lòng gửi lại.")
+            )
             continue
         errors.setdefault(str(name), []).extend(str(m) for m in messages)  # type: ignore[union-attr]
     if refused is not None:
@@ -131,15 +137,17 @@ def _agency_choices(tree: list[tuple[Agency, int]]) -> list[SelectChoice]:
 
 
 class AgencyForm(FlaskForm):
-    code = _code_field("Mã cơ quan")
-    name = _name_field("Tên cơ quan")
+    code = _code_field(lazy_gettext("Mã cơ quan"))
+    name = _name_field(lazy_gettext("Tên cơ quan"))
     kind = SelectField(
-        "Loại",
+        lazy_gettext("Loại"),
         choices=[SelectChoice(k, v) for k, v in organisation.KIND_LABELS.items()],
         default="department",
         invalid_choice_message=NOT_A_CHOICE,
     )
-    parent = SelectField("Cơ quan cấp trên", choices=[], invalid_choice_message=NOT_A_CHOICE)
+    parent = SelectField(
+        lazy_gettext("Cơ quan cấp trên"), choices=[], invalid_choice_message=NOT_A_CHOICE
+    )
 
 
 def _agencies_page(
@@ -166,7 +174,7 @@ def _agencies_page(
 
 def _agency_form() -> AgencyForm:
     form = AgencyForm()
-    form.parent.choices = [SelectChoice("", "— Không (cấp cao nhất) —")] + _agency_choices(
+    form.parent.choices = [SelectChoice("", gettext("— Không (cấp cao nhất) —"))] + _agency_choices(
         organisation.agency_tree()
     )
     return form
@@ -200,7 +208,10 @@ def agency_new() -> Response | tuple[str, int]:
         db.session.rollback()
         return _agencies_page(form, _errors(form, error), 422)
     db.session.commit()
-    flash(f"Đã thêm cơ quan {agency.code} – {agency.name}.", "success")
+    flash(
+        gettext("Đã thêm cơ quan %(code)s – %(name)s.", code=agency.code, name=agency.name),
+        "success",
+    )
     return redirect(url_for("staff.agencies"))
 
 
@@ -208,18 +219,18 @@ def agency_new() -> Response | tuple[str, int]:
 
 
 class DeskForm(FlaskForm):
-    code = _code_field("Mã bộ phận một cửa (không đổi được sau khi tạo)")
-    name = _name_field("Tên bộ phận một cửa")
+    code = _code_field(lazy_gettext("Mã bộ phận một cửa (không đổi được sau khi tạo)"))
+    name = _name_field(lazy_gettext("Tên bộ phận một cửa"))
     agency = SelectField(
-        "Thuộc cơ quan",
+        lazy_gettext("Thuộc cơ quan"),
         choices=[],
         invalid_choice_message=NOT_A_CHOICE,
-        validators=[InputRequired("Vui lòng chọn cơ quan.")],
+        validators=[InputRequired(lazy_gettext("Vui lòng chọn cơ quan."))],
     )
 
 
 class DeskRenameForm(FlaskForm):
-    name = _name_field("Tên mới")
+    name = _name_field(lazy_gettext("Tên mới"))
 
 
 class ConfirmForm(FlaskForm):
@@ -232,7 +243,7 @@ class ConfirmForm(FlaskForm):
 def desk_new() -> Response | tuple[str, int]:
     """Thêm bộ phận một cửa under an agency the user may manage."""
     form = DeskForm()
-    form.agency.choices = [SelectChoice("", "— Chọn cơ quan —")] + _agency_choices(
+    form.agency.choices = [SelectChoice("", gettext("— Chọn cơ quan —"))] + _agency_choices(
         _visible_agencies()
     )
     if not form.is_submitted():
@@ -251,7 +262,10 @@ def desk_new() -> Response | tuple[str, int]:
         else:
             db.session.commit()
             flash(
-                f"Đã thêm bộ phận một cửa {desk.code}. In áp phích mã QR để dán tại quầy.",
+                gettext(
+                    "Đã thêm bộ phận một cửa %(code)s. In áp phích mã QR để dán tại quầy.",
+                    code=desk.code,
+                ),
                 "success",
             )
             return redirect(url_for("staff.desk", code=desk.code))
@@ -281,9 +295,9 @@ def desk_edit(code: str) -> Response | tuple[str, int]:
         else:
             if changed:
                 _commit_setup_change()
-                flash(f"Đã đổi tên thành “{desk.name}”.", "success")
+                flash(gettext("Đã đổi tên thành “%(name)s”.", name=desk.name), "success")
             else:
-                flash("Tên không thay đổi.", "info")
+                flash(gettext("Tên không thay đổi."), "info")
             return redirect(url_for("staff.desk", code=desk.code))
     elif form.is_submitted():
         errors = _errors(form)
@@ -308,18 +322,22 @@ def desk_set_active(code: str, action: str) -> Response | str:
             _commit_setup_change()
             if active:
                 flash(
-                    "Quầy đã hoạt động trở lại: áp phích mã QR lại nhận phiếu khi có đợt "
-                    "khảo sát đang diễn ra.",
+                    gettext(
+                        "Quầy đã hoạt động trở lại: áp phích mã QR lại nhận phiếu khi có đợt "
+                        "khảo sát đang diễn ra."
+                    ),
                     "success",
                 )
             else:
                 flash(
-                    "Đã ngừng hoạt động quầy: áp phích mã QR và mã khảo sát theo hồ sơ của "
-                    "quầy không còn nhận phiếu.",
+                    gettext(
+                        "Đã ngừng hoạt động quầy: áp phích mã QR và mã khảo sát theo hồ sơ của "
+                        "quầy không còn nhận phiếu."
+                    ),
                     "success",
                 )
         else:
-            flash("Quầy đã ở trạng thái này, không có gì thay đổi.", "info")
+            flash(gettext("Quầy đã ở trạng thái này, không có gì thay đổi."), "info")
         return redirect(url_for("staff.desk", code=desk.code))
     today = localtime.today()
     return render_template(
@@ -340,19 +358,23 @@ def desk_set_active(code: str, action: str) -> Response | str:
 
 
 class CampaignForm(FlaskForm):
-    code = _code_field("Mã đợt khảo sát (không đổi được sau khi tạo)")
-    name = _name_field("Tên đợt khảo sát")
+    code = _code_field(lazy_gettext("Mã đợt khảo sát (không đổi được sau khi tạo)"))
+    name = _name_field(lazy_gettext("Tên đợt khảo sát"))
     questionnaire = SelectField(
-        "Phiếu khảo sát (phiên bản)", choices=[], invalid_choice_message=NOT_A_CHOICE
+        lazy_gettext("Phiếu khảo sát (phiên bản)"),
+        choices=[],
+        invalid_choice_message=NOT_A_CHOICE,
     )
-    starts_on = DayField("Từ ngày")
-    ends_on = DayField("Đến ngày")
+    starts_on = DayField(lazy_gettext("Từ ngày"))
+    ends_on = DayField(lazy_gettext("Đến ngày"))
     desks = SelectMultipleField(
-        "Bộ phận một cửa",
+        lazy_gettext("Bộ phận một cửa"),
         choices=[],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
-        invalid_choice_message="Có bộ phận một cửa không thuộc cơ quan của đợt khảo sát.",
+        invalid_choice_message=lazy_gettext(
+            "Có bộ phận một cửa không thuộc cơ quan của đợt khảo sát."
+        ),
     )
 
     def validate_ends_on(self, field: DayField) -> None:
@@ -360,8 +382,11 @@ class CampaignForm(FlaskForm):
         start = self.starts_on.data
         if start is not None and field.data is not None and field.data < start:
             raise ValidationError(
-                f"Ngày kết thúc ({field.data:%d/%m/%Y}) phải từ ngày bắt đầu "
-                f"({start:%d/%m/%Y}) trở đi."
+                gettext(
+                    "Ngày kết thúc (%(end)s) phải từ ngày bắt đầu (%(start)s) trở đi.",
+                    end=day(field.data),
+                    start=day(start),
+                )
             )
 
 
@@ -453,7 +478,7 @@ def campaign_new() -> Response | tuple[str, int]:
             errors = _errors(form, error)
         else:
             _commit_setup_change()
-            flash(f"Đã tạo đợt khảo sát {campaign.code}.", "success")
+            flash(gettext("Đã tạo đợt khảo sát %(code)s.", code=campaign.code), "success")
             return redirect(url_for("staff.campaign", code=campaign.code))
     elif form.is_submitted():
         errors = _errors(form)
@@ -496,9 +521,9 @@ def campaign_edit(code: str) -> Response | tuple[str, int]:
         else:
             if changes:
                 _commit_setup_change()
-                flash("Đã lưu thay đổi của đợt khảo sát.", "success")
+                flash(gettext("Đã lưu thay đổi của đợt khảo sát."), "success")
             else:
-                flash("Không có thay đổi nào.", "info")
+                flash(gettext("Không có thay đổi nào."), "info")
             return redirect(url_for("staff.campaign", code=campaign.code))
     elif form.is_submitted():
         errors = _errors(form)
@@ -512,7 +537,8 @@ def campaign_edit(code: str) -> Response | tuple[str, int]:
 
 class QuestionnaireUploadForm(FlaskForm):
     file = FileField(
-        "Tệp YAML của phiếu khảo sát", validators=[FileRequired("Vui lòng chọn tệp .yaml.")]
+        lazy_gettext("Tệp YAML của phiếu khảo sát"),
+        validators=[FileRequired(lazy_gettext("Vui lòng chọn tệp .yaml."))],
     )
 
 
@@ -562,7 +588,13 @@ def questionnaire_upload() -> Response | tuple[str, int]:
     if len(data) > MAX_YAML_BYTES:
         return _questionnaires_page(
             form,
-            problems=[f"{filename}: tệp lớn hơn {MAX_YAML_BYTES // 1000} KB."],
+            problems=[
+                gettext(
+                    "%(file)s: tệp lớn hơn %(size)s KB.",
+                    file=filename,
+                    size=MAX_YAML_BYTES // 1000,
+                )
+            ],
             filename=filename,
             status=413,
         )
@@ -594,20 +626,35 @@ def questionnaire_upload() -> Response | tuple[str, int]:
         return _questionnaires_page(form, conflict=conflict, filename=filename, status=409)
     if what == "unchanged":
         flash(
-            f"{filename}: nội dung trùng với {row.questionnaire_id} phiên bản {row.version} "
-            "đã nạp; không có gì thay đổi.",
+            gettext(
+                "%(file)s: nội dung trùng với %(questionnaire)s phiên bản %(version)s đã nạp; "
+                "không có gì thay đổi.",
+                file=filename,
+                questionnaire=row.questionnaire_id,
+                version=row.version,
+            ),
             "info",
         )
         return redirect(url_for("staff.questionnaire_list"))
     _commit_setup_change()
     if what == "loaded":
         flash(
-            f"Đã nạp {row.questionnaire_id} phiên bản {row.version} từ tệp {filename}.", "success"
+            gettext(
+                "Đã nạp %(questionnaire)s phiên bản %(version)s từ tệp %(file)s.",
+                questionnaire=row.questionnaire_id,
+                version=row.version,
+                file=filename,
+            ),
+            "success",
         )
     else:
         flash(
-            f"Đã thay nội dung của {row.questionnaire_id} phiên bản {row.version} (phiên bản "
-            "này chưa có phiếu trả lời).",
+            gettext(
+                "Đã thay nội dung của %(questionnaire)s phiên bản %(version)s (phiên bản "
+                "này chưa có phiếu trả lời).",
+                questionnaire=row.questionnaire_id,
+                version=row.version,
+            ),
             "success",
         )
     return redirect(url_for("staff.questionnaire_list"))

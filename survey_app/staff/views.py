@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, render_template
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -46,12 +47,14 @@ def home() -> str:
     return render_template("staff/home.html", campaigns=campaigns, desks=desks, nav_active="home")
 
 
-DOSSIER_REF_MESSAGE = f"Vui lòng nhập số hồ sơ (tối đa {dossier_codes.MAX_DOSSIER_REF} ký tự)."
+DOSSIER_REF_MESSAGE = lazy_gettext(
+    "Vui lòng nhập số hồ sơ (tối đa %(count)s ký tự).", count=dossier_codes.MAX_DOSSIER_REF
+)
 
 
 class DossierCodeForm(FlaskForm):
     dossier_ref = StringField(
-        "Số hồ sơ (mã biên nhận)",
+        lazy_gettext("Số hồ sơ (mã biên nhận)"),
         validators=[
             DataRequired(DOSSIER_REF_MESSAGE),
             Length(max=dossier_codes.MAX_DOSSIER_REF, message=DOSSIER_REF_MESSAGE),

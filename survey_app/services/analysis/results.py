@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from flask_babel import lazy_gettext
 
 from scoring.questionnaire import IndexNode, Questionnaire
 from survey_app.services.errors import ServiceError
@@ -16,7 +17,7 @@ LEAF_LEVEL = "Câu hỏi"
 # Below these, the dashboard warns that an interval is too wide to conclude.
 MIN_N = 30
 MAX_HALF_WIDTH = 0.05
-WIDE_WARNING = "Khoảng tin cậy rộng, chưa đủ cơ sở kết luận"
+WIDE_WARNING = lazy_gettext("Khoảng tin cậy rộng, chưa đủ cơ sở kết luận")
 # The columns of scoring's index table (compute_index_tree).
 TABLE_COLUMNS = (
     "node",
