@@ -201,7 +201,7 @@ class Submission(Model):
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
 
 
-class StaffUser(UserMixin, Model):  # type: ignore[misc]  # flask-login is untyped
+class StaffUser(UserMixin, Model):
     """An official's account; agency officers see their own agency's subtree only."""
 
     __tablename__ = "staff_users"

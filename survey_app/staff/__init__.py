@@ -7,7 +7,7 @@ The blueprint ``staff``, split into modules by feature, and two older ones:
 - ``views``: home, desk and campaign pages, dossier code form;
 - ``admin``: user management and the audit log (administrators only);
 - ``data``: paper-survey import and raw-response export;
-- ``setup``: agencies, desks, campaigns and questionnaire uploads;
+- ``setup``: agencies, desks and campaigns; ``questionnaires``: the list and YAML uploads;
 - ``language``: the switch between the Vietnamese and English interface;
 - ``problems``: how the pages show a service's refusal;
 - ``posters``: a desk's QR poster (blueprint ``posters``, endpoint names kept);
@@ -41,6 +41,7 @@ def init_app(app: Flask) -> None:
         language,
         posters,
         problems,
+        questionnaires,
         setup,
         views,
     )

@@ -157,7 +157,7 @@ def change_password() -> Response | str:
     """Đổi mật khẩu: every other session of the account ends; this browser goes on."""
     form = PasswordForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        user = current_user._get_current_object()
         # Guessing the current password from a stolen session is throttled as a login is.
         attempt = login_limits.begin(user.username)
         if attempt is None:

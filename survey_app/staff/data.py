@@ -12,6 +12,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -109,7 +110,7 @@ def _import_page(
 @bp.route("/campaigns/<code>/import", methods=["GET", "POST"])
 @accepts_upload(MAX_UPLOAD_BYTES)
 @role_required(*DATA_ROLES)
-def paper_import(code: str) -> Response | tuple[str, int]:
+def paper_import(code: str) -> ResponseReturnValue:
     """Nhập phiếu giấy: all rows of a file, or none."""
     campaign = access.campaign_or_404(code)
     form = PaperImportForm()

@@ -13,7 +13,7 @@ from survey_app.i18n import LANGUAGES, remember_staff_language
 from survey_app.staff import bp
 
 
-class LanguageForm(FlaskForm):  # type: ignore[misc]  # flask-wtf is untyped
+class LanguageForm(FlaskForm):
     """Only the CSRF token: the language is in the URL."""
 
 

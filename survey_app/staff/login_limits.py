@@ -23,10 +23,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from flask import Response, current_app, request
+from flask import current_app, request
 from itsdangerous import BadData, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
 from limits.strategies import FixedWindowRateLimiter
+from werkzeug.wrappers import Response as BaseResponse
 
 from survey_app.extensions import limiter
 from survey_app.privacy import client_key
@@ -109,7 +110,7 @@ def succeeded(attempt: Attempt) -> None:
         _give_back(strategy, attempt.taken)
 
 
-def remember_device(response: Response, username: str) -> None:
+def remember_device(response: BaseResponse, username: str) -> None:
     """After a successful login: this browser gets (or keeps) its own budget for the account."""
     device, usernames = _device()
     usernames = [u for u in usernames if u != username][-(DEVICE_ACCOUNTS - 1) :] + [username]

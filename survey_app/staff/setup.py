@@ -1,4 +1,5 @@
-"""Set-up pages (thiết lập khảo sát): agencies, desks, campaigns and questionnaires.
+"""Set-up pages (thiết lập khảo sát): agencies, desks and campaigns (questionnaire
+uploads: ``staff.questionnaires``).
 
 Views parse the form and authorise per record; ``services.organisation`` and
 ``services.questionnaires`` check the rules, change and audit; the view commits
@@ -26,22 +27,18 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, select
-from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from scoring.questionnaire import QuestionnaireError
 from survey_app import access, localtime
 from survey_app.access import ADMIN_ROLES, READ_ROLES, SETUP_ROLES, role_required
 from survey_app.extensions import db
 from survey_app.i18n import day
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion
-from survey_app.request_limits import accepts_upload
-from survey_app.services import audit, organisation, questionnaires
+from survey_app.services import organisation, questionnaires
 from survey_app.services.desk_surveys import forget_surveys
 from survey_app.services.errors import ServiceError
 from survey_app.services.organisation import SetupError
@@ -51,13 +48,14 @@ from survey_app.staff import bp
 from survey_app.staff.problems import Errors, field_errors
 from survey_app.text_input import checks_own_text
 
-MAX_YAML_BYTES = 1_000_000
 REQUIRED = lazy_gettext("Vui lòng điền mục này.")
 NOT_A_CHOICE = lazy_gettext("Lựa chọn không hợp lệ, vui lòng chọn lại.")
 
 
 class DayField(DateField):
     """A date as the browser's date input sends it (or dd/mm/yyyy); blank is no date."""
+
+    data: dt.date | None
 
     def __init__(self, label: str, **kwargs: Any) -> None:
         super().__init__(
@@ -97,7 +95,7 @@ def _name_field(label: str) -> StringField:
     )
 
 
-def _errors(form: FlaskForm, refused: ServiceError | None = None) -> Errors:
+def form_errors(form: FlaskForm, refused: ServiceError | None = None) -> Errors:
     """Form and service messages by field; ``""`` collects those of no field of the form."""
     errors: Errors = {}
     for name, messages in form.errors.items():
@@ -106,13 +104,13 @@ def _errors(form: FlaskForm, refused: ServiceError | None = None) -> Errors:
                 gettext("Phiên làm việc đã hết hạn, vui lòng gửi lại.")
             )
             continue
-        errors.setdefault(str(name), []).extend(str(m) for m in messages)  # type: ignore[union-attr]
+        errors.setdefault(str(name), []).extend(str(m) for m in messages)
     if refused is not None:
         field_errors(refused, {*form._fields, "period"}, errors)
     return errors
 
 
-def _commit_setup_change() -> None:
+def commit_setup_change() -> None:
     db.session.commit()
     forget_surveys()
 
@@ -196,7 +194,7 @@ def agencies() -> tuple[str, int]:
 def agency_new() -> Response | tuple[str, int]:
     form = _agency_form()
     if not form.validate_on_submit():
-        return _agencies_page(form, _errors(form), 422)
+        return _agencies_page(form, form_errors(form), 422)
     try:
         agency = organisation.add_agency(
             form.code.data or "",
@@ -206,7 +204,7 @@ def agency_new() -> Response | tuple[str, int]:
         )
     except SetupError as error:
         db.session.rollback()
-        return _agencies_page(form, _errors(form, error), 422)
+        return _agencies_page(form, form_errors(form, error), 422)
     db.session.commit()
     flash(
         gettext("Đã thêm cơ quan %(code)s – %(name)s.", code=agency.code, name=agency.name),
@@ -258,7 +256,7 @@ def desk_new() -> Response | tuple[str, int]:
             )
         except SetupError as error:
             db.session.rollback()
-            errors = _errors(form, error)
+            errors = form_errors(form, error)
         else:
             db.session.commit()
             flash(
@@ -270,7 +268,7 @@ def desk_new() -> Response | tuple[str, int]:
             )
             return redirect(url_for("staff.desk", code=desk.code))
     elif form.is_submitted():
-        errors = _errors(form)
+        errors = form_errors(form)
     return render_template("staff/desk_new.html", form=form, errors=errors), (
         422 if errors else 200
     )
@@ -291,16 +289,16 @@ def desk_edit(code: str) -> Response | tuple[str, int]:
             _desk, changed = organisation.rename_desk(desk.code, form.name.data or "")
         except SetupError as error:
             db.session.rollback()
-            errors = _errors(form, error)
+            errors = form_errors(form, error)
         else:
             if changed:
-                _commit_setup_change()
+                commit_setup_change()
                 flash(gettext("Đã đổi tên thành “%(name)s”.", name=desk.name), "success")
             else:
                 flash(gettext("Tên không thay đổi."), "info")
             return redirect(url_for("staff.desk", code=desk.code))
     elif form.is_submitted():
-        errors = _errors(form)
+        errors = form_errors(form)
     return render_template(
         "staff/desk_edit.html",
         desk=desk,
@@ -319,7 +317,7 @@ def desk_set_active(code: str, action: str) -> Response | str:
     if form.validate_on_submit():
         _desk, changed = organisation.set_desk_active(desk.code, active)
         if changed:
-            _commit_setup_change()
+            commit_setup_change()
             if active:
                 flash(
                     gettext(
@@ -475,13 +473,13 @@ def campaign_new() -> Response | tuple[str, int]:
             )
         except SetupError as error:
             db.session.rollback()
-            errors = _errors(form, error)
+            errors = form_errors(form, error)
         else:
-            _commit_setup_change()
+            commit_setup_change()
             flash(gettext("Đã tạo đợt khảo sát %(code)s.", code=campaign.code), "success")
             return redirect(url_for("staff.campaign", code=campaign.code))
     elif form.is_submitted():
-        errors = _errors(form)
+        errors = form_errors(form)
     return _campaign_page(form, agency=agency, campaign=None, desks=desks, errors=errors)
 
 
@@ -517,144 +515,16 @@ def campaign_edit(code: str) -> Response | tuple[str, int]:
             )
         except SetupError as error:
             db.session.rollback()
-            errors = _errors(form, error)
+            errors = form_errors(form, error)
         else:
             if changes:
-                _commit_setup_change()
+                commit_setup_change()
                 flash(gettext("Đã lưu thay đổi của đợt khảo sát."), "success")
             else:
                 flash(gettext("Không có thay đổi nào."), "info")
             return redirect(url_for("staff.campaign", code=campaign.code))
     elif form.is_submitted():
-        errors = _errors(form)
+        errors = form_errors(form)
     return _campaign_page(
         form, agency=campaign.agency, campaign=campaign, desks=desks, errors=errors
     )
-
-
-# --------------------------------------------------------------------------- questionnaires
-
-
-class QuestionnaireUploadForm(FlaskForm):
-    file = FileField(
-        lazy_gettext("Tệp YAML của phiếu khảo sát"),
-        validators=[FileRequired(lazy_gettext("Vui lòng chọn tệp .yaml."))],
-    )
-
-
-def _questionnaires_page(
-    form: QuestionnaireUploadForm,
-    *,
-    problems: Sequence[str] = (),
-    conflict: questionnaires.VersionConflict | None = None,
-    filename: str = "",
-    status: int = 200,
-) -> tuple[str, int]:
-    visible = access.visible_agency_ids(current_user)
-    return render_template(
-        "staff/questionnaires.html",
-        form=form,
-        versions=questionnaires.all_versions(),
-        counts=questionnaires.answer_counts(visible),
-        scoped=visible is not None,
-        problems=problems,
-        conflict=conflict,
-        filename=filename,
-        max_kb=MAX_YAML_BYTES // 1000,
-        nav_active="questionnaires",
-    ), status
-
-
-@bp.get("/questionnaires")
-@role_required(*READ_ROLES)
-def questionnaire_list() -> tuple[str, int]:
-    """Phiếu khảo sát: the loaded versions and their answers."""
-    return _questionnaires_page(QuestionnaireUploadForm())
-
-
-@bp.post("/questionnaires")
-@accepts_upload(MAX_YAML_BYTES)
-@role_required(*ADMIN_ROLES)
-def questionnaire_upload() -> Response | tuple[str, int]:
-    """Nạp phiếu khảo sát: validated fully by the loader; stored only if all is valid."""
-    form = QuestionnaireUploadForm()
-    if not form.validate_on_submit():
-        return _questionnaires_page(
-            form, problems=[m for ms in _errors(form).values() for m in ms], status=422
-        )
-    upload = form.file.data
-    filename = secure_filename(upload.filename or "") or "questionnaire.yaml"
-    data = upload.read(MAX_YAML_BYTES + 1)
-    if len(data) > MAX_YAML_BYTES:
-        return _questionnaires_page(
-            form,
-            problems=[
-                gettext(
-                    "%(file)s: tệp lớn hơn %(size)s KB.",
-                    file=filename,
-                    size=MAX_YAML_BYTES // 1000,
-                )
-            ],
-            filename=filename,
-            status=413,
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return _questionnaires_page(
-            form,
-            problems=[f"{filename}:1: not UTF-8 text ({exc.reason})"],
-            filename=filename,
-            status=422,
-        )
-    try:
-        row, what = questionnaires.load_text(text, filename)
-    except QuestionnaireError as error:
-        db.session.rollback()
-        audit.record("questionnaire.rejected", filename, problems=len(error.problems))
-        db.session.commit()
-        return _questionnaires_page(form, problems=error.problems, filename=filename, status=422)
-    except questionnaires.VersionConflict as conflict:
-        db.session.rollback()
-        audit.record(
-            "questionnaire.rejected",
-            filename,
-            reason="version_has_answers",
-            version=f"{conflict.questionnaire_id} {conflict.version}",
-        )
-        db.session.commit()
-        return _questionnaires_page(form, conflict=conflict, filename=filename, status=409)
-    if what == "unchanged":
-        flash(
-            gettext(
-                "%(file)s: nội dung trùng với %(questionnaire)s phiên bản %(version)s đã nạp; "
-                "không có gì thay đổi.",
-                file=filename,
-                questionnaire=row.questionnaire_id,
-                version=row.version,
-            ),
-            "info",
-        )
-        return redirect(url_for("staff.questionnaire_list"))
-    _commit_setup_change()
-    if what == "loaded":
-        flash(
-            gettext(
-                "Đã nạp %(questionnaire)s phiên bản %(version)s từ tệp %(file)s.",
-                questionnaire=row.questionnaire_id,
-                version=row.version,
-                file=filename,
-            ),
-            "success",
-        )
-    else:
-        flash(
-            gettext(
-                "Đã thay nội dung của %(questionnaire)s phiên bản %(version)s (phiên bản "
-                "này chưa có phiếu trả lời).",
-                questionnaire=row.questionnaire_id,
-                version=row.version,
-            ),
-            "success",
-        )
-    return redirect(url_for("staff.questionnaire_list"))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from flask import flash, render_template
 from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
@@ -23,8 +26,11 @@ from survey_app.staff import bp
 from survey_app.staff.problems import flash_problems
 from survey_app.text_input import SingleLine, checks_own_text
 
+S = TypeVar("S", bound=Select[Any])
 
-def _visible(query, column):  # type: ignore[no-untyped-def]
+
+def _visible(query: S, column: InstrumentedAttribute[int]) -> S:
+    """``query`` limited to the agencies the signed-in user may see."""
     visible = access.visible_agency_ids(current_user)
     return query if visible is None else query.where(column.in_(visible))
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from scoring.questionnaire import Questionnaire, QuestionnaireError, parse_questionnaire
 from scoring.yaml_source import MAX_YAML_DEPTH, YamlSyntaxError, load_plain
-from survey_app.cli import questionnaire_validate
+from survey_app.cli.questionnaire import questionnaire_validate
 from tests.staff_support import add_user, csrf_token, login, seed_province
 
 ROOT = Path(__file__).resolve().parents[2]
