@@ -22,9 +22,9 @@ def post_worker_init(worker: object) -> None:
     thread of the worker waited on the GIL: the submit endpoint's p99 latency tail.
     """
     # The dashboard imports these on first use; load them before freezing.
-    import scoring.compare  # noqa: F401
-    import scoring.index_tree  # noqa: F401
-    import scoring.par  # noqa: F401
+    import scoring.compare
+    import scoring.index_tree
+    import scoring.par
     import scoring.weighting  # noqa: F401
 
     gc.freeze()

@@ -12,7 +12,6 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +82,15 @@ PAGES: dict[str, tuple[int, LazyString]] = {
 }
 
 
-@cache
+_INLINED: Cache[str, Markup] = Cache(size=16)
+_LIMITS: Cache[str, list[RateLimitItem]] = Cache(size=16)
+
+
 def _inline(name: str) -> Markup:
     """A small static file inlined into every page: one request on slow mobile data."""
-    return Markup((STATIC / name).read_text(encoding="utf-8").strip())
+    return _INLINED.get_or_make(
+        name, lambda: Markup((STATIC / name).read_text(encoding="utf-8").strip())
+    )
 
 
 @bp.app_context_processor
@@ -118,9 +122,8 @@ def _desk_limits() -> list[RateLimitItem]:
     return _parsed_limits(settings().rate_limit_desk)
 
 
-@cache
 def _parsed_limits(limits: str) -> list[RateLimitItem]:
-    return parse_many(limits)
+    return _LIMITS.get_or_make(limits, lambda: parse_many(limits))
 
 
 class LimiterDeskLimit:

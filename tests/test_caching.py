@@ -58,7 +58,7 @@ def test_threads_never_see_more_than_size_entries() -> None:
             for i in range(2000):
                 cache.get_or_make((offset + i) % 300, lambda value=i: value)
                 assert len(cache) <= 50
-        except BaseException as error:  # noqa: BLE001  (reported by the main thread)
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=work, args=(n * 7,)) for n in range(8)]

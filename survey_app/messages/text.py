@@ -15,6 +15,4 @@ MESSAGES = {
 
 # What a refused text was given as (the ``what`` of a refusal).
 USERNAME = lazy_gettext("Tên đăng nhập")
-DOSSIER_REF = lazy_gettext("Số hồ sơ")
-ANSWER = lazy_gettext("Câu trả lời")
 AGENCY_KIND = lazy_gettext("Loại cơ quan")

@@ -334,7 +334,7 @@ def _lines(text: str) -> Iterator[str]:
         yield line
 
 
-def read_table(filename: str, data: bytes, budgets: Budgets | None = None) -> list[list[str]]:
+def read_rows(filename: str, data: bytes, budgets: Budgets | None = None) -> list[list[str]]:
     """The rows of a CSV or XLSX file as text cells (first row = header), within budgets.
 
     Row *n* of the list is line *n + 1* of the file, so messages name the line a person

@@ -60,7 +60,7 @@ from survey_app.questions import kind_of
 from survey_app.services import audit
 from survey_app.services.errors import Conflict, Problem, ServiceError
 from survey_app.services.paper_files import Budgets, FileRefused
-from survey_app.services.paper_files import read_table as read_file_table
+from survey_app.services.paper_files import read_rows as read_file_rows
 from survey_app.services.questionnaires import definition
 from survey_app.services.submissions import AnswersRefused, record_submission, validate_answers
 from survey_app.settings import settings
@@ -254,12 +254,12 @@ def campaign_desks(campaign: Campaign) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- reading
 
 
-def read_table(filename: str, data: bytes) -> list[list[str]]:
+def read_rows(filename: str, data: bytes) -> list[list[str]]:
     """The rows of a CSV or XLSX file as text cells (first row = header), within the
     budgets of the settings ``PAPER_MAX_*``; raises ``UnreadableFile``."""
     budgets = settings().paper_budgets if has_app_context() else Budgets()
     try:
-        return read_file_table(filename, data, budgets)
+        return read_file_rows(filename, data, budgets)
     except FileRefused as refused:
         raise UnreadableFile(*refused.problems) from None
 
@@ -510,7 +510,7 @@ def import_file(
     (``access.visible_agency_ids(user)``; None for all).
     """
     digest = hashlib.sha256(data).hexdigest()
-    rows, errors = validate_rows(campaign, read_table(filename, data), visible_agency_ids)
+    rows, errors = validate_rows(campaign, read_rows(filename, data), visible_agency_ids)
     if errors:
         raise ImportRejected(*_limit(errors))
     earlier = db.session.scalar(

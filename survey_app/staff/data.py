@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -27,6 +26,7 @@ from survey_app.request_limits import accepts_upload
 from survey_app.services import audit, raw_export
 from survey_app.services import paper_import as paper_import_service
 from survey_app.services.questionnaires import definition
+from survey_app.settings import settings
 from survey_app.staff import bp
 from survey_app.staff.problems import flash_problems
 
@@ -102,8 +102,8 @@ def _import_page(
         errors=errors or [],
         batches=batches,
         max_mb=MAX_UPLOAD_BYTES // 1_000_000,
-        max_rows=format_decimal(current_app.config["PAPER_MAX_ROWS"]),  # 20.000 / 20,000
-        max_columns=current_app.config["PAPER_MAX_COLUMNS"],
+        max_rows=format_decimal(settings().paper_budgets.rows),  # 20.000 / 20,000
+        max_columns=settings().paper_budgets.columns,
     ), status
 
 

@@ -2,7 +2,7 @@
 
 Each case is a class of input (a million rows in a tiny XLSX, a declared or real 16,384-
 column sheet, a zip bomb, too many members, XML entities, broken packages, enormous CSV
-lines), refused by ``paper_files.read_table`` and answered 400 by the import page on both
+lines), refused by ``paper_files.read_rows`` and answered 400 by the import page on both
 databases, with nothing stored.
 """
 
@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from survey_app.extensions import db
 from survey_app.models import ImportBatch, Submission
-from survey_app.services.paper_files import Budgets, FileRefused, read_table
+from survey_app.services.paper_files import Budgets, FileRefused, read_rows
 from tests.adversarial.paper_files_support import SHEET, numbered_rows, sheet_xml, xlsx_with
 from tests.staff_support import add_user, csrf_token, login, seed_province
 
@@ -29,7 +29,7 @@ CAMPAIGN = "STP-2026"
 
 def _refused(filename: str, body: bytes, budgets: Budgets | None = None) -> str:
     with pytest.raises(FileRefused) as refused:
-        read_table(filename, body, budgets)
+        read_rows(filename, body, budgets)
     return str(refused.value)
 
 
@@ -46,7 +46,7 @@ def test_the_declared_dimension_is_ignored_and_costs_nothing() -> None:
     body = xlsx_with({SHEET: sheet_xml(numbered_rows(3), dimension="A1:XFD1048576")})
     tracemalloc.start()
     try:
-        table = read_table("a.xlsx", body)
+        table = read_rows("a.xlsx", body)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -69,7 +69,7 @@ def test_a_row_of_a_million_cells_is_refused_before_it_is_held() -> None:
 
 def test_empty_styled_cells_far_right_are_ignored() -> None:
     rows = '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c><c r="XFD1" s="0"/></row>'
-    assert read_table("a.xlsx", xlsx_with({SHEET: sheet_xml(rows)})) == [["a"]]
+    assert read_rows("a.xlsx", xlsx_with({SHEET: sheet_xml(rows)})) == [["a"]]
 
 
 def test_a_value_on_the_last_row_is_refused_without_a_million_empty_rows() -> None:

@@ -120,7 +120,7 @@ def dashboard(campaign: Campaign, user: StaffUser, period: Period) -> Dashboard:
         desks=desks,
         agencies=agencies,
         breakdowns=breakdowns,
-        changes=changes(view, tree, previous),
+        changes=changes(tree, previous),
         timeline=timeline(view),
     )
 

@@ -277,7 +277,7 @@ def overlap_groups(rows: list[GroupRow]) -> list[GroupRow]:
     return rows
 
 
-def changes(view: View, current: NodeResult, previous: NodeResult | None) -> list[Change]:
+def changes(current: NodeResult, previous: NodeResult | None) -> list[Change]:
     """Change of the overall index, the groups and the criteria since the comparison period."""
     if previous is None:
         return []
