@@ -27,10 +27,20 @@ def init_app(app: Flask) -> None:
             f"TIMEZONE {name!r} is not a time zone name such as 'Asia/Ho_Chi_Minh'"
         ) from None
     app.add_template_filter(to_local, "local")
+    app.add_template_global(zone_label)
 
 
 def zone() -> ZoneInfo:
     return current_app.extensions["timezone"]  # type: ignore[no-any-return]
+
+
+def zone_label() -> str:
+    """How pages name the zone their times are in: its offset now, e.g. ``UTC+7``."""
+    offset = dt.datetime.now(zone()).utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 def today() -> dt.date:

@@ -70,3 +70,15 @@ def test_today_is_the_date_in_the_configured_zone(make_app: Callable[..., Flask]
 def test_an_unknown_time_zone_is_refused_at_start_with_its_name(database_url: str) -> None:
     with pytest.raises(RuntimeError, match="TIMEZONE 'Asia/Hanoi-ish'"):
         create_app(conftest.test_config(database_url, TIMEZONE="Asia/Hanoi-ish"))
+
+
+def test_pages_name_the_zone_their_times_are_in(make_app: Callable[..., Flask]) -> None:
+    """Times on the import and audit pages are local: the heading says which zone."""
+    from survey_app.localtime import zone_label
+
+    with make_app().app_context():
+        assert zone_label() == "UTC+7"  # Asia/Ho_Chi_Minh, the default
+    with make_app(TIMEZONE="Asia/Kolkata").app_context():
+        assert zone_label() == "UTC+5:30"
+    with make_app(TIMEZONE="America/Caracas").app_context():
+        assert zone_label() == "UTC-4"

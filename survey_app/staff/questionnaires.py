@@ -97,7 +97,13 @@ def questionnaire_upload() -> Response | tuple[str, int]:
     except UnicodeDecodeError as exc:
         return _questionnaires_page(
             form,
-            problems=[f"{filename}:1: not UTF-8 text ({exc.reason})"],
+            problems=[
+                gettext(
+                    "%(file)s:1: tệp không phải văn bản UTF-8 (%(reason)s).",
+                    file=filename,
+                    reason=exc.reason,
+                )
+            ],
             filename=filename,
             status=422,
         )
