@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install lock messages chromium wrk run test lint bench-submit bench-scoring bench-dashboard \
+.PHONY: install lock messages debian wrk run test lint bench-submit bench-scoring bench-dashboard \
 	bench-faults
 
 # Everything comes from the lock file, pinned with hashes; the package itself is installed
@@ -45,10 +45,14 @@ lock:
 	$(UV_COMPILE) --extra dev --extra bench -o requirements-bench.lock
 	rm -rf .lock-venv
 
-# Browser tests drive Debian's chromium, never a downloaded browser.
-chromium:
-	@command -v chromium >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+# What the tests need from Debian: chromium for the browser tests (never a downloaded
+# browser), poppler's pdftotext to read generated PDFs, the Liberation fonts (Times New
+# Roman's metrics, Vietnamese glyphs) for reports, and R's survey package for reproduce.R.
+DEBIAN_PACKAGES := chromium poppler-utils fonts-liberation2 r-cran-survey
+debian:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 run: install
 	$(BIN)/survey-app db upgrade
@@ -61,7 +65,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install chromium lint
+test: install debian lint
 	$(BIN)/pytest -q
 
 # The citizen submit endpoint vs a bare one-INSERT endpoint, gunicorn + PostgreSQL,

@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if CHROMIUM is None:
-        skip = pytest.mark.skip(reason="Debian chromium is not installed (`make chromium`)")
+        skip = pytest.mark.skip(reason="Debian chromium is not installed (`make debian`)")
         for item in items:
             if "tests/browser/" in str(item.fspath).replace("\\", "/"):
                 item.add_marker(skip)

@@ -95,7 +95,7 @@ def dashboard(campaign: Campaign, user: StaffUser, period: Period) -> Dashboard:
     view_tables(view, [None, "desk", "agency", *breakdown_codes])
     tree = view_tree(view)
     comparison = previous_period(campaign, period)
-    previous = comparison_tree(view, comparison, user)
+    previous = comparison_tree(view, comparison)
     criteria = [n for n in tree.walk() if n.is_criterion]
     weakest = sorted(
         criteria, key=lambda n: n.estimate if np.isfinite(n.estimate) else float("inf")

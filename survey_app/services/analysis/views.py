@@ -35,6 +35,7 @@ from survey_app.services.analysis.results import (
     empty_table,
     tree_from_table,
 )
+from survey_app.services.organisation import subtree_ids
 from survey_app.services.questionnaires import definition
 from survey_app.services.weighting_settings import WeightingSettings
 from survey_app.services.weighting_settings import current as current_settings
@@ -131,10 +132,20 @@ def visible_agency_codes(user: StaffUser) -> frozenset[str] | None:
     return frozenset(db.session.scalars(select(Agency.code).where(Agency.id.in_(ids))))
 
 
+def subtree_codes(agency: Agency) -> frozenset[str]:
+    """Codes of an agency and every agency below it: the scope of its reports and plans."""
+    ids = subtree_ids(agency.id)
+    return frozenset(db.session.scalars(select(Agency.code).where(Agency.id.in_(ids))))
+
+
 def make_view(campaign: Campaign, user: StaffUser, period: Period) -> View:
+    return scope_view(campaign, period, visible_agency_codes(user))
+
+
+def scope_view(campaign: Campaign, period: Period, codes: frozenset[str] | None) -> View:
+    """The campaign in one period, restricted to the agencies ``codes`` (None: all of them)."""
     responses = frames.responses(campaign)
     frame = responses.frame
-    codes = visible_agency_codes(user)
     mask = in_period(frame, period)
     if codes is not None:
         mask = mask & frame["agency"].isin(codes).to_numpy()
@@ -295,15 +306,11 @@ def changes(current: NodeResult, previous: NodeResult | None) -> list[Change]:
     return out
 
 
-def comparison_tree(
-    view: View, comparison: Comparison | None, user: StaffUser
-) -> NodeResult | None:
+def comparison_tree(view: View, comparison: Comparison | None) -> NodeResult | None:
+    """The index tree of the comparison period, in the same agency scope as ``view``."""
     if comparison is None:
         return None
-    if comparison.same_campaign:
-        other = make_view(view.campaign, user, comparison.period)
-    else:
-        other = make_view(comparison.campaign, user, comparison.period)
+    other = scope_view(comparison.campaign, comparison.period, view.agency_codes)
     if other.n == 0:
         return None
     try:
