@@ -3,7 +3,8 @@
 Pages (HTML) get a strict policy without ``'unsafe-inline'``: the staff pages load their
 CSS and JS from ``/static`` (``'self'``); the citizen pages inline theirs (one request on
 slow mobile data), each ``<style>`` and ``<script>`` carrying the request's nonce
-(``csp_nonce()`` in templates). Style attributes are not allowed either: widths and
+(``csp_nonce()`` in templates); ``connect-src 'self'`` lets the citizen form send its
+steps with fetch (static/citizen.js). Style attributes are not allowed either: widths and
 indents that depend on data are SVG attributes (``<rect width>``) or classes. The inline
 SVG charts use presentation attributes (``fill``, ``font-size``), which CSP does not govern.
 
@@ -24,6 +25,7 @@ from flask import Flask, Response, g, request
 
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'{nonce}; style-src 'self'{nonce}; img-src 'self'; "
+    "connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 FILE_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"

@@ -187,6 +187,18 @@ def test_back_shows_the_step_before_without_checking_anything(
         assert _advance(target, replace(state, step=0), "back") == ShowStep(0, "vi")
 
 
+def test_stay_shows_the_posted_step_again_without_checking_anything(
+    app: Flask, target: FormTarget
+) -> None:
+    # What citizen.js sends for a form resumed from the phone, and for Back and Forward:
+    # any step, with answers that may still be wrong or missing, stores nothing.
+    with app.app_context():
+        state = _state(target, 2, {"a": ["7"], "visits": ["99"]}, lang="fr")
+        assert _advance(target, state, "stay") == ShowStep(2, "fr")
+        assert _advance(target, replace(state, step=0), "stay") == ShowStep(0, "fr")
+        assert _count(app) == 0
+
+
 def test_a_language_change_shows_the_same_step_in_that_language(
     app: Flask, target: FormTarget
 ) -> None:

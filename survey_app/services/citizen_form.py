@@ -30,9 +30,12 @@ RESPONDENT_TITLE = lazy_gettext("Thông tin về Ông/Bà")
 RESPONDENT_NOTE = lazy_gettext("Thông tin này chỉ dùng để tổng hợp theo nhóm người trả lời.")
 
 #: What the buttons of a step send as ``action``: go on, go back, or show the form in
-#: another of the questionnaire's languages (``lang:en``). Anything else means go on.
+#: another of the questionnaire's languages (``lang:en``); ``stay`` shows the posted step
+#: again (sent by citizen.js for a form resumed from the phone's storage and for the
+#: browser's Back and Forward). Anything else means go on.
 NEXT = "next"
 BACK = "back"
+STAY = "stay"
 LANGUAGE_PREFIX = "lang:"
 
 
@@ -201,8 +204,9 @@ def advance(
 
     ``final`` is the last step's POST, which stores the submission (exactly once under
     ``state.uid``: a retry ends on the same receipt). A language change shows the same
-    step again; ``back`` the step before, keeping every answer; ``next`` checks the
-    answers up to this step and shows the first step with a problem, else the next one.
+    step again, and so does ``stay``; ``back`` the step before, keeping every answer;
+    ``next`` checks the answers up to this step and shows the first step with a problem,
+    else the next one.
     The final POST checks every answer and stores them on a database connection of its
     own (``submissions.store_citizen_submission``), within the desk's limit.
 
@@ -218,6 +222,8 @@ def advance(
         return ShowStep(step, language(q, action.removeprefix(LANGUAGE_PREFIX)))
     if action == BACK:
         return ShowStep(clamp(q, step - 1), lang)
+    if action == STAY:
+        return ShowStep(step, lang)
     # On the final step the INSERT itself decides (DossierCodeSpent), in its own
     # transaction: a request never holds two pooled connections at once. Only a code
     # issued before keyed codes may have been spent under a value the INSERT cannot see.

@@ -1,10 +1,68 @@
-/* Skip logic (progressive enhancement): hide an item while its condition is false.
-   A hidden fieldset is disabled, so its inputs are not sent; the server ignores them anyway. */
+/* The citizen form on a phone (progressive enhancement: without JavaScript every step
+   posts as a page of its own, as before).
+   1. Skip logic: hide an item while its condition is false. A hidden fieldset is
+      disabled, so its inputs are not sent; the server ignores them anyway.
+   2. Progress stays on the phone: the answers, under the form's submission id, in
+      localStorage ("sipas-progress:" + the form's address) for at most a day, removed
+      as soon as the receipt shows. Opening the same form again (re-scanning the poster,
+      the same dossier code) offers to resume it; a reload resumes it at once.
+   3. Steps are sent with fetch and drawn in place, one history entry per step and never a
+      POST in the browser's history: Back and reload never ask to resend. A send that
+      fails (no network) keeps the answers, says so, and is tried again with the same
+      submission id when the network is back; storage is exactly-once per id.
+   Other scripts can listen for "sipas:page" on document: a new step has been drawn. */
 (function () {
-  var form = document.querySelector("form.survey");
-  if (!form) return;
-  var items = form.querySelectorAll("[data-show-item]");
+  "use strict";
+  var PREFIX = "sipas-progress:", MAX_AGE = 864e5, RETRY_MS = 8000, TIMEOUT_MS = 45000;
+  var store = null;
+  try {
+    store = window.localStorage;
+    store.getItem(PREFIX);
+  } catch (e) {
+    store = null;
+  }
+  var fetching = !!(window.fetch && window.FormData && window.DOMParser && window.history.pushState);
+  var form = null, key = "", uid = "", pending = null, inFlight = false, retryTimer = 0;
+
+  function read(name) {
+    try {
+      var record = JSON.parse(store.getItem(name));
+      return record && record.uid ? record : null;
+    } catch (e) {
+      return null;
+    }
+  }
+  function write(name, record) {
+    try { store.setItem(name, JSON.stringify(record)); } catch (e) { /* full or private */ }
+  }
+  function drop(name) {
+    try { store.removeItem(name); } catch (e) { /* nothing kept */ }
+  }
+
+  // Forget progress older than a day and, on the receipt, the form just sent.
+  if (store) {
+    var sent = document.querySelector("[data-sent-uid]"), names = [];
+    for (var i = 0; i < store.length; i++) {
+      if (String(store.key(i)).indexOf(PREFIX) === 0) names.push(store.key(i));
+    }
+    names.forEach(function (name) {
+      var record = read(name);
+      if (!record || !(Date.now() - record.saved < MAX_AGE) ||
+          (sent && record.uid === sent.getAttribute("data-sent-uid"))) drop(name);
+    });
+  }
+
+  function field(name) {
+    var el = form && form.elements[name];
+    return el && el.value !== undefined ? el.value : "";
+  }
+  function stepUrl() {
+    return form.getAttribute("data-step-url") || location.pathname;
+  }
+
   function update() {
+    if (!form) return;
+    var items = form.querySelectorAll("[data-show-item]");
     for (var i = 0; i < items.length; i++) {
       var item = items[i], codes = item.getAttribute("data-show-codes").split(" "), on = false;
       var inputs = form.querySelectorAll('input[name="' + item.getAttribute("data-show-item") + '"]');
@@ -15,6 +73,226 @@
       item.disabled = !on;
     }
   }
-  form.addEventListener("change", update);
-  update();
+
+  // Every answer the form would send now (earlier steps' answers are hidden inputs).
+  function answers() {
+    var out = [];
+    new FormData(form).forEach(function (value, name) {
+      if (name.indexOf("a_") === 0 && typeof value === "string" && value.trim() !== "") {
+        out.push([name, value]);
+      }
+    });
+    return out;
+  }
+  function save() {
+    if (!store || !form) return;
+    var fields = answers(), step = +field("step");
+    if (!fields.length && !step) return; // nothing worth keeping yet
+    write(key, {
+      uid: uid, campaign: field("campaign"), lang: field("lang"), step: step,
+      fields: fields, saved: Date.now()
+    });
+  }
+
+  function buttons(disabled) {
+    var all = form ? form.querySelectorAll("button") : [];
+    for (var i = 0; i < all.length; i++) all[i].disabled = disabled;
+    if (form) form.setAttribute("aria-busy", disabled ? "true" : "false");
+  }
+
+  function send(url, build, final, mode) {
+    pending = { url: url, build: build, final: final, mode: mode, from: +field("step") };
+    attempt();
+  }
+  function attempt() {
+    var p = pending;
+    if (!p || inFlight) return;
+    clearTimeout(retryTimer);
+    inFlight = true;
+    buttons(true);
+    var sending = document.getElementById("sending");
+    if (sending) sending.hidden = false;
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, TIMEOUT_MS) : 0;
+    fetch(p.url, {
+      method: "POST", body: p.build(), credentials: "same-origin",
+      signal: controller ? controller.signal : undefined
+    }).then(function (response) {
+      return response.text().then(function (html) { return [response, html]; });
+    }).then(function (got) {
+      clearTimeout(timer);
+      inFlight = false;
+      pending = null;
+      arrived(got[0], got[1], p);
+    }, function () {
+      clearTimeout(timer);
+      inFlight = false;
+      failed(p);
+    });
+  }
+
+  function failed(p) {
+    buttons(false);
+    var sending = document.getElementById("sending");
+    if (sending) sending.hidden = true;
+    var box = document.getElementById("offline");
+    if (box) {
+      box.querySelector("[data-offline-final]").hidden = !p.final;
+      box.querySelector("[data-offline-step]").hidden = p.final;
+      if (box.hidden) {
+        box.hidden = false;
+        box.scrollIntoView({ block: "center" });
+      }
+    }
+    retryTimer = setTimeout(attempt, RETRY_MS);
+  }
+
+  function arrived(response, html, p) {
+    var path = response.redirected ? new URL(response.url).pathname : "";
+    if (/^\/r\/[^/]+$/.test(path)) {
+      // Stored: nothing of the answers stays on the phone; the receipt replaces the
+      // last step in the history, and Back reaches only the form's own address (GET).
+      drop(key);
+      form = null;
+      location.replace(response.url);
+      return;
+    }
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    if (!doc.querySelector("main")) {
+      location.replace(location.pathname);
+      return;
+    }
+    ["header.top", "main"].forEach(function (selector) {
+      var fresh = doc.querySelector(selector), old = document.querySelector(selector);
+      if (!fresh || !old) return;
+      // The response's scripts carry another nonce; this script already runs.
+      var scripts = fresh.querySelectorAll("script");
+      for (var i = 0; i < scripts.length; i++) scripts[i].parentNode.removeChild(scripts[i]);
+      old.parentNode.replaceChild(document.importNode(fresh, true), old);
+    });
+    document.title = doc.title;
+    document.documentElement.lang = doc.documentElement.lang;
+    start(p.mode, p.from);
+    window.scrollTo(0, 0);
+    var target = document.getElementById("errors") || document.querySelector("main h1");
+    if (target) {
+      target.setAttribute("tabindex", "-1");
+      target.focus({ preventScroll: true });
+    }
+    document.dispatchEvent(new CustomEvent("sipas:page"));
+  }
+
+  function resume(record) {
+    var data = new FormData();
+    data.append("csrf_token", field("csrf_token"));
+    data.append("uid", record.uid);
+    data.append("campaign", record.campaign);
+    data.append("lang", record.lang);
+    data.append("step", String(record.step));
+    record.fields.forEach(function (f) { data.append(f[0], f[1]); });
+    data.append("action", "stay");
+    send(stepUrl(), function () { return data; }, false, "replace");
+  }
+
+  function offer(record) {
+    var box = document.getElementById("resume");
+    if (!box) return;
+    var text = box.querySelector("[data-resume-text]");
+    text.textContent = text.getAttribute("data-template").replace("{n}", String(record.step + 1));
+    box.hidden = false;
+    box.querySelector("[data-resume-yes]").addEventListener("click", function () {
+      box.hidden = true;
+      resume(record);
+    });
+    box.querySelector("[data-resume-no]").addEventListener("click", function () {
+      drop(key);
+      box.hidden = true;
+    });
+  }
+
+  // How this page was opened: a re-scanned poster in the same tab is a "navigate" that
+  // keeps the history state, and gets the offer, not the answers.
+  function navigationType() {
+    var entries = window.performance && performance.getEntriesByType
+      ? performance.getEntriesByType("navigation") : [];
+    return entries.length ? entries[0].type : "navigate";
+  }
+
+  // Set up the form drawn now; ``mode`` says how it enters the history: "load", "replace",
+  // or "auto" (a new entry when the step is not ``from``, the step the citizen was on).
+  function start(mode, from) {
+    form = document.querySelector("form.survey");
+    if (!form) return;
+    uid = field("uid");
+    key = PREFIX + stepUrl();
+    update();
+    var state = { sipasForm: uid, step: +field("step") };
+    var before = window.history.state;
+    if (fetching) {
+      if (mode === "auto" && state.step !== from) window.history.pushState(state, "", location.pathname + location.search);
+      else window.history.replaceState(state, "", location.pathname + location.search);
+    }
+    var record = store && read(key);
+    if (record && record.uid !== uid) {
+      if (record.campaign !== field("campaign") || !record.fields.length) {
+        drop(key);
+      } else if (fetching && mode === "load" && before && before.sipasForm === record.uid &&
+                 /^(reload|back_forward)$/.test(navigationType())) {
+        resume(record); // reload, or Back into the form: the same citizen
+      } else if (fetching) {
+        offer(record);
+      }
+      return;
+    }
+    save();
+  }
+
+  document.addEventListener("change", function (e) {
+    if (!form || !form.contains(e.target)) return;
+    update();
+    var box = document.getElementById("resume");
+    if (box) box.hidden = true; // answering the new form: it is the one kept
+    save();
+  });
+  document.addEventListener("input", function (e) {
+    if (form && form.contains(e.target)) save();
+  });
+
+  document.addEventListener("submit", function (e) {
+    if (!fetching || !form || e.target !== form) return;
+    e.preventDefault();
+    if (inFlight) return;
+    var button = e.submitter && e.submitter.form === form ? e.submitter
+      : form.querySelector('button[value="next"]');
+    var action = button ? button.value : "next";
+    var url = (button && button.getAttribute("formaction")) || form.getAttribute("action");
+    save();
+    send(url, function () {
+      var data = new FormData(form);
+      data.append("action", action);
+      return data;
+    }, /\/submit$/.test(url), "auto");
+  });
+
+  document.addEventListener("click", function (e) {
+    var retry = e.target.closest && e.target.closest("[data-offline-retry]");
+    if (retry && pending) attempt();
+  });
+  window.addEventListener("online", function () {
+    if (pending) attempt();
+  });
+
+  // Back and Forward between steps: show that step, keeping every answer.
+  window.addEventListener("popstate", function (e) {
+    var s = e.state;
+    if (!form || !s || s.sipasForm !== uid || inFlight || s.step === +field("step")) return;
+    form.elements.step.value = String(s.step);
+    send(stepUrl(), function () {
+      var data = new FormData(form);
+      data.append("action", "stay");
+      return data;
+    }, false, "replace");
+  });
+
+  start("load");
 })();
