@@ -46,6 +46,18 @@ def serve(app: Flask) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+def press(page, button, *, tap: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """Tap (or click) a form button and wait for what it brings: the step drawn in place
+    (citizen.js sends steps with fetch), a new page (without JavaScript), or the receipt."""
+    page.evaluate("document.querySelector('main').dataset.pressed = '1'")
+    if tap:
+        button.tap()
+    else:
+        button.click()
+    page.wait_for_selector("main:not([data-pressed])")
+    page.wait_for_load_state()
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     sync_api = pytest.importorskip("playwright.sync_api")

@@ -18,7 +18,7 @@ from flask import Flask
 from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.services import organisation
-from tests.browser.conftest import serve
+from tests.browser.conftest import press, serve
 from tests.dashboard_setup import PASSWORD, province
 
 SCREENSHOTS = Path("/tmp")
@@ -98,8 +98,7 @@ def test_citizen_and_staff_pages_render_under_their_policy(
     while phone.locator("[data-show-item]").count() == 0:  # to the step with skip logic
         for radio in phone.locator("input[type=radio][value='4']").all():
             radio.check()
-        phone.click("button[value=next]")
-        phone.wait_for_load_state("load")
+        press(phone, phone.locator("button[value=next]"), tap=False)
     dependent = phone.locator("[data-show-item]").first
     assert dependent.is_hidden()  # the nonce'd script ran
     phone.locator("input[name='a_II.4.0'][value='1']").check()

@@ -20,7 +20,7 @@ from survey_app.demo import load_demo
 from survey_app.extensions import db
 from survey_app.models import Desk, QuestionnaireVersion, Submission
 from survey_app.services import dossier_codes, organisation, posters, questionnaires
-from tests.browser.conftest import serve
+from tests.browser.conftest import press, serve
 
 zxingcpp = pytest.importorskip("zxingcpp")
 
@@ -92,15 +92,6 @@ def scan_poster(browser, server: LiveServer) -> str:  # type: ignore[no-untyped-
     decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(shot))]
     assert len(decoded) == 1, decoded
     return decoded[0]
-
-
-def press(page, button) -> None:  # type: ignore[no-untyped-def]
-    """Tap a form button and wait for what it brings: the step drawn in place (citizen.js
-    sends steps with fetch), a new page (without JavaScript), or the receipt."""
-    page.evaluate("document.querySelector('main').dataset.pressed = '1'")
-    button.tap()
-    page.wait_for_selector("main:not([data-pressed])")
-    page.wait_for_load_state()
 
 
 def answer_visible(page) -> None:  # type: ignore[no-untyped-def]

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.browser.conftest import press
 from tests.browser.test_phone_flow import (
     LiveServer,
     answer_every_step,
     answer_visible,
     live_server,
-    press,
     scan_poster,
     stored,
 )
