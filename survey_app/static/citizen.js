@@ -222,7 +222,11 @@
   // or "auto" (a new entry when the step is not ``from``, the step the citizen was on).
   function start(mode, from) {
     form = document.querySelector("form.survey");
-    if (!form) return;
+    if (!form) {
+      // A page instead of the form (a limit, a campaign that ended): Back leaves it.
+      if (fetching && mode === "auto") window.history.pushState({ sipasPage: true }, "", location.href);
+      return;
+    }
     uid = field("uid");
     key = PREFIX + stepUrl();
     update();
@@ -285,6 +289,10 @@
   // Back and Forward between steps: show that step, keeping every answer.
   window.addEventListener("popstate", function (e) {
     var s = e.state;
+    if (!form && s && s.sipasForm) {
+      location.reload(); // from a page drawn instead of the form: the form, resumed
+      return;
+    }
     if (!form || !s || s.sipasForm !== uid || inFlight || s.step === +field("step")) return;
     form.elements.step.value = String(s.step);
     send(stepUrl(), function () {

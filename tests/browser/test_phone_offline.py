@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from survey_app.services import dossier_codes
 from tests.browser.conftest import press
 from tests.browser.test_phone_flow import (
+    DESK,
     LiveServer,
     answer_every_step,
     answer_visible,
@@ -263,3 +265,99 @@ def test_without_javascript_the_phone_form_works_as_before(
         context.close()
     [row] = stored(live_server)
     assert row.receipt == receipt
+
+
+def test_progress_older_than_a_day_is_forgotten(
+    browser,  # type: ignore[no-untyped-def]
+    live_server: LiveServer,
+) -> None:
+    url = scan_poster(browser, live_server)
+    context = phone_360(browser)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        go_to_step(page, 2)
+        [name] = kept(page)
+        page.evaluate(
+            """name => {
+              const record = JSON.parse(localStorage.getItem(name));
+              record.saved = Date.now() - 25 * 3600 * 1000;
+              localStorage.setItem(name, JSON.stringify(record));
+            }""",
+            name,
+        )
+        page.goto(url)
+        page.wait_for_selector("form.survey")
+        assert page.locator("#resume").is_hidden()
+        assert kept(page) == {}
+    finally:
+        context.close()
+
+
+def test_the_english_form_says_it_in_english_and_a_dossier_code_resumes_too(
+    browser,  # type: ignore[no-untyped-def]
+    live_server: LiveServer,
+) -> None:
+    with live_server.app.app_context():
+        token = dossier_codes.issue(DESK, "000.00.23.H23-251203-0007")
+        url = dossier_codes.survey_url(token)
+        code = dossier_codes.verify(token).code
+    context = phone_360(browser)
+    try:
+        page = context.new_page()
+        page.goto(url + "?lang=en")
+        go_to_step(page, 1)
+        answer_visible(page)
+        context.set_offline(True)
+        page.locator('form.survey button[value="next"]').tap()
+        offline = page.wait_for_selector("#offline", **VISIBLE)
+        assert offline is not None
+        assert "network connection was lost" in offline.inner_text()
+        assert "kept on this phone" in offline.inner_text()
+        page.screenshot(path=str(SCREENSHOTS / "offline-step-en.png"))
+        before = answers_sent(page)
+        context.set_offline(False)
+        wait_for_step(page, 2)
+
+        page.goto(url)  # the same dossier code opened again
+        page.wait_for_selector("#resume", **VISIBLE)
+        press(page, page.locator("#resume [data-resume-yes]"))
+        assert step_of(page) == 2
+        assert page.locator("html").get_attribute("lang") == "en"  # the form's own language
+        assert all(answers_sent(page)[c] == v for c, v in before.items())
+        receipt = answer_every_step(page, "offline-dossier")
+        assert kept(page) == {}
+        page.goto(url)  # spent: no form, nothing offered
+        assert page.locator("form.survey").count() == 0
+        assert page.locator("#resume").count() == 0
+    finally:
+        context.close()
+    [row] = stored(live_server)
+    assert (row.receipt, row.dossier_code, row.language) == (receipt, code, "en")
+
+
+def test_a_step_with_problems_is_drawn_in_place_with_its_summary_in_focus(
+    browser,  # type: ignore[no-untyped-def]
+    live_server: LiveServer,
+) -> None:
+    url = scan_poster(browser, live_server)
+    context = phone_360(browser)
+    try:
+        page = context.new_page()
+        navigations = record_posts(page)
+        page.goto(url)
+        length = page.evaluate("history.length")
+        press(page, page.locator('form.survey button[value="next"]'))
+        assert step_of(page) == 0
+        assert page.locator("#errors").is_visible()
+        assert page.evaluate("document.activeElement.id") == "errors"
+        assert page.evaluate("history.length") == length  # the same step: no new entry
+        answer_visible(page)
+        press(page, page.locator('form.survey button[value="next"]'))
+        assert step_of(page) == 1
+        assert page.locator("#errors").count() == 0
+        assert page.evaluate("history.length") == length + 1
+        assert navigations == []
+    finally:
+        context.close()
+    assert stored(live_server) == []
