@@ -201,6 +201,50 @@ def test_skip_logic_page_carries_the_condition_for_javascript(
     assert script and "http" not in script.group(1)
 
 
+def test_a_step_citizen_js_fetches_comes_without_the_script_it_is_drawn_into(
+    client: FlaskClient, survey: Survey
+) -> None:
+    script = re.compile(r'<script nonce="[^"]+">.*?</script>', re.DOTALL)
+    first = client.get(f"/s/{survey.public_id}")
+    assert script.search(first.get_data(as_text=True))  # every page a browser opens has it
+    page = read_form(first)
+    plain = client.post(page.action, data=page.data(full_answers()))
+    fetched = client.post(
+        page.action, data=page.data(full_answers()), headers={"X-Sipas-In-Place": "1"}
+    )
+    assert script.search(plain.get_data(as_text=True))
+    assert not script.search(fetched.get_data(as_text=True))
+    assert read_form(fetched).field("step") == read_form(plain).field("step") == "1"
+
+
+def test_stay_shows_the_posted_step_again_with_every_answer(
+    app: Flask, client: FlaskClient, survey: Survey
+) -> None:
+    # What citizen.js posts to resume a form kept on the phone: its id, step and answers.
+    page = read_form(client.get(f"/s/{survey.public_id}"))
+    data = page.data(full_answers(**{"I.1.2": "2"}), action="stay")
+    data.setlist("step", ["3"])
+    for code, value in full_answers().items():
+        if "a_" + code not in page.visible:
+            data.add("a_" + code, value if isinstance(value, str) else value[0])
+    response = client.post(page.action, data=data)
+    resumed = read_form(response)
+    assert response.status_code == 200
+    assert (resumed.field("step"), resumed.field("uid")) == ("3", page.field("uid"))
+    assert dict(resumed.hidden)["a_I.1.2"] == "2"
+    assert _count(app) == 0
+
+
+def test_the_receipt_forgets_the_progress_kept_on_the_phone(
+    client: FlaskClient, survey: Survey
+) -> None:
+    response, page = walk(client, f"/s/{survey.public_id}", full_answers())
+    receipt = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f'data-sent-uid="{page.field("uid")}"' in receipt
+    assert "sipas-progress:" in receipt  # citizen-sent.js, inlined
+    assert "I.1.2" not in receipt  # never the answers
+
+
 def test_an_item_shown_by_skip_logic_becomes_required(
     app: Flask, client: FlaskClient, survey: Survey
 ) -> None:

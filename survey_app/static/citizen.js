@@ -4,13 +4,16 @@
       disabled, so its inputs are not sent; the server ignores them anyway.
    2. Progress stays on the phone: the answers, under the form's submission id, in
       localStorage ("sipas-progress:" + the form's address) for at most a day, removed
-      as soon as the receipt shows. Opening the same form again (re-scanning the poster,
-      the same dossier code) offers to resume it; a reload resumes it at once.
+      as soon as the receipt shows (here, and by citizen-sent.js on the receipt).
+      Opening the same form again (re-scanning the poster, the same dossier code)
+      offers to resume it; a reload resumes it at once.
    3. Steps are sent with fetch and drawn in place, one history entry per step and never a
       POST in the browser's history: Back and reload never ask to resend. A send that
       fails (no network) keeps the answers, says so, and is tried again with the same
-      submission id when the network is back; storage is exactly-once per id.
-   Other scripts can listen for "sipas:page" on document: a new step has been drawn. */
+      submission id when the network is back; storage is exactly-once per id. A fetched
+      step comes without this script (header X-Sipas-In-Place), which already runs.
+   Other scripts can listen for "sipas:page" on document: a new step has been drawn (a
+   step's own inline scripts are not run). */
 (function () {
   "use strict";
   var PREFIX = "sipas-progress:", MAX_AGE = 864e5, RETRY_MS = 8000, TIMEOUT_MS = 45000;
@@ -39,16 +42,16 @@
     try { store.removeItem(name); } catch (e) { /* nothing kept */ }
   }
 
-  // Forget progress older than a day and, on the receipt, the form just sent.
+  // Forget progress older than a day (the receipt forgets the form just sent:
+  // citizen-sent.js).
   if (store) {
-    var sent = document.querySelector("[data-sent-uid]"), names = [];
+    var names = [];
     for (var i = 0; i < store.length; i++) {
       if (String(store.key(i)).indexOf(PREFIX) === 0) names.push(store.key(i));
     }
     names.forEach(function (name) {
       var record = read(name);
-      if (!record || !(Date.now() - record.saved < MAX_AGE) ||
-          (sent && record.uid === sent.getAttribute("data-sent-uid"))) drop(name);
+      if (!record || !(Date.now() - record.saved < MAX_AGE)) drop(name);
     });
   }
 
@@ -116,6 +119,7 @@
     var timer = controller ? setTimeout(function () { controller.abort(); }, TIMEOUT_MS) : 0;
     fetch(p.url, {
       method: "POST", body: p.build(), credentials: "same-origin",
+      headers: { "X-Sipas-In-Place": "1" }, // the step comes back without this script
       signal: controller ? controller.signal : undefined
     }).then(function (response) {
       return response.text().then(function (html) { return [response, html]; });
@@ -157,7 +161,7 @@
       location.replace(response.url);
       return;
     }
-    // The response's <style> and <script> carry another nonce: parsed, even inert, they
+    // The response's style and script elements carry another nonce: parsed, even inert, they
     // would break this page's policy; this page's own are already in force.
     var doc = new DOMParser().parseFromString(
       html.replace(/<(style|script)\b[^>]*>[\s\S]*?<\/\1>/gi, ""), "text/html");
