@@ -184,6 +184,7 @@
       target.focus({ preventScroll: true });
     }
     document.dispatchEvent(new CustomEvent("sipas:page"));
+    follow();
   }
 
   function resume(record) {
@@ -223,7 +224,8 @@
   }
 
   // Set up the form drawn now; ``mode`` says how it enters the history: "load", "replace",
-  // or "auto" (a new entry when the step is not ``from``, the step the citizen was on).
+  // "keep" (the entry is already the step's: Back, Forward), or "auto" (a new entry when
+  // the step is not ``from``, the step the citizen was on).
   function start(mode, from) {
     form = document.querySelector("form.survey");
     if (!form) {
@@ -236,7 +238,7 @@
     update();
     var state = { sipasForm: uid, step: +field("step") };
     var before = window.history.state;
-    if (fetching) {
+    if (fetching && mode !== "keep") {
       if (mode === "auto" && state.step !== from) window.history.pushState(state, "", location.pathname + location.search);
       else window.history.replaceState(state, "", location.pathname + location.search);
     }
@@ -290,20 +292,24 @@
     if (pending) attempt();
   });
 
-  // Back and Forward between steps: show that step, keeping every answer.
+  // Back and Forward between steps: show the step of the history entry the browser is
+  // on, keeping every answer (again after a step arrives, if Back was pressed meanwhile).
+  function follow() {
+    var s = window.history.state;
+    if (!form || inFlight || !s || s.sipasForm !== uid || s.step === +field("step")) return;
+    send(stepUrl(), function () {
+      var data = new FormData(form);
+      data.set("step", String(s.step));
+      data.append("action", "stay");
+      return data;
+    }, false, "keep");
+  }
   window.addEventListener("popstate", function (e) {
-    var s = e.state;
-    if (!form && s && s.sipasForm) {
+    if (!form && e.state && e.state.sipasForm) {
       location.reload(); // from a page drawn instead of the form: the form, resumed
       return;
     }
-    if (!form || !s || s.sipasForm !== uid || inFlight || s.step === +field("step")) return;
-    form.elements.step.value = String(s.step);
-    send(stepUrl(), function () {
-      var data = new FormData(form);
-      data.append("action", "stay");
-      return data;
-    }, false, "replace");
+    follow();
   });
 
   start("load");

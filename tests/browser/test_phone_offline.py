@@ -212,6 +212,15 @@ def test_reopening_the_poster_mid_form_offers_to_resume_every_answer(
         page.go_forward()
         wait_for_step(page, 3)
         assert answers_sent(page) == before
+        # Two Backs in a row, the second while the first step is still on its way.
+        page.go_back()
+        page.go_back()
+        wait_for_step(page, 1)
+        page.go_forward()
+        page.go_forward()
+        wait_for_step(page, 3)
+        assert page.evaluate("history.state.step") == 3
+        assert answers_sent(page) == before
         assert navigations == []
 
         receipt = answer_every_step(page, "offline-resumed")
