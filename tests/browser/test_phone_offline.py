@@ -370,3 +370,38 @@ def test_a_step_with_problems_is_drawn_in_place_with_its_summary_in_focus(
     finally:
         context.close()
     assert stored(live_server) == []
+
+
+def test_a_slow_send_says_it_is_sending_and_takes_one_press(
+    browser,  # type: ignore[no-untyped-def]
+    live_server: LiveServer,
+) -> None:
+    url = scan_poster(browser, live_server)
+    context = phone_360(browser)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        answer_visible(page)
+        # The link: 400 kbps, 400 ms round trips; slower still here, to look at it.
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send(
+            "Network.emulateNetworkConditions",
+            {
+                "offline": False,
+                "latency": 1500,
+                "downloadThroughput": 50_000,
+                "uploadThroughput": 50_000,
+            },
+        )
+        navigations = record_posts(page)
+        button = page.locator('form.survey button[value="next"]')
+        button.tap()
+        page.wait_for_selector("#sending", **VISIBLE)
+        assert button.is_disabled()  # a second press cannot send the step twice
+        page.screenshot(path=str(SCREENSHOTS / "offline-sending.png"))
+        wait_for_step(page, 1)
+        assert page.locator("#sending").is_hidden()
+        assert navigations == []
+    finally:
+        context.close()
