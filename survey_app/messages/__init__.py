@@ -25,6 +25,7 @@ from survey_app.messages import (
     dossier_codes,
     paper,
     questionnaires,
+    report,
     setup,
     weighting,
 )
@@ -42,6 +43,7 @@ AREAS = (
     questionnaires,
     weighting,
     analysis,
+    report,
 )
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()

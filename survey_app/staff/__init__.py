@@ -12,7 +12,8 @@ The blueprint ``staff``, split into modules by feature, and two older ones:
 - ``problems``: how the pages show a service's refusal;
 - ``posters``: a desk's QR poster (blueprint ``posters``, endpoint names kept);
 - ``dashboard``: indices, weighting settings, exports and the JSON indices API
-  (blueprint ``dashboard``, also serving ``/api/v1/``).
+  (blueprint ``dashboard``, also serving ``/api/v1/``); ``reports``: the survey report's
+  downloads (on the dashboard's blueprint).
 
 The CLI is in :mod:`survey_app.cli`.
 
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
         posters,
         problems,
         questionnaires,
+        reports,
         setup,
         views,
     )
