@@ -181,7 +181,7 @@ def build(view: View) -> Report:
             breakdowns.append((respondent[code].text.get("vi", code), rows))
     who = issuer(view)
     scope = (
-        "Toàn tỉnh (tất cả cơ quan)"
+        "Tất cả cơ quan tham gia đợt khảo sát"
         if view.agency_codes is None
         else f"{who.agency.name} và các đơn vị trực thuộc"
     )

@@ -10,7 +10,7 @@ from docx import Document
 from docx.document import Document as DocumentType
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 from docx.styles.style import ParagraphStyle
@@ -108,8 +108,8 @@ def _no_borders(table: Table) -> None:
 def _masthead(doc: DocumentType, report: Report) -> None:
     table = doc.add_table(rows=1, cols=2)
     _no_borders(table)
+    _widths(table, (68, 97))
     left, right = table.rows[0].cells
-    left.width, right.width = Mm(70), Mm(95)
     lines = report.issuer.header_lines
     left.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = left.paragraphs[0].add_run(lines[0])
@@ -155,7 +155,11 @@ def _grid(
     tr_pr = table.rows[0]._tr.get_or_add_trPr()
     tr_pr.append(tr_pr.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"}))
     for values in rows:
-        cells = table.add_row().cells  # type: ignore[no-untyped-call]  # python-docx: untyped
+        row = table.add_row()  # type: ignore[no-untyped-call]  # python-docx: untyped
+        # A row is never split across pages.
+        tr_pr = row._tr.get_or_add_trPr()
+        tr_pr.append(tr_pr.makeelement(qn("w:cantSplit"), {qn("w:val"): "true"}))
+        cells = row.cells
         for k, (cell, text) in enumerate(zip(cells, values, strict=True)):
             paragraph = cell.paragraphs[0]
             run = paragraph.add_run(text)
@@ -163,10 +167,22 @@ def _grid(
             if k in numeric:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     if widths:
-        for row in table.rows:
-            for cell, width in zip(row.cells, widths, strict=True):
-                cell.width = Mm(width)
+        _widths(table, widths)
     return table
+
+
+def _widths(table: Table, widths: Sequence[float]) -> None:
+    """Fixed column widths (mm) that Word and LibreOffice both keep: the grid, every cell,
+    and a fixed layout (without it, LibreOffice shares the width out equally)."""
+    table.autofit = False
+    tbl_pr = table._tbl.tblPr
+    layout = tbl_pr.makeelement(qn("w:tblLayout"), {qn("w:type"): "fixed"})
+    tbl_pr.append(layout)
+    for column, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths, strict=True):
+        column.set(qn("w:w"), str(Mm(width).twips))
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = Mm(width)
 
 
 def pct(node: NodeResult) -> str:
@@ -193,7 +209,7 @@ def _groups(doc: DocumentType, head: str, rows: list[GroupRow]) -> None:
         ["Nhóm*", head, "Chỉ số (%)", "KTC", "n"],
         [[str(r.group), r.label, pct(r.result), ci(r.result), str(r.result.n)] for r in rows],
         {0, 2, 4},
-        (16, 67, 25, 40, 17),
+        (16, 69, 25, 40, 15),
     )
 
 
@@ -204,10 +220,13 @@ def _annex(doc: DocumentType, head: str, units: list[CriterionRow]) -> None:
         bold_rows.append(len(rows) + 1)
         rows.append([f"{unit.label} ({unit.code})", "", "", ""])
         for n in unit.criteria:
-            rows.append([f"    {n.code} {n.label}", pct(n), ci(n), str(n.n)])
+            rows.append([f"{n.code} {n.label}", pct(n), ci(n), str(n.n)])
     table = _grid(
-        doc, [f"{head} / Tiêu chí", "Chỉ số (%)", "KTC", "n"], rows, {1, 3}, (90, 25, 40, 17)
+        doc, [f"{head} / Tiêu chí", "Chỉ số (%)", "KTC", "n"], rows, {1, 3}, (92, 24, 34, 15)
     )
+    for index, row in enumerate(table.rows):
+        if index and index not in bold_rows:
+            row.cells[0].paragraphs[0].paragraph_format.left_indent = Mm(3)
     for index in bold_rows:
         row = table.rows[index]
         merged = row.cells[0].merge(row.cells[-1])
@@ -217,6 +236,13 @@ def _annex(doc: DocumentType, head: str, units: list[CriterionRow]) -> None:
 
 def _heading(doc: DocumentType, text: str, level: int = 1) -> None:
     doc.add_heading(text, level=level)
+
+
+def _annex_heading(doc: DocumentType, text: str) -> None:
+    """An annex starts on a new page, its title centred."""
+    heading = doc.add_heading(text, level=1)
+    heading.paragraph_format.page_break_before = True
+    heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
 def write_docx(report: Report) -> bytes:
@@ -302,18 +328,20 @@ def write_docx(report: Report) -> bytes:
         table = _grid(
             doc,
             ["Mã", "Nội dung", "Chỉ số (%)", "KTC", "n"],
-            [
-                [n.code, ("    " * max(0, n.depth - 1)) + n.label, pct(n), ci(n), str(n.n)]
-                for n in tree.walk()
-            ],
+            [[n.code, n.label, pct(n), ci(n), str(n.n)] for n in tree.walk()],
             {2, 4},
-            (18, 80, 22, 38, 15),
+            (16, 79, 22, 34, 14),
         )
         for row, node in zip(table.rows[1:], tree.walk(), strict=True):
             if node.depth <= 1:
                 for cell in row.cells:
                     for run in cell.paragraphs[0].runs:
                         run.bold = True
+            else:
+                label = row.cells[1].paragraphs[0]
+                label.paragraph_format.left_indent = Mm(3 * (node.depth - 1))
+                for run in label.runs:
+                    run.italic = node.is_leaf
 
     _heading(doc, "IV. CÁC TIÊU CHÍ THẤP ĐIỂM")
     if report.weak:
@@ -323,7 +351,7 @@ def write_docx(report: Report) -> bytes:
             ["Tiêu chí", "Chỉ số (%)", "KTC", "n"],
             [[f"{n.code} {n.label}", pct(n), ci(n), str(n.n)] for n in report.weak],
             {1, 3},
-            (95, 25, 40, 15),
+            (91, 25, 34, 15),
         )
     else:
         doc.add_paragraph("Chưa có số liệu.")
@@ -397,6 +425,7 @@ def write_docx(report: Report) -> bytes:
 
     closing = doc.add_table(rows=1, cols=2)
     _no_borders(closing)
+    _widths(closing, (80, 85))
     left, right = closing.rows[0].cells
     head = left.paragraphs[0].add_run("Nơi nhận:")
     head.bold = head.italic = True
@@ -407,18 +436,17 @@ def write_docx(report: Report) -> bytes:
     right.paragraphs[0].add_run("THỦ TRƯỞNG CƠ QUAN").bold = True
     _para(right, "(Ký, ghi rõ họ tên)", italic=True, center=True)
 
-    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-    _heading(doc, "PHỤ LỤC 1. CHỈ SỐ THEO CƠ QUAN VÀ TIÊU CHÍ")
+    _annex_heading(doc, "PHỤ LỤC 1. CHỈ SỐ THEO CƠ QUAN VÀ TIÊU CHÍ")
     if report.agency_annex:
         _annex(doc, "Cơ quan", report.agency_annex)
     else:
         doc.add_paragraph("Chưa có số liệu.")
-    _heading(doc, "PHỤ LỤC 2. CHỈ SỐ THEO QUẦY VÀ TIÊU CHÍ")
+    _annex_heading(doc, "PHỤ LỤC 2. CHỈ SỐ THEO QUẦY VÀ TIÊU CHÍ")
     if report.desk_annex:
         _annex(doc, "Quầy", report.desk_annex)
     else:
         doc.add_paragraph("Chưa có số liệu.")
-    _heading(doc, "PHỤ LỤC 3. BẢNG ĐIỂM CHỈ SỐ CẢI CÁCH HÀNH CHÍNH (PAR INDEX)")
+    _annex_heading(doc, "PHỤ LỤC 3. BẢNG ĐIỂM CHỈ SỐ CẢI CÁCH HÀNH CHÍNH (PAR INDEX)")
     if len(report.par):
         doc.add_paragraph("Điểm = chỉ số (%) × điểm tối đa / 100, theo bộ tiêu chí CCHC.")
         _grid(
