@@ -148,8 +148,13 @@ def test_pdf_text_holds_the_dashboards_figures(
     assert interval(weak) in page
     for heading in ("BÁO CÁO", "Độc lập - Tự do - Hạnh phúc", "III. CHỈ SỐ SIPAS", "PHỤ LỤC 3"):
         assert heading in text
-    # The Vietnamese letters survive the fonts (no missing glyph or decomposed accent).
+    # The Vietnamese letters survive the fonts (no missing glyph or decomposed accent), set
+    # in Liberation Serif (Times New Roman's metrics) as the CSS declares.
     assert "Kết quả khảo sát sự hài lòng của người dân" in text
+    pdffonts = str(Path(PDFTOTEXT).with_name("pdffonts"))  # the same poppler-utils
+    path = tmp_path / "report.pdf"
+    fonts = subprocess.run([pdffonts, str(path)], capture_output=True, check=True).stdout
+    assert b"Liberation-Serif" in fonts
 
 
 @needs_pdftotext
