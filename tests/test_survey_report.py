@@ -70,6 +70,12 @@ def docx_text(body: bytes) -> tuple[list[str], str, list[list[str]]]:
     return headings, text, rows
 
 
+def docx_masthead(body: bytes) -> str:
+    """The text of the header table (issuing body, motto, date line)."""
+    cells = Document(io.BytesIO(body)).tables[0].rows[0].cells
+    return "\n".join(cell.text for cell in cells)
+
+
 def pdf_text(body: bytes, tmp_path: Path) -> str:
     assert PDFTOTEXT is not None
     path = tmp_path / "report.pdf"
@@ -111,7 +117,9 @@ def test_docx_headings_and_figures_are_scorings_as_the_dashboard_prints_them(
     assert "bao-cao-SIPAS-2026-all.docx" in response.headers["Content-Disposition"]
     headings, text, rows = docx_text(response.data)
     assert headings == list(HEADINGS)
-    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in [c for row in rows for c in row][1]
+    masthead = docx_masthead(response.data)
+    assert "TỈNH HÀ TĨNH" in masthead and "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in masthead
+    assert "Độc lập - Tự do - Hạnh phúc" in masthead and "Hà Tĩnh, ngày " in masthead
     # The overall index with its interval and n, as on the dashboard.
     overall = f"{percent(root['estimate'])}%, khoảng tin cậy {interval(root)}%"
     assert overall in text
@@ -207,6 +215,34 @@ def test_bad_period_is_refused_in_vietnamese_and_a_good_one_is_used(
     assert response.status_code == 200
     _, text, _ = docx_text(response.data)
     assert "Quý 2/2026" in text and "So với Quý 1/2026" in text
+
+
+def test_dashboard_names_the_valid_periods_for_a_bad_one(app: Flask, loaded: FlaskClient) -> None:
+    login(loaded, "viewer")
+    response = loaded.get(f"{URL}/dashboard?period=2030-Q1")
+    assert response.status_code == 404
+    assert "Kỳ “2030-Q1” không có trong đợt khảo sát SIPAS-2026" in response.text
+
+
+def test_scope_without_responses_gives_a_report_that_says_so(
+    app: Flask, loaded: FlaskClient, tmp_path: Path
+) -> None:
+    from survey_app.services import organisation
+
+    with app.app_context():
+        organisation.add_agency("HT-SYT", "Sở Y tế", "department", "HT")
+        db.session.commit()
+    login(loaded, "admin")
+    response = loaded.get(f"{URL}/report.docx?agency=HT-SYT")
+    assert response.status_code == 200
+    headings, text, _ = docx_text(response.data)
+    assert headings == list(HEADINGS)
+    assert "SỞ Y TẾ" in docx_masthead(response.data)
+    assert "Chưa có phiếu nào trong kỳ này." in text
+    if PDFTOTEXT is not None:
+        pdf = loaded.get(f"{URL}/report.pdf?agency=HT-SYT")
+        assert pdf.status_code == 200
+        assert "Chưa có phiếu nào trong kỳ này." in pdf_text(pdf.data, tmp_path)
 
 
 def test_download_is_audited(app: Flask, loaded: FlaskClient) -> None:

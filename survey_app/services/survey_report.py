@@ -22,6 +22,7 @@ from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, StaffUser
 from survey_app.services import audit
 from survey_app.services.analysis import (
+    Period,
     View,
     campaign_periods,
     find_period,
@@ -53,6 +54,20 @@ def campaign_by_code(code: str) -> Campaign:
     return campaign
 
 
+def period_of(campaign: Campaign, code: str | None) -> Period:
+    """The campaign's period with this code (``all`` when none); an unknown code is refused
+    with the list of the valid ones."""
+    period = find_period(campaign, code)
+    if period is None:
+        raise ReportError.of(
+            "report.unknown_period",
+            code=code,
+            campaign=campaign.code,
+            periods=", ".join(p.code for p in campaign_periods(campaign)),
+        )
+    return period
+
+
 def report_scope(
     campaign: Campaign, period_code: str | None, agency_code: str | None, user: StaffUser | None
 ) -> View:
@@ -61,14 +76,7 @@ def report_scope(
 
     An agency outside what the user may see is refused as if it did not exist.
     """
-    period = find_period(campaign, period_code)
-    if period is None:
-        raise ReportError.of(
-            "report.unknown_period",
-            code=period_code,
-            campaign=campaign.code,
-            periods=", ".join(p.code for p in campaign_periods(campaign)),
-        )
+    period = period_of(campaign, period_code)
     visible = None if user is None else visible_agency_codes(user)
     codes = visible
     if agency_code:
