@@ -230,6 +230,10 @@ def _annex(doc: DocumentType, head: str, units: list[CriterionRow]) -> None:
     for index in bold_rows:
         row = table.rows[index]
         merged = row.cells[0].merge(row.cells[-1])
+        # Merging keeps each cell's (empty) paragraph: one line is enough.
+        for extra in merged.paragraphs[1:]:
+            element = extra._element
+            element.getparent().remove(element)
         for run in merged.paragraphs[0].runs:
             run.bold = True
 
