@@ -310,10 +310,15 @@ def test_report_comments_carry_no_desk_or_time(app: Flask, loaded: FlaskClient) 
         ("Gọi cho tôi: 0912 345 678 hoặc a.b@mail.vn", f"Gọi cho tôi: {MASK} hoặc {MASK}"),
         ("Tôi là Nguyễn Văn An, hồ sơ 000123456789", f"Tôi là {MASK}, hồ sơ {MASK}"),
         ("anh ấy rất tốt, 2 ngày là xong", "anh ấy rất tốt, 2 ngày là xong"),
+        (
+            "Ở quầy STP-01 phải chờ, Bàn A2 thì nhanh",
+            f"Ở quầy {MASK} phải chờ, Bàn {MASK} thì nhanh",
+        ),
+        ("Bộ phận Tiếp nhận Hộ tịch làm chậm", f"Bộ phận {MASK} làm chậm"),
     ],
 )
 def test_comment_masks_what_identifies_a_person_desk_or_moment(comment: str, expected: str) -> None:
-    assert mask(comment) == expected
+    assert mask(comment, ["STP-01", "Tiếp nhận Hộ tịch"]) == expected
 
 
 def test_comments_are_withheld_in_a_small_scope_and_never_ordered_by_submission() -> None:

@@ -11,7 +11,8 @@ selection under these rules:
   desk's few respondents are known to its staff);
 - in the text, whatever can point at a person, a desk or a moment is replaced by
   :data:`MASK`: e-mail and web addresses, runs of digits that can be a phone, ID card or
-  dossier number, clock times and dates, a desk's number ("quầy 3"), and a name after a
+  dossier number, clock times and dates, a desk's number ("quầy 3") and the campaign's
+  desk codes and names, and a name after a
   form of address or an introduction ("chị Lan", "tôi là Nguyễn Văn A");
 - at most :data:`MAX_QUOTED` comments, each cut to :data:`MAX_CHARS` characters.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -48,15 +50,21 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # Phone, ID card, dossier numbers: five digits or more, spaces and dots allowed between.
     (re.compile(r"(?<!\w)\+?\d(?:[\s.-]?\d){4,}(?!\w)"), MASK),
-    # A desk's or a counter's number: "quầy 3", "quầy số 2", "bàn số 4", "cửa 1".
-    (re.compile(r"\b(quầy|bàn|cửa|phòng)(\s+số)?\s+\d+\b", re.IGNORECASE), rf"\1 {MASK}"),
+    # A desk's or a counter's number: "quầy 3", "quầy số 2", "bàn số 4", "cửa A1", "quầy STP-01".
+    (
+        re.compile(r"\b(quầy|bàn|cửa|phòng)(\s+số)?\s+[\w-]*\d[\w-]*", re.IGNORECASE),
+        rf"\1 {MASK}",
+    ),
 )
 _NAMED = re.compile(rf"\b((?i:{_ADDRESS}))\s+({_NAME})")
 
 
-def mask(text: str) -> str:
-    """The comment with what can identify a person, a desk or a moment replaced by ``[…]``."""
+def mask(text: str, desks: Iterable[str] = ()) -> str:
+    """The comment with what can identify a person, a desk or a moment replaced by ``[…]``;
+    ``desks`` are the campaign's desk codes and names, masked wherever they appear."""
     out = " ".join(text.split())
+    for desk in sorted({d for d in desks if d.strip()}, key=len, reverse=True):
+        out = re.sub(re.escape(desk), MASK, out, flags=re.IGNORECASE)
     for pattern, replacement in _RULES:
         out = pattern.sub(replacement, out)
 
@@ -71,15 +79,19 @@ def _order(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def quoted_comments(comments: pd.DataFrame, submission_ids: pd.Series, responses: int) -> list[str]:
+def quoted_comments(
+    comments: pd.DataFrame, submission_ids: pd.Series, responses: int, desks: Iterable[str] = ()
+) -> list[str]:
     """The comments the report quotes: of these submissions, masked, in hash order.
 
     ``comments`` has columns ``submission_id`` and ``text`` (the view's free texts);
-    ``responses`` is the number of responses in the report's scope.
+    ``responses`` is the number of responses in the report's scope; ``desks`` the desk
+    codes and names to mask.
     """
     if responses < MIN_RESPONSES or comments.empty:
         return []
     inside = comments[comments["submission_id"].isin(submission_ids)]
     texts = [str(t) for t in inside["text"].fillna("") if str(t).strip()]
-    masked = sorted({mask(t) for t in texts}, key=_order)
+    desks = list(desks)
+    masked = sorted({mask(t, desks) for t in texts}, key=_order)
     return masked[:MAX_QUOTED]

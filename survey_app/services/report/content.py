@@ -157,6 +157,14 @@ def _annex(view: View, by: str, labels: dict[object, str]) -> list[CriterionRow]
     return sorted(out, key=lambda r: (r.label, r.code))
 
 
+def _desk_words(view: View) -> list[str]:
+    """Codes and names of every desk of the campaign: masked in the quoted comments."""
+    desks = db.session.execute(
+        select(Desk.code, Desk.name).where(Desk.code.in_(view.frame["desk"].unique().tolist()))
+    ).all()
+    return [word for desk in desks for word in desk]
+
+
 def build(view: View) -> Report:
     """The report's content for the view's campaign, period and agency scope."""
     respondent = {i.code: i for i in view.questionnaire.respondent}
@@ -202,7 +210,7 @@ def build(view: View) -> Report:
         desks=group_rows(view, "desk", desk_names) if view.n else [],
         agencies=group_rows(view, "agency", agency_names) if view.n else [],
         breakdowns=breakdowns,
-        comments=quoted_comments(view.comments, frame["submission_id"], view.n),
+        comments=quoted_comments(view.comments, frame["submission_id"], view.n, _desk_words(view)),
         comments_withheld=0 < view.n < MIN_RESPONSES,
         agency_annex=_annex(view, "agency", agency_names) if view.n else [],
         desk_annex=_annex(view, "desk", desk_names) if view.n else [],
