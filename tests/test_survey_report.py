@@ -134,6 +134,7 @@ def test_docx_headings_and_figures_are_scorings_as_the_dashboard_prints_them(
     # Sample counts and the settings line.
     assert ["Tổng số", "300", "100,0"] in rows
     assert "Trọng số: không (mỗi phiếu như nhau); KTC 95% logit" in text
+    assert "Khoảng tin cậy 95% của mỗi chỉ số là khoảng logit" in text
 
 
 @needs_pdftotext

@@ -39,6 +39,16 @@ from survey_app.services.report.comments import MIN_RESPONSES, quoted_comments
 
 # How many of the lowest criteria the "weak criteria" section names.
 WEAK_SHOWN = 5
+# The interval methods (scoring.ci) in words, for the method section.
+INTERVAL_METHODS = {
+    "logit": 'khoảng logit (biến đổi logit của tỷ lệ), như svyciprop(method = "logit") '
+    "của gói survey trong R",
+    "beta": 'khoảng Korn-Graubard (beta), như svyciprop(method = "beta") của gói survey trong R',
+    "mean": 'khoảng Wald (tỷ lệ ± t × sai số chuẩn), như svyciprop(method = "mean") của gói '
+    "survey trong R",
+    "asin": 'khoảng arcsin, như svyciprop(method = "asin") của gói survey trong R',
+    "wilson": "khoảng Wilson với cỡ mẫu hiệu dụng (Kish)",
+}
 
 
 @dataclass
@@ -102,6 +112,17 @@ class Report:
     desk_annex: list[CriterionRow]
     par: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def interval_text(self) -> str:
+        """How the intervals are computed, in one sentence."""
+        settings = self.view.settings
+        method = INTERVAL_METHODS.get(settings.ci_method, settings.ci_method)
+        return (
+            f"Khoảng tin cậy {round(settings.level * 100)}% của mỗi chỉ số là {method}; sai số "
+            "chuẩn tính theo thiết kế khảo sát (tuyến tính hóa Taylor, có trọng số, tầng và "
+            "cụm nếu được cài đặt), t theo bậc tự do của thiết kế."
+        )
 
     @property
     def weak(self) -> list[NodeResult]:

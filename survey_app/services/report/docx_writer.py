@@ -287,7 +287,7 @@ def write_docx(report: Report) -> bytes:
             "Trọng số và khoảng tin cậy: ",
             f"{view.settings_text}. Chỉ số của một câu hỏi là tỷ lệ (có trọng số) câu trả lời "
             "“Hài lòng” hoặc “Rất hài lòng” trong các câu trả lời hợp lệ; chỉ số tiêu chí, nhóm "
-            "và chỉ số chung được tổng hợp theo cây chỉ số của bộ câu hỏi.",
+            "và chỉ số chung được tổng hợp theo cây chỉ số của bộ câu hỏi. " + report.interval_text,
         ),
         (
             "n ",
