@@ -88,7 +88,7 @@ def test_the_first_page_says_how_many_questions_and_how_long(
     html = client.get(f"/s/{survey.public_id}").get_data(as_text=True)
     assert f"{vi.questions} câu hỏi, khoảng {vi.minutes} phút" in html
     english = client.get(f"/s/{survey.public_id}?lang=en").get_data(as_text=True)
-    assert f"{en.questions} questions, about {en.minutes} minutes" in english
+    assert f"{en.questions} questions, about {en.minutes} min" in english
 
 
 def test_the_poster_says_how_many_questions_and_how_long(app: Flask) -> None:
