@@ -204,8 +204,10 @@ def test_skip_logic_page_carries_the_condition_for_javascript(
     assert page.field("step") == "8"
     assert 'data-show-item="a_II.4.0" data-show-codes="1"' in html
     assert "Chỉ trả lời câu này nếu ở câu II.4.0 Ông/Bà chọn: “Có”." in html
-    script = re.search(r'<script nonce="[^"]+">(.*?)</script>', html, re.DOTALL)
-    assert script and "http" not in script.group(1)
+    # Skip logic and the aids (citizen_aids.js): inline, nothing loaded from elsewhere.
+    scripts = re.findall(r'<script nonce="[^"]+">(.*?)</script>', html, re.DOTALL)
+    assert len(scripts) == 2 and not any("http" in script for script in scripts)
+    assert "data-show-item" in scripts[1] and "speechSynthesis" in scripts[0]
 
 
 def test_an_item_shown_by_skip_logic_becomes_required(
