@@ -89,8 +89,9 @@
       });
     }
     // Chrome lists its voices only after they load.
-    if (!offer() && window.speechSynthesis.addEventListener) {
-      window.speechSynthesis.addEventListener("voiceschanged", offer);
+    if (!offer()) {
+      if (window.speechSynthesis.addEventListener) window.speechSynthesis.addEventListener("voiceschanged", offer);
+      else window.speechSynthesis.onvoiceschanged = offer;
     }
   }
 
