@@ -245,7 +245,7 @@ def advance(
     if action.startswith(PART_PREFIX) and not final:
         part = action.removeprefix(PART_PREFIX)
         last_part = review_step(q) - 1
-        return ShowStep(min(int(part), last_part) if part.isdigit() else 0, lang, reviewing=True)
+        return ShowStep(min(int(part), last_part) if part.isdecimal() else 0, lang, reviewing=True)
     to_review = not final and (action == REVIEW or reviewing)
     # On the final step the INSERT itself decides (DossierCodeSpent), in its own
     # transaction: a request never holds two pooled connections at once. Only a code
