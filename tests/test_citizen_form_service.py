@@ -181,6 +181,7 @@ def test_a_part_opened_from_the_review_returns_to_it(app: Flask, target: FormTar
         assert _advance(target, review, "part:9") == ShowStep(2, "vi", reviewing=True)
         assert _advance(target, review, "part:x") == ShowStep(0, "vi", reviewing=True)
         assert _advance(target, review, "part:²") == ShowStep(0, "vi", reviewing=True)
+        assert _advance(target, review, "part:" + "9" * 5000) == ShowStep(0, "vi", reviewing=True)
         editing = replace(review, step=1, reviewing=True)
         # "next" on a part opened from the review goes back to the review, not to part 3.
         assert _advance(target, editing) == ShowStep(3, "vi")

@@ -244,8 +244,9 @@ def advance(
         return ShowStep(clamp(q, step - 1), lang, reviewing=reviewing)
     if action.startswith(PART_PREFIX) and not final:
         part = action.removeprefix(PART_PREFIX)
-        last_part = review_step(q) - 1
-        return ShowStep(min(int(part), last_part) if part.isdecimal() else 0, lang, reviewing=True)
+        # isdecimal: int() reads no other digits; a few: int() refuses thousands.
+        number = int(part) if part.isdecimal() and len(part) <= 4 else 0
+        return ShowStep(min(number, review_step(q) - 1), lang, reviewing=True)
     to_review = not final and (action == REVIEW or reviewing)
     # On the final step the INSERT itself decides (DossierCodeSpent), in its own
     # transaction: a request never holds two pooled connections at once. Only a code
