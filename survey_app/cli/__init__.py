@@ -9,7 +9,8 @@ One module per command group, each on the same service functions as the pages:
 - ``users``: ``user`` (staff accounts);
 - ``paper``: ``import`` (paper-survey templates and files);
 - ``demo``: ``demo`` (the demo province);
-- ``analysis``: ``analysis`` (the dashboard's disk cache).
+- ``analysis``: ``analysis`` (the dashboard's disk cache);
+- ``evidence``: ``evidence`` (a campaign's evidence pack).
 
 A command that refuses calls :func:`survey_app.cli.errors.fail`, and a group that calls
 services is a :class:`survey_app.cli.errors.ServiceGroup`, whose commands end the same way
@@ -26,6 +27,7 @@ from survey_app.cli import (
     database,
     demo,
     dossier_codes,
+    evidence,
     organisation,
     paper,
     questionnaire,
@@ -43,6 +45,7 @@ GROUPS = (
     analysis.analysis_group,
     users.user_group,
     paper.import_group,
+    evidence.evidence_command,
 )
 
 

@@ -23,6 +23,7 @@ from survey_app.messages import (
     citizen,
     common,
     dossier_codes,
+    evidence,
     paper,
     questionnaires,
     setup,
@@ -42,6 +43,7 @@ AREAS = (
     questionnaires,
     weighting,
     analysis,
+    evidence,
 )
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()

@@ -12,7 +12,8 @@ The blueprint ``staff``, split into modules by feature, and two older ones:
 - ``problems``: how the pages show a service's refusal;
 - ``posters``: a desk's QR poster (blueprint ``posters``, endpoint names kept);
 - ``dashboard``: indices, weighting settings, exports and the JSON indices API
-  (blueprint ``dashboard``, also serving ``/api/v1/``).
+  (blueprint ``dashboard``, also serving ``/api/v1/``); ``evidence``: the evidence pack
+  download on the dashboard's blueprint.
 
 The CLI is in :mod:`survey_app.cli`.
 
@@ -38,6 +39,7 @@ def init_app(app: Flask) -> None:
         auth,
         dashboard,
         data,
+        evidence,
         language,
         posters,
         problems,
