@@ -13,14 +13,18 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import datetime as dt
+
 import pytest
+import yaml
 from flask import Flask
 
+from bench.dashboard_data import generate
 from survey_app.extensions import db
 from survey_app.models import Agency
-from survey_app.services import analysis, weighting_settings
+from survey_app.services import analysis, organisation, questionnaires, weighting_settings
 from survey_app.services.evidence import evidence_pack
-from tests.dashboard_setup import campaign, province
+from tests.dashboard_setup import ROOT, campaign, province
 from tests.evidence_support import manifest_problems, unzip
 
 RSCRIPT = shutil.which("Rscript")
@@ -73,10 +77,14 @@ SETTINGS = {
 }
 
 
-def pack(app: Flask, name: str, period: str, agency: str | None) -> bytes:
-    province(app, 400)
+DESKS = ["STP-01", "STP-02", "SXD-01", "SXD-02", "TS-01"]
+
+
+def pack(app: Flask, name: str, period: str, agency: str | None, code: str = "SIPAS-2026") -> bytes:
+    if code == "SIPAS-2026":
+        province(app, 400)
     with app.app_context():
-        c = campaign("SIPAS-2026")
+        c = campaign(code)
         weighting_settings.save(c, SETTINGS[name])
         db.session.commit()
         codes = None
@@ -144,3 +152,90 @@ def test_reproduce_r_says_when_a_figure_does_not_agree(app: Flask, tmp_path: Pat
     result = run_reproduce(folder)
     assert result.returncode == 1
     assert "KHÔNG KHỚP / MISMATCH" in result.stdout and "scope|SIPAS|| se" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "period", "agency"),
+    [("clustered", "2026-01", "HT-TS"), ("simple", "2026-06", "HT-SXD")],
+)
+def test_small_domains_with_shares_of_0_or_1_and_no_degrees_of_freedom_agree(
+    app: Flask, tmp_path: Path, name: str, period: str, agency: str
+) -> None:
+    folder = unzip(pack(app, name, period, agency), tmp_path)
+    rows = list(
+        csv.DictReader(io.StringIO((folder / "ket_qua_ung_dung.csv").read_text("utf-8-sig")))
+    )
+    items = [r for r in rows if r["domain"] == "scope" and r["n"] != "0"]
+    # What these domains are for: the Clopper-Pearson fallback (a share of 0 or 1), and in
+    # the commune's single desk (one cluster) no degrees of freedom, hence no interval
+    # (but for a share of 0 or 1, whose exact interval needs none).
+    if name == "clustered":
+        assert {r["df"] for r in items} == {"0"}
+        inner = [r for r in items if r["estimate"] not in ("0.0", "1.0")]
+        assert inner and all(r["ci_low"] == "" for r in inner)
+    else:
+        assert any(r["estimate"] in ("1.0", "0.0") and r["ci_low"] != "" for r in items)
+    result = run_reproduce(folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_papi_sums_and_ranges_agree_on_a_clustered_design(app: Flask, tmp_path: Path) -> None:
+    """PAPI: dimensions as sums of sub-dimensions mapped onto ranges (1/k to 10/k), items
+    whose good answer is "Không"; no PAR criterion is fed by it."""
+    province(app, 10)
+    with app.app_context():
+        questionnaires.load_file(ROOT / "questionnaires" / "papi-2023.yaml")
+        organisation.add_campaign(
+            "PAPI-2026",
+            "PAPI 2026",
+            "HT",
+            "papi-2023",
+            "2023.1",
+            dt.date(2026, 1, 1),
+            dt.date(2026, 6, 30),
+            DESKS,
+        )
+        db.session.commit()
+        generate(campaign("PAPI-2026"), 300, seed=11)
+    folder = unzip(pack(app, "clustered", "all", "HT-STP", code="PAPI-2026"), tmp_path)
+    tree = (folder / "cay_chi_so.csv").read_text("utf-8-sig")
+    assert ",sum," in tree and "0.25,2.5" in tree
+    result = run_reproduce(folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 PAR points" in result.stdout
+
+
+def test_pooled_criteria_and_weighted_groups_agree_post_stratified(
+    app: Flask, tmp_path: Path
+) -> None:
+    """SIPAS with every criterion pooled (satisfied answers over valid answers) and the
+    groups weighted 0.4 / 0.6."""
+    province(app, 10)
+    data = yaml.safe_load((ROOT / "questionnaires" / "sipas-2023.yaml").read_text("utf-8"))
+    data["id"] = "sipas-pooled"
+    data["index"]["aggregate"] = "weighted_mean"
+    for weight, group in zip((0.4, 0.6), data["index"]["children"], strict=True):
+        group["weight"] = weight
+        for criterion in group["children"]:
+            criterion["aggregate"] = "pooled"
+    path = tmp_path / "sipas-pooled.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    with app.app_context():
+        questionnaires.load_file(path)
+        organisation.add_campaign(
+            "POOLED-2026",
+            "SIPAS gộp",
+            "HT",
+            "sipas-pooled",
+            "2023.1",
+            dt.date(2026, 1, 1),
+            dt.date(2026, 6, 30),
+            DESKS,
+        )
+        db.session.commit()
+        generate(campaign("POOLED-2026"), 300, seed=12)
+    folder = unzip(pack(app, "poststratified", "2026-Q2", None, code="POOLED-2026"), tmp_path)
+    tree = (folder / "cay_chi_so.csv").read_text("utf-8-sig")
+    assert ",pooled," in tree and ",weighted_mean," in tree
+    result = run_reproduce(folder)
+    assert result.returncode == 0, result.stdout + result.stderr
