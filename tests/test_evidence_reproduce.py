@@ -7,13 +7,12 @@ these tests are skipped, saying so.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-
-import datetime as dt
 
 import pytest
 import yaml
