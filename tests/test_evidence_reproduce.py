@@ -43,6 +43,16 @@ def _r_survey_missing() -> str | None:
     return None
 
 
+def _r_has_yaml() -> bool:
+    assert RSCRIPT is not None
+    found = subprocess.run(
+        [RSCRIPT, "-e", "quit(status = !requireNamespace('yaml', quietly = TRUE))"],
+        capture_output=True,
+        check=False,
+    )
+    return found.returncode == 0
+
+
 pytestmark = pytest.mark.skipif(_r_survey_missing() is not None, reason=str(_r_survey_missing()))
 
 
@@ -202,6 +212,8 @@ def test_papi_sums_and_ranges_agree_on_a_clustered_design(app: Flask, tmp_path: 
     result = run_reproduce(folder)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 PAR points" in result.stdout
+    if _r_has_yaml():
+        assert "cay_chi_so.csv khớp với cây chỉ số của bo_cau_hoi.yaml" in result.stdout
 
 
 def test_pooled_criteria_and_weighted_groups_agree_post_stratified(
@@ -238,3 +250,18 @@ def test_pooled_criteria_and_weighted_groups_agree_post_stratified(
     assert ",pooled," in tree and ",weighted_mean," in tree
     result = run_reproduce(folder)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(RSCRIPT is None or not _r_has_yaml(), reason="R's yaml package is missing")
+def test_a_tree_table_that_is_not_the_questionnaires_tree_is_refused(
+    app: Flask, tmp_path: Path
+) -> None:
+    folder = unzip(pack(app, "simple", "all", None), tmp_path)
+    tree = folder / "cay_chi_so.csv"
+    text = tree.read_text("utf-8-sig")
+    assert text.count(",4 5,") > 10
+    # Counting "Bình thường" (3) as satisfied for one item would lift every node above it.
+    tree.write_text("\ufeff" + text.replace(",4 5,", ",3 4 5,", 1), "utf-8")
+    result = run_reproduce(folder)
+    assert result.returncode == 1
+    assert "khác cây chỉ số trong bo_cau_hoi.yaml" in result.stderr

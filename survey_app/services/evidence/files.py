@@ -111,9 +111,9 @@ def data_csv(view: View) -> bytes:
         columns[code] = frame[code].astype("Int64")
     for code in index_items(view):
         columns[code] = frame[code].where(inside).astype("Int64")
-    table = pd.DataFrame(columns)
-    rows = ([("" if pd.isna(v) else str(v)) for v in row] for row in table.itertuples(False))
-    return csv_bytes(list(table.columns), rows)
+    # Codes only (no text): plain UTF-8, written by pandas in one pass (200,000 rows).
+    text = pd.DataFrame(columns).to_csv(index=False, na_rep="", lineterminator="\n")
+    return text.encode("utf-8")
 
 
 def codebook_csv(view: View) -> bytes:

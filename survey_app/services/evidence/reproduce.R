@@ -58,6 +58,65 @@ if (!identical(as.integer(expected_domain), dat$in_domain)) {
 keep <- dat$in_domain == 1
 n_all <- nrow(dat)
 
+# ------------------------------------------------ the index tree table against the YAML
+# cay_chi_so.csv is the questionnaire's index tree as a table; where R's yaml package is
+# installed, it is rebuilt here from bo_cau_hoi.yaml (satisfied codes inherited from the
+# nearest node that sets them, valid codes from the item's options or scale) and compared.
+check_tree <- function() {
+  if (!requireNamespace("yaml", quietly = TRUE)) {
+    cat("(gói yaml chưa cài: bỏ qua đối chiếu cay_chi_so.csv với bo_cau_hoi.yaml)\n")
+    return(invisible(NULL))
+  }
+  q <- yaml::read_yaml("bo_cau_hoi.yaml")
+  items <- list()
+  for (section in q$sections) for (it in section$items) items[[it$code]] <- it
+  for (it in q$respondent) items[[it$code]] <- it
+  valid_of <- function(code) {
+    it <- items[[code]]
+    options <- if (!is.null(it$options)) it$options else q$scales[[it$scale]]$options
+    sort(unlist(lapply(options, function(o) if (isFALSE(o$valid)) NULL else as.integer(o$code))))
+  }
+  fraction <- function(x) {
+    parts <- as.numeric(strsplit(as.character(x), "/", fixed = TRUE)[[1]])
+    if (length(parts) == 2) parts[1] / parts[2] else parts[1]
+  }
+  number <- function(x) if (is.null(x)) NA else fraction(x)
+  rows <- list()
+  put <- function(node, parent, aggregate, item, weight, range, satisfied, valid) {
+    rows[[length(rows) + 1]] <<- list(node = node, parent = parent, aggregate = aggregate,
+      item = item, weight = weight, range_low = range[1], range_high = range[2],
+      satisfied = paste(sort(satisfied), collapse = " "), valid = paste(valid, collapse = " "))
+  }
+  walk <- function(node, parent, satisfied) {
+    if (!is.null(node$satisfied)) satisfied <- as.integer(unlist(node$satisfied))
+    range <- if (is.null(node$range)) c(NA, NA) else sapply(node$range, fraction)
+    put(node$code, parent, node$aggregate, "", number(node$weight), range, integer(0),
+        integer(0))
+    for (child in node$children) walk(child, node$code, satisfied)
+    for (leaf in node$items) {
+      code <- if (is.list(leaf)) leaf$item else leaf
+      weight <- if (is.list(leaf)) number(leaf$weight) else NA
+      put(code, node$code, "item", code, weight, c(NA, NA), satisfied, valid_of(code))
+    }
+  }
+  walk(q$index, "", integer(0))
+  same_number <- function(a, b) (is.na(a) && is.na(b)) || isTRUE(abs(a - b) <= 1e-12)
+  if (length(rows) != nrow(tree)) stop("cay_chi_so.csv: số nút khác bo_cau_hoi.yaml")
+  for (i in seq_along(rows)) {
+    r <- rows[[i]]
+    ok <- r$node == tree$node[i] && r$parent == tree$parent[i] &&
+      r$aggregate == tree$aggregate[i] && r$item == tree$item[i] &&
+      same_number(r$weight, as_num(tree$weight[i])) &&
+      same_number(r$range_low, as_num(tree$range_low[i])) &&
+      same_number(r$range_high, as_num(tree$range_high[i])) &&
+      (r$aggregate != "item" || (r$satisfied == tree$satisfied[i] && r$valid == tree$valid[i]))
+    if (!ok) stop("cay_chi_so.csv dòng ", i + 1, " (nút ", tree$node[i],
+                  ") khác cây chỉ số trong bo_cau_hoi.yaml")
+  }
+  cat("cay_chi_so.csv khớp với cây chỉ số của bo_cau_hoi.yaml\n")
+}
+check_tree()
+
 # ------------------------------------------------------------------------- the index tree
 # Base ratios: one per (item, satisfied codes) leaf, then one per pooled node.
 tree$satisfied[tree$aggregate != "item"] <- ""
