@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import math
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -82,6 +84,12 @@ def test_the_manifest_verifies_and_lists_every_file_of_a_safe_zip(
     present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert present == EXPECTED_FILES
     assert manifest_problems(folder) == []
+    if shutil.which("sha256sum"):
+        checked = subprocess.run(
+            ["sha256sum", "-c", "SHA256SUMS"], cwd=folder, capture_output=True, text=True
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert checked.stdout.count(": OK") == len(EXPECTED_FILES) - 1
     # A changed byte is caught: the check can fail.
     data = folder / "du_lieu.csv"
     data.write_bytes(data.read_bytes().replace(b"\n1,", b"\n2,", 1))

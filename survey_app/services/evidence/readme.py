@@ -97,7 +97,7 @@ def readme_text(view: View, names: list[str], scope: str) -> str:
         'Cần R (https://www.r-project.org) và gói survey: install.packages("survey").',
         "Trong thư mục đã giải nén, chạy:",
         "    Rscript reproduce.R",
-        "Chương trình dựng lại thiết kế mẫu từ du_lieu.csv và cai dat (tầng, cụm, hiệu chỉnh",
+        "Chương trình dựng lại thiết kế mẫu từ du_lieu.csv và cai_dat_trong_so (tầng, cụm, hiệu chỉnh",
         "trọng số theo bien_dan_so_*.csv), ước lượng phạm vi như một miền con của cả đợt",
         "(subset), tính lại ước lượng, sai số chuẩn, khoảng tin cậy, bậc tự do của mọi nút",
         "chỉ số và điểm CCHC, ghi ra ket_qua_R.csv rồi so với ket_qua_ung_dung.csv.",
