@@ -160,7 +160,17 @@ def test_the_answers_are_the_domains_and_nothing_that_identifies_a_citizen(
     assert outside and all(r[c] == "" for r in outside for c in answered)
     assert any(r[c] != "" for r in inside for c in answered)
     codebook = rows_of(folder / "ma_hoa.csv")
-    assert {r["Cột"] for r in codebook} >= columns - {"in_domain"} | {"in_domain"}
+    assert {r["Cột"] for r in codebook} == columns
+    wording = {r["Cột"]: r["Nội dung"] for r in codebook}
+    assert wording["age_group"] == "Độ tuổi" and wording["in_domain"].startswith("1 = phiếu")
+    assert {r["Mã trả lời"] for r in codebook if r["Cột"] == "I.1.1"} == {
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "9",
+    }
     assert folder.name == "kiem-chung-SIPAS-2026-2026-Q1-HT-STP"
 
 
