@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 import shutil
 import subprocess
 import zipfile
@@ -17,7 +18,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from survey_app.extensions import db
-from survey_app.models import Agency, AuditEvent
+from survey_app.models import Agency, AuditEvent, Desk
 from survey_app.services import analysis, weighting_settings
 from survey_app.services.evidence import EvidenceError, evidence_pack
 from tests.dashboard_setup import campaign, login, province
@@ -53,6 +54,22 @@ def poststratified(app: Flask) -> Flask:
     """400 responses, post-stratified to gender x age group."""
     province(app, 400)
     settings = weighting_settings.WeightingSettings(
+        calibration="poststratify",
+        margins=(weighting_settings.Margin(("gender", "age_group"), dict(POPULATION)),),
+    )
+    with app.app_context():
+        weighting_settings.save(campaign("SIPAS-2026"), settings)
+        db.session.commit()
+    return app
+
+
+@pytest.fixture
+def designed(app: Flask) -> Flask:
+    """400 responses, stratified by agency, clustered by desk, post-stratified."""
+    province(app, 400)
+    settings = weighting_settings.WeightingSettings(
+        strata="agency",
+        cluster="desk",
         calibration="poststratify",
         margins=(weighting_settings.Margin(("gender", "age_group"), dict(POPULATION)),),
     )
@@ -266,3 +283,110 @@ def test_an_analyst_chooses_any_subtree_and_a_stranger_gets_nothing(
     with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
         assert all(not info.filename.startswith("/") for info in archive.infolist())
     assert client.get(f"{URL}?agency=NOPE").status_code == 404
+
+
+def pack_text(folder: Path) -> dict[str, str]:
+    """Every file of the pack as text but the report (the report module's own scope): the
+    XLSX as its cells' values."""
+    out = {}
+    for path in folder.rglob("*"):
+        name = path.relative_to(folder).as_posix()
+        if not path.is_file() or name == "bao_cao.pdf":
+            continue
+        if path.suffix == ".xlsx":
+            book = load_workbook(path)
+            out[name] = "\n".join(
+                str(v) for s in book for r in s.iter_rows(values_only=True) for v in r if v
+            )
+        else:
+            out[name] = path.read_text(encoding="utf-8-sig")
+    return out
+
+
+def outside_names(app: Flask, scope: set[str]) -> list[str]:
+    """Codes and names of the agencies outside ``scope`` and of their desks."""
+    with app.app_context():
+        agencies = db.session.scalars(db.select(Agency)).all()
+        desks = db.session.scalars(db.select(Desk)).all()
+        out = [x for a in agencies if a.code not in scope for x in (a.code, a.name)]
+        out += [x for d in desks if d.agency.code not in scope for x in (d.code, d.name)]
+    return out
+
+
+def assert_outside_rows_hidden(app: Flask, folder: Path, scope: set[str]) -> list[dict[str, str]]:
+    """No file names an agency or desk outside ``scope``; their rows carry no day, no answers,
+    and come after the scope's rows. The answers file's rows."""
+    texts = pack_text(folder)
+    for word in outside_names(app, scope):
+        pattern = re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])")
+        found = [name for name, text in texts.items() if pattern.search(text)]
+        assert not found, (word, found)
+    rows = rows_of(folder / "du_lieu.csv")
+    with app.app_context():
+        frame = analysis.scope_view(
+            campaign("SIPAS-2026"),
+            analysis.find_period(campaign("SIPAS-2026"), "all"),  # type: ignore[arg-type]
+            None,
+        ).frame
+    in_scope = int(frame["agency"].isin(scope).sum())
+    assert 0 < in_scope < len(rows) == len(frame)
+    dated = [r for r in rows if r["submitted_on"]]
+    assert rows[: len(dated)] == dated and len(dated) == in_scope
+    assert {r["agency"] for r in dated} <= scope
+    answered = [c for c in rows[0] if "." in c]
+    for r in rows[in_scope:]:
+        assert r["in_domain"] == "0" and all(r[c] == "" for c in answered)
+        assert r["agency"] not in scope and r["desk"] not in scope
+    return rows
+
+
+def test_an_officers_pack_names_no_other_agency_and_no_day_of_their_rows(
+    poststratified: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    login(client, "stp")
+    response = client.get(f"{URL}?period=2026-Q1")
+    assert response.status_code == 200
+    folder = unzip(response.data, tmp_path)
+    rows = assert_outside_rows_hidden(poststratified, folder, {"HT-STP"})
+    hidden = [r for r in rows if not r["submitted_on"]]
+    # Neither strata nor clusters: nothing but the calibration variables.
+    assert all(r["desk"] == "" and r["agency"] == "" for r in hidden)
+    assert all(r["gender"] in ("1", "2") and r["age_group"] != "" for r in hidden)
+    # The scope's rows of other periods keep their day (the dashboard shows them).
+    assert any(r["in_domain"] == "0" for r in rows if r["submitted_on"])
+    readme = (folder / "README.txt").read_text(encoding="utf-8")
+    assert f"{len(hidden)} phiếu của cơ quan ngoài phạm vi" in readme
+    codebook = {r["Cột"]: r["Nội dung"] for r in rows_of(folder / "ma_hoa.csv")}
+    assert "khac-quay-NN" in codebook["desk"] and "để trống" in codebook["submitted_on"]
+
+
+def test_a_subtree_pack_labels_other_strata_and_clusters_one_to_one(
+    designed: Flask, tmp_path: Path
+) -> None:
+    folder = unzip(build(designed, "2026-Q2", agency="HT-SXD"), tmp_path)
+    rows = assert_outside_rows_hidden(designed, folder, {"HT-SXD"})
+    hidden = [r for r in rows if not r["submitted_on"]]
+    with designed.app_context():
+        c = campaign("SIPAS-2026")
+        frame = analysis.scope_view(c, analysis.find_period(c, "all"), None).frame  # type: ignore[arg-type]
+    other = frame[~frame["agency"].isin({"HT-SXD"})]
+    # The labels are the real desks and agencies one to one: the same clusters, the same
+    # number of rows in each, the same desks in each stratum.
+    pairs = {(r["agency"], r["desk"]) for r in hidden}
+    assert {a for a, _ in pairs} == {"khac-co-quan-01", "khac-co-quan-02"}
+    assert len({d for _, d in pairs}) == len(pairs) == other["desk"].nunique() == 3
+    assert all(d.startswith("khac-quay-0") for _, d in pairs)
+    sizes = sorted(sum(1 for r in hidden if r["desk"] == d) for _, d in pairs)
+    assert sizes == sorted(other.groupby("desk").size().tolist())
+    per_stratum = sorted(sum(1 for a, _ in pairs if a == s) for s in {a for a, _ in pairs})
+    assert per_stratum == sorted(other.groupby("agency")["desk"].nunique().tolist())
+    readme = (folder / "README.txt").read_text(encoding="utf-8")
+    assert "khac-co-quan-NN" in readme and "khac-quay-NN" in readme
+
+
+def test_a_province_wide_pack_hides_nothing(designed: Flask, tmp_path: Path) -> None:
+    folder = unzip(build(designed, "2026-Q1"), tmp_path)
+    rows = rows_of(folder / "du_lieu.csv")
+    assert all(r["submitted_on"] and not r["desk"].startswith("khac") for r in rows)
+    readme = (folder / "README.txt").read_text(encoding="utf-8")
+    assert "không có phiếu nào bị ẩn" in readme

@@ -125,6 +125,7 @@ def run_reproduce(folder: Path) -> subprocess.CompletedProcess[str]:
         ("simple", "all", None),
         ("poststratified", "2026-Q1", None),
         ("clustered", "all", None),
+        ("clustered", "2026-Q1", "HT-SXD"),
         ("raked_clustered", "2026-Q2", "HT-STP"),
         ("poststratified", "all", "HT-SXD"),
     ],
@@ -133,6 +134,14 @@ def test_reproduce_r_agrees_with_the_app_to_1e_8(
     app: Flask, tmp_path: Path, name: str, period: str, agency: str | None
 ) -> None:
     folder = unzip(pack(app, name, period, agency), tmp_path)
+    data = list(csv.DictReader(io.StringIO((folder / "du_lieu.csv").read_text("utf-8"))))
+    hidden = [r for r in data if r["submitted_on"] == ""]
+    # Rows of other agencies: no day; desks and agencies as opaque labels where the design
+    # clusters or stratifies by them, else blank.
+    assert (agency is None) == (not hidden)
+    clustered = SETTINGS[name].cluster == "desk"
+    assert all(r["desk"].startswith("khac-quay-") == clustered for r in hidden)
+    assert all(r["desk"] == "" for r in hidden if not clustered)
     result = run_reproduce(folder)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "KHỚP / AGREE" in result.stdout
@@ -265,3 +274,21 @@ def test_a_tree_table_that_is_not_the_questionnaires_tree_is_refused(
     result = run_reproduce(folder)
     assert result.returncode == 1
     assert "khác cây chỉ số trong bo_cau_hoi.yaml" in result.stderr
+
+
+def test_reproduce_r_refuses_a_row_without_day_inside_the_domain(
+    app: Flask, tmp_path: Path
+) -> None:
+    folder = unzip(pack(app, "clustered", "2026-Q1", "HT-SXD"), tmp_path)
+    data = folder / "du_lieu.csv"
+    lines = data.read_text("utf-8").splitlines(keepends=True)
+    header = lines[0].split(",")
+    day, flag = header.index("submitted_on"), header.index("in_domain")
+    row = next(i for i, line in enumerate(lines) if i and line.split(",")[day] == "")
+    cells = lines[row].split(",")
+    cells[flag] = "1"
+    lines[row] = ",".join(cells)
+    data.write_text("".join(lines), "utf-8")
+    result = run_reproduce(folder)
+    assert result.returncode == 1
+    assert "cột in_domain không khớp" in result.stderr

@@ -32,6 +32,26 @@ DOMAIN_FLAG_TEXT = (
     "giữ lại vì thiết kế mẫu (tầng, cụm, hiệu chỉnh trọng số) tính trên cả đợt; câu trả lời "
     "của phiếu này để trống"
 )
+# Rows of agencies outside the pack's scope: the desk and agency, where the design's strata
+# or cluster, as opaque labels with these prefixes (a number per desk or agency).
+# Calibration margins never need the real desks or agencies: their variables are
+# respondent questions with integer answer codes (weighting_settings.parse_margins).
+HIDDEN_PREFIXES = {"desk": "khac-quay-", "agency": "khac-co-quan-"}
+HIDDEN_TEXT = {
+    "desk": (
+        "Mã bộ phận một cửa. Phiếu của cơ quan ngoài phạm vi bộ tài liệu: nhãn ẩn danh "
+        "khac-quay-NN (mỗi quầy một nhãn) khi thiết kế mẫu lấy quầy làm tầng hoặc cụm, "
+        "nếu không thì để trống"
+    ),
+    "agency": (
+        "Mã cơ quan của bộ phận một cửa. Phiếu của cơ quan ngoài phạm vi bộ tài liệu: nhãn "
+        "ẩn danh khac-co-quan-NN (mỗi cơ quan một nhãn) khi thiết kế mẫu lấy cơ quan làm "
+        "tầng hoặc cụm, nếu không thì để trống"
+    ),
+    "submitted_on": (
+        "Ngày gửi phiếu (năm-tháng-ngày); để trống ở phiếu của cơ quan ngoài phạm vi bộ tài liệu"
+    ),
+}
 FIGURE_COLUMNS = (
     "domain",
     "node",
@@ -90,29 +110,80 @@ def calibration(view: View) -> str:
     return "none"
 
 
+def in_scope(view: View) -> pd.Series:
+    """Rows of the pack's agency scope, whatever their day: what the dashboard of this scope
+    shows anyway. Every row when the scope is every agency."""
+    frame = view.frame
+    if view.agency_codes is None:
+        return pd.Series(True, index=frame.index)
+    return frame["agency"].isin(view.agency_codes)
+
+
+def design_columns(view: View) -> list[str]:
+    """The strata and cluster columns of the design (``desk``, ``agency``), if any."""
+    return [c for c in (view.settings.strata, view.settings.cluster) if c is not None]
+
+
+def opaque_labels(values: pd.Series, prefix: str, taken: set[str]) -> dict[str, str]:
+    """A label per distinct value, ``prefix`` and a number in the values' sorted order:
+    one to one, so the design's strata and clusters stay the same, and never a value
+    shown in the pack (``taken``)."""
+    distinct = sorted(set(values.astype(str)))
+    width = max(2, len(str(len(distinct))))
+    while True:
+        labels = {v: f"{prefix}{k:0{width}d}" for k, v in enumerate(distinct, start=1)}
+        if not taken & set(labels.values()):
+            return labels
+        prefix += "x"
+
+
 def data_csv(view: View) -> bytes:
     """Every response of the campaign (the design's rows), answers only inside the domain.
 
     The design, its strata, clusters and calibration are those of the whole campaign, and
-    the pack's scope is a domain of it (R ``subset()``), so every row is listed: its desk,
-    agency and day (what the raw export shows), the domain flag and the calibration
-    variables. Answers to the index items are given for the rows of the domain only.
+    the pack's scope is a domain of it (R ``subset()``), so every row is listed. A row of
+    the scope's agencies (any day) carries its desk, agency and day (what the raw export
+    and the dashboard of this scope show), the domain flag and the calibration variables.
+    A row of another agency carries only what the design needs (:data:`HIDDEN_TEXT`):
+    the desk and agency only where they are the design's strata or cluster, and then as
+    opaque labels (``khac-quay-01``, ``khac-co-quan-01``, one per desk or agency, the same
+    in the whole pack); no day; the calibration variables (the margins calibrate every
+    row). Answers to the index items are given for the rows of the domain only.
+
+    The scope's rows come first in the campaign's order, then the other rows grouped by
+    their labels and calibration codes, so that no row's place tells its day.
     """
     frame = view.frame
     inside = pd.Series(view.mask, index=frame.index)
+    visible = in_scope(view)
+    hidden = ~visible
     columns: dict[str, pd.Series] = {
-        "response_id": pd.Series(range(1, len(frame) + 1), index=frame.index),
         "desk": frame["desk"].astype(str),
         "agency": frame["agency"].astype(str),
         "submitted_on": frame["submitted_at"].dt.strftime("%Y-%m-%d"),
         "in_domain": inside.astype(int),
     }
+    used = design_columns(view)
+    for column, prefix in HIDDEN_PREFIXES.items():
+        shown = columns[column]
+        if column in used:
+            labels = opaque_labels(shown[hidden], prefix, set(shown[visible]))
+            columns[column] = shown.where(visible, shown.map(labels))
+        else:
+            columns[column] = shown.where(visible, "")
+    columns["submitted_on"] = columns["submitted_on"].where(visible, "")
     for code in calibration_variables(view):
         columns[code] = frame[code].astype("Int64")
     for code in index_items(view):
         columns[code] = frame[code].where(inside).astype("Int64")
+    table = pd.DataFrame(columns)
+    order = ["agency", "desk", *calibration_variables(view)]
+    table = pd.concat(
+        [table[visible], table[hidden].sort_values(order, kind="stable")], ignore_index=True
+    )
+    table.insert(0, "response_id", range(1, len(table) + 1))
     # Codes only (no text): plain UTF-8, written by pandas in one pass (200,000 rows).
-    text = pd.DataFrame(columns).to_csv(index=False, na_rep="", lineterminator="\n")
+    text = table.to_csv(index=False, na_rep="", lineterminator="\n")
     return text.encode("utf-8")
 
 
@@ -121,7 +192,11 @@ def codebook_csv(view: View) -> bytes:
     codebook = codebook_frame(view.questionnaire)
     wanted = set(index_items(view)) | set(calibration_variables(view))
     column = codebook.columns[0]
-    meta = codebook[codebook[column].isin(DATA_META)]
+    meta = codebook[codebook[column].isin(DATA_META)].copy()
+    wording = codebook.columns[2]
+    meta[wording] = [
+        HIDDEN_TEXT.get(c, w) for c, w in zip(meta[column], meta[wording], strict=True)
+    ]
     flag = pd.DataFrame([["in_domain", "", DOMAIN_FLAG_TEXT, "", "0 / 1", "", ""]])
     flag.columns = codebook.columns
     items = codebook[codebook[codebook.columns[1]].isin(wanted)]

@@ -6,7 +6,10 @@ language (as the other exports).
 
 from __future__ import annotations
 
+import textwrap
+
 from survey_app.services.analysis import View
+from survey_app.services.evidence import files
 
 DESCRIPTIONS = {
     "bao_cao.pdf": "Báo cáo kết quả khảo sát (bản PDF) của kỳ và phạm vi này.",
@@ -15,8 +18,9 @@ DESCRIPTIONS = {
         "Dữ liệu thô đã ẩn danh: mỗi dòng một phiếu của đợt khảo sát (mã quầy, mã cơ quan, "
         "ngày gửi, cột in_domain, biến hiệu chỉnh trọng số nếu có, câu trả lời các câu hỏi "
         "tính chỉ số). Không có mã hồ sơ, mã biên nhận, giờ gửi hay ý kiến tự do. Phiếu "
-        "ngoài kỳ hoặc ngoài phạm vi (in_domain = 0) chỉ giữ các cột thiết kế mẫu, không có "
-        "câu trả lời: chúng cần cho sai số chuẩn vì thiết kế mẫu tính trên cả đợt."
+        "ngoài kỳ hoặc ngoài phạm vi (in_domain = 0) không có câu trả lời: chúng cần cho sai "
+        "số chuẩn vì thiết kế mẫu tính trên cả đợt; phiếu của cơ quan ngoài phạm vi chỉ giữ "
+        "những gì thiết kế mẫu cần (xem mục PHIẾU CỦA CƠ QUAN NGOÀI PHẠM VI)."
     ),
     "ma_hoa.csv": "Bảng mã (codebook) của du_lieu.csv: cột, nội dung câu hỏi, loại, mã và nhãn.",
     "bo_cau_hoi.yaml": "Bộ câu hỏi (phiếu khảo sát) đúng như ứng dụng đã nạp, kể cả cây chỉ số.",
@@ -83,6 +87,7 @@ def readme_text(view: View, names: list[str], scope: str) -> str:
             else ("Mã băm SHA-256 của mọi tệp khác trong thư mục.")
         )
         lines.append(f"- {name}: {text}")
+    lines += ["", *outside_scope(view)]
     lines += [
         "",
         "KIỂM TRA TÍNH TOÀN VẸN",
@@ -108,3 +113,41 @@ def readme_text(view: View, names: list[str], scope: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+DESIGN_NAMES = {"desk": "quầy", "agency": "cơ quan"}
+
+
+def outside_scope(view: View) -> list[str]:
+    """What the rows of agencies outside the pack's scope carry in du_lieu.csv, and why."""
+    lines = ["PHIẾU CỦA CƠ QUAN NGOÀI PHẠM VI", ""]
+    hidden = int((~files.in_scope(view)).sum())
+    if hidden == 0:
+        return [*lines, "Bộ tài liệu này gồm mọi cơ quan của đợt: không có phiếu nào bị ẩn."]
+    used = files.design_columns(view)
+    carried = ["in_domain = 0"]
+    labels = [
+        f"{DESIGN_NAMES[c]} (nhãn ẩn danh {files.HIDDEN_PREFIXES[c]}NN)"
+        for c in ("agency", "desk")
+        if c in used
+    ]
+    if labels:
+        carried.append(
+            "tầng và cụm của thiết kế mẫu: "
+            + ", ".join(labels)
+            + ", mỗi cơ quan hoặc quầy một nhãn, giống nhau trong cả bộ tài liệu"
+        )
+    calibrated = files.calibration_variables(view)
+    if calibrated:
+        carried.append("biến hiệu chỉnh trọng số (" + ", ".join(calibrated) + ")")
+    text = (
+        f"{hidden} phiếu của cơ quan ngoài phạm vi chỉ giữ những gì thiết kế mẫu cần để "
+        f"tính lại sai số chuẩn: {'; '.join(carried)}. Không có ngày gửi, mã hay tên quầy "
+        "và cơ quan, không có câu trả lời. Chúng xếp sau các phiếu trong phạm vi, theo nhãn "
+        "và biến hiệu chỉnh, nên thứ tự dòng không cho biết ngày gửi. Nhãn ẩn danh thay mã "
+        "thật một đổi một, nên tầng, cụm và hiệu chỉnh trọng số (trên mọi phiếu của đợt) "
+        "giống hệt của ứng dụng và reproduce.R cho cùng kết quả. Biên dân số chỉ dùng câu "
+        "hỏi về người trả lời (mã số), không dùng quầy hay cơ quan, nên không cần mã thật "
+        "của chúng."
+    )
+    return [*lines, *textwrap.wrap(text, width=88, break_on_hyphens=False)]

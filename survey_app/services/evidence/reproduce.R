@@ -50,9 +50,14 @@ dat$in_domain <- as.integer(raw$in_domain)
 for (v in CALIBRATION_VARIABLES) dat[[v]] <- as.integer(raw[[v]])
 
 # The domain flag says what the app says: submitted within the period, by an agency of the scope.
-expected_domain <- raw$submitted_on >= PERIOD_START & raw$submitted_on <= PERIOD_END
+# Rows of agencies outside the scope carry no day (and their desk and agency at most as opaque
+# labels khac-quay-NN / khac-co-quan-NN, where the design's strata or cluster): they are
+# outside the domain, and must not name an agency of the scope.
+dated <- raw$submitted_on != ""
+expected_domain <- dated & raw$submitted_on >= PERIOD_START & raw$submitted_on <= PERIOD_END
 if (!is.null(SCOPE)) expected_domain <- expected_domain & raw$agency %in% SCOPE
-if (!identical(as.integer(expected_domain), dat$in_domain)) {
+undated_in_scope <- !dated & (is.null(SCOPE) | raw$agency %in% SCOPE)
+if (!identical(as.integer(expected_domain), dat$in_domain) || any(undated_in_scope)) {
   stop("du_lieu.csv: cột in_domain không khớp với kỳ và phạm vi cơ quan của bộ tài liệu")
 }
 keep <- dat$in_domain == 1
@@ -313,7 +318,7 @@ rows <- list(node_rows(keep, "scope", seq_len(nrow(tree))))
 for (agency in sort(unique(dat$agency[keep]))) {
   nodes <- match(unique(par$node), tree$node)
   if (length(nodes) == 0) break
-  rows[[length(rows) + 1]] <- node_rows(keep & dat$agency == agency, agency, nodes)
+  rows[[length(rows) + 1]] <- node_rows(keep & dat$agency %in% agency, agency, nodes)
 }
 result <- do.call(rbind, rows)
 result$par_set <- ""; result$par_criterion <- ""
