@@ -142,6 +142,8 @@ def test_reproduce_r_agrees_with_the_app_to_1e_8(
     clustered = SETTINGS[name].cluster == "desk"
     assert all(r["desk"].startswith("khac-quay-") == clustered for r in hidden)
     assert all(r["desk"] == "" for r in hidden if not clustered)
+    # The calibration variables only when the weighting calibrates.
+    assert ("gender" in data[0]) == (SETTINGS[name].calibration != "none")
     result = run_reproduce(folder)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "KHỚP / AGREE" in result.stdout
