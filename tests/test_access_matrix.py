@@ -72,6 +72,8 @@ ROUTES = [
     Route("/api/v1/campaigns/{campaign}/indices", ALL, anonymous=401),
     Route("/staff/campaigns/{campaign}/par.csv", ALL),
     Route("/staff/campaigns/{campaign}/par.xlsx", ALL),
+    Route("/staff/campaigns/{campaign}/evidence.zip", ALL),
+    Route("/staff/campaigns/SIPAS-2026/evidence.zip?agency={agency}", ALL),
     Route("/staff/campaigns/{campaign}/responses.csv", DATA),
     Route("/staff/campaigns/{campaign}/responses.xlsx", DATA),
     Route("/staff/campaigns/{campaign}/codebook.csv", DATA),

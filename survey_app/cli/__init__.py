@@ -11,6 +11,7 @@ One module per command group, each on the same service functions as the pages:
 - ``demo``: ``demo`` (the demo province);
 - ``analysis``: ``analysis`` (the dashboard's disk cache);
 - ``report``: ``report`` (the survey report as DOCX or PDF).
+- ``evidence``: ``evidence`` (a campaign's evidence pack).
 
 A command that refuses calls :func:`survey_app.cli.errors.fail`, and a group that calls
 services is a :class:`survey_app.cli.errors.ServiceGroup`, whose commands end the same way
@@ -27,6 +28,7 @@ from survey_app.cli import (
     database,
     demo,
     dossier_codes,
+    evidence,
     organisation,
     paper,
     questionnaire,
@@ -46,6 +48,7 @@ GROUPS = (
     users.user_group,
     paper.import_group,
     report.report_command,
+    evidence.evidence_command,
 )
 
 

@@ -23,6 +23,7 @@ from survey_app.messages import (
     citizen,
     common,
     dossier_codes,
+    evidence,
     paper,
     questionnaires,
     report,
@@ -44,6 +45,7 @@ AREAS = (
     weighting,
     analysis,
     report,
+    evidence,
 )
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()

@@ -13,7 +13,7 @@ The blueprint ``staff``, split into modules by feature, and two older ones:
 - ``posters``: a desk's QR poster (blueprint ``posters``, endpoint names kept);
 - ``dashboard``: indices, weighting settings, exports and the JSON indices API
   (blueprint ``dashboard``, also serving ``/api/v1/``); ``reports``: the survey report's
-  downloads (on the dashboard's blueprint).
+  downloads and ``evidence``: the evidence pack download (both on the dashboard's blueprint).
 
 The CLI is in :mod:`survey_app.cli`.
 
@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
         auth,
         dashboard,
         data,
+        evidence,
         language,
         posters,
         problems,
