@@ -24,6 +24,7 @@ from survey_app.messages import (
     common,
     dossier_codes,
     paper,
+    plans,
     questionnaires,
     setup,
     weighting,
@@ -42,6 +43,7 @@ AREAS = (
     questionnaires,
     weighting,
     analysis,
+    plans,
 )
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()
