@@ -9,7 +9,8 @@ One module per command group, each on the same service functions as the pages:
 - ``users``: ``user`` (staff accounts);
 - ``paper``: ``import`` (paper-survey templates and files);
 - ``demo``: ``demo`` (the demo province);
-- ``analysis``: ``analysis`` (the dashboard's disk cache).
+- ``analysis``: ``analysis`` (the dashboard's disk cache);
+- ``plans``: ``plan`` (remediation plans as DOCX / XLSX).
 
 A command that refuses calls :func:`survey_app.cli.errors.fail`, and a group that calls
 services is a :class:`survey_app.cli.errors.ServiceGroup`, whose commands end the same way
@@ -28,6 +29,7 @@ from survey_app.cli import (
     dossier_codes,
     organisation,
     paper,
+    plans,
     questionnaire,
     users,
 )
@@ -43,6 +45,7 @@ GROUPS = (
     analysis.analysis_group,
     users.user_group,
     paper.import_group,
+    plans.plan_group,
 )
 
 
