@@ -145,22 +145,35 @@ def build() -> Document:  # type: ignore[valid-type]
     _line(document.add_paragraph(), "{{ attached }}", italic=True, size=13)
     document.add_paragraph().paragraph_format.space_after = Pt(0)
 
-    table = document.add_table(rows=4, cols=len(COLUMNS))
+    # docxtpl: the rows holding {%tr %} tags are removed; of the two between them, the
+    # first shows a field (lĩnh vực: I, II ...), across the table and kept with the next
+    # row, the second a criterion.
+    table = document.add_table(rows=7, cols=len(COLUMNS))
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     _fixed(table, tuple(width for _, width in COLUMNS))
     for index, (label, _) in enumerate(COLUMNS):
         _line(table.rows[0].cells[index].paragraphs[0], label, bold=True, size=12)
     _repeat_header(table.rows[0])
-    # docxtpl: the rows holding {%tr %} tags are removed; the middle one repeats.
-    _line(table.rows[1].cells[0].paragraphs[0], "{%tr for r in rows %}", size=12)
+    tags = {1: "{%tr for r in rows %}", 2: "{%tr if r.field %}", 4: "{%tr else %}"}
+    tags |= {6: "{%tr endif %}"}
+    for index, tag in tags.items():
+        _line(table.rows[index].cells[0].paragraphs[0], tag, size=12)
+    field = table.rows[3]
+    _line(field.cells[0].paragraphs[0], "{{r r.tt }}", size=12)
+    label = field.cells[1].merge(field.cells[len(COLUMNS) - 1])
+    _line(label.paragraphs[0], "{{r r.criterion }}", size=12, align=WD_ALIGN_PARAGRAPH.LEFT)
+    for cell in (field.cells[0], label):
+        cell.paragraphs[0].paragraph_format.keep_with_next = True
+    _keep_together(field)
+    criterion = table.rows[5]
     for index, name in enumerate(CELLS):
         align = WD_ALIGN_PARAGRAPH.CENTER if name in ("tt", "time") else WD_ALIGN_PARAGRAPH.LEFT
-        _line(
-            table.rows[2].cells[index].paragraphs[0], f"{{{{r r.{name} }}}}", size=12, align=align
-        )
-    _line(table.rows[3].cells[0].paragraphs[0], "{%tr endfor %}", size=12)
-    _keep_together(table.rows[2])
+        _line(criterion.cells[index].paragraphs[0], f"{{{{r r.{name} }}}}", size=12, align=align)
+    _keep_together(criterion)
+    # The loop's closing tag, in a row of its own after the endif row.
+    closing = table.add_row()
+    _line(closing.cells[0].paragraphs[0], "{%tr endfor %}", size=12)
 
     document.add_paragraph()
     _line(

@@ -112,13 +112,13 @@ def annex_context(plan: RemediationPlan) -> dict[str, Any]:
     label = plan_period(plan).label
     agency = plan.agency
     parent = agency.parent.name if agency.parent is not None else ""
-    rows: list[dict[str, RichText]] = []
+    rows: list[dict[str, Any]] = []
     for index, group in enumerate(groups(plan), start=1):
         rows.append(
             {
+                "field": True,
                 "tt": _rich(roman(index), bold=True),
                 "criterion": _rich(group.label.upper(), bold=True),
-                **{k: _rich("") for k in ("target", "tasks", "lead", "cooperating", "time")},
             }
         )
         for number_in_group, row in enumerate(group.rows, start=1):
@@ -126,6 +126,7 @@ def annex_context(plan: RemediationPlan) -> dict[str, Any]:
             criterion.add("\n" + baseline_text(row, label), italic=True, font=FONT, size=TABLE_SIZE)
             rows.append(
                 {
+                    "field": False,
                     "tt": _rich(str(number_in_group)),
                     "criterion": criterion,
                     "target": _rich(target_text(row)),
