@@ -395,3 +395,23 @@ def test_cli_exports_the_plan_and_refuses_clearly(seeded: Flask, tmp_path: Path)
     with seeded.app_context():
         events = _events("export.plan")
         assert [e.username for e in events] == ["cli", "cli"]
+
+
+def test_a_plan_made_meanwhile_elsewhere_is_a_conflict_not_a_crash(
+    seeded: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two officers' first additions race: the second finds no plan, then the UNIQUE
+    (campaign, agency) refuses its plan; it is told to reload, and nothing of it stays."""
+    with seeded.app_context():
+        _q1_plan()
+        monkeypatch.setattr(plans.editing, "find_plan", lambda campaign, agency: None)
+        with pytest.raises(plans.PlanConflict) as refused:
+            plans.add_rows(
+                campaign("STP-2026"), agency("HT-STP"), "2026-Q1", ["I.1"], "", user("stp")
+            )
+        assert refused.value.status == 409
+        assert "vui lòng tải lại trang" in str(refused.value).lower()
+        db.session.rollback()
+        assert db.session.scalars(select(RemediationPlan)).all() != []
+        assert len(db.session.scalars(select(RemediationPlan)).all()) == 1
+        assert {r.criterion for r in db.session.scalars(select(PlanRow))} == set(CRITERIA)

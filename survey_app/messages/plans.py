@@ -43,5 +43,9 @@ MESSAGES = {
     "plan.status_invalid": lazy_gettext(
         "Trạng thái phải là: chưa thực hiện, đang thực hiện hoặc hoàn thành."
     ),
+    "plan.changed_meanwhile": lazy_gettext(
+        "Kế hoạch vừa được thay đổi ở một phiên làm việc khác; không có gì được lưu. Vui lòng "
+        "tải lại trang và thử lại."
+    ),
     "plan.text_too_long": lazy_gettext("%(what)s dài quá %(maximum)s ký tự."),
 }

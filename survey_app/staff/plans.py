@@ -19,11 +19,17 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from survey_app.access import READ_ROLES, SETUP_ROLES, campaign_or_404, role_required
+from survey_app.access import (
+    READ_ROLES,
+    SETUP_ROLES,
+    campaign_or_404,
+    role_required,
+    visible_agency_ids,
+)
 from survey_app.extensions import db
 from survey_app.models import PLAN_STATUSES, Agency, Campaign, PlanRow
 from survey_app.services import analysis, plans
-from survey_app.services.plans.editing import EDITABLE, in_campaign
+from survey_app.services.plans.editing import EDITABLE, campaign_scopes, in_campaign
 from survey_app.staff import bp
 from survey_app.staff.data import XLSX_MIME, download
 from survey_app.staff.problems import Errors, field_errors, flash_problems
@@ -67,8 +73,11 @@ def _plan_url(campaign: Campaign, agency: Agency) -> str:
 
 def _scopes(campaign: Campaign) -> list[Agency]:
     """The agencies of the campaign whose plans the user may open, by code."""
-    found = db.session.scalars(select(Agency).order_by(Agency.code)).all()
-    return [a for a in found if plans.can_see_plan(current_user, a) and in_campaign(campaign, a)]
+    ids = campaign_scopes(campaign)
+    visible = visible_agency_ids(current_user)
+    if visible is not None:
+        ids &= visible
+    return list(db.session.scalars(select(Agency).where(Agency.id.in_(ids)).order_by(Agency.code)))
 
 
 @bp.get("/campaigns/<code>/plan")

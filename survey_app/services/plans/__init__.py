@@ -10,6 +10,7 @@ they worked at the next period.
 from survey_app.services.plans.documents import plan_docx, plan_xlsx
 from survey_app.services.plans.editing import (
     STATUS_LABELS,
+    PlanConflict,
     PlanError,
     PlanForbidden,
     PlanMissing,
@@ -46,6 +47,7 @@ __all__ = [
     "STATUS_LABELS",
     "VERDICT_LABELS",
     "FollowUp",
+    "PlanConflict",
     "PlanError",
     "PlanForbidden",
     "PlanMissing",

@@ -26,6 +26,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from survey_app.access import ALL_AGENCY_ROLES, can_see_agency, visible_agency_ids
 from survey_app.extensions import db
@@ -48,7 +49,7 @@ from survey_app.services.analysis import (
     view_tree,
     weakest_criteria,
 )
-from survey_app.services.errors import NotFound, Problem, ServiceError
+from survey_app.services.errors import Conflict, NotFound, Problem, ServiceError
 from survey_app.services.organisation import subtree_ids
 from survey_app.text_input import TextRefused, clean_line
 
@@ -80,6 +81,10 @@ class PlanForbidden(PlanError):
     """The user may see the plan but not make this change."""
 
     status = 403
+
+
+class PlanConflict(Conflict):
+    """The plan changed meanwhile (a concurrent request added the same criterion)."""
 
 
 class PlanMissing(NotFound):
@@ -132,10 +137,24 @@ def plan_period(plan: RemediationPlan) -> Period:
     return period
 
 
+def campaign_scopes(campaign: Campaign) -> set[int]:
+    """Ids of the agencies a plan of the campaign may be about: the campaign's agency, the
+    agencies of its desks and every agency above them (one read of the tree)."""
+    parents: dict[int, int | None] = {
+        child: parent for child, parent in db.session.execute(select(Agency.id, Agency.parent_id))
+    }
+    found: set[int] = set()
+    for start in (campaign.agency_id, *(d.agency_id for d in campaign.desks)):
+        current: int | None = start
+        while current is not None and current not in found:
+            found.add(current)
+            current = parents.get(current)
+    return found
+
+
 def in_campaign(campaign: Campaign, agency: Agency) -> bool:
-    """Whether some desk of the campaign lies in the agency's subtree."""
-    ids = subtree_ids(agency.id)
-    return campaign.agency_id in ids or any(d.agency_id in ids for d in campaign.desks)
+    """Whether the campaign's agency or one of its desks lies in the agency's subtree."""
+    return agency.id in campaign_scopes(campaign)
 
 
 def scope_tree(campaign: Campaign, agency: Agency, period: Period) -> NodeResult:
@@ -318,7 +337,11 @@ def add_rows(
             criterion=node.code,
             target_percent=target_value,
         )
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another request added the plan or one of these criteria meanwhile.
+        raise PlanConflict(_problem("plan.changed_meanwhile")) from None
     return plan
 
 
