@@ -28,6 +28,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from scoring.text import TextError, clean_text
 from survey_app.access import ALL_AGENCY_ROLES, can_see_agency, visible_agency_ids
 from survey_app.extensions import db
 from survey_app.models import (
@@ -51,7 +52,7 @@ from survey_app.services.analysis import (
 )
 from survey_app.services.errors import Conflict, NotFound, Problem, ServiceError
 from survey_app.services.organisation import subtree_ids
-from survey_app.text_input import TextRefused, clean_line
+from survey_app.text_input import TextRefused, clean_line, refused
 
 STATUS_LABELS = {
     "todo": lazy_gettext("Chưa thực hiện"),
@@ -209,13 +210,10 @@ def parse_deadline(value: str) -> dt.date | None:
 
 def _clean_text(problems: list[Problem], name: str, value: str) -> str:
     """Multi-line text of a row under the app's text rules and the field's length."""
-    from scoring.text import TextError, clean_text
-    from survey_app.text_input import refused
-
     try:
         value = clean_text(value.strip(), multiline=True)
     except TextError as error:
-        problems.append(refused(error, str(FIELD_NAMES[name]), name))
+        problems.append(refused(error, FIELD_NAMES[name], name))
         return value
     if len(value) > TEXT_LIMITS[name]:
         problems.append(
@@ -232,7 +230,7 @@ def _lead(
         problems.append(_problem("plan.lead_missing", "lead"))
         return None
     try:
-        code = clean_line(code, str(FIELD_NAMES["lead"]), field="lead")
+        code = clean_line(code, FIELD_NAMES["lead"], field="lead")
     except TextRefused as error:
         problems.extend(error.problems)
         return None
