@@ -294,6 +294,7 @@ def test_docx_annex_has_the_seeds_columns_and_the_rows(seeded: Flask) -> None:
         assert "Độc lập - Tự do - Hạnh phúc" in header_text
         assert "SỞ TƯ PHÁP" in header_text and "TỈNH HÀ TĨNH" in header_text
         assert "SỞ TƯ PHÁP" in text and "QUÝ 1/2026" in text
+        assert "KTC là khoảng tin cậy 95% của chỉ số" in text
         table = document.tables[1]
         rows = [[c.text for c in row.cells] for row in table.rows]
         assert rows[0] == SEED_COLUMNS

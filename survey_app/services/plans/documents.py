@@ -7,7 +7,6 @@ each export is audited (``export.plan``), and the caller commits.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,12 +20,14 @@ from openpyxl.styles import Alignment, Font
 
 from scoring.spreadsheet import append_row
 from scoring.text import printable
+from survey_app import localtime
 from survey_app.i18n import day, number
 from survey_app.models import PlanRow, RemediationPlan
 from survey_app.services import audit
 from survey_app.services.analysis import Comparison
 from survey_app.services.plans.editing import STATUS_LABELS, plan_period
 from survey_app.services.plans.verification import RULE, FollowUp, RowCheck, verify
+from survey_app.services.weighting_settings import current as current_settings
 
 TEMPLATE = (
     Path(__file__).resolve().parents[2] / "templates" / "documents" / "ke-hoach-khac-phuc.docx"
@@ -136,7 +137,8 @@ def annex_context(plan: RemediationPlan) -> dict[str, Any]:
                     "time": _rich(day(row.deadline) if row.deadline else ""),
                 }
             )
-    year = dt.date.today().year
+    year = localtime.today().year
+    level = number(current_settings(plan.campaign).level * 100, 0)
     return {
         "parent_name": printable(parent.upper()),
         "agency_name": printable(agency.name.upper()),
@@ -150,8 +152,8 @@ def annex_context(plan: RemediationPlan) -> dict[str, Any]:
         "rows": rows,
         "note": (
             "Ghi chú: Chỉ số là tỷ lệ (%) ý kiến hài lòng và rất hài lòng trong số ý kiến hợp "
-            "lệ; KTC là khoảng tin cậy của chỉ số; n là số phiếu trả lời tiêu chí. Mục tiêu là "
-            "chỉ số cần đạt ở kỳ khảo sát tiếp theo."
+            f"lệ; KTC là khoảng tin cậy {level}% của chỉ số; n là số phiếu trả lời tiêu chí. "
+            "Mục tiêu là chỉ số cần đạt ở kỳ khảo sát tiếp theo."
         ),
     }
 
