@@ -256,3 +256,29 @@ def test_the_plan_pages_read_english(seeded: Flask, client: FlaskClient) -> None
     # The files stay Vietnamese, the province's records.
     table = Document(io.BytesIO(client.get(f"{STP}/plan.docx").data)).tables[1]
     assert table.rows[0].cells[2].text == "Mục tiêu"
+
+
+def test_the_page_names_the_next_campaign_it_checks_against(
+    seeded: Flask, client: FlaskClient
+) -> None:
+    import datetime as dt
+
+    from survey_app.services import organisation
+    from survey_app.services.analysis import clear_caches
+    from tests.plan_support import answer
+
+    sign_in(client, "sxd")
+    _post(client, "/staff/campaigns/SXD-2026/plan/rows", {"criteria": "II.2", "target": "90"})
+    page = client.get("/staff/campaigns/SXD-2026/plan").get_data(as_text=True)
+    assert "Chưa có số liệu của kỳ sau" in page
+    with seeded.app_context():
+        organisation.add_campaign(
+            "SXD-2027", "Khảo sát Sở Xây dựng 2027", "HT-SXD", "sipas-2023", "2023.1",
+            dt.date(2027, 1, 1), dt.date(2027, 12, 31), ["HT-SXD-01"],
+        )  # fmt: skip
+        db.session.commit()
+        answer("SXD-2027", "HT-SXD-01", dt.date(2027, 2, 1), 20, 20)
+    clear_caches()
+    page = client.get("/staff/campaigns/SXD-2026/plan").get_data(as_text=True)
+    assert "Kỳ đánh giá: Khảo sát Sở Xây dựng 2027 (toàn đợt khảo sát) (40 phiếu" in page
+    assert "Chưa đạt" in page  # 50 % of 40: the interval lies below 90 %

@@ -24,7 +24,6 @@ from survey_app import localtime
 from survey_app.i18n import day, number
 from survey_app.models import PlanRow, RemediationPlan
 from survey_app.services import audit
-from survey_app.services.analysis import Comparison
 from survey_app.services.plans.editing import STATUS_LABELS, plan_period
 from survey_app.services.plans.verification import RULE, FollowUp, RowCheck, verify
 from survey_app.services.weighting_settings import current as current_settings
@@ -292,4 +291,4 @@ def plan_xlsx(plan: RemediationPlan) -> bytes:
 def _follow_label(follow: FollowUp | None) -> str:
     if follow is None:
         return "Chưa có số liệu của kỳ sau trong phạm vi kế hoạch"
-    return Comparison(follow.campaign, follow.period, follow.same_campaign).label
+    return follow.comparison.label

@@ -29,6 +29,7 @@ from survey_app.extensions import db
 from survey_app.models import Campaign, PlanRow, QuestionnaireVersion, RemediationPlan
 from survey_app.services.analysis import (
     AnalysisError,
+    Comparison,
     NodeResult,
     Period,
     campaign_periods,
@@ -82,6 +83,11 @@ class FollowUp:
     level: float
     tree: NodeResult
     baseline: NodeResult
+
+    @property
+    def comparison(self) -> Comparison:
+        """The follow-up as the dashboard names a compared period."""
+        return Comparison(self.campaign, self.period, self.same_campaign)
 
 
 @dataclass(frozen=True)
