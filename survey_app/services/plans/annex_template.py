@@ -21,6 +21,7 @@ import sys
 from typing import Any
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -106,14 +107,14 @@ def _keep_together(row: Any) -> None:
     row._tr.get_or_add_trPr().append(split)
 
 
-def _repeat_header(row: object) -> None:
-    properties = row._tr.get_or_add_trPr()  # type: ignore[attr-defined]
+def _repeat_header(row: Any) -> None:
+    properties = row._tr.get_or_add_trPr()
     header = OxmlElement("w:tblHeader")
     header.set(qn("w:val"), "true")
     properties.append(header)
 
 
-def build() -> Document:  # type: ignore[valid-type]
+def build() -> DocxDocument:
     document = Document()
     normal = document.styles["Normal"]
     normal.font.name = FONT
@@ -187,7 +188,7 @@ def build() -> Document:  # type: ignore[valid-type]
 
 
 def main(argv: list[str]) -> None:
-    build().save(argv[1])  # type: ignore[attr-defined]
+    build().save(argv[1])
 
 
 if __name__ == "__main__":  # pragma: no cover
