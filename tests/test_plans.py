@@ -416,3 +416,19 @@ def test_a_plan_made_meanwhile_elsewhere_is_a_conflict_not_a_crash(
         assert db.session.scalars(select(RemediationPlan)).all() != []
         assert len(db.session.scalars(select(RemediationPlan)).all()) == 1
         assert {r.criterion for r in db.session.scalars(select(PlanRow))} == set(CRITERIA)
+
+
+def test_the_committed_template_has_the_seeds_columns_and_the_fields() -> None:
+    template = Document(str(plans.documents.TEMPLATE))
+    table = template.tables[1]
+    assert [c.text for c in table.rows[0].cells] == SEED_COLUMNS
+    cells = [c.text for row in table.rows for c in row.cells]
+    for tag in ("{%tr for r in rows %}", "{%tr if r.field %}", "{%tr else %}", "{%tr endfor %}"):
+        assert tag in cells
+    assert "{{r r.tasks }}" in cells
+    motto = "\n".join(c.text for c in template.tables[0]._cells)
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in motto and "{{ agency_name }}" in motto
+    section = template.sections[0]
+    assert section.page_width > section.page_height
+    assert template.styles["Normal"].font.name == "Times New Roman"
+    assert template.styles["Normal"].font.size.pt == 13
