@@ -12,6 +12,7 @@ One module per command group, each on the same service functions as the pages:
 - ``analysis``: ``analysis`` (the dashboard's disk cache);
 - ``report``: ``report`` (the survey report as DOCX or PDF).
 - ``evidence``: ``evidence`` (a campaign's evidence pack).
+- ``plans``: ``plan`` (remediation plans as DOCX / XLSX).
 
 A command that refuses calls :func:`survey_app.cli.errors.fail`, and a group that calls
 services is a :class:`survey_app.cli.errors.ServiceGroup`, whose commands end the same way
@@ -31,6 +32,7 @@ from survey_app.cli import (
     evidence,
     organisation,
     paper,
+    plans,
     questionnaire,
     report,
     users,
@@ -49,6 +51,7 @@ GROUPS = (
     paper.import_group,
     report.report_command,
     evidence.evidence_command,
+    plans.plan_group,
 )
 
 

@@ -25,6 +25,7 @@ from survey_app.messages import (
     dossier_codes,
     evidence,
     paper,
+    plans,
     questionnaires,
     report,
     setup,
@@ -46,6 +47,7 @@ AREAS = (
     analysis,
     report,
     evidence,
+    plans,
 )
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()

@@ -8,6 +8,7 @@ The blueprint ``staff``, split into modules by feature, and two older ones:
 - ``admin``: user management and the audit log (administrators only);
 - ``data``: paper-survey import and raw-response export;
 - ``setup``: agencies, desks and campaigns; ``questionnaires``: the list and YAML uploads;
+- ``plans``: remediation plans (editor, verification, DOCX / XLSX);
 - ``language``: the switch between the Vietnamese and English interface;
 - ``problems``: how the pages show a service's refusal;
 - ``posters``: a desk's QR poster (blueprint ``posters``, endpoint names kept);
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
         data,
         evidence,
         language,
+        plans,
         posters,
         problems,
         questionnaires,
