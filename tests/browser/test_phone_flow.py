@@ -94,10 +94,8 @@ def scan_poster(browser, server: LiveServer) -> str:  # type: ignore[no-untyped-
     return decoded[0]
 
 
-def answer_visible(page) -> None:  # type: ignore[no-untyped-def]
-    """Answer every visible question of the step shown that has no answer yet."""
-    page.wait_for_selector("form.survey")
-    # Skip logic may reveal questions as answers are picked: repeat until all answered.
+def answer_step(page) -> None:  # type: ignore[no-untyped-def]
+    """Answer each visible question of the step shown (skip logic may reveal more)."""
     for _ in range(5):
         unanswered = page.evaluate(
             """() => {
@@ -130,10 +128,15 @@ def answer_visible(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def answer_every_step(page, name: str) -> str:  # type: ignore[no-untyped-def]
-    """Answer each visible question on each step and go on until the receipt; return it."""
+    """Answer each visible question on each step, pass the review (where every part is
+    listed) and send; return the receipt."""
     for step in range(1, 30):
-        answer_visible(page)
+        page.wait_for_selector("form.survey")
+        answer_step(page)
         button = page.locator('form.survey button[value="next"]')
+        if page.locator("form.review").count():
+            assert button.inner_text().strip() == "Gửi phiếu"
+            assert page.locator("form.review section.part").count() == 11
         if step == 1 or button.inner_text().strip() == "Gửi phiếu":
             # First and last steps only: full-page shots at 2.75 DPR are slow.
             shot = SCREENSHOTS / f"phone-{name}-step{step}.png"

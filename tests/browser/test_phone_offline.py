@@ -20,7 +20,7 @@ from tests.browser.test_phone_flow import (
     DESK,
     LiveServer,
     answer_every_step,
-    answer_visible,
+    answer_step,
     live_server,
     scan_poster,
     stored,
@@ -92,7 +92,7 @@ def as_sent(stored_answers: dict[str, object]) -> dict[str, list[str]]:
 def go_to_step(page, n: int) -> None:  # type: ignore[no-untyped-def]
     """Answer and go on until step ``n`` (0-based) is shown."""
     while step_of(page) < n:
-        answer_visible(page)
+        answer_step(page)
         press(page, page.locator('form.survey button[value="next"]'))
         assert page.locator("#errors").count() == 0
 
@@ -118,7 +118,7 @@ def test_network_drops_at_a_step_and_at_the_send_and_every_answer_is_stored_once
         navigations = record_posts(page)
         page.goto(url)
         go_to_step(page, 4)
-        answer_visible(page)
+        answer_step(page)
         before = answers_sent(page)
         context.set_offline(True)
         page.locator('form.survey button[value="next"]').tap()
@@ -141,7 +141,7 @@ def test_network_drops_at_a_step_and_at_the_send_and_every_answer_is_stored_once
 
         while page.locator('form.survey button[value="next"]').inner_text().strip() != "Gửi phiếu":
             go_to_step(page, step_of(page) + 1)
-        answer_visible(page)
+        answer_step(page)
         final = answers_sent(page)
         context.set_offline(True)
         page.locator('form.survey button[value="next"]').tap()
@@ -316,7 +316,7 @@ def test_the_english_form_says_it_in_english_and_a_dossier_code_resumes_too(
         page = context.new_page()
         page.goto(url + "?lang=en")
         go_to_step(page, 1)
-        answer_visible(page)
+        answer_step(page)
         context.set_offline(True)
         page.locator('form.survey button[value="next"]').tap()
         offline = page.wait_for_selector("#offline", **VISIBLE)
@@ -361,7 +361,7 @@ def test_a_step_with_problems_is_drawn_in_place_with_its_summary_in_focus(
         assert page.locator("#errors").is_visible()
         assert page.evaluate("document.activeElement.id") == "errors"
         assert page.evaluate("history.length") == length  # the same step: no new entry
-        answer_visible(page)
+        answer_step(page)
         press(page, page.locator('form.survey button[value="next"]'))
         assert step_of(page) == 1
         assert page.locator("#errors").count() == 0
@@ -381,7 +381,7 @@ def test_a_slow_send_says_it_is_sending_and_takes_one_press(
     try:
         page = context.new_page()
         page.goto(url)
-        answer_visible(page)
+        answer_step(page)
         # The issue's link: 400 kbps, 400 ms round trips; slower still here, to look at it.
         cdp = context.new_cdp_session(page)
         cdp.send("Network.enable")
