@@ -222,8 +222,8 @@ def advance(
 
     ``final`` is the review's POST, which stores the submission (exactly once under
     ``state.uid``: a retry ends on the same receipt). A language change shows the same
-    step again, and so does ``stay``; ``back`` the step before, keeping every answer; ``part:n`` step n, which
-    then returns to the review; ``next`` checks the answers up to this step and shows
+    step again, and so does ``stay``; ``back`` the step before, keeping every answer;
+    ``part:n`` step n, which then returns to the review; ``next`` checks the answers up to this step and shows
     the first step with a problem, else the next one (after the last part, the review);
     ``review`` (or ``next`` on a part opened from the review) checks every answer and
     shows the review. The final POST checks every answer and stores them on a database
