@@ -223,13 +223,13 @@ def advance(
     ``final`` is the review's POST, which stores the submission (exactly once under
     ``state.uid``: a retry ends on the same receipt). A language change shows the same
     step again, and so does ``stay``; ``back`` the step before, keeping every answer;
-    ``part:n`` step n, which then returns to the review; ``next`` checks the answers up to this step and shows
-    the first step with a problem, else the next one (after the last part, the review);
-    ``review`` (or ``next`` on a part opened from the review) checks every answer and
-    shows the review. The final POST checks every answer and stores them on a database
-    connection of its own (``submissions.store_citizen_submission``), within the desk's
-    limit. A final POST from a part's page (a form drawn before the review existed)
-    stores as well.
+    ``part:n`` step n, which then returns to the review; ``next`` checks the answers up
+    to this step and shows the first step with a problem, else the next one (after the
+    last part, the review); ``review`` (or ``next`` on a part opened from the review)
+    checks every answer and shows the review. The final POST checks every answer and
+    stores them on a database connection of its own
+    (``submissions.store_citizen_submission``), within the desk's limit. A final POST
+    from a part's page (a form drawn before the review existed) stores as well.
 
     Raises CampaignChanged, DossierCodeSpent, SubmissionConflict or DeskFull (all
     ServiceError), whose code names the page to show instead.
