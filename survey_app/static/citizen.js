@@ -203,7 +203,9 @@
     var box = document.getElementById("resume");
     if (!box) return;
     var text = box.querySelector("[data-resume-text]");
-    text.textContent = text.getAttribute("data-template").replace("{n}", String(record.step + 1));
+    // The review comes after the last part: "up to part 11/11" there too.
+    var n = Math.min(record.step + 1, +text.getAttribute("data-total") || record.step + 1);
+    text.textContent = text.getAttribute("data-template").replace("{n}", String(n));
     box.hidden = false;
     box.querySelector("[data-resume-yes]").addEventListener("click", function () {
       box.hidden = true;

@@ -405,3 +405,29 @@ def test_a_slow_send_says_it_is_sending_and_takes_one_press(
         assert navigations == []
     finally:
         context.close()
+
+
+def test_a_form_left_at_the_review_resumes_at_the_review(
+    browser,  # type: ignore[no-untyped-def]
+    live_server: LiveServer,
+) -> None:
+    url = scan_poster(browser, live_server)
+    context = phone_360(browser)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        while page.locator("form.review").count() == 0:
+            go_to_step(page, step_of(page) + 1)
+        before = answers_sent(page)
+        page.goto(url)
+        page.wait_for_selector("#resume", **VISIBLE)
+        assert "phần 11/11" in page.locator("#resume").inner_text()
+        press(page, page.locator("#resume [data-resume-yes]"))
+        assert page.locator("form.review").count() == 1
+        assert answers_sent(page) == before
+        press(page, page.locator('form.review button[value="next"]'))
+        assert "/r/" in page.url
+    finally:
+        context.close()
+    [row] = stored(live_server)
+    assert as_sent(row.answers) == before
