@@ -93,7 +93,7 @@
     if (!fields.length && !step) return; // nothing worth keeping yet
     write(key, {
       uid: uid, campaign: field("campaign"), lang: field("lang"), step: step,
-      fields: fields, saved: Date.now()
+      review: field("review"), fields: fields, saved: Date.now()
     });
   }
 
@@ -194,6 +194,7 @@
     data.append("campaign", record.campaign);
     data.append("lang", record.lang);
     data.append("step", String(record.step));
+    if (record.review === "1") data.append("review", "1"); // a part opened from the review
     record.fields.forEach(function (f) { data.append(f[0], f[1]); });
     data.append("action", "stay");
     send(stepUrl(), function () { return data; }, false, "replace");
