@@ -42,7 +42,7 @@ from survey_app.i18n import use_language
 from survey_app.models import Desk
 from survey_app.privacy import client_key
 from survey_app.questions import kind_of
-from survey_app.services import citizen_form, desk_surveys, submissions
+from survey_app.services import citizen_form, desk_surveys, dossier_codes, submissions
 from survey_app.services.citizen_form import FormState, FormTarget, ShowStep, Stored
 from survey_app.services.errors import Problem, ServiceError
 from survey_app.settings import settings
@@ -421,6 +421,20 @@ def _dossier_target(token: str) -> Target:
 @bp.get("/")
 def landing() -> str:
     return render_template("citizen/landing.html", lang="vi")
+
+
+@bp.get("/c")
+def dossier_lookup() -> ResponseReturnValue:
+    """The code typed on the landing page (``?ma=``): to its form, or the page again with
+    what was typed and why it is not a code."""
+    typed = request.args.get("ma", "")
+    try:
+        code = dossier_codes.find_short(typed)
+    except ServiceError as error:
+        problem = messages.text(error.problem)
+        page = render_template("citizen/landing.html", lang="vi", typed=typed, problem=problem)
+        return page, 400
+    return redirect(url_for("citizen.dossier_form", token=code), 303)
 
 
 @bp.get("/healthz")
