@@ -38,6 +38,8 @@ MAX_BATCH = 400
 QR_MM = 40
 # A list pasted or uploaded holds at most this many bytes (MAX_BATCH lines and spare).
 MAX_LIST_BYTES = 64 * 1024
+# The heading of a spreadsheet's column of dossier numbers ("Số hồ sơ", "Mã hồ sơ", "so_ho_so").
+_HEADING = re.compile(r"(?i)h[ồo][\s_]*s[ơo]|dossier")
 
 
 class ListError(ServiceError):
@@ -114,13 +116,20 @@ def _slip(code: dossier_codes.IssuedCode, desk: Desk) -> Slip:
     )
 
 
-def read_list(text: str) -> list[str]:
-    """The dossier numbers of a pasted or uploaded list: one a line, the first column of a
-    CSV (comma, semicolon or tab), blank lines skipped; see :func:`check_refs`."""
-    return check_refs(
-        line.replace(";", ",").replace("\t", ",").split(",", 1)[0].strip().strip('"')
-        for line in text.splitlines()
-    )
+def read_list(*texts: str) -> list[str]:
+    """The dossier numbers of pasted or uploaded lists: one a line, the first column of a
+    CSV (comma, semicolon or tab), blank lines and a list's heading line skipped; the lines
+    are counted through the lists in turn. See :func:`check_refs`."""
+    cells = []
+    for text in texts:
+        lines = [
+            line.replace(";", ",").replace("\t", ",").split(",", 1)[0].strip().strip('"')
+            for line in text.splitlines()
+        ]
+        if lines and _HEADING.search(lines[0]):
+            lines[0] = ""  # skipped, but still counted
+        cells.extend(lines)
+    return check_refs(cells)
 
 
 def check_refs(refs: Iterable[str]) -> list[str]:

@@ -66,11 +66,11 @@ def desk_slips(code: str) -> ResponseReturnValue:
                 flash(str(message), "error")
         return _batch_page(desk, form, 400)
     try:
-        text = form.dossiers.data or ""
+        texts = [form.dossiers.data or ""]
         upload = form.list_file.data
         if upload:  # a FileStorage is false without a file chosen
-            text += "\n" + slips.decode_list(upload.read(slips.MAX_LIST_BYTES + 1))
-        printed = slips.issue_slips(desk.code, slips.read_list(text))
+            texts.append(slips.decode_list(upload.read(slips.MAX_LIST_BYTES + 1)))
+        printed = slips.issue_slips(desk.code, slips.read_list(*texts))
         pdf = slips.slips_pdf(printed)
     except ServiceError as error:
         db.session.rollback()
