@@ -22,7 +22,6 @@ from flask import render_template
 from flask_babel import force_locale, gettext
 from markupsafe import Markup
 from sqlalchemy import select
-from weasyprint import HTML
 
 from scoring.text import find_refused
 from survey_app.extensions import db
@@ -190,6 +189,10 @@ def pages(slips: Sequence[Slip]) -> list[list[Slip]]:
 
 def slips_pdf(slips: Sequence[Slip]) -> bytes:
     """The slips as an A4 PDF, eight to a page."""
+    # Imported here: loading WeasyPrint looks its C libraries up (find_library runs ld and
+    # gcc), which would slow every process's start and spawn children of gunicorn's master.
+    from weasyprint import HTML
+
     with force_locale("vi"):
         html = render_template("slips/pdf.html", pages=pages(slips), instruction=instruction())
     out = io.BytesIO()
