@@ -34,7 +34,7 @@ SLIPS_PER_PAGE = 8
 # One request's batch: a large centre receives a few hundred dossiers a day.
 MAX_BATCH = 400
 # Printed sharp on office laser printers, and scanned by old phone cameras at 20 cm.
-QR_MM = 40
+QR_MM = 38
 # A list pasted or uploaded holds at most this many bytes (MAX_BATCH lines and spare).
 MAX_LIST_BYTES = 64 * 1024
 # The heading of a spreadsheet's column of dossier numbers ("Số hồ sơ", "Mã hồ sơ", "so_ho_so").

@@ -109,6 +109,7 @@ def issue_dossier_code(code: str) -> Response | str:
             # The dossier reference is the citizen's file number: log the desk only.
             audit.record("dossier_code.issue", desk.code)
             db.session.commit()
+            form.dossier_ref.data = ""  # ready for the next dossier
     else:
         for message in form.dossier_ref.errors or [DOSSIER_REF_MESSAGE]:
             flash(str(message), "error")
