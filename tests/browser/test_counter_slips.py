@@ -15,15 +15,17 @@ from sqlalchemy import select
 from survey_app.extensions import db
 from survey_app.models import Submission
 from survey_app.services import accounts, dossier_codes
-from tests.browser.test_phone_flow import (  # noqa: F401 - live_server is a fixture
+from tests.browser import test_phone_flow
+from tests.browser.test_phone_flow import (
     DESK,
     SCREENSHOTS,
     LiveServer,
     answer_every_step,
-    live_server,
     phone_context,
 )
 from tests.pdf_support import page_images, pdf_text, qr_codes
+
+live_server = test_phone_flow.live_server  # the same live app, as a fixture of this module
 
 REFS = ["000.00.23.H23-251203-0101", "000.00.23.H23-251203-0102", "000.00.23.H23-251203-0103"]
 CODE = re.compile(r"[2-9B-X]{5}-[2-9B-X]{5}")
