@@ -50,13 +50,14 @@ from survey_app.services import short_codes
 from survey_app.services.errors import ServiceError
 from survey_app.settings import settings
 
+# The signed codes printed before the short codes (verified until they expire, no longer issued).
 SALT = "dossier-code-v2"
 # Dossier references are free text in provincial one-stop systems
 # (e.g. "000.00.23.H23-250101-0001"); 64 characters covers the known formats.
 MAX_DOSSIER_REF = 64
-# The dossier's keyed hash in a code: 128 bits tell dossiers apart and keep the QR small.
+# The dossier's keyed hash (128 bits), from which the value a submission stores is derived.
 DOSSIER_ID_BYTES = 16
-# A code's payload: the desk id (4 bytes, big-endian) and the dossier's keyed hash.
+# A signed code's payload: the desk id (4 bytes, big-endian) and the dossier's keyed hash.
 _PAYLOAD = struct.Struct(f">I{DOSSIER_ID_BYTES}s")
 LEGACY_SALT = "dossier-code"
 # Entries of the per-process cache of short codes looked up.
