@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import func, select, update
 
-from survey_app.extensions import db
+from survey_app.extensions import db, limiter
 from survey_app.models import DossierCode, Submission, utcnow
-from survey_app.services import dossier_codes, organisation
+from survey_app.services import dossier_codes, organisation, short_codes
 from tests.citizen_support import Survey, full_answers, read_form, running_survey, walk
 
 
@@ -211,3 +211,31 @@ def test_a_spent_or_expired_code_typed_goes_to_the_page_that_says_so(
     response = client.get("/c", query_string={"ma": code.lower()}, follow_redirects=True)
     assert response.status_code == 409
     assert "Mã này đã được dùng để đánh giá" in response.get_data(as_text=True)
+
+
+def test_guessing_codes_is_stopped_while_typos_cost_nothing(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_CODE_MISSES="3 per minute")
+    with app.app_context():
+        db.create_all()
+        limiter.reset()
+    survey = running_survey(app)
+    code = _issue(app, survey)
+    phone = app.test_client()
+    typo = code[:3] + ("2" if code[3] != "2" else "3") + code[4:]
+    for _ in range(10):
+        assert phone.get("/c", query_string={"ma": typo}).status_code == 400
+    assert phone.get("/c", query_string={"ma": code}).status_code == 303
+    # Well-formed codes never issued: typed, or opened as links.
+    guesses = [short_codes.grouped(short_codes.new_code()) for _ in range(3)]
+    assert phone.get("/c", query_string={"ma": guesses[0]}).status_code == 400
+    assert phone.get(f"/c/{guesses[1]}").status_code == 400
+    assert phone.get("/c", query_string={"ma": guesses[2]}).status_code == 400
+    refused = phone.get("/c", query_string={"ma": code})
+    assert refused.status_code == 429
+    assert phone.get(f"/c/{code}").status_code == 429
+    # Another address is not held back by this one's guesses.
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert other.get(f"/c/{code}").status_code == 200
