@@ -17,7 +17,9 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
+    g,
     make_response,
     redirect,
     render_template,
@@ -42,7 +44,7 @@ from survey_app.i18n import use_language
 from survey_app.models import Desk
 from survey_app.privacy import client_key
 from survey_app.questions import kind_of
-from survey_app.services import citizen_form, desk_surveys, form_length, submissions
+from survey_app.services import citizen_form, desk_surveys, dossier_codes, form_length, submissions
 from survey_app.services.citizen_form import FormState, FormTarget, ShowStep, Stored
 from survey_app.services.errors import Problem, ServiceError
 from survey_app.settings import settings
@@ -158,6 +160,25 @@ def _desk_key(desk: desk_surveys.DeskRef) -> tuple[str, ...]:
 
 
 client_limit = limiter.limit(_client_limit, methods=["POST"])
+
+
+def _code_misses() -> str:
+    return settings().rate_limit_code_misses
+
+
+def _missed_code(response: Response) -> bool:
+    return bool(g.get("dossier_code_missed"))
+
+
+# Opening a dossier code that does not exist, typed or in a link: what guessing looks like.
+# One count for both ways in (typed, and /c/<code>), hence a shared limit.
+code_miss_limit = limiter.shared_limit(
+    _code_misses,
+    scope="dossier-code-misses",
+    key_func=client_key,
+    methods=["GET"],
+    deduct_when=_missed_code,
+)
 submit_limit = limiter.limit(_submit_limit, key_func=_submit_key, methods=["POST"])
 
 
@@ -494,6 +515,22 @@ def landing() -> str:
     return render_template("citizen/landing.html", lang="vi")
 
 
+@bp.get("/c")
+@code_miss_limit
+def dossier_lookup() -> ResponseReturnValue:
+    """The code typed on the landing page (``?ma=``): to its form, or the page again with
+    what was typed and why it is not a code."""
+    typed = request.args.get("ma", "")
+    try:
+        code = dossier_codes.find_short(typed)
+    except ServiceError as error:
+        g.dossier_code_missed = error.problem.code == "dossier.short_unknown"
+        problem = messages.text(error.problem)
+        page = render_template("citizen/landing.html", lang="vi", typed=typed, problem=problem)
+        return page, 400
+    return redirect(url_for("citizen.dossier_form", token=code), 303)
+
+
 @bp.get("/healthz")
 def healthz() -> tuple[dict[str, str], int]:
     try:
@@ -525,6 +562,7 @@ def desk_submit(public_id: str) -> ResponseReturnValue:
 @bp.route("/c/<token>", methods=["GET", "POST"])
 @checks_own_text(prefix=FIELD_PREFIX)
 @client_limit
+@code_miss_limit
 def dossier_form(token: str) -> ResponseReturnValue:
     """The form of a dossier receipt's code (route 'dossier'): answerable once."""
     target = _dossier_target(token)
@@ -576,6 +614,7 @@ def refused(error: ServiceError) -> ResponseReturnValue:
     if code == "citizen.rate_limited":
         return _rate_limited_page()
     if isinstance(error, desk_surveys.SurveyUnavailable):
+        g.dossier_code_missed = code == "citizen.code_invalid"
         return _page(code, error.desk)
     return _page(code, _known_desk())
 

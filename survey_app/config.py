@@ -65,6 +65,9 @@ def load_config(instance_path: str) -> dict[str, object]:
         "RATELIMIT_DESK": "30 per minute;1500 per day",
         # Staff login attempts, per client and per username.
         "RATELIMIT_LOGIN": "5 per minute",
+        # Dossier codes looked up and not found, per client (typos caught by the check
+        # character cost nothing): guessing a live code takes billions of tries.
+        "RATELIMIT_CODE_MISSES": "20 per hour;50 per day",
         # memory:// is per process; use redis://... when gunicorn runs several workers.
         "RATELIMIT_STORAGE_URI": "memory://",
         # Zone of the calendar: campaign dates, "today", periods, dates and times shown.

@@ -139,6 +139,10 @@ class Settings:
         return self._text("RATELIMIT_DESK")
 
     @property
+    def rate_limit_code_misses(self) -> str:
+        return self._text("RATELIMIT_CODE_MISSES")
+
+    @property
     def rate_limit_login(self) -> str:
         return self._text("RATELIMIT_LOGIN")
 

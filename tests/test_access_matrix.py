@@ -62,6 +62,11 @@ ROUTES = [
     Route("/staff/desks/{desk}", ALL),
     Route("/staff/desks/{desk}/poster.svg", ALL),
     Route("/staff/desks/{desk}/dossier-codes", DATA, "POST", {"dossier_ref": "HS-2026-0001"}),
+    Route("/staff/desks/{desk}/slips", DATA),
+    Route("/staff/desks/{desk}/slips", DATA, "POST", {"dossiers": "HS-2026-0001\nHS-2026-0002"}),
+    Route(
+        "/staff/desks/{desk}/slip.pdf", DATA, "POST", {"code": "BKQ7M-X4T2J", "dossier_ref": "HS-1"}
+    ),
     Route("/staff/campaigns/{campaign}", ALL),
     Route("/staff/campaigns/{campaign}/dashboard", ALL),
     Route("/staff/campaigns/{campaign}/criteria/II.2", ALL),

@@ -186,6 +186,7 @@ def test_a_desk_counts_its_stored_forms_by_either_route(make_app: Callable[..., 
     with app.app_context():
         first = dossier_codes.issue(survey.desk_code, "000.00.23.H23-251201-0101")
         second = dossier_codes.issue(survey.desk_code, "000.00.23.H23-251201-0102")
+        db.session.commit()
     late = _phone(app, "198.51.100.2")
     _response, page = walk(late, f"/c/{first}", full_answers(), submit=False)
     answered, _ = walk(_phone(app, "198.51.100.1"), f"/c/{first}", full_answers())
@@ -392,6 +393,7 @@ def test_citizen_pages_answer_when_their_connection_ends_after_the_check(
     survey = running_survey(app)
     with app.app_context():
         token = dossier_codes.issue(survey.desk_code, "000.00.23.H23-251201-0009")
+        db.session.commit()
     phone = app.test_client()
     stored, _ = walk(phone, f"/s/{survey.public_id}", full_answers())
     page = read_form(phone.get(f"/s/{survey.public_id}"))
@@ -637,6 +639,7 @@ def test_a_code_of_the_old_kind_stays_answerable_and_spends_its_dossier(
     with code_app.app_context():
         assert _dossier_submissions(code_app) == [dossier_codes.stored_hash(ref)]
         new = dossier_codes.issue("D1", ref)
+        db.session.commit()
     again = code_app.test_client().get(f"/c/{new}")
     assert again.status_code == 409
     assert "Mã này đã được dùng để đánh giá" in again.get_data(as_text=True)
@@ -647,6 +650,7 @@ def test_a_dossier_answered_through_a_new_code_refuses_its_old_code(code_app: Fl
     ref = "000.00.23.H23-251123-0002"
     with code_app.app_context():
         new = dossier_codes.issue("D1", ref)
+        db.session.commit()
     old = _legacy_token(code_app, "D1", ref)
     phone = code_app.test_client()
     _response, late = walk(phone, f"/c/{old}", full_answers(), submit=False)
