@@ -139,6 +139,14 @@ class Settings:
         return self._text("RATELIMIT_DESK")
 
     @property
+    def rate_limit_form(self) -> str:
+        return self._text("RATELIMIT_FORM")
+
+    @property
+    def rate_limit_refused(self) -> str:
+        return self._text("RATELIMIT_REFUSED")
+
+    @property
     def rate_limit_login(self) -> str:
         return self._text("RATELIMIT_LOGIN")
 
