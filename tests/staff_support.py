@@ -35,8 +35,12 @@ _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def seed_province() -> None:
+    """The demo province, with the two departments' desks moved from SIPAS-2026 to a 2026
+    campaign of their own each (a desk runs one campaign a day)."""
     questionnaires.load_file(ROOT / "questionnaires" / "sipas-2023.yaml")
     load_demo()
+    sipas = db.session.scalar(select(Campaign).filter_by(code="SIPAS-2026"))
+    sipas.desks = [d for d in sipas.desks if d.code not in ("HT-STP-01", "HT-SXD-01")]
     for code, agency, desk in (
         ("STP-2026", "HT-STP", "HT-STP-01"),
         ("SXD-2026", "HT-SXD", "HT-SXD-01"),
