@@ -391,7 +391,7 @@ def healthz() -> tuple[dict[str, str], int]:
 def desk_form(public_id: str) -> ResponseReturnValue:
     """The form of a desk's QR poster (route 'desk_qr')."""
     target = _desk_target(public_id)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD (link checkers, previews)
         return _show_first_step(target)
     return _handle_post(target, final=False)
 
@@ -410,7 +410,7 @@ def desk_submit(public_id: str) -> ResponseReturnValue:
 def dossier_form(token: str) -> ResponseReturnValue:
     """The form of a dossier receipt's code (route 'dossier'): answerable once."""
     target = _dossier_target(token)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD (link checkers, previews)
         assert target.dossier is not None
         if submissions.dossier_code_spent(target.dossier) is not None:
             return _page("citizen.code_spent", target.desk)
