@@ -537,3 +537,34 @@ def test_an_overlap_set_up_before_the_check_does_not_block_fixing_it(province: F
         organisation.edit_campaign("SIPAS-2026", desk_codes=keep)
         db.session.commit()
         assert "HT-STP-01" not in {d.code for d in sipas.desks}
+
+
+def test_two_overlapping_campaigns_set_up_at_once_are_checked_in_turn(
+    province: Flask, database_url: str
+) -> None:
+    """Adding a campaign locks its desks' rows: a second one for the same desk waits for
+    the first to commit and is then refused, so both cannot pass the check at once."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers; the row lock is PostgreSQL's")
+    outcome: list[str] = []
+
+    def other_official() -> None:
+        with province.app_context():
+            try:
+                _add_stp("B-2027", dt.date(2027, 6, 1), dt.date(2027, 6, 30), ["HT-STP-02"])
+                db.session.commit()
+                outcome.append("added")
+            except SetupError as error:
+                db.session.rollback()
+                outcome.append(str(error))
+
+    with province.app_context():
+        _add_stp("A-2027", dt.date(2027, 1, 1), dt.date(2027, 12, 31), ["HT-STP-02"])
+        thread = threading.Thread(target=other_official)
+        thread.start()
+        time.sleep(0.5)
+        assert thread.is_alive() and outcome == []  # waiting for the first one's lock
+        db.session.commit()
+    thread.join(timeout=10)
+    assert len(outcome) == 1
+    assert outcome[0].startswith("Trùng thời gian với đợt khảo sát A-2027")
