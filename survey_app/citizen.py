@@ -30,7 +30,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException, TooManyRequests
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
 
 from scoring.questionnaire import Item, Questionnaire
 from survey_app import citizen_limits, localtime, messages
@@ -285,15 +285,11 @@ def _show_first_step(target: Target) -> ResponseReturnValue:
     return _render(target, state, ShowStep(0, state.lang))
 
 
-def _field_count(form: MultiDict[str, str]) -> int:
-    return sum(len(values) for _, values in form.lists())
-
-
 def _posted_state(target: Target) -> FormState | None:
     """What the POST carries, or None when it has no valid submission id."""
     form = request.form
     q = target.questionnaire
-    if _field_count(form) > _max_fields(q):
+    if sum(len(values) for _, values in form.lists()) > _max_fields(q):
         abort(413)  # no browser sends more; nothing is read or stored
     uid = submissions.parse_uid(form.get("uid"))
     if uid is None:
@@ -314,10 +310,11 @@ def _posted_state(target: Target) -> FormState | None:
 def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> ResponseReturnValue:
     """One POST of the form: change language, go back, go forward, or (final) submit."""
     citizen_limits.check_address()
-    if _field_count(request.form) > _max_fields(target.questionnaire):
+    try:
+        state = _posted_state(target)
+    except RequestEntityTooLarge:
         citizen_limits.count_refused()
-        abort(413)
-    state = _posted_state(target)
+        raise
     if state is None:
         citizen_limits.count_refused()
         return _page("citizen.bad_form", target.desk)

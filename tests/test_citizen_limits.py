@@ -146,7 +146,19 @@ JUNK: dict[str, Callable[[FlaskClient, Survey], TestResponse]] = {
     "skipped_pages": lambda c, s: _step_post(c, s, {"gender": "1"}, step=LAST_STEP),
 }
 JUNK_STATUS = {"bad_uid": 400, "no_csrf": 400, "bad_option": 422}
-JUNK_STATUS |= {"unknown_item": 200, "skipped_pages": 422}
+JUNK_STATUS |= {"unknown_item": 200, "skipped_pages": 422, "too_many_fields": 413}
+
+
+def _too_many_fields(client: FlaskClient, survey: Survey) -> TestResponse:
+    """More values than every option of every question ticked: no browser sends them."""
+    page = read_form(client.get(f"/s/{survey.public_id}"))
+    data = _data(page, {})
+    for _ in range(300):
+        data.add("a_I.1.1", "4")
+    return client.post(page.action, data=data)
+
+
+JUNK["too_many_fields"] = _too_many_fields
 
 
 @pytest.mark.parametrize("kind", sorted(JUNK))
