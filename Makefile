@@ -47,8 +47,9 @@ lock:
 
 # What the tests need from Debian: chromium for the browser tests (never a downloaded
 # browser), poppler's pdftotext to read generated PDFs, the Liberation fonts (Times New
-# Roman's metrics, Vietnamese glyphs) for reports, and R's survey package for reproduce.R.
-DEBIAN_PACKAGES := chromium poppler-utils fonts-liberation2 r-cran-survey
+# Roman's metrics, Vietnamese glyphs) and DejaVu (the report's ⚠ and chart labels, which
+# Liberation lacks) for reports, and R's survey package for reproduce.R.
+DEBIAN_PACKAGES := chromium poppler-utils fonts-liberation2 fonts-dejavu-core r-cran-survey
 debian:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then apt-get update -qq && \

@@ -42,7 +42,7 @@ from survey_app.i18n import use_language
 from survey_app.models import Desk
 from survey_app.privacy import client_key
 from survey_app.questions import kind_of
-from survey_app.services import citizen_form, desk_surveys, submissions
+from survey_app.services import citizen_form, desk_surveys, form_length, submissions
 from survey_app.services.citizen_form import FormState, FormTarget, ShowStep, Stored
 from survey_app.services.errors import Problem, ServiceError
 from survey_app.settings import settings
@@ -52,7 +52,7 @@ bp = Blueprint("citizen", __name__)
 
 FIELD_PREFIX = "a_"
 # What a step of the form sends besides the answers (templates/citizen/form.html).
-CONTROL_FIELDS = ("csrf_token", "uid", "campaign", "lang", "step", "action")
+CONTROL_FIELDS = ("csrf_token", "uid", "campaign", "lang", "step", "review", "action")
 # Official numbering (I.1.1, II.4.0) is shown to citizens; plain codes (gender) are not.
 NUMBERED = re.compile(r"^[A-Z0-9]+(\.[0-9A-Za-z]+)+$")
 STATIC = Path(__file__).with_name("static")
@@ -168,6 +168,18 @@ def _page(code: str, desk: Desk | desk_surveys.DeskRef | None = None) -> tuple[s
     ), status
 
 
+def _question(item: Item, lang: str) -> str:
+    """How the error summary names an item: by its text, as the citizen read it."""
+    text = item.text[lang]
+    return text if len(text) <= 120 else text[:119].rstrip() + "…"
+
+
+def _first_field(item: Item) -> str:
+    """The id of an item's first input, where a link to the item puts the focus."""
+    options = [o for o in item.options if o.valid] + [o for o in item.options if not o.valid]
+    return f"q-{item.code}-{options[0].code}" if options else f"q-{item.code}"
+
+
 def _label(item: Item, lang: str) -> str:
     """How messages name an item: its official number, else its (shortened) text."""
     if NUMBERED.match(item.code):
@@ -228,6 +240,8 @@ def _render(
     use_language(citizen_form.interface_language(lang))
     steps = citizen_form.steps(q, lang)
     step = citizen_form.clamp(q, show.step)
+    if step == citizen_form.review_step(q):
+        return _render_review(target, state, show, notice), show.status
     current = steps[step]
     raw = state.raw
     errors = {code: messages.text(problem) for code, problem in show.problems.items()}
@@ -243,7 +257,11 @@ def _render(
     shown_codes = {i.code for i in shown}
     known = {i.code for i in q.items}
     summary = [
-        {"href": f"#q-{code}", "code": _label(q.item(code), lang), "message": message}
+        {
+            "href": "#" + _first_field(q.item(code)),
+            "code": _question(q.item(code), lang),
+            "message": message,
+        }
         for code, message in errors.items()
         if code in shown_codes
     ] + [
@@ -258,7 +276,6 @@ def _render(
         for value in raw.get(code, [])
         if value.strip()
     ]
-    last = step == len(steps) - 1
     html = render_template(
         "citizen/form.html",
         target=target,
@@ -267,7 +284,8 @@ def _render(
         uid=state.uid,
         step=step,
         total=len(steps),
-        last=last,
+        reviewing=show.reviewing,
+        length=form_length.form_length(q, lang),
         current=current,
         items=items,
         summary=summary,
@@ -277,6 +295,58 @@ def _render(
         first_visit=request.method == "GET",
     )
     return html, show.status
+
+
+def _render_review(
+    target: Target, state: FormState, show: ShowStep, notice: str | LazyString | None
+) -> str:
+    """The review (xem lại): each part's questions with the answers given, a button back
+    to each part, and "Gửi phiếu"."""
+    q = target.questionnaire
+    lang = show.lang
+    answers, _ = citizen_form.read_answers(q, state.raw)
+    shown = {i.code for i in q.shown_items(answers)}
+    parts = [
+        {
+            "n": n,
+            "step": page,
+            "answers": [
+                (item.text[lang], _answer_text(item, answers.get(item.code), lang))
+                for item in page.items
+                if item.code in shown
+            ],
+        }
+        for n, page in enumerate(citizen_form.steps(q, lang))
+    ]
+    hidden = [
+        (FIELD_PREFIX + code, value)
+        for code, values in state.raw.items()
+        if q.has_item(code)
+        for value in values
+        if value.strip()
+    ]
+    return render_template(
+        "citizen/review.html",
+        target=target,
+        q=q,
+        lang=lang,
+        uid=state.uid,
+        step=citizen_form.review_step(q),
+        parts=parts,
+        hidden=hidden,
+        notice=notice,
+        languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in q.languages],
+    )
+
+
+def _answer_text(item: Item, answer: object, lang: str) -> str | None:
+    """An answer as the citizen gave it: option labels, or the number or text typed."""
+    if answer is None or answer == [] or answer == "":
+        return None
+    if item.options:
+        codes = answer if isinstance(answer, list) else [answer]
+        return "; ".join(item.option(c).label[lang] for c in codes if c in item.codes)
+    return str(answer)
 
 
 def _show_first_step(target: Target) -> ResponseReturnValue:
@@ -304,6 +374,7 @@ def _posted_state(target: Target) -> FormState | None:
         lang=citizen_form.language(q, form.get("lang")),
         step=citizen_form.clamp(q, step),
         raw=_raw_answers(form),
+        reviewing=form.get("review") == "1",
     )
 
 
@@ -322,7 +393,7 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> R
         citizen_limits.count_refused()
         if state.campaign != str(target.campaign.id):
             return _page("citizen.campaign_changed", target.desk)
-        show = ShowStep(state.step, state.lang, status=400)
+        show = ShowStep(state.step, state.lang, status=400, reviewing=state.reviewing)
         return _render(target, state, show, notice=CSRF_NOTICE)
     citizen_limits.count_form_post(state.uid)
     outcome = citizen_form.advance(
@@ -520,5 +591,5 @@ def _rate_limited_form() -> tuple[str, int] | None:
         return None
     if state is None or state.campaign != str(target.campaign.id):
         return None
-    show = ShowStep(state.step, state.lang, status=429)
+    show = ShowStep(state.step, state.lang, status=429, reviewing=state.reviewing)
     return _render(target, state, show, notice=RATE_LIMITED_NOTICE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from flask_login import UserMixin
@@ -14,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Numeric,
     String,
     Table,
     Text,
@@ -265,3 +267,67 @@ class AuditEvent(Model):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+PLAN_STATUSES = ("todo", "doing", "done")
+
+
+class RemediationPlan(Model):
+    """Kế hoạch khắc phục: one campaign's plan for one agency's subtree (the campaign's own
+    agency: the whole campaign, e.g. the province), from the weak criteria of ``period``."""
+
+    __tablename__ = "remediation_plans"
+    __table_args__ = (UniqueConstraint("campaign_id", "agency_id", name="campaign_scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    # The period whose indices the rows start from (the dashboard's code: all, 2026-Q1...).
+    period: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+    agency: Mapped[Agency] = relationship()
+    rows: Mapped[list[PlanRow]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="PlanRow.id"
+    )
+
+
+class PlanRow(Model):
+    """One weak criterion of a plan: where it stood, the target and what will be done.
+
+    The criterion's index, interval and n when the row was added are kept as they were
+    (the plan's starting point); the verification reads the indices afresh.
+    """
+
+    __tablename__ = "remediation_plan_rows"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "criterion", name="plan_criterion"),
+        CheckConstraint("target >= 0 AND target <= 100", name="target_percent"),
+        CheckConstraint("status IN ('todo', 'doing', 'done')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("remediation_plans.id", ondelete="CASCADE"), index=True
+    )
+    criterion: Mapped[str] = mapped_column(String(64))
+    criterion_label: Mapped[str] = mapped_column(String(500))
+    group_code: Mapped[str] = mapped_column(String(64))
+    group_label: Mapped[str] = mapped_column(String(500))
+    # Shares in [0, 1] as the analysis computes them; None when the criterion had no answers.
+    baseline_estimate: Mapped[float | None]
+    baseline_ci_low: Mapped[float | None]
+    baseline_ci_high: Mapped[float | None]
+    baseline_n: Mapped[int] = mapped_column(default=0)
+    target: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))  # index %, 0-100
+    tasks: Mapped[str] = mapped_column(Text, default="")
+    lead_agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    cooperating: Mapped[str] = mapped_column(Text, default="")
+    deadline: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="todo")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    plan: Mapped[RemediationPlan] = relationship(back_populates="rows")
+    lead_agency: Mapped[Agency] = relationship()

@@ -57,7 +57,8 @@ def test_full_sipas_2023_response_lands_once_with_its_questionnaire_version(
     response, last = walk(client, f"/s/{survey.public_id}", full_answers())
 
     assert response.status_code == 303
-    assert last.field("step") == "10"  # 10 criteria groups, then the respondent block
+    # 10 criteria groups, the respondent block, then the review (step 11) sends.
+    assert last.field("step") == "11" and last.action.endswith("/submit")
     location = response.headers["Location"]
     assert re.fullmatch(r"/r/[2-9A-HJKMNP-Z]{8}", location)
     thanks = client.get(location)
@@ -115,7 +116,13 @@ def test_a_missing_required_answer_brings_the_step_back_with_answers_kept(
     assert back.status_code == 422
     assert read_form(back).field("step") == "0"
     assert 'role="alert"' in html and "Có 1 câu cần sửa" in html
-    assert '<a href="#q-I.1.2">I.1.2: Vui lòng trả lời câu hỏi này.</a>' in html
+    # The summary names the question by its text and links to its first option.
+    assert (
+        '<a href="#q-I.1.2-1"><q>Chính quyền cung cấp thông tin chính sách đầy đủ, '
+        "nội dung dễ hiểu</q>: Vui lòng trả lời câu hỏi này.</a>"
+    ) in html
+    assert "I.1.2:" not in html
+    assert 'id="errors" tabindex="-1" autofocus' in html
     assert 'aria-describedby="q-I.1.2-err"' in html
     assert re.search(r'id="q-I.1.1-5" name="a_I.1.1" value="5" checked', html)
     assert _count(app) == 0
@@ -124,10 +131,10 @@ def test_a_missing_required_answer_brings_the_step_back_with_answers_kept(
 @pytest.mark.parametrize(
     ("change", "step", "message"),
     [
-        ({"I.2.1": "7"}, "1", "I.2.1: Lựa chọn không hợp lệ, vui lòng chọn lại."),
-        ({"II.0.2": ["4", "5"]}, "4", "II.0.2: Chỉ được chọn một phương án."),
+        ({"I.2.1": "7"}, "1", "ý kiến xây dựng chính sách</q>: Lựa chọn không hợp lệ"),
+        ({"II.0.2": ["4", "5"]}, "4", "</q>: Chỉ được chọn một phương án."),
         ({"comment": "x" * 1001}, "9", "Câu trả lời dài quá 1000 ký tự"),
-        ({"gender": "3"}, "10", "Giới tính: Lựa chọn không hợp lệ, vui lòng chọn lại."),
+        ({"gender": "3"}, "10", "<q>Giới tính</q>: Lựa chọn không hợp lệ, vui lòng chọn lại."),
     ],
 )
 def test_a_tampered_or_invalid_answer_at_the_final_post_stores_nothing(
@@ -197,8 +204,10 @@ def test_skip_logic_page_carries_the_condition_for_javascript(
     assert page.field("step") == "8"
     assert 'data-show-item="a_II.4.0" data-show-codes="1"' in html
     assert "Chỉ trả lời câu này nếu ở câu II.4.0 Ông/Bà chọn: “Có”." in html
-    script = re.search(r'<script nonce="[^"]+">(.*?)</script>', html, re.DOTALL)
-    assert script and "http" not in script.group(1)
+    # Skip logic and the aids (citizen_aids.js): inline, nothing loaded from elsewhere.
+    scripts = re.findall(r'<script nonce="[^"]+">(.*?)</script>', html, re.DOTALL)
+    assert len(scripts) == 2 and not any("http" in script for script in scripts)
+    assert "data-show-item" in scripts[1] and "speechSynthesis" in scripts[0]
 
 
 def test_an_item_shown_by_skip_logic_becomes_required(
@@ -206,7 +215,10 @@ def test_an_item_shown_by_skip_logic_becomes_required(
 ) -> None:
     response, page = walk(client, f"/s/{survey.public_id}", full_answers(**{"II.4.0": "1"}))
     assert response.status_code == 422 and page.field("step") == "8"
-    assert "II.4.1: Vui lòng trả lời câu hỏi này." in response.get_data(as_text=True)
+    assert (
+        "<q>Bộ phận một cửa bố trí hình thức tiếp nhận phản ánh, kiến nghị dễ dàng</q>: "
+        "Vui lòng trả lời câu hỏi này."
+    ) in response.get_data(as_text=True)
     assert _count(app) == 0
 
 
@@ -535,7 +547,7 @@ def test_a_bad_number_comes_back_with_its_message_and_value_and_stores_nothing(
     app: Flask, client: FlaskClient, small_survey: str
 ) -> None:
     page = read_form(client.get(f"/s/{small_survey}"))
-    assert page.action.endswith("/submit")  # one page: it is also the last one
+    assert not page.action.endswith("/submit")  # one page, then the review sends
     back = client.post(
         page.action, data=page.data({"a": "2", "m": ["1", "3"], "visits": "2,5", "t": "ổn"})
     )
@@ -547,7 +559,11 @@ def test_a_bad_number_comes_back_with_its_message_and_value_and_stores_nothing(
     assert 'id="q-m-3" name="a_m" value="3" checked' in html
     assert _count(app) == 0
     fixed = read_form(back).data({"a": "2", "m": ["1", "3"], "visits": "2", "t": "ổn"})
-    assert client.post(page.action, data=fixed).status_code == 303
+    review = client.post(page.action, data=fixed)
+    assert review.status_code == 200 and _count(app) == 0
+    final = read_form(review)
+    assert final.action.endswith("/submit")
+    assert client.post(final.action, data=final.data({})).status_code == 303
     assert _stored(app) == {"a": [2], "m": [1, 3], "visits": ["2"], "t": ["ổn"]}
 
 
@@ -556,8 +572,11 @@ def test_messages_follow_the_form_language(client: FlaskClient, survey: Survey) 
     back = client.post(page.action, data=page.data({"I.1.1": "7"}))
     html = back.get_data(as_text=True)
     assert back.status_code == 422
-    assert "I.1.1: Not a valid choice; please choose again." in html
-    assert "I.1.2: Please answer this question." in html
+    assert "see</q>: Not a valid choice; please choose again." in html
+    assert (
+        "<q>The government provides complete policy information that is easy to understand</q>: "
+        "Please answer this question." in html
+    )
     assert "2 answers need fixing" in html
 
 

@@ -163,12 +163,44 @@ def test_next_with_the_steps_answers_shows_the_next_step(app: Flask, target: For
         assert _advance(target, _state(target, 1, {"a": ["2"]})) == ShowStep(2, "vi")
 
 
-def test_next_on_the_last_step_without_the_final_post_stays_there(
+def test_next_on_the_last_part_shows_the_review_and_the_review_stays_without_the_final_post(
     app: Flask, target: FormTarget
 ) -> None:
     with app.app_context():
-        assert _advance(target, _state(target, 2, COMPLETE)) == ShowStep(2, "vi")
+        assert citizen_form.review_step(target.questionnaire) == 3
+        assert _advance(target, _state(target, 2, COMPLETE)) == ShowStep(3, "vi")
+        assert _advance(target, _state(target, 3, COMPLETE)) == ShowStep(3, "vi")
+        assert _advance(target, _state(target, 3, COMPLETE), "back") == ShowStep(2, "vi")
         assert _count(app) == 0
+
+
+def test_a_part_opened_from_the_review_returns_to_it(app: Flask, target: FormTarget) -> None:
+    with app.app_context():
+        review = _state(target, 3, COMPLETE)
+        assert _advance(target, review, "part:1") == ShowStep(1, "vi", reviewing=True)
+        assert _advance(target, review, "part:9") == ShowStep(2, "vi", reviewing=True)
+        assert _advance(target, review, "part:x") == ShowStep(0, "vi", reviewing=True)
+        assert _advance(target, review, "part:²") == ShowStep(0, "vi", reviewing=True)
+        assert _advance(target, review, "part:" + "9" * 5000) == ShowStep(0, "vi", reviewing=True)
+        editing = replace(review, step=1, reviewing=True)
+        # "next" on a part opened from the review goes back to the review, not to part 3.
+        assert _advance(target, editing) == ShowStep(3, "vi")
+        assert _advance(target, editing, "review") == ShowStep(3, "vi")
+        assert _advance(target, editing, "lang:en") == ShowStep(1, "en", reviewing=True)
+        assert _advance(target, editing, "back") == ShowStep(0, "vi", reviewing=True)
+        assert _count(app) == 0
+
+
+def test_returning_to_the_review_checks_every_part(app: Flask, target: FormTarget) -> None:
+    # The edit on part 0 is fine, but part 2's "gender" is missing: the review is not
+    # shown with a hole in it; part 2 is, with its problem, still returning to the review.
+    with app.app_context():
+        answers = {k: v for k, v in COMPLETE.items() if k != "gender"}
+        editing = replace(_state(target, 0, answers), reviewing=True)
+        outcome = _advance(target, editing, "review")
+    assert outcome == ShowStep(
+        2, "vi", {"gender": Problem("answer.required", field="gender")}, 422, reviewing=True
+    )
 
 
 def test_an_unknown_action_means_next(app: Flask, target: FormTarget) -> None:
@@ -199,7 +231,7 @@ def test_a_language_change_shows_the_same_step_in_that_language(
 def test_a_step_out_of_range_is_read_as_the_nearest_step(app: Flask, target: FormTarget) -> None:
     with app.app_context():
         assert _advance(target, _state(target, -5, {}), "lang:en") == ShowStep(0, "en")
-        assert _advance(target, _state(target, 99, {}), "back") == ShowStep(1, "vi")
+        assert _advance(target, _state(target, 99, {}), "back") == ShowStep(2, "vi")
 
 
 def test_a_non_vietnamese_form_has_an_english_interface() -> None:
@@ -267,7 +299,7 @@ def test_a_field_the_form_never_had_stops_the_final_post_on_its_step(
 ) -> None:
     with app.app_context():
         state = _state(target, 2, {**COMPLETE, "nope": ["1"]})
-        assert _advance(target, state) == ShowStep(2, "vi")  # not the final POST: goes on
+        assert _advance(target, state) == ShowStep(3, "vi")  # not the final POST: goes on
         outcome = _advance(target, state, final=True)
     assert outcome == ShowStep(2, "vi", {"nope": Problem("answer.unknown", field="nope")}, 422)
     assert _count(app) == 0

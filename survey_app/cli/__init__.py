@@ -9,7 +9,10 @@ One module per command group, each on the same service functions as the pages:
 - ``users``: ``user`` (staff accounts);
 - ``paper``: ``import`` (paper-survey templates and files);
 - ``demo``: ``demo`` (the demo province);
-- ``analysis``: ``analysis`` (the dashboard's disk cache).
+- ``analysis``: ``analysis`` (the dashboard's disk cache);
+- ``report``: ``report`` (the survey report as DOCX or PDF).
+- ``evidence``: ``evidence`` (a campaign's evidence pack).
+- ``plans``: ``plan`` (remediation plans as DOCX / XLSX).
 
 A command that refuses calls :func:`survey_app.cli.errors.fail`, and a group that calls
 services is a :class:`survey_app.cli.errors.ServiceGroup`, whose commands end the same way
@@ -26,9 +29,12 @@ from survey_app.cli import (
     database,
     demo,
     dossier_codes,
+    evidence,
     organisation,
     paper,
+    plans,
     questionnaire,
+    report,
     users,
 )
 
@@ -43,6 +49,9 @@ GROUPS = (
     analysis.analysis_group,
     users.user_group,
     paper.import_group,
+    report.report_command,
+    evidence.evidence_command,
+    plans.plan_group,
 )
 
 

@@ -23,8 +23,11 @@ from survey_app.messages import (
     citizen,
     common,
     dossier_codes,
+    evidence,
     paper,
+    plans,
     questionnaires,
+    report,
     setup,
     weighting,
 )
@@ -42,6 +45,9 @@ AREAS = (
     questionnaires,
     weighting,
     analysis,
+    report,
+    evidence,
+    plans,
 )
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()

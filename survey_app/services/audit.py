@@ -11,7 +11,8 @@ Actions in use (``area.verb``): ``login.success``, ``login.failure``,
 ``import.paper.rejected``, ``dossier_code.issue``, ``weighting.change``
 (dashboard), ``questionnaire.loaded``, ``questionnaire.replaced``,
 ``questionnaire.rejected``, ``agency.create``, ``desk.create``, ``desk.rename``,
-``desk.deactivate``, ``desk.activate``, ``campaign.create``, ``campaign.edit``...
+``desk.deactivate``, ``desk.activate``, ``campaign.create``, ``campaign.edit``,
+``plan.create``, ``plan.row.add``, ``plan.row.edit``, ``plan.row.delete``, ``export.plan``...
 """
 
 from __future__ import annotations

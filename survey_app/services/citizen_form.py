@@ -1,6 +1,8 @@
 """The citizen form's steps (phiếu khảo sát nhiều phần), apart from HTTP.
 
-The form is multi-step, one criteria group per step, with the respondent block last.
+The form is multi-step, one criteria group per step, with the respondent block last and
+then a review step (xem lại) that lists every answer, with a way back to each part; a
+part opened from the review returns to it (``FormState.reviewing``).
 No server session holds the answers: each step posts every answer so far (earlier steps
 as hidden inputs), so a phone that drops off mobile data loses nothing it has posted.
 :func:`advance` takes what one POST carries (:class:`FormState`) and the button pressed,
@@ -29,11 +31,14 @@ from survey_app.services.submissions import Answers, AnswersRefused
 RESPONDENT_TITLE = lazy_gettext("Thông tin về Ông/Bà")
 RESPONDENT_NOTE = lazy_gettext("Thông tin này chỉ dùng để tổng hợp theo nhóm người trả lời.")
 
-#: What the buttons of a step send as ``action``: go on, go back, or show the form in
-#: another of the questionnaire's languages (``lang:en``). Anything else means go on.
+#: What the buttons of a step send as ``action``: go on, go back, show the form in
+#: another of the questionnaire's languages (``lang:en``), open part n from the review
+#: (``part:3``) or return to the review. Anything else means go on.
 NEXT = "next"
 BACK = "back"
 LANGUAGE_PREFIX = "lang:"
+PART_PREFIX = "part:"
+REVIEW = "review"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,11 @@ class Step:
     title: str | LazyString
     description: str | LazyString | None
     items: tuple[Item, ...]
+
+    @property
+    def optional(self) -> bool:
+        """No question of the part must be answered (không bắt buộc)."""
+        return not any(i.required for i in self.items)
 
 
 @dataclass(frozen=True)
@@ -65,25 +75,28 @@ class FormTarget:
 @dataclass(frozen=True)
 class FormState:
     """What one POST of the form carries: its submission id, the campaign it was drawn
-    for, the language and step it was shown in, and every answer given so far (item
-    code -> the values sent)."""
+    for, the language and step it was shown in, every answer given so far (item
+    code -> the values sent) and whether the step was opened from the review."""
 
     uid: str
     campaign: str | None
     lang: str
     step: int
     raw: Mapping[str, list[str]] = field(default_factory=dict)
+    reviewing: bool = False
 
 
 @dataclass(frozen=True)
 class ShowStep:
-    """Show step ``step`` (0-based) in ``lang``, with the problems of its items
-    (item code -> problem; a code that is on no step is the whole form's)."""
+    """Show step ``step`` (0-based; ``review_step`` is the review) in ``lang``, with the
+    problems of its items (item code -> problem; a code that is on no step is the whole
+    form's); ``reviewing``: the step returns to the review."""
 
     step: int
     lang: str
     problems: Mapping[str, Problem] = field(default_factory=dict)
     status: int = 200
+    reviewing: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,9 +196,14 @@ def start(questionnaire: Questionnaire, campaign: CampaignRef, requested: str | 
     )
 
 
+def review_step(questionnaire: Questionnaire) -> int:
+    """The review's step number: the one after the questions' pages."""
+    return len(steps(questionnaire, questionnaire.default_language))
+
+
 def clamp(questionnaire: Questionnaire, step: int) -> int:
-    """``step`` as a step the form has."""
-    return max(0, min(step, len(steps(questionnaire, questionnaire.default_language)) - 1))
+    """``step`` as a step the form has (the review included)."""
+    return max(0, min(step, review_step(questionnaire)))
 
 
 def advance(
@@ -199,12 +217,16 @@ def advance(
 ) -> Outcome:
     """What follows one POST of the form.
 
-    ``final`` is the last step's POST, which stores the submission (exactly once under
+    ``final`` is the review's POST, which stores the submission (exactly once under
     ``state.uid``: a retry ends on the same receipt). A language change shows the same
-    step again; ``back`` the step before, keeping every answer; ``next`` checks the
-    answers up to this step and shows the first step with a problem, else the next one.
-    The final POST checks every answer and stores them on a database connection of its
-    own (``submissions.store_citizen_submission``), within the desk's limit.
+    step again; ``back`` the step before, keeping every answer; ``part:n`` step n, which
+    then returns to the review; ``next`` checks the answers up to this step and shows
+    the first step with a problem, else the next one (after the last part, the review);
+    ``review`` (or ``next`` on a part opened from the review) checks every answer and
+    shows the review. The final POST checks every answer and stores them on a database
+    connection of its own (``submissions.store_citizen_submission``), within the desk's
+    limit. A final POST from a part's page (a form drawn before the review existed)
+    stores as well.
 
     Raises CampaignChanged, DossierCodeSpent, SubmissionConflict or DeskFull (all
     ServiceError), whose code names the page to show instead.
@@ -214,10 +236,18 @@ def advance(
         raise CampaignChanged()
     lang = language(q, state.lang)
     step = clamp(q, state.step)
+    reviewing = state.reviewing and not final
     if action.startswith(LANGUAGE_PREFIX):
-        return ShowStep(step, language(q, action.removeprefix(LANGUAGE_PREFIX)))
+        new_lang = language(q, action.removeprefix(LANGUAGE_PREFIX))
+        return ShowStep(step, new_lang, reviewing=reviewing)
     if action == BACK:
-        return ShowStep(clamp(q, step - 1), lang)
+        return ShowStep(clamp(q, step - 1), lang, reviewing=reviewing)
+    if action.startswith(PART_PREFIX) and not final:
+        part = action.removeprefix(PART_PREFIX)
+        # isdecimal: int() reads no other digits; a few: int() refuses thousands.
+        number = int(part) if part.isdecimal() and len(part) <= 4 else 0
+        return ShowStep(min(number, review_step(q) - 1), lang, reviewing=True)
+    to_review = not final and (action == REVIEW or reviewing)
     # On the final step the INSERT itself decides (DossierCodeSpent), in its own
     # transaction: a request never holds two pooled connections at once. Only a code
     # issued before keyed codes may have been spent under a value the INSERT cannot see.
@@ -232,17 +262,18 @@ def advance(
     on_steps = {
         code: (n, problem)
         for code, problem in problems.items()
-        if (n := step_of(pages, code)) is not None and (final or n <= step)
+        if (n := step_of(pages, code)) is not None and (final or to_review or n <= step)
     }
     if on_steps:
         first = min(n for n, _ in on_steps.values())
-        return ShowStep(
-            first, lang, {c: p for c, (n, p) in on_steps.items() if n == first}, status=422
-        )
+        problems_here = {c: p for c, (n, p) in on_steps.items() if n == first}
+        return ShowStep(first, lang, problems_here, status=422, reviewing=reviewing)
+    if to_review:
+        return ShowStep(review_step(q), lang)
     if not final:
         return ShowStep(clamp(q, step + 1), lang)
     if problems:  # only codes that are on no step: fields the form never had
-        return ShowStep(step, lang, problems, status=422)
+        return ShowStep(min(step, review_step(q) - 1), lang, problems, status=422)
     stored = submissions.store_citizen_submission(
         uid=state.uid,
         campaign=target.campaign,

@@ -18,7 +18,10 @@ import qrcode
 import qrcode.constants
 import qrcode.image.svg
 
+from survey_app import localtime
 from survey_app.models import Desk
+from survey_app.services import desk_surveys
+from survey_app.services.form_length import form_length
 from survey_app.settings import settings
 
 PAGE_WIDTH = 210  # mm, A4 portrait
@@ -34,6 +37,7 @@ HEADING = "ĐÁNH GIÁ MỨC ĐỘ HÀI LÒNG"
 GLYPH_WIDTH = 0.56
 BOLD_GLYPH_WIDTH = 0.62
 THANKS = "Ý kiến của Ông/Bà giúp chúng tôi phục vụ tốt hơn. Xin cảm ơn!"
+LENGTH = "Phiếu có {questions} câu hỏi, trả lời trong khoảng {minutes} phút"
 
 
 def desk_url(desk: Desk) -> str:
@@ -115,8 +119,23 @@ def _text_block(
     return "".join(out), y
 
 
+def length_line(desk: Desk) -> str | None:
+    """How long the form the poster opens today is, or None when it opens none today.
+
+    A poster hangs longer than a campaign: the figures are today's questionnaire's, and
+    a poster printed for a new questionnaire shows its own.
+    """
+    try:
+        survey = desk_surveys.desk_survey(desk.public_id, localtime.today())
+    except desk_surveys.SurveyUnavailable:
+        return None
+    length = form_length(survey.questionnaire)
+    return LENGTH.format(questions=length.questions, minutes=length.minutes)
+
+
 def poster_svg(desk: Desk) -> str:
-    """A printable A4 poster: agency and desk names, the QR code, the URL and how to use it.
+    """A printable A4 poster: agency and desk names, the QR code, the URL, how to use it and
+    how long the form takes.
 
     Error correction Q: a poster hangs for months and gets scuffed, folded and
     photographed at an angle; Q still reads with a quarter of the code damaged.
@@ -157,6 +176,10 @@ def poster_svg(desk: Desk) -> str:
     parts.append(block)
     block, y = _text_block(INSTRUCTION, y + 6, 6.5, bold=True, max_lines=2)
     parts.append(block)
+    length = length_line(desk)
+    if length is not None:
+        block, y = _text_block(length, y + 1, 5.5, bold=True, fill="#0b4f8a", max_lines=1)
+        parts.append(block)
     block, y = _text_block(NO_LOGIN, y + 1, 5.5, fill="#333", max_lines=1)
     parts.append(block)
     block, y = _text_block(THANKS, PAGE_HEIGHT - 16, 4.5, fill="#555", max_lines=1)

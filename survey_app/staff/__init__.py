@@ -8,11 +8,13 @@ The blueprint ``staff``, split into modules by feature, and two older ones:
 - ``admin``: user management and the audit log (administrators only);
 - ``data``: paper-survey import and raw-response export;
 - ``setup``: agencies, desks and campaigns; ``questionnaires``: the list and YAML uploads;
+- ``plans``: remediation plans (editor, verification, DOCX / XLSX);
 - ``language``: the switch between the Vietnamese and English interface;
 - ``problems``: how the pages show a service's refusal;
 - ``posters``: a desk's QR poster (blueprint ``posters``, endpoint names kept);
 - ``dashboard``: indices, weighting settings, exports and the JSON indices API
-  (blueprint ``dashboard``, also serving ``/api/v1/``).
+  (blueprint ``dashboard``, also serving ``/api/v1/``); ``reports``: the survey report's
+  downloads and ``evidence``: the evidence pack download (both on the dashboard's blueprint).
 
 The CLI is in :mod:`survey_app.cli`.
 
@@ -38,10 +40,13 @@ def init_app(app: Flask) -> None:
         auth,
         dashboard,
         data,
+        evidence,
         language,
+        plans,
         posters,
         problems,
         questionnaires,
+        reports,
         setup,
         views,
     )

@@ -39,7 +39,13 @@ from survey_app.messages import texts
 from survey_app.models import Agency, Campaign
 from survey_app.questions import kind_of
 from survey_app.request_limits import accepts_upload
-from survey_app.services import analysis, index_export, questionnaires, weighting_settings
+from survey_app.services import (
+    analysis,
+    index_export,
+    questionnaires,
+    survey_report,
+    weighting_settings,
+)
 from survey_app.services.errors import ServiceError
 from survey_app.staff import problems
 from survey_app.staff.data import CSV_MIME, XLSX_MIME, download
@@ -81,10 +87,8 @@ def comparison_label(comparison: analysis.Comparison) -> str:
 
 
 def _period(campaign: Campaign) -> analysis.Period:
-    period = analysis.find_period(campaign, request.args.get("period"))
-    if period is None:
-        abort(404)
-    return period
+    """The period asked for; an unknown code: 404 with the valid ones, in words."""
+    return survey_report.period_of(campaign, request.args.get("period"))
 
 
 def _view(campaign: Campaign) -> analysis.View:

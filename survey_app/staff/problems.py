@@ -22,6 +22,7 @@ Errors = dict[str, list[str]]
 # The heading of the error page by status; the problems are its message.
 HEADINGS = {
     400: lazy_gettext("Yêu cầu không hợp lệ"),
+    403: lazy_gettext("Không có quyền"),
     404: lazy_gettext("Không tìm thấy"),
     409: lazy_gettext("Xung đột dữ liệu"),
 }

@@ -94,41 +94,49 @@ def scan_poster(browser, server: LiveServer) -> str:  # type: ignore[no-untyped-
     return decoded[0]
 
 
+def answer_step(page) -> None:  # type: ignore[no-untyped-def]
+    """Answer each visible question of the step shown (skip logic may reveal more)."""
+    for _ in range(5):
+        unanswered = page.evaluate(
+            """() => {
+              const form = document.querySelector('form.survey');
+              const visible = el => !!(el.offsetWidth || el.offsetHeight ||
+                                       el.getClientRects().length);
+              const names = new Set();
+              for (const el of form.querySelectorAll('input[type=radio], input[type=checkbox]'))
+                if (visible(el)) names.add(el.name);
+              const open = [];
+              for (const n of names)
+                if (!form.querySelector(`input[name="${n}"]:checked`)) open.push(n);
+              return open;
+            }"""
+        )
+        if not unanswered:
+            break
+        for field in unanswered:
+            options = page.locator(f'form.survey input[name="{field}"]')
+            values = options.evaluate_all("els => els.map(e => e.value)")
+            # Mostly satisfied (4), "Có" (1) for yes/no so follow-up questions appear.
+            choice = "4" if "4" in values else values[0]
+            page.locator(f'label[for="{field.replace("a_", "q-", 1)}-{choice}"]').tap()
+    for box in page.locator("form.survey input[inputmode]").all():
+        if box.is_visible() and not box.input_value():
+            box.fill("1")
+    for area in page.locator("form.survey textarea").all():
+        if area.is_visible() and not area.input_value():
+            area.fill("Cán bộ hướng dẫn tận tình, chu đáo.")
+
+
 def answer_every_step(page, name: str) -> str:  # type: ignore[no-untyped-def]
-    """Answer each visible question on each step and go on until the receipt; return it."""
+    """Answer each visible question on each step, pass the review (where every part is
+    listed) and send; return the receipt."""
     for step in range(1, 30):
         page.wait_for_selector("form.survey")
-        # Skip logic may reveal questions as answers are picked: repeat until all answered.
-        for _ in range(5):
-            unanswered = page.evaluate(
-                """() => {
-                  const form = document.querySelector('form.survey');
-                  const visible = el => !!(el.offsetWidth || el.offsetHeight ||
-                                           el.getClientRects().length);
-                  const names = new Set();
-                  for (const el of form.querySelectorAll('input[type=radio], input[type=checkbox]'))
-                    if (visible(el)) names.add(el.name);
-                  const open = [];
-                  for (const n of names)
-                    if (!form.querySelector(`input[name="${n}"]:checked`)) open.push(n);
-                  return open;
-                }"""
-            )
-            if not unanswered:
-                break
-            for field in unanswered:
-                options = page.locator(f'form.survey input[name="{field}"]')
-                values = options.evaluate_all("els => els.map(e => e.value)")
-                # Mostly satisfied (4), "Có" (1) for yes/no so follow-up questions appear.
-                choice = "4" if "4" in values else values[0]
-                page.locator(f'label[for="{field.replace("a_", "q-", 1)}-{choice}"]').tap()
-        for box in page.locator("form.survey input[inputmode]").all():
-            if box.is_visible() and not box.input_value():
-                box.fill("1")
-        for area in page.locator("form.survey textarea").all():
-            if area.is_visible() and not area.input_value():
-                area.fill("Cán bộ hướng dẫn tận tình, chu đáo.")
+        answer_step(page)
         button = page.locator('form.survey button[value="next"]')
+        if page.locator("form.review").count():
+            assert button.inner_text().strip() == "Gửi phiếu"
+            assert page.locator("form.review section.part").count() == 11
         if step == 1 or button.inner_text().strip() == "Gửi phiếu":
             # First and last steps only: full-page shots at 2.75 DPR are slow.
             shot = SCREENSHOTS / f"phone-{name}-step{step}.png"

@@ -36,6 +36,7 @@ from survey_app.services.analysis.pages import (
     names,
     option_labels,
     timeline,
+    weakest_criteria,
 )
 from survey_app.services.analysis.periods import (
     Comparison,
@@ -113,4 +114,5 @@ __all__ = [
     "view_tables",
     "view_tree",
     "visible_agency_codes",
+    "weakest_criteria",
 ]

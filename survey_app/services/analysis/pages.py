@@ -72,6 +72,12 @@ def names(model: type[Desk] | type[Agency], codes: Iterable[str]) -> dict[object
     return {code: name for code, name in rows}
 
 
+def weakest_criteria(tree: NodeResult) -> list[NodeResult]:
+    """Tiêu chí thấp điểm: the tree's criteria from the lowest index up (no answers: last)."""
+    criteria = [n for n in tree.walk() if n.is_criterion]
+    return sorted(criteria, key=lambda n: n.estimate if np.isfinite(n.estimate) else float("inf"))
+
+
 @dataclass
 class Dashboard:
     view: View
@@ -96,10 +102,7 @@ def dashboard(campaign: Campaign, user: StaffUser, period: Period) -> Dashboard:
     tree = view_tree(view)
     comparison = previous_period(campaign, period)
     previous = comparison_tree(view, comparison)
-    criteria = [n for n in tree.walk() if n.is_criterion]
-    weakest = sorted(
-        criteria, key=lambda n: n.estimate if np.isfinite(n.estimate) else float("inf")
-    )
+    weakest = weakest_criteria(tree)
     frame = view.frame[view.mask]
     desks = group_rows(view, "desk", names(Desk, frame["desk"].unique())) if view.n else []
     agencies = group_rows(view, "agency", names(Agency, frame["agency"].unique())) if view.n else []
