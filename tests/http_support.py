@@ -57,6 +57,7 @@ def province_records(app: Flask) -> dict[str, str]:
             "username": "khac",
             "filename": "staff.css",
             "language": "en",
+            "row_id": "1",
         }
 
 
@@ -66,7 +67,7 @@ def _values(rule: str, arguments: set[str], records: dict[str, str]) -> dict[str
         if name == "code":
             values[name] = records["desk" if "/desks/" in rule else "campaign"]
         elif name == "fmt":
-            values[name] = "csv"
+            values[name] = "xlsx" if "/plan." in rule else "csv"
         elif name == "action":
             values[name] = "deactivate" if "/desks/" in rule else "disable"
         else:

@@ -18,7 +18,7 @@ from survey_app import access, localtime
 from survey_app.access import DATA_ROLES, READ_ROLES, SETUP_ROLES, has_role, role_required
 from survey_app.extensions import db
 from survey_app.models import Campaign, Desk
-from survey_app.services import audit, dossier_codes, organisation, slips
+from survey_app.services import audit, campaign_overlaps, dossier_codes, organisation, slips
 from survey_app.services.errors import ServiceError
 from survey_app.services.posters import desk_url
 from survey_app.services.raw_export import response_counts
@@ -71,12 +71,12 @@ class DossierCodeForm(FlaskForm):
 
 def _desk_page(desk: Desk, form: DossierCodeForm, issued: slips.Slip | None) -> str:
     today = localtime.today()
-    campaigns = [
-        (c, c.starts_on <= today <= c.ends_on) for c in organisation.campaigns_at_desk(desk)
-    ]
+    at_desk = organisation.campaigns_at_desk(desk)
+    campaigns = [(c, c.starts_on <= today <= c.ends_on) for c in at_desk]
     return render_template(
         "staff/desk.html",
         desk=desk,
+        poster=campaign_overlaps.poster_campaign(at_desk, today),
         survey_url=desk_survey_url(desk),
         form=form,
         issued=issued,
