@@ -55,10 +55,23 @@ debian:
 	if [ -n "$$missing" ]; then apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
+# QR posters and dossier links point at PUBLIC_BASE_URL; unless it is set, at this server's
+# own port (`make run PORT=8080`). Phones on the local network need the machine's address:
+# `make run HOST=0.0.0.0 PUBLIC_BASE_URL=http://192.168.1.20:5000`.
+run: export PUBLIC_BASE_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 run: install
 	$(BIN)/survey-app db upgrade
 	$(BIN)/survey-app questionnaire load questionnaires/*.yaml
 	$(BIN)/survey-app demo load
+	@echo
+	@echo "Citizen form: $(PUBLIC_BASE_URL)/   Staff: $(PUBLIC_BASE_URL)/staff/"
+	@echo "QR posters and dossier links point at $(PUBLIC_BASE_URL) (PUBLIC_BASE_URL=... to change)."
+	@if ! $(BIN)/survey-app user list | awk -F'\t' '$$2 == "admin" && $$4 == "active" {found = 1} END {exit !found}'; then \
+	  echo "No administrator yet. Create the first staff account in another terminal:"; \
+	  echo "  $(BIN)/survey-app user create-admin quantri    # asks for the password twice"; \
+	  echo "then sign in at $(PUBLIC_BASE_URL)/staff/ and add the others on its Tài khoản (Accounts) page."; \
+	fi
+	@echo
 	$(BIN)/survey-app run --host $(HOST) --port $(PORT)
 
 lint: install

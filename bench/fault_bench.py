@@ -103,6 +103,8 @@ class Server:
             "RATELIMIT_CLIENT": "1000000 per minute",
             "RATELIMIT_SUBMIT": "1000000 per minute",
             "RATELIMIT_DESK": "1000000 per minute",
+            "RATELIMIT_FORM": "1000000 per minute",
+            "RATELIMIT_REFUSED": "1000000 per minute",
         }
 
     def start(self) -> None:

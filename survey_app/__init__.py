@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from survey_app import (
     connections,
     errors,
+    favicon,
     i18n,
     localtime,
     request_limits,
@@ -50,6 +51,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     i18n.init_app(app)
     errors.init_app(app)
     security_headers.init_app(app)
+    favicon.init_app(app)
     request_limits.init_app(app)  # before csrf, whose hook is the first to read a form
     text_input.init_app(app)  # after the size limits: it reads the form
     db.init_app(app)

@@ -18,6 +18,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    g,
     make_response,
     redirect,
     render_template,
@@ -27,22 +28,22 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
-from limits import RateLimitItem, parse_many
 from markupsafe import Markup
 from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import TooManyRequests
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
 
 from scoring.questionnaire import Item, Questionnaire
-from survey_app import localtime, messages
+from survey_app import citizen_limits, localtime, messages
 from survey_app.caching import Cache
+from survey_app.citizen_limits import client_limit, code_miss_limit, submit_limit
 from survey_app.connections import retry_read
-from survey_app.extensions import db, limiter
+from survey_app.extensions import db
 from survey_app.i18n import use_language
 from survey_app.models import Desk
 from survey_app.privacy import client_key
 from survey_app.questions import kind_of
-from survey_app.services import citizen_form, desk_surveys, form_length, submissions
+from survey_app.services import citizen_form, desk_surveys, dossier_codes, form_length, submissions
 from survey_app.services.citizen_form import FormState, FormTarget, ShowStep, Stored
 from survey_app.services.errors import Problem, ServiceError
 from survey_app.settings import settings
@@ -62,6 +63,10 @@ LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "fr": "Français", "z
 CSRF_NOTICE = lazy_gettext(
     "Trang đã để quá lâu nên cần xác nhận lại. Các câu trả lời vẫn được giữ; "
     "vui lòng bấm nút một lần nữa."
+)
+RATE_LIMITED_NOTICE = lazy_gettext(
+    "Có quá nhiều phiếu được gửi cùng lúc nên trang này chưa được nhận. Các câu trả lời "
+    "vẫn được giữ nguyên; vui lòng đợi khoảng một phút rồi bấm nút một lần nữa."
 )
 
 # Pages shown instead of the form, by problem code: (HTTP status, title); the
@@ -83,7 +88,6 @@ PAGES: dict[str, tuple[int, LazyString]] = {
 
 
 _INLINED: Cache[str, Markup] = Cache(size=16)
-_LIMITS: Cache[str, list[RateLimitItem]] = Cache(size=16)
 
 
 def _inline(name: str) -> Markup:
@@ -96,69 +100,6 @@ def _inline(name: str) -> Markup:
 @bp.app_context_processor
 def _assets() -> dict[str, object]:
     return {"inline_asset": _inline}
-
-
-# --------------------------------------------------------------------------- rate limits
-
-
-def _client_limit() -> str:
-    return settings().rate_limit_client
-
-
-def _submit_limit() -> str:
-    return settings().rate_limit_submit
-
-
-def _submit_key() -> str:
-    """Rate-limit key of a client's final submits, apart from its page-to-page POSTs."""
-    return f"submit:{client_key()}"
-
-
-# Rate-limit counter of the submissions a desk stored (by its public id).
-DESK_SCOPE = "citizen-desk-stored"
-
-
-def _desk_limits() -> list[RateLimitItem]:
-    return _parsed_limits(settings().rate_limit_desk)
-
-
-def _parsed_limits(limits: str) -> list[RateLimitItem]:
-    return _LIMITS.get_or_make(limits, lambda: parse_many(limits))
-
-
-class LimiterDeskLimit:
-    """The desks' limit (``RATELIMIT_DESK``) kept by flask-limiter's storage.
-
-    A desk's count is of stored submissions only, so junk posted to its form, which the
-    per-client limits refuse, never closes it to genuine citizens. The count is checked
-    before the INSERT and raised after it, so submissions in flight when the limit is
-    reached are all stored: the overshoot is at most the requests in flight.
-    """
-
-    def open(self, desk: desk_surveys.DeskRef) -> bool:
-        if not limiter.enabled:
-            return True
-        key = _desk_key(desk)
-        return all(limiter.limiter.test(item, *key) for item in _desk_limits())
-
-    def count(self, desk: desk_surveys.DeskRef) -> None:
-        if limiter.enabled:
-            key = _desk_key(desk)
-            for item in _desk_limits():
-                limiter.limiter.hit(item, *key)
-
-
-DESK_LIMIT = LimiterDeskLimit()
-
-
-def _desk_key(desk: desk_surveys.DeskRef) -> tuple[str, ...]:
-    # flask-limiter's own keys start with RATELIMIT_KEY_PREFIX when one is set.
-    prefix = settings().rate_limit_key_prefix
-    return (prefix, DESK_SCOPE, desk.public_id) if prefix else (DESK_SCOPE, desk.public_id)
-
-
-client_limit = limiter.limit(_client_limit, methods=["POST"])
-submit_limit = limiter.limit(_submit_limit, key_func=_submit_key, methods=["POST"])
 
 
 # --------------------------------------------------------------------------- the form
@@ -440,25 +381,35 @@ def _posted_state(target: Target) -> FormState | None:
 
 def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> ResponseReturnValue:
     """One POST of the form: change language, go back, go forward, or (final) submit."""
-    state = _posted_state(target)
+    citizen_limits.check_address()
+    try:
+        state = _posted_state(target)
+    except RequestEntityTooLarge:
+        citizen_limits.count_refused()
+        raise
     if state is None:
+        citizen_limits.count_refused()
         return _page("citizen.bad_form", target.desk)
     if csrf_failed:
+        citizen_limits.count_refused()
         if state.campaign != str(target.campaign.id):
             return _page("citizen.campaign_changed", target.desk)
         show = ShowStep(state.step, state.lang, status=400, reviewing=state.reviewing)
         return _render(target, state, show, notice=CSRF_NOTICE)
+    citizen_limits.count_form_post(state.uid)
     outcome = citizen_form.advance(
         target,
         state,
         request.form.get("action", citizen_form.NEXT),
         final=final,
-        desk_limit=DESK_LIMIT,
+        desk_limit=citizen_limits.DESK_LIMIT,
         client_hash=client_key() if final else None,
     )
     if isinstance(outcome, Stored):
         # Post/redirect/get: the receipt appears only once the answers are committed.
         return redirect(url_for("citizen.receipt", receipt=outcome.receipt), 303)
+    if citizen_limits.is_refused_post(target.questionnaire, state, outcome):
+        citizen_limits.count_refused()
     return _render(target, state, outcome)
 
 
@@ -494,6 +445,22 @@ def landing() -> str:
     return render_template("citizen/landing.html", lang="vi")
 
 
+@bp.get("/c")
+@code_miss_limit
+def dossier_lookup() -> ResponseReturnValue:
+    """The code typed on the landing page (``?ma=``): to its form, or the page again with
+    what was typed and why it is not a code."""
+    typed = request.args.get("ma", "")
+    try:
+        code = dossier_codes.find_short(typed)
+    except ServiceError as error:
+        g.dossier_code_missed = error.problem.code == "dossier.short_unknown"
+        problem = messages.text(error.problem)
+        page = render_template("citizen/landing.html", lang="vi", typed=typed, problem=problem)
+        return page, 400
+    return redirect(url_for("citizen.dossier_form", token=code), 303)
+
+
 @bp.get("/healthz")
 def healthz() -> tuple[dict[str, str], int]:
     try:
@@ -509,7 +476,7 @@ def healthz() -> tuple[dict[str, str], int]:
 def desk_form(public_id: str) -> ResponseReturnValue:
     """The form of a desk's QR poster (route 'desk_qr')."""
     target = _desk_target(public_id)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD (link checkers, previews)
         return _show_first_step(target)
     return _handle_post(target, final=False)
 
@@ -525,10 +492,11 @@ def desk_submit(public_id: str) -> ResponseReturnValue:
 @bp.route("/c/<token>", methods=["GET", "POST"])
 @checks_own_text(prefix=FIELD_PREFIX)
 @client_limit
+@code_miss_limit
 def dossier_form(token: str) -> ResponseReturnValue:
     """The form of a dossier receipt's code (route 'dossier'): answerable once."""
     target = _dossier_target(token)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD (link checkers, previews)
         assert target.dossier is not None
         if submissions.dossier_code_spent(target.dossier) is not None:
             return _page("citizen.code_spent", target.desk)
@@ -576,6 +544,7 @@ def refused(error: ServiceError) -> ResponseReturnValue:
     if code == "citizen.rate_limited":
         return _rate_limited_page()
     if isinstance(error, desk_surveys.SurveyUnavailable):
+        g.dossier_code_missed = code == "citizen.code_invalid"
         return _page(code, error.desk)
     return _page(code, _known_desk())
 
@@ -607,7 +576,11 @@ def csrf_failed(error: CSRFError) -> ResponseReturnValue:
             target = make_target(request.view_args[arg])
         except desk_surveys.SurveyUnavailable as unavailable:
             return _page(unavailable.problem.code, unavailable.desk)
-        return _handle_post(target, final=final, csrf_failed=True)
+        try:
+            return _handle_post(target, final=final, csrf_failed=True)
+        except TooManyRequests:
+            return _rate_limited_page()
+    citizen_limits.count_refused()
     return _page("citizen.csrf")
 
 
@@ -617,7 +590,25 @@ def rate_limited(error: TooManyRequests) -> ResponseReturnValue:
 
 
 def _rate_limited_page() -> ResponseReturnValue:
-    html, status = _page("citizen.rate_limited")
+    """429: the page the citizen was on again, with every answer posted and a message to
+    press once more in a minute; a page of its own only when the POST was no form's."""
+    html, status = _rate_limited_form() or _page("citizen.rate_limited")
     response = make_response(html, status)
     response.headers["Retry-After"] = "60"
     return response
+
+
+def _rate_limited_form() -> tuple[str, int] | None:
+    endpoint = FORM_ENDPOINTS.get(request.endpoint or "")
+    if request.method != "POST" or endpoint is None or not request.view_args:
+        return None
+    make_target, arg, _final = endpoint
+    try:
+        target = make_target(request.view_args[arg])
+        state = _posted_state(target)
+    except (ServiceError, HTTPException):
+        return None
+    if state is None or state.campaign != str(target.campaign.id):
+        return None
+    show = ShowStep(state.step, state.lang, status=429, reviewing=state.reviewing)
+    return _render(target, state, show, notice=RATE_LIMITED_NOTICE)

@@ -57,14 +57,21 @@ def load_config(instance_path: str) -> dict[str, object]:
         # Seconds each process keeps where a QR poster or dossier link lands (desk, running
         # campaign, questionnaire); a change of desk or campaign shows within this time.
         "SURVEY_CACHE_SECONDS": 30,
-        # Rate limits on the citizen form (flask-limiter syntax). A desk's Wi-Fi or a
-        # carrier's NAT puts many phones behind one address, hence per-client limits
-        # on whole submissions apart from page-to-page steps, and a per-desk cap.
-        "RATELIMIT_CLIENT": "60 per minute;1000 per day",
-        "RATELIMIT_SUBMIT": "10 per minute;200 per day",
-        "RATELIMIT_DESK": "30 per minute;1500 per day",
+        # Rate limits on the citizen form (flask-limiter syntax; survey_app.citizen_limits).
+        # A centre's Wi-Fi or a carrier's NAT puts many phones behind one address, so what
+        # is counted is a form's own posts (by submission id), the posts no page of the form
+        # sends (per address), and the submissions a desk stored; every post and every final
+        # post per address are counted only against generous ceilings, as a flood guard.
+        "RATELIMIT_FORM": "100 per hour",
+        "RATELIMIT_REFUSED": "10 per minute;100 per hour",
+        "RATELIMIT_DESK": "30 per minute;300 per hour;1500 per day",
+        "RATELIMIT_CLIENT": "300 per minute;8000 per hour",
+        "RATELIMIT_SUBMIT": "30 per minute;600 per hour",
         # Staff login attempts, per client and per username.
         "RATELIMIT_LOGIN": "5 per minute",
+        # Dossier codes looked up and not found, per client (typos caught by the check
+        # character cost nothing): guessing a live code takes billions of tries.
+        "RATELIMIT_CODE_MISSES": "20 per hour;50 per day",
         # memory:// is per process; use redis://... when gunicorn runs several workers.
         "RATELIMIT_STORAGE_URI": "memory://",
         # Zone of the calendar: campaign dates, "today", periods, dates and times shown.

@@ -154,6 +154,25 @@ class PaperForm(Model):
     import_batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"), index=True)
 
 
+class DossierCode(Model):
+    """A short dossier code issued (mã đánh giá theo hồ sơ), stored by keyed hashes only.
+
+    ``code_hash`` is a keyed hash of the code, so whoever reads the database cannot answer
+    with the codes; ``dossier_hash`` is the keyed hash of the dossier that a submission
+    through any of its codes stores in ``Submission.dossier_code`` (one dossier, one
+    answer). Neither reveals the dossier number (services/dossier_codes.py).
+    """
+
+    __tablename__ = "dossier_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id"), index=True)
+    dossier_hash: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class Submission(Model):
     """One citizen's completed questionnaire (phiếu khảo sát), stored exactly once.
 

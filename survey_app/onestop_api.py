@@ -1,5 +1,9 @@
 """Signed API for the one-stop software (phần mềm một cửa): dossier codes for receipts.
 
+``POST /api/v1/dossier-codes`` issues one code (its short code, link, QR as SVG, last
+day and the line of instruction to print with them); ``POST /api/v1/dossier-slips``
+issues codes for a list of dossiers and answers the PDF of their slips.
+
 The caller signs each request with the shared secret ONESTOP_API_SECRET:
 ``X-Signature`` = hex HMAC-SHA256 over ``f"{X-Timestamp}\\n{raw body}"``. The
 timestamp bounds replays to a few minutes; a replay inside that window only
@@ -14,14 +18,15 @@ import hmac
 import time
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, make_response, request
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 
 from scoring.text import find_refused
+from survey_app import localtime
 from survey_app.extensions import csrf, db
 from survey_app.messages import texts
-from survey_app.services import dossier_codes, posters
+from survey_app.services import slips
 from survey_app.services.errors import ServiceError
 from survey_app.settings import settings
 
@@ -88,6 +93,44 @@ def issue_dossier_code() -> ResponseReturnValue:
                 f'"{name}" holds a character that is not allowed ({refused.character}) at '
                 f"position {refused.position}",
             )
-    token = dossier_codes.issue(body["desk"], body["dossier"])
-    url = dossier_codes.survey_url(token)
-    return jsonify(code=token, url=url, qr_svg=posters.qr_svg(url)), 201
+    slip = slips.issue_slips(body["desk"], [body["dossier"]])[0]
+    db.session.commit()
+    return jsonify(
+        code=slip.code,
+        url=slip.url,
+        qr_svg=slip.qr_svg,
+        last_day=slip.last_day.isoformat(),
+        instruction=slips.instruction(),
+    ), 201
+
+
+@bp.post("/dossier-slips")
+def issue_dossier_slips() -> ResponseReturnValue:
+    """A day's slips in one PDF: {"desk": code, "dossiers": [ref, ...]} -> application/pdf."""
+    secret = settings().onestop_api_secret
+    if not secret:
+        return _error(503, "dossier code API is not configured: set ONESTOP_API_SECRET")
+    problem = _signature_problem(secret)
+    if problem:
+        return _error(401, problem)
+    body: Any = request.get_json(silent=True)
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("desk"), str)
+        or not isinstance(body.get("dossiers"), list)
+        or not all(isinstance(ref, str) for ref in body["dossiers"])
+    ):
+        return _error(
+            400, 'body must be JSON {"desk": "<desk code>", "dossiers": ["<dossier ref>", ...]}'
+        )
+    refused = find_refused(body["desk"], multiline=False)
+    if refused is not None:
+        return _error(400, f'"desk" holds a character that is not allowed ({refused.character})')
+    printed = slips.issue_slips(body["desk"], slips.check_refs(body["dossiers"]))
+    pdf = slips.slips_pdf(printed)
+    db.session.commit()
+    response = make_response(pdf, 201)
+    response.mimetype = "application/pdf"
+    name = slips.pdf_filename(body["desk"], localtime.today())
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -13,7 +13,7 @@ allows nothing and a sandbox: a downloaded file opened in a tab can run nothing.
 
 ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY`` (for older browsers) keep every
 page out of frames, so the one-button confirmation pages cannot be clickjacked. Nothing
-but static files and the health check may be stored by a cache: pages carry CSRF tokens
+but static files, the icon and the health check may be stored by a cache: pages carry CSRF tokens
 and answers, exports carry microdata.
 """
 
@@ -29,7 +29,7 @@ PAGE_POLICY = (
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 FILE_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
-CACHEABLE_ENDPOINTS = ("static", "citizen.healthz")
+CACHEABLE_ENDPOINTS = ("static", "favicon", "citizen.healthz")
 
 
 def csp_nonce() -> str:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, current_app
+from limits import parse_many
 
 from survey_app.config import ConfigError
 from survey_app.services.paper_files import Budgets
@@ -43,6 +45,10 @@ class Settings:
         if number < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, not {number}")
         return number
+
+    def _rate_limits(self, name: str) -> str:
+        """Limits in flask-limiter's syntax ("30 per minute;300 per hour"), checked."""
+        return _checked_limits(name, self._text(name))
 
     def _flag(self, name: str, default: bool) -> bool:
         value = self._config.get(name, default)
@@ -128,19 +134,31 @@ class Settings:
 
     @property
     def rate_limit_client(self) -> str:
-        return self._text("RATELIMIT_CLIENT")
+        return self._rate_limits("RATELIMIT_CLIENT")
 
     @property
     def rate_limit_submit(self) -> str:
-        return self._text("RATELIMIT_SUBMIT")
+        return self._rate_limits("RATELIMIT_SUBMIT")
 
     @property
     def rate_limit_desk(self) -> str:
-        return self._text("RATELIMIT_DESK")
+        return self._rate_limits("RATELIMIT_DESK")
+
+    @property
+    def rate_limit_form(self) -> str:
+        return self._rate_limits("RATELIMIT_FORM")
+
+    @property
+    def rate_limit_refused(self) -> str:
+        return self._rate_limits("RATELIMIT_REFUSED")
+
+    @property
+    def rate_limit_code_misses(self) -> str:
+        return self._text("RATELIMIT_CODE_MISSES")
 
     @property
     def rate_limit_login(self) -> str:
-        return self._text("RATELIMIT_LOGIN")
+        return self._rate_limits("RATELIMIT_LOGIN")
 
     # ---------------------------------------------------------------- cookies
     @property
@@ -150,6 +168,17 @@ class Settings:
     @property
     def session_cookie_secure(self) -> bool:
         return self._flag("SESSION_COOKIE_SECURE", False)
+
+
+@lru_cache(maxsize=64)
+def _checked_limits(name: str, value: str) -> str:
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be limits such as '30 per minute;300 per hour', not {value!r}"
+        ) from None
+    return value
 
 
 _PROPERTIES = tuple(name for name, value in vars(Settings).items() if isinstance(value, property))

@@ -45,16 +45,19 @@ def province_records(app: Flask) -> dict[str, str]:
         seed_province()
         add_answers("STP-2026", "HT-STP-01", dt.datetime(2026, 3, 2, 9))
         receipt = db.session.scalar(select(func.min(Submission.receipt)))
+        token = dossier_codes.issue("HT-STP-01", "000.00.23.H23-260302-0001")
+        db.session.commit()
         return {
             "desk": "HT-STP-01",
             "campaign": "STP-2026",
             "public_id": organisation.desk_by_code("HT-STP-01").public_id,
-            "token": dossier_codes.issue("HT-STP-01", "000.00.23.H23-260302-0001"),
+            "token": token,
             "receipt": str(receipt),
             "node_code": "II.2",
             "username": "khac",
             "filename": "staff.css",
             "language": "en",
+            "row_id": "1",
         }
 
 
@@ -64,7 +67,7 @@ def _values(rule: str, arguments: set[str], records: dict[str, str]) -> dict[str
         if name == "code":
             values[name] = records["desk" if "/desks/" in rule else "campaign"]
         elif name == "fmt":
-            values[name] = "csv"
+            values[name] = "xlsx" if "/plan." in rule else "csv"
         elif name == "action":
             values[name] = "deactivate" if "/desks/" in rule else "disable"
         else:

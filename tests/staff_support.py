@@ -35,8 +35,20 @@ _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def seed_province() -> None:
+    """The demo province; the two departments' centre desks run a 2026 campaign of their
+    own each (STP-2026, SXD-2026), and the province's SIPAS-2026 runs at a second desk of
+    each department instead (a desk runs one campaign a day)."""
     questionnaires.load_file(ROOT / "questionnaires" / "sipas-2023.yaml")
     load_demo()
+    sipas = db.session.scalar(select(Campaign).filter_by(code="SIPAS-2026"))
+    own = {"HT-STP-01": ("HT-STP-VP", "Sở Tư pháp"), "HT-SXD-01": ("HT-SXD-VP", "Sở Xây dựng")}
+    desks = []
+    for desk in sipas.desks:
+        if desk.code in own:
+            code, name = own[desk.code]
+            desk = organisation.add_desk(code, f"Quầy tại trụ sở {name}", desk.agency.code)
+        desks.append(desk)
+    sipas.desks = desks
     for code, agency, desk in (
         ("STP-2026", "HT-STP", "HT-STP-01"),
         ("SXD-2026", "HT-SXD", "HT-SXD-01"),

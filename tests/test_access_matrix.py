@@ -62,6 +62,11 @@ ROUTES = [
     Route("/staff/desks/{desk}", ALL),
     Route("/staff/desks/{desk}/poster.svg", ALL),
     Route("/staff/desks/{desk}/dossier-codes", DATA, "POST", {"dossier_ref": "HS-2026-0001"}),
+    Route("/staff/desks/{desk}/slips", DATA),
+    Route("/staff/desks/{desk}/slips", DATA, "POST", {"dossiers": "HS-2026-0001\nHS-2026-0002"}),
+    Route(
+        "/staff/desks/{desk}/slip.pdf", DATA, "POST", {"code": "BKQ7M-X4T2J", "dossier_ref": "HS-1"}
+    ),
     Route("/staff/campaigns/{campaign}", ALL),
     Route("/staff/campaigns/{campaign}/dashboard", ALL),
     Route("/staff/campaigns/{campaign}/criteria/II.2", ALL),
@@ -261,7 +266,7 @@ def test_officer_sees_a_province_campaign_through_own_desks_only(
 ) -> None:
     with app.app_context():
         _seed()
-        province = db.session.scalar(select(Campaign).filter_by(code="SIPAS-2026"))
+        province = db.session.scalar(select(Campaign).filter_by(code="SIPAS-2025"))
         for desk in province.desks[:2]:
             answers = validate_answers(
                 definition(province.questionnaire_version), _answers(province, 4)
@@ -274,15 +279,15 @@ def test_officer_sees_a_province_campaign_through_own_desks_only(
                 route="desk_qr",
                 answers=answers,
                 language="vi",
-                submitted_at=dt.datetime(2026, 4, 1),
+                submitted_at=dt.datetime(2025, 4, 1),
             )
         db.session.commit()
     login(client, "officer")
     home = client.get("/staff/").get_data(as_text=True)
-    assert "SIPAS-2026" in home and "STP-2026" in home and "SXD-2026" not in home
+    assert "SIPAS-2025" in home and "STP-2026" in home and "SXD-2026" not in home
     assert "HT-SXD-01" not in home
-    page = client.get("/staff/campaigns/SIPAS-2026").get_data(as_text=True)
+    page = client.get("/staff/campaigns/SIPAS-2025").get_data(as_text=True)
     assert "Quầy Sở Tư pháp" in page and "Quầy Sở Xây dựng" not in page
-    csv_text = client.get("/staff/campaigns/SIPAS-2026/responses.csv").data.decode("utf-8-sig")
+    csv_text = client.get("/staff/campaigns/SIPAS-2025/responses.csv").data.decode("utf-8-sig")
     rows = csv_text.strip().splitlines()[1:]
     assert rows and all(",HT-STP-01,HT-STP," in row for row in rows)

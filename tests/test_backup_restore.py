@@ -80,6 +80,7 @@ def _fill(app: Flask, tmp_path: Path) -> tuple[str, str]:
         add_user("quantri", "admin")
         spent = dossier_codes.issue("HT-STP-01", "000.00.23.H23-251201-0001")
         fresh = dossier_codes.issue("HT-STP-01", "000.00.23.H23-251201-0002")
+        db.session.commit()
         public_ids = [organisation.desk_by_code(d).public_id for d in ("HT-STP-01", "HT-SXD-01")]
         campaign = db.session.scalar(select(Campaign).filter_by(code=PAPER_CAMPAIGN))
         header = paper_import.template_columns(definition(campaign.questionnaire_version))

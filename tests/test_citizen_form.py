@@ -337,7 +337,7 @@ def test_a_client_over_its_rate_limit_gets_a_vietnamese_429_page(
     codes = [client.post(page.action, data=page.data({})).status_code for _ in range(4)]
     assert codes == [422, 422, 422, 429]
     limited = client.post(page.action, data=page.data({}))
-    assert "Gửi quá nhiều lần" in limited.get_data(as_text=True)
+    assert "vui lòng đợi khoảng một phút" in limited.get_data(as_text=True)
     assert limited.headers["Retry-After"] == "60"
     assert client.get(f"/s/{survey.public_id}").status_code == 200  # reading stays open
 

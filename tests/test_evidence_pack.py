@@ -240,9 +240,9 @@ def test_the_cli_writes_the_pack_and_refuses_unknown_names(
         events = db.session.scalars(db.select(AuditEvent).filter_by(action="export.evidence")).all()
         assert [e.target for e in events] == ["SIPAS-2026"]
     for args, message in (
-        (["NOPE"], "no campaign with code NOPE"),
-        (["SIPAS-2026", "--period", "2027-Q1"], "has no period '2027-Q1'"),
-        (["SIPAS-2026", "--agency", "XX"], "no agency with code XX"),
+        (["NOPE"], "Không có đợt khảo sát mã “NOPE”"),
+        (["SIPAS-2026", "--period", "2027-Q1"], "Kỳ “2027-Q1” không có trong đợt khảo sát"),
+        (["SIPAS-2026", "--agency", "XX"], "Không có cơ quan mã “XX”"),
     ):
         bad = tmp_path / "bad.zip"
         result = runner.invoke(args=["evidence", *args, "-o", str(bad)])

@@ -201,23 +201,24 @@ def test_small_domains_with_shares_of_0_or_1_and_no_degrees_of_freedom_agree(
 
 def test_papi_sums_and_ranges_agree_on_a_clustered_design(app: Flask, tmp_path: Path) -> None:
     """PAPI: dimensions as sums of sub-dimensions mapped onto ranges (1/k to 10/k), items
-    whose good answer is "Không"; no PAR criterion is fed by it."""
+    whose good answer is "Không"; no PAR criterion is fed by it. The first half of 2025:
+    the desks run SIPAS-2026 in 2026, and a desk runs one campaign a day."""
     province(app, 10)
     with app.app_context():
         questionnaires.load_file(ROOT / "questionnaires" / "papi-2023.yaml")
         organisation.add_campaign(
-            "PAPI-2026",
-            "PAPI 2026",
+            "PAPI-2025",
+            "PAPI 2025",
             "HT",
             "papi-2023",
             "2023.1",
-            dt.date(2026, 1, 1),
-            dt.date(2026, 6, 30),
+            dt.date(2025, 1, 1),
+            dt.date(2025, 6, 30),
             DESKS,
         )
         db.session.commit()
-        generate(campaign("PAPI-2026"), 300, seed=11)
-    folder = unzip(pack(app, "clustered", "all", "HT-STP", code="PAPI-2026"), tmp_path)
+        generate(campaign("PAPI-2025"), 300, seed=11)
+    folder = unzip(pack(app, "clustered", "all", "HT-STP", code="PAPI-2025"), tmp_path)
     tree = (folder / "cay_chi_so.csv").read_text("utf-8-sig")
     assert ",sum," in tree and "0.25,2.5" in tree
     result = run_reproduce(folder)
@@ -231,7 +232,7 @@ def test_pooled_criteria_and_weighted_groups_agree_post_stratified(
     app: Flask, tmp_path: Path
 ) -> None:
     """SIPAS with every criterion pooled (satisfied answers over valid answers) and the
-    groups weighted 0.4 / 0.6."""
+    groups weighted 0.4 / 0.6. The first half of 2025, as PAPI above."""
     province(app, 10)
     data = yaml.safe_load((ROOT / "questionnaires" / "sipas-2023.yaml").read_text("utf-8"))
     data["id"] = "sipas-pooled"
@@ -245,18 +246,18 @@ def test_pooled_criteria_and_weighted_groups_agree_post_stratified(
     with app.app_context():
         questionnaires.load_file(path)
         organisation.add_campaign(
-            "POOLED-2026",
+            "POOLED-2025",
             "SIPAS gộp",
             "HT",
             "sipas-pooled",
             "2023.1",
-            dt.date(2026, 1, 1),
-            dt.date(2026, 6, 30),
+            dt.date(2025, 1, 1),
+            dt.date(2025, 6, 30),
             DESKS,
         )
         db.session.commit()
-        generate(campaign("POOLED-2026"), 300, seed=12)
-    folder = unzip(pack(app, "poststratified", "2026-Q2", None, code="POOLED-2026"), tmp_path)
+        generate(campaign("POOLED-2025"), 300, seed=12)
+    folder = unzip(pack(app, "poststratified", "2025-Q2", None, code="POOLED-2025"), tmp_path)
     tree = (folder / "cay_chi_so.csv").read_text("utf-8-sig")
     assert ",pooled," in tree and ",weighted_mean," in tree
     result = run_reproduce(folder)

@@ -3,7 +3,7 @@
 Pages: a Content-Security-Policy without 'unsafe-inline' whose nonce every inline
 ``<style>``/``<script>`` carries, no style attribute or inline event handler left in the
 HTML; everything else (JSON, CSV, XLSX, SVG, static files) a policy allowing nothing.
-Every response: no framing, nosniff, no referrer; no-store but for static files and
+Every response: no framing, nosniff, no referrer; no-store but for static files, the icon and
 the health check.
 """
 
@@ -37,7 +37,7 @@ def _problems(route: Route, response: TestResponse) -> list[str]:
     for name, value in expected.items():
         if headers.get(name) != value:
             problems.append(f"{name}: {headers.get(name)!r}")
-    cacheable = route.endpoint in ("static", "citizen.healthz")
+    cacheable = route.endpoint in ("static", "favicon", "citizen.healthz")
     if not cacheable and headers.get("Cache-Control") != "no-store":
         problems.append(f"Cache-Control: {headers.get('Cache-Control')!r}")
     policy = headers.get("Content-Security-Policy", "")

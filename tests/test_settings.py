@@ -40,6 +40,8 @@ def test_a_setting_changed_on_a_running_app_applies(make_app: Callable[..., Flas
         ("SESSION_LIFETIME_HOURS", 0, "SESSION_LIFETIME_HOURS must be at least 1"),
         ("TRUSTED_PROXIES", -1, "TRUSTED_PROXIES must be at least 0"),
         ("MAX_CONTENT_LENGTH", "1e6", "MAX_CONTENT_LENGTH must be a whole number"),
+        ("RATELIMIT_FORM", "lots", "RATELIMIT_FORM must be limits such as"),
+        ("RATELIMIT_REFUSED", "10 a minute", "RATELIMIT_REFUSED must be limits such as"),
     ],
 )
 def test_a_bad_value_stops_the_app_naming_the_setting(

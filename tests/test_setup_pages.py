@@ -338,10 +338,10 @@ def test_an_officer_may_not_change_a_province_campaign_seen_through_own_desk(
     province: Flask,
 ) -> None:
     officer = signed_in(province, "an")
-    page = text(officer.get("/staff/campaigns/SIPAS-2026"))
-    assert "Khảo sát SIPAS năm 2026" in page and "Sửa đợt khảo sát" not in page
-    assert officer.get("/staff/campaigns/SIPAS-2026/edit").status_code == 403
-    assert post(officer, "/staff/campaigns/SIPAS-2026/edit", {"name": "x"}).status_code == 403
+    page = text(officer.get("/staff/campaigns/SIPAS-2025"))
+    assert "Khảo sát SIPAS năm 2025" in page and "Sửa đợt khảo sát" not in page
+    assert officer.get("/staff/campaigns/SIPAS-2025/edit").status_code == 403
+    assert post(officer, "/staff/campaigns/SIPAS-2025/edit", {"name": "x"}).status_code == 403
     assert "Sửa đợt khảo sát" in text(officer.get("/staff/campaigns/STP-2026"))
     # An agency outside the subtree, also posted into a form, is as if it did not exist.
     assert officer.get("/staff/campaigns/new?agency=HT").status_code == 404
@@ -496,3 +496,56 @@ def test_desk_and_campaign_pages_link_to_the_set_up_pages(province: Flask) -> No
     assert 'href="/staff/campaigns/STP-2026/edit"' in text(admin.get("/staff/campaigns/STP-2026"))
     with province.app_context():
         assert db.session.scalar(select(Desk).filter_by(code="HT-STP-01")).active
+
+
+def test_the_desk_page_says_which_questionnaire_its_poster_opens_today_and_until_when(
+    province: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from survey_app import localtime
+
+    with province.app_context():
+        organisation.add_campaign(
+            "STP-2027",
+            "Khảo sát 2027",
+            "HT-STP",
+            "sipas-2023",
+            "2023.1",
+            dt.date(2027, 1, 1),
+            dt.date(2027, 6, 30),
+            ["HT-STP-01"],
+        )
+        db.session.commit()
+    admin = signed_in(province, "quantri")
+    monkeypatch.setattr(localtime, "today", lambda: dt.date(2026, 6, 1))
+    page = text(admin.get("/staff/desks/HT-STP-01"))
+    sipas = (
+        "Khảo sát mức độ hài lòng của người dân, tổ chức đối với sự phục vụ của cơ quan hành "
+        "chính nhà nước"
+    )
+    assert (
+        f"Hôm nay áp phích mã QR mở phiếu {sipas} (sipas-2023 2023.1) của đợt STP-2026, đến "
+        "hết ngày 31/12/2026." in page
+    )
+    assert f"Đợt tiếp theo: STP-2027 ({sipas}) từ ngày 01/01/2027." in page
+    monkeypatch.setattr(localtime, "today", lambda: dt.date(2027, 7, 1))
+    page = text(admin.get("/staff/desks/HT-STP-01"))
+    assert "Hôm nay áp phích mã QR chưa mở phiếu nào" in page and "Đợt tiếp theo" not in page
+
+
+def test_the_campaign_form_refuses_a_campaign_overlapping_another_at_a_desk(
+    province: Flask,
+) -> None:
+    officer = signed_in(province, "an")
+    response = post(
+        officer,
+        "/staff/campaigns/new?agency=HT-STP",
+        _campaign_form(_version_id(province), code="TT01", starts_on="2026-12-01"),
+    )
+    assert response.status_code == 422
+    assert (
+        "Trùng thời gian với đợt khảo sát STP-2026 (Khảo sát HT-STP 2026, 01/01/2026 – "
+        "31/12/2026) tại HT-STP-01 (Quầy Sở Tư pháp tại Trung tâm): cả hai đợt cùng diễn ra "
+        "từ ngày 01/12/2026 đến ngày 31/12/2026." in text(response)
+    )
+    with province.app_context():
+        assert db.session.scalar(select(Campaign).filter_by(code="TT01")) is None

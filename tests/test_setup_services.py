@@ -448,3 +448,123 @@ def test_an_unanswered_version_is_replaced_and_both_loads_are_audited(app: Flask
         assert [
             e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
         ] == ["questionnaire.loaded", "questionnaire.replaced"]
+
+
+# --------------------------------------------------------------------------- one campaign a day
+
+
+def _add_stp(code: str, starts_on: dt.date, ends_on: dt.date, desks: list[str]) -> Campaign:
+    return organisation.add_campaign(
+        code, f"Khảo sát {code}", "HT-STP", "sipas-2023", "2023.1", starts_on, ends_on, desks
+    )
+
+
+def test_a_campaign_overlapping_another_at_one_of_its_desks_is_refused(province: Flask) -> None:
+    """The issue's case: a second campaign at a desk silently took its QR poster over.
+    The refusal names the other campaign, its period, the desks and the common days."""
+    with province.app_context():
+        with pytest.raises(SetupError) as refused:
+            _add_stp("TT01-2026", dt.date(2026, 11, 15), dt.date(2027, 2, 28), ["HT-STP-02"])
+        assert messages(refused) == [
+            (
+                "desks",
+                "Trùng thời gian với đợt khảo sát STP-2026 (Khảo sát HT-STP 2026, 01/01/2026 – "
+                "31/12/2026) tại HT-STP-02 (Quầy Sở Tư pháp số 2): cả hai đợt cùng diễn ra từ "
+                "ngày 15/11/2026 đến ngày 31/12/2026. Mỗi quầy chỉ chạy một đợt khảo sát mỗi "
+                "ngày (áp phích mã QR mở phiếu của đợt đó); vui lòng đổi thời gian hoặc bỏ quầy "
+                "khỏi một trong hai đợt.",
+            )
+        ]
+        assert db.session.scalar(select(Campaign).filter_by(code="TT01-2026")) is None
+        assert "TT01-2026" not in [e.target for e in events("campaign.create")]
+        # One day apart is no overlap; the last day in common (31/12) is one.
+        _add_stp("TT01-2027", dt.date(2027, 1, 1), dt.date(2027, 2, 28), ["HT-STP-02"])
+        with pytest.raises(SetupError, match="từ ngày 31/12/2026 đến ngày 31/12/2026"):
+            _add_stp("LAST-DAY", dt.date(2026, 12, 31), dt.date(2026, 12, 31), ["HT-STP-01"])
+
+
+def test_one_problem_per_other_campaign_naming_every_desk_in_common(province: Flask) -> None:
+    with province.app_context():
+        organisation.add_desk("HT-STP-03", "Quầy số 3", "HT-STP")
+        _add_stp("Q3", dt.date(2026, 3, 1), dt.date(2026, 3, 31), ["HT-STP-03"])
+        with pytest.raises(SetupError) as refused:
+            _add_stp(
+                "ALL",
+                dt.date(2026, 3, 10),
+                dt.date(2026, 4, 30),
+                ["HT-STP-01", "HT-STP-02", "HT-STP-03"],
+            )
+        found = [message for _, message in messages(refused)]
+        assert len(found) == 2
+        assert found[0].startswith("Trùng thời gian với đợt khảo sát STP-2026")
+        assert "tại HT-STP-01 (Quầy Sở Tư pháp tại Trung tâm), HT-STP-02 (Quầy" in found[0]
+        assert "từ ngày 10/03/2026 đến ngày 30/04/2026" in found[0]
+        assert found[1].startswith("Trùng thời gian với đợt khảo sát Q3 (Khảo sát Q3, 01/03/2026")
+        assert (
+            "tại HT-STP-03 (Quầy số 3): cả hai đợt cùng diễn ra từ ngày 10/03/2026 đến ngày "
+            "31/03/2026" in found[1]
+        )
+
+
+def test_an_edit_may_not_make_campaigns_overlap_at_a_desk(province: Flask) -> None:
+    with province.app_context():
+        organisation.add_desk("HT-STP-03", "Quầy số 3", "HT-STP")
+        _add_stp("STP-2027", dt.date(2027, 1, 1), dt.date(2027, 12, 31), ["HT-STP-02"])
+        _add_stp("Q3-2027", dt.date(2027, 3, 1), dt.date(2027, 3, 31), ["HT-STP-03"])
+        with pytest.raises(SetupError, match="đợt khảo sát STP-2026 .* tại HT-STP-02"):
+            organisation.edit_campaign("STP-2027", starts_on=dt.date(2026, 12, 1))
+        with pytest.raises(SetupError, match="đợt khảo sát STP-2027 .* tại HT-STP-02"):
+            organisation.edit_campaign("STP-2026", ends_on=dt.date(2027, 1, 5))
+        with pytest.raises(SetupError, match="đợt khảo sát Q3-2027 .* tại HT-STP-03"):
+            organisation.edit_campaign("STP-2027", desk_codes=["HT-STP-02", "HT-STP-03"])
+        # Its own period is no overlap: moving within it or renaming is fine.
+        organisation.edit_campaign("STP-2026", starts_on=dt.date(2026, 2, 1), name="Mới")
+        organisation.edit_campaign("STP-2027", desk_codes=["HT-STP-02", "HT-STP-01"])
+        db.session.commit()
+        assert [e.target for e in events("campaign.edit")][-2:] == ["STP-2026", "STP-2027"]
+
+
+def test_an_overlap_set_up_before_the_check_does_not_block_fixing_it(province: Flask) -> None:
+    """Databases set up before campaigns were checked may hold overlaps: an edit is
+    refused only for an overlap it makes, so a desk can be taken out of one of them."""
+    with province.app_context():
+        sipas = db.session.scalar(select(Campaign).filter_by(code="SIPAS-2026"))
+        stp01 = db.session.scalar(select(Desk).filter_by(code="HT-STP-01"))
+        sipas.desks.append(stp01)  # as an older version let it be
+        db.session.flush()
+        organisation.edit_campaign("SIPAS-2026", name="Khảo sát SIPAS 2026 (đổi tên)")
+        keep = [d.code for d in sipas.desks if d.code != "HT-STP-01"]
+        organisation.edit_campaign("SIPAS-2026", desk_codes=keep)
+        db.session.commit()
+        assert "HT-STP-01" not in {d.code for d in sipas.desks}
+
+
+def test_two_overlapping_campaigns_set_up_at_once_are_checked_in_turn(
+    province: Flask, database_url: str
+) -> None:
+    """Adding a campaign locks its desks' rows: a second one for the same desk waits for
+    the first to commit and is then refused, so both cannot pass the check at once."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers; the row lock is PostgreSQL's")
+    outcome: list[str] = []
+
+    def other_official() -> None:
+        with province.app_context():
+            try:
+                _add_stp("B-2027", dt.date(2027, 6, 1), dt.date(2027, 6, 30), ["HT-STP-02"])
+                db.session.commit()
+                outcome.append("added")
+            except SetupError as error:
+                db.session.rollback()
+                outcome.append(str(error))
+
+    with province.app_context():
+        _add_stp("A-2027", dt.date(2027, 1, 1), dt.date(2027, 12, 31), ["HT-STP-02"])
+        thread = threading.Thread(target=other_official)
+        thread.start()
+        time.sleep(0.5)
+        assert thread.is_alive() and outcome == []  # waiting for the first one's lock
+        db.session.commit()
+    thread.join(timeout=10)
+    assert len(outcome) == 1
+    assert outcome[0].startswith("Trùng thời gian với đợt khảo sát A-2027")

@@ -86,6 +86,7 @@ def stored(app: Flask, tmp_path: Path) -> Flask:
         path = tmp_path / "small.yaml"
         path.write_text(SMALL, encoding="utf-8")
         questionnaires.load_file(path)
+        organisation.add_desk("HT-STP-02", "Quầy thử nghiệm", "HT-STP")
         campaign = organisation.add_campaign(
             "SMALL",
             "Thử nghiệm",
@@ -94,7 +95,7 @@ def stored(app: Flask, tmp_path: Path) -> Flask:
             "1",
             dt.date(2026, 1, 1),
             dt.date(2026, 12, 31),
-            ["HT-STP-01"],
+            ["HT-STP-02"],
         )
         desk = campaign.desks[0]
         _store(
@@ -122,7 +123,7 @@ def stored(app: Flask, tmp_path: Path) -> Flask:
 EXPECTED = pd.DataFrame(
     {
         "response_id": [1, 2, 3],
-        "desk": ["HT-STP-01"] * 3,
+        "desk": ["HT-STP-02"] * 3,
         "agency": ["HT-STP"] * 3,
         "route": ["dossier", "desk_qr", "paper"],
         "submitted_on": ["2026-02-01", "2026-02-03", "2026-02-05"],
@@ -172,7 +173,7 @@ def test_csv_export_has_a_bom_reads_back_equal_and_is_audited(
     with stored.app_context():
         [event] = db.session.scalars(select(AuditEvent).filter_by(action="export.responses"))
         assert event.target == "SMALL"
-        assert event.detail == {"format": "csv", "desks": "HT-STP-01"}
+        assert event.detail == {"format": "csv", "desks": "HT-STP-02"}
 
 
 def test_xlsx_export_has_data_and_codebook_sheets(stored: Flask, client: FlaskClient) -> None:
@@ -185,7 +186,7 @@ def test_xlsx_export_has_data_and_codebook_sheets(stored: Flask, client: FlaskCl
     assert list(rows[0]) == list(EXPECTED.columns)
     assert rows[2] == (
         2,
-        "HT-STP-01",
+        "HT-STP-02",
         "HT-STP",
         "desk_qr",
         "2026-02-03",

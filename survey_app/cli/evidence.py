@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 from flask_babel import force_locale
-from sqlalchemy import select
 
-from survey_app.cli.errors import fail
+from survey_app.cli.errors import fail, write_file
 from survey_app.extensions import db
 from survey_app.messages import texts
-from survey_app.models import Agency, Campaign
-from survey_app.services import analysis
 from survey_app.services.errors import ServiceError
 
 
@@ -39,43 +34,16 @@ def evidence_command(campaign_code: str, period: str, agency_code: str | None, o
     questionnaire, the weighting settings and margins, the PAR mapping, the app's figures,
     reproduce.R and a SHA-256 manifest; see its README.txt.
     """
+    from survey_app.services import survey_report
     from survey_app.services.evidence import evidence_pack
-    from survey_app.services.survey_report import report_pdf
 
-    campaign = db.session.scalar(select(Campaign).where(Campaign.code == campaign_code))
-    if campaign is None:
-        fail(f"no campaign with code {campaign_code}")
-    found = analysis.find_period(campaign, period)
-    if found is None:
-        known = ", ".join(p.code for p in analysis.campaign_periods(campaign))
-        fail(f"campaign {campaign_code} has no period {period!r} (periods: {known})")
-    codes = None
-    if agency_code is not None:
-        agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))
-        if agency is None:
-            fail(f"no agency with code {agency_code}")
-        codes = analysis.subtree_codes(agency)
     try:
+        campaign = survey_report.campaign_by_code(campaign_code)
+        view = survey_report.report_scope(campaign, period, agency_code, None)
         with force_locale("vi"):
-            view = analysis.scope_view(campaign, found, codes)
-            body = evidence_pack(view, report_pdf(view))
+            body = evidence_pack(view, survey_report.report_pdf(view))
     except ServiceError as error:
         fail("\n".join(texts(error)))
-    _write(Path(output), body)
+    write_file(Path(output), body)
     db.session.commit()
-    click.echo(f"{output}: {view.n} responses in scope, {len(body)} bytes")
-
-
-def _write(path: Path, body: bytes) -> None:
-    """Write the whole file or nothing: a temporary file beside it, then renamed."""
-    directory = path.resolve().parent
-    if not directory.is_dir():
-        fail(f"no directory {directory}")
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".evidence-", suffix=".zip")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(body)
-        os.replace(temporary, path)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        fail(f"cannot write {path}: {error.strerror}")
+    click.echo(f"{output}: {view.n} phiếu, {view.period.label}, {len(body)} byte")

@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from survey_app.cli.errors import ServiceGroup, fail
+from survey_app.cli.errors import ServiceGroup, fail, write_file
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign
 
@@ -49,9 +49,6 @@ def plan_export(campaign_code: str, agency_code: str | None, fmt: str, output: P
         agency = found
     plan = plans.plan_or_missing(campaign, agency)
     body = plans.plan_docx(plan) if fmt == "docx" else plans.plan_xlsx(plan)
-    try:
-        output.write_bytes(body)
-    except OSError as error:
-        fail(f"Không ghi được tệp {output}: {error.strerror}")
+    write_file(output, body)
     db.session.commit()
     click.echo(f"{output}: {len(plan.rows)} dòng, {len(body)} byte")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
-from survey_app.cli.errors import fail
+from survey_app.cli.errors import fail, write_file
 from survey_app.extensions import db
 from survey_app.messages import texts
 from survey_app.services.errors import ServiceError
@@ -48,21 +46,6 @@ def report_command(campaign: str, period: str, agency: str | None, fmt: str, out
         survey_report.record_download(view, fmt)
     except ServiceError as error:
         fail("\n".join(texts(error)))
-    _write(output, body)
+    write_file(output, body)
     db.session.commit()
     click.echo(f"{output}: {view.n} phiếu, {view.period.label}, {len(body)} byte")
-
-
-def _write(path: Path, body: bytes) -> None:
-    """Write the whole file or nothing: a temporary file beside it, then renamed."""
-    directory = path.resolve().parent
-    if not directory.is_dir():
-        fail(f"Thư mục {directory} không tồn tại.")
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(body)
-        os.replace(temporary, path)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        fail(f"Không ghi được tệp {path}: {error.strerror}")

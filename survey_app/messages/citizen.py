@@ -62,9 +62,8 @@ MESSAGES = {
         "Vui lòng tải lại trang (quét lại mã QR) và thử lại."
     ),
     "citizen.rate_limited": lazy_gettext(
-        "Có quá nhiều lần gửi từ thiết bị hoặc quầy này trong thời gian ngắn. Vui lòng đợi "
-        "một phút rồi bấm gửi lại; các câu trả lời vẫn còn nếu Ông/Bà bấm nút Quay lại "
-        "của trình duyệt."
+        "Có quá nhiều lần gửi từ mạng này hoặc đến quầy này trong thời gian ngắn. Vui lòng "
+        "đợi khoảng một phút rồi quét lại mã QR."
     ),
     "citizen.receipt_unknown": lazy_gettext("Không có phiếu khảo sát nào với mã biên nhận này."),
 }

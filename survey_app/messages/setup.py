@@ -39,6 +39,12 @@ MESSAGES = {
         "Không thể bỏ %(desk)s (%(name)s) khỏi đợt khảo sát: đã có %(count)s phiếu trả lời "
         "tại quầy này."
     ),
+    "setup.campaign_overlap": lazy_gettext(
+        "Trùng thời gian với đợt khảo sát %(other)s (%(other_name)s, %(other_starts)s – "
+        "%(other_ends)s) tại %(desks)s: cả hai đợt cùng diễn ra từ ngày %(first)s đến ngày "
+        "%(last)s. Mỗi quầy chỉ chạy một đợt khảo sát mỗi ngày (áp phích mã QR mở phiếu của "
+        "đợt đó); vui lòng đổi thời gian hoặc bỏ quầy khỏi một trong hai đợt."
+    ),
 }
 
 # The things set up (``thing`` above), and the names of their fields in a refusal.

@@ -8,7 +8,8 @@ Actions in use (``area.verb``): ``login.success``, ``login.failure``,
 ``login.throttled``, ``logout``, ``session.expire``, ``user.create``, ``user.disable``,
 ``user.enable``, ``user.password``, ``user.password.failure``, ``export.responses``,
 ``import.paper``,
-``import.paper.rejected``, ``dossier_code.issue``, ``weighting.change``
+``import.paper.rejected``, ``dossier_code.issue``, ``dossier_code.issue_slips`` (desk and
+count only, never dossier numbers), ``weighting.change``
 (dashboard), ``questionnaire.loaded``, ``questionnaire.replaced``,
 ``questionnaire.rejected``, ``agency.create``, ``desk.create``, ``desk.rename``,
 ``desk.deactivate``, ``desk.activate``, ``campaign.create``, ``campaign.edit``,

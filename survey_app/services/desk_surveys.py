@@ -96,7 +96,7 @@ def desk_survey(public_id: str, today: dt.date) -> DeskSurvey:
 
 
 def dossier_survey(token: str, today: dt.date) -> tuple[DeskSurvey, dossier_codes.DossierClaim]:
-    """Where a signed dossier link lands, and what the code says (the dossier to spend).
+    """Where a dossier code or link lands, and what the code says (the dossier to spend).
 
     Raises SurveyUnavailable with reason 'code_invalid', 'code_expired', 'unknown_desk',
     'inactive_desk' or 'no_campaign'. Whether the dossier was already answered is not

@@ -1,11 +1,14 @@
-"""Single-use dossier codes (mã hồ sơ): a signed survey link printed on a receipt.
+"""Single-use dossier codes (mã đánh giá theo hồ sơ): a short code and its link on a slip.
 
-The one-stop software (phần mềm một cửa) asks for a code when it hands a citizen the
-receipt of a dossier (phiếu hẹn trả kết quả). The code is a signed, timestamped token
-naming the desk (its id) and the dossier by a keyed hash of its number, never the number:
-whoever holds the code or reads the database learns nothing about the dossier without
-``DOSSIER_CODE_KEY``, an instance secret. It needs no database row, so issuing it costs
-nothing, and forging it is impossible without that key.
+Staff, or the one-stop software (phần mềm một cửa) through its API, ask for a code when a
+citizen receives the receipt of a dossier (phiếu hẹn trả kết quả). A code is ten random
+characters (``services/short_codes.py``): typed on the landing page, or carried by the link
+``/c/<code>`` that the slip's QR holds. It says nothing about the dossier, its desk or its
+date: all that is in the ``dossier_codes`` row it names, and the row holds keyed hashes
+only (of the code and of the dossier number, under ``DOSSIER_CODE_KEY``, an instance
+secret), with the desk and the expiry. Random codes stored server-side rather than an
+encrypted token, because a person must be able to type the code: a token that carries its
+own content is far too long for that.
 
 A dossier is answered once, whichever of its codes is used (a reprinted receipt gets a new
 code for the same dossier): the submission stores ``DossierClaim.code``, a keyed hash of
@@ -13,12 +16,13 @@ the dossier, in the UNIQUE column ``submissions.dossier_code`` (see
 services/submissions.py), in the same statement as the answers, so two phones racing with
 one receipt store one submission.
 
-Codes issued before these keyed codes (itsdangerous JSON signed with ``SECRET_KEY``, the
-dossier number readable inside) stay answerable until they expire: they are spent under
-the keyed hash of their dossier like new ones, and a code of that kind spent before is
-recognised by the keyed form of what was stored then (``legacy_code``; migration 0006
-keyed the stored values). Once ``DOSSIER_CODE_MAX_AGE_DAYS`` have passed since that
-change, no such code verifies any more and the legacy path can go.
+Codes printed before the short codes stay answerable until they expire: signed tokens
+(``payload.timestamp.signature``) naming the desk and the dossier's keyed hash
+(``SALT``), and before them itsdangerous JSON signed with ``SECRET_KEY`` with the dossier
+number readable inside (``LEGACY_SALT``; migration 0006 keyed what they stored, see
+``legacy_code``). Both spend the same keyed dossier hash as the short codes. No code of
+either kind is issued any more; once ``DOSSIER_CODE_MAX_AGE_DAYS`` have passed since the
+short codes replaced them, none verifies and both paths can go.
 """
 
 from __future__ import annotations
@@ -30,26 +34,34 @@ import hashlib
 import hmac
 import json
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import select
 
+from survey_app import localtime
+from survey_app.caching import Cache, app_cache
+from survey_app.connections import retry_read
 from survey_app.extensions import db
-from survey_app.models import Desk
+from survey_app.models import Desk, DossierCode, utcnow
+from survey_app.services import short_codes
 from survey_app.services.errors import ServiceError
 from survey_app.settings import settings
 
+# The signed codes printed before the short codes (verified until they expire, no longer issued).
 SALT = "dossier-code-v2"
 # Dossier references are free text in provincial one-stop systems
 # (e.g. "000.00.23.H23-250101-0001"); 64 characters covers the known formats.
 MAX_DOSSIER_REF = 64
-# The dossier's keyed hash in a code: 128 bits tell dossiers apart and keep the QR small.
+# The dossier's keyed hash (128 bits), from which the value a submission stores is derived.
 DOSSIER_ID_BYTES = 16
-# A code's payload: the desk id (4 bytes, big-endian) and the dossier's keyed hash.
+# A signed code's payload: the desk id (4 bytes, big-endian) and the dossier's keyed hash.
 _PAYLOAD = struct.Struct(f">I{DOSSIER_ID_BYTES}s")
 LEGACY_SALT = "dossier-code"
+# Entries of the per-process cache of short codes looked up.
+_CLAIM_CACHE_LIMIT = 10_000
 
 
 class DossierCodeError(ServiceError):
@@ -127,30 +139,116 @@ def _signer() -> TimestampSigner:
     return TimestampSigner(settings().dossier_code_key, salt=SALT, digest_method=hashlib.sha256)
 
 
-def issue(desk_code: str, dossier_ref: str) -> str:
-    """A new signed code for a dossier received at a desk.
+def _code_hash(code: str) -> str:
+    """What the ``dossier_codes`` row of a canonical short code is found by."""
+    return hmac.new(_key("short code"), code.encode("ascii"), hashlib.sha256).hexdigest()
 
-    Raises UnknownDesk for a desk that does not exist or is inactive, and
-    IssueError for an empty or over-long dossier reference.
-    """
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A code just issued, in canonical form (``code``) and as printed (``shown``)."""
+
+    code: str
+    dossier_ref: str
+    desk_id: int
+    expires_at: dt.datetime
+
+    @property
+    def shown(self) -> str:
+        return short_codes.grouped(self.code)
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last local day on which the code answers (to the end of that day)."""
+        return localtime.to_local(self.expires_at - dt.timedelta(microseconds=1)).date()
+
+
+def check_ref(dossier_ref: str) -> str:
+    """The dossier reference as stored under its hash (stripped), or IssueError."""
     dossier_ref = dossier_ref.strip()
     if not dossier_ref:
         raise IssueError.of("dossier.ref_empty", field="dossier_ref")
     if len(dossier_ref) > MAX_DOSSIER_REF:
         raise IssueError.of("dossier.ref_too_long", field="dossier_ref", maximum=MAX_DOSSIER_REF)
+    return dossier_ref
+
+
+def issue_many(desk_code: str, dossier_refs: Sequence[str]) -> list[IssuedCode]:
+    """New codes, one per dossier in the order given, for dossiers received at a desk.
+
+    Adds the rows to the session (the caller commits). Raises UnknownDesk for a desk
+    that does not exist or is inactive, and IssueError for an empty or over-long
+    reference (before anything is added).
+    """
+    refs = [check_ref(ref) for ref in dossier_refs]
     desk = db.session.scalar(select(Desk).filter_by(code=desk_code))
     if desk is None or not desk.active:
         raise UnknownDesk.of("dossier.unknown_desk", desk=desk_code)
-    payload = base64.urlsafe_b64encode(_PAYLOAD.pack(desk.id, dossier_id(dossier_ref)))
-    return _signer().sign(payload.rstrip(b"=")).decode("ascii")
+    issued_at = utcnow()
+    # To the end of the local day, so that the date printed on the slip is exact.
+    last_day = localtime.to_local(issued_at + settings().dossier_code_max_age).date()
+    expires_at = localtime.day_start(last_day + dt.timedelta(days=1))
+    issued = []
+    for ref in refs:
+        code = _unused_code()
+        db.session.add(
+            DossierCode(
+                code_hash=_code_hash(code),
+                desk_id=desk.id,
+                dossier_hash=stored_hash(ref),
+                issued_at=issued_at,
+                expires_at=expires_at,
+            )
+        )
+        issued.append(IssuedCode(code, ref, desk.id, expires_at))
+    db.session.flush()
+    return issued
+
+
+def _unused_code() -> str:
+    """A random code no row has. With 26^9 codes a clash is next to impossible, but
+    ``code_hash`` is UNIQUE, so one would otherwise fail the whole batch."""
+    while True:
+        code = short_codes.new_code()
+        taken = db.session.scalar(
+            select(DossierCode.id).where(DossierCode.code_hash == _code_hash(code))
+        )
+        if taken is None:
+            return code
+
+
+def issued(desk: Desk, typed: str, dossier_ref: str) -> IssuedCode:
+    """A short code issued before at ``desk`` for this dossier, to print its slip again.
+
+    CodeInvalid when it is no code, or not this desk's or this dossier's; CodeExpired.
+    """
+    try:
+        code = short_codes.parse(typed)
+    except short_codes.ShortCodeError as error:
+        raise CodeInvalid.of("dossier.code_invalid") from error
+    claim, expires_at = _short_row(code)
+    dossier_ref = dossier_ref.strip()
+    if claim.desk_id != desk.id or not hmac.compare_digest(claim.code, stored_hash(dossier_ref)):
+        raise CodeInvalid.of("dossier.code_invalid")
+    if utcnow() >= expires_at:
+        raise CodeExpired.of("dossier.code_expired")
+    return IssuedCode(code, dossier_ref, desk.id, expires_at)
+
+
+def issue(desk_code: str, dossier_ref: str) -> str:
+    """A new code for one dossier received at a desk, as printed (``BKQ7M-X4T2J``)."""
+    return issue_many(desk_code, [dossier_ref])[0].shown
 
 
 def verify(token: str) -> DossierClaim:
-    """Check a code's signature and age; raise CodeInvalid or CodeExpired.
+    """Check a code (short, or a signed one printed before) and its age; raise CodeInvalid
+    or CodeExpired.
 
     Only says the code is genuine and fresh; whether its dossier was already answered is
     the UNIQUE constraint's business.
     """
+    if "." not in token:
+        return _verify_short(token)
     max_age = int(settings().dossier_code_max_age.total_seconds())
     try:
         payload, signed_at = _signer().unsign(token, max_age=max_age, return_timestamp=True)
@@ -165,6 +263,62 @@ def verify(token: str) -> DossierClaim:
     except (binascii.Error, struct.error) as error:
         raise CodeInvalid.of("dossier.code_invalid") from error
     return DossierClaim(desk_id, _spent(identifier), signed_at)
+
+
+def _verify_short(typed: str) -> DossierClaim:
+    try:
+        code = short_codes.parse(typed)
+    except short_codes.ShortCodeError as error:
+        raise CodeInvalid.of("dossier.code_invalid") from error
+    claim, expires_at = _short_row(code)
+    if utcnow() >= expires_at:
+        raise CodeExpired.of("dossier.code_expired")
+    return claim
+
+
+def _short_row(code: str) -> tuple[DossierClaim, dt.datetime]:
+    """What the row of a canonical short code says, and its expiry; CodeInvalid if none."""
+    found = _short_claims().get(code)
+    if found is not None:
+        return found
+    row = retry_read(
+        lambda: db.session.execute(
+            select(
+                DossierCode.desk_id,
+                DossierCode.dossier_hash,
+                DossierCode.issued_at,
+                DossierCode.expires_at,
+            ).where(DossierCode.code_hash == _code_hash(code))
+        ).first()
+    )
+    if row is None:
+        raise CodeInvalid.of("dossier.code_invalid")
+    issued_at = row.issued_at.replace(tzinfo=dt.UTC)
+    return _short_claims().put(
+        code, (DossierClaim(row.desk_id, row.dossier_hash, issued_at), row.expires_at)
+    )
+
+
+def find_short(typed: str) -> str:
+    """The short code a person typed, as printed, when it names a code issued (spent or
+    expired or not: its form says so); ShortCodeError or CodeInvalid otherwise."""
+    code = short_codes.parse(typed)
+    try:
+        _verify_short(code)
+    except CodeExpired:
+        pass
+    except CodeInvalid:
+        shown = short_codes.grouped(code)
+        raise CodeInvalid.of("dossier.short_unknown", field="ma", code=shown) from None
+    return short_codes.grouped(code)
+
+
+def _short_claims() -> Cache[str, tuple[DossierClaim, dt.datetime]]:
+    """Codes already looked up, so the steps of one form read their row once per process.
+    A row never changes, so keeping it is always right; the expiry is checked each time."""
+    return app_cache(
+        "dossier_claims", size=_CLAIM_CACHE_LIMIT, ttl=lambda: settings().survey_cache_seconds
+    )
 
 
 def _verify_legacy(token: str, max_age: int) -> DossierClaim:
@@ -193,6 +347,6 @@ def _verify_legacy(token: str, max_age: int) -> DossierClaim:
     )
 
 
-def survey_url(token: str) -> str:
-    """The survey link printed (as text and QR) on the receipt."""
-    return f"{settings().public_base_url}/c/{token}"
+def survey_url(code: str) -> str:
+    """The survey link a slip's QR carries, and staff see as text."""
+    return f"{settings().public_base_url}/c/{code}"

@@ -12,6 +12,8 @@ Rules kept here, whoever asks:
   public id (printed in its QR poster);
 - a campaign's desks lie in its agency's subtree; a newly added desk must be
   active; a desk with answers in the campaign stays in it;
+- a desk runs one campaign a day: campaigns of one desk never overlap
+  (``campaign_overlaps``), so its QR poster never changes questionnaire unannounced;
 - a campaign's questionnaire version never changes once it has answers, and
   its period always covers every stored answer (``submitted_at`` dates, as the
   dashboard buckets them).
@@ -34,7 +36,7 @@ from survey_app.extensions import db
 from survey_app.messages.setup import CODE_OF, NAME_OF, THINGS
 from survey_app.messages.text import AGENCY_KIND
 from survey_app.models import Agency, Campaign, Desk, QuestionnaireVersion, Submission
-from survey_app.services import audit
+from survey_app.services import audit, campaign_overlaps
 from survey_app.services.errors import Problem, ServiceError
 from survey_app.text_input import TextRefused, clean_line
 
@@ -400,7 +402,8 @@ def add_campaign(
     ends_on: dt.date,
     desk_codes: Iterable[str],
 ) -> Campaign:
-    """Run a questionnaire version at desks of an agency's subtree for a period.
+    """Run a questionnaire version at desks of an agency's subtree for a period; refused
+    when another campaign runs at one of the desks on one of its days.
 
     Audited (``campaign.create``).
     """
@@ -428,6 +431,10 @@ def add_campaign(
         problems.add("agency", "setup.agency_unknown", code=agency_code)
     codes = list(desk_codes)
     desks = _check_desks(problems, agency, codes, set())
+    if ends_on >= starts_on:
+        campaign_overlaps.lock_desks(desks)
+        pairs = campaign_overlaps.overlapping(desks, starts_on, ends_on)
+        problems.items += campaign_overlaps.overlap_problems(pairs, desks, starts_on, ends_on)
     problems.check()
     campaign = Campaign(
         code=code,
@@ -469,7 +476,8 @@ def edit_campaign(
     (``campaign.edit``) when anything did. Refused, with every reason: a
     questionnaire change once the campaign has answers; a period that would
     leave stored answers outside it (with their count); removing a desk that
-    has answers in the campaign. The campaign row is locked first (PostgreSQL),
+    has answers in the campaign; a period or desks that overlap another campaign
+    at one of its desks. The campaign row is locked first (PostgreSQL),
     so a submission being stored meanwhile is counted, not missed.
     """
     campaign = campaign_by_code(code)
@@ -549,6 +557,19 @@ def edit_campaign(
         if old_codes != new_codes:
             changes["desks"] = [old_codes, new_codes]
 
+    if ("desks" in changes or "starts_on" in changes or "ends_on" in changes) and (
+        new_end >= new_start
+    ):
+        # Only overlaps the edit makes: one that was there before (set up before campaigns
+        # were checked) does not stop shortening the period or removing a desk.
+        campaign_overlaps.lock_desks(new_desks)
+        before = campaign_overlaps.overlapping(
+            campaign.desks, campaign.starts_on, campaign.ends_on, campaign.id
+        )
+        after = campaign_overlaps.overlapping(new_desks, new_start, new_end, campaign.id)
+        problems.items += campaign_overlaps.overlap_problems(
+            after - before, new_desks, new_start, new_end
+        )
     problems.check()
     if not changes:
         return campaign, changes

@@ -5,6 +5,7 @@ The blueprint ``staff``, split into modules by feature, and two older ones:
 - ``auth``: login/logout and the access decorators other modules use
   (``role_required``; see its docstring);
 - ``views``: home, desk and campaign pages, dossier code form;
+- ``slips``: slips of dossier codes as a PDF (a day's list, or one slip again);
 - ``admin``: user management and the audit log (administrators only);
 - ``data``: paper-survey import and raw-response export;
 - ``setup``: agencies, desks and campaigns; ``questionnaires``: the list and YAML uploads;
@@ -48,6 +49,7 @@ def init_app(app: Flask) -> None:
         questionnaires,
         reports,
         setup,
+        slips,
         views,
     )
 

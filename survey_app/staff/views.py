@@ -18,7 +18,7 @@ from survey_app import access, localtime
 from survey_app.access import DATA_ROLES, READ_ROLES, SETUP_ROLES, has_role, role_required
 from survey_app.extensions import db
 from survey_app.models import Campaign, Desk
-from survey_app.services import audit, dossier_codes, organisation
+from survey_app.services import audit, campaign_overlaps, dossier_codes, organisation, slips
 from survey_app.services.errors import ServiceError
 from survey_app.services.posters import desk_url
 from survey_app.services.raw_export import response_counts
@@ -69,14 +69,14 @@ class DossierCodeForm(FlaskForm):
     )
 
 
-def _desk_page(desk: Desk, form: DossierCodeForm, issued: str | None) -> str:
+def _desk_page(desk: Desk, form: DossierCodeForm, issued: slips.Slip | None) -> str:
     today = localtime.today()
-    campaigns = [
-        (c, c.starts_on <= today <= c.ends_on) for c in organisation.campaigns_at_desk(desk)
-    ]
+    at_desk = organisation.campaigns_at_desk(desk)
+    campaigns = [(c, c.starts_on <= today <= c.ends_on) for c in at_desk]
     return render_template(
         "staff/desk.html",
         desk=desk,
+        poster=campaign_overlaps.poster_campaign(at_desk, today),
         survey_url=desk_survey_url(desk),
         form=form,
         issued=issued,
@@ -95,20 +95,21 @@ def desk(code: str) -> str:
 @checks_own_text("dossier_ref")
 @role_required(*DATA_ROLES)
 def issue_dossier_code(code: str) -> Response | str:
-    """Phát mã khảo sát theo hồ sơ: a single-use survey link for one dossier's receipt."""
+    """Phát mã khảo sát theo hồ sơ: a single-use code for one dossier's receipt, shown as
+    its slip (the link as text, so that trying it does not spend the citizen's code)."""
     desk = access.desk_or_404(code)
     form = DossierCodeForm()
     issued = None
     if form.validate_on_submit():
         try:
-            token = dossier_codes.issue(desk.code, (form.dossier_ref.data or "").strip())
+            issued = slips.issue_slips(desk.code, [form.dossier_ref.data or ""])[0]
         except ServiceError as error:
             flash_problems(error)
         else:
-            issued = dossier_codes.survey_url(token)
             # The dossier reference is the citizen's file number: log the desk only.
             audit.record("dossier_code.issue", desk.code)
             db.session.commit()
+            form.dossier_ref.data = ""  # ready for the next dossier
     else:
         for message in form.dossier_ref.errors or [DOSSIER_REF_MESSAGE]:
             flash(str(message), "error")

@@ -210,13 +210,18 @@ def test_too_many_multipart_fields_are_refused_on_every_form(
     assert _each_post(province, send) == []
 
 
-UPLOAD_ROUTES = {"staff.paper_import", "staff.questionnaire_upload", "dashboard.weighting"}
+UPLOAD_ROUTES = {
+    "staff.paper_import",
+    "staff.questionnaire_upload",
+    "dashboard.weighting",
+    "staff.desk_slips",
+}
 
 
 def test_file_parts_are_refused_before_their_content_outside_the_upload_pages(
     province: tuple[Flask, dict[str, str]],
 ) -> None:
-    """One file part anywhere but the three upload pages; a second one on those."""
+    """One file part anywhere but the four upload pages; a second one on those."""
     app, _ = province
     read_too_far: list[str] = []
 

@@ -65,7 +65,7 @@ def _watched(browser, problems: list[str], **options):  # type: ignore[no-untype
         "console",
         lambda message: (
             problems.append(f"console: {message.text} ({message.location['url']})")
-            if message.type == "error" and not message.location["url"].endswith("/favicon.ico")
+            if message.type == "error"  # the site icon too: it is served now
             else None
         ),
     )

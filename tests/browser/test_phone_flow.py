@@ -217,6 +217,7 @@ def test_citizen_answers_through_a_dossier_code_once(
 ) -> None:
     with live_server.app.app_context():
         token = dossier_codes.issue(DESK, "000.00.23.H23-251123-0001")
+        db.session.commit()
         url = dossier_codes.survey_url(token)
         code = dossier_codes.verify(token).code
         receipt_qr = posters.qr_svg(url)
