@@ -1,16 +1,16 @@
 """Remediation plans (kế hoạch khắc phục): a campaign's plan per agency scope, one row per
 weak criterion with its starting index, target, tasks, lead unit, deadline and status.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ Codes printed before stay answerable until they expire without any row (they are
 so this adds a table and moves no data; the downgrade drops it, and the short codes issued
 in between stop working.
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03
 """
@@ -19,7 +19,7 @@ Create Date: 2026-12-03
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
