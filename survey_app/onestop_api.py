@@ -68,15 +68,36 @@ def _signature_problem(secret: str) -> str | None:
     return None
 
 
-@bp.post("/dossier-codes")
-def issue_dossier_code() -> ResponseReturnValue:
-    """Issue a survey code for a dossier: {"desk": code, "dossier": ref} -> code, url, QR."""
+def _unauthorised() -> ResponseReturnValue | None:
+    """The refusal of a request not signed with ``ONESTOP_API_SECRET``; None when it is."""
     secret = settings().onestop_api_secret
     if not secret:
         return _error(503, "dossier code API is not configured: set ONESTOP_API_SECRET")
     problem = _signature_problem(secret)
-    if problem:
-        return _error(401, problem)
+    return None if problem is None else _error(401, problem)
+
+
+def _not_allowed(name: str, value: str) -> ResponseReturnValue | None:
+    """The refusal of a field holding a character text may not hold; None when it holds none.
+
+    Checked before any look-up: PostgreSQL cannot even compare a text holding a NUL.
+    """
+    refused = find_refused(value, multiline=False)
+    if refused is None:
+        return None
+    return _error(
+        400,
+        f'"{name}" holds a character that is not allowed ({refused.character}) at '
+        f"position {refused.position}",
+    )
+
+
+@bp.post("/dossier-codes")
+def issue_dossier_code() -> ResponseReturnValue:
+    """Issue a survey code for a dossier: {"desk": code, "dossier": ref} -> code, url, QR."""
+    refused = _unauthorised()
+    if refused is not None:
+        return refused
     body: Any = request.get_json(silent=True)
     if (
         not isinstance(body, dict)
@@ -85,14 +106,9 @@ def issue_dossier_code() -> ResponseReturnValue:
     ):
         return _error(400, 'body must be JSON {"desk": "<desk code>", "dossier": "<dossier ref>"}')
     for name in ("desk", "dossier"):
-        refused = find_refused(body[name], multiline=False)
+        refused = _not_allowed(name, body[name])
         if refused is not None:
-            # Before any look-up: PostgreSQL cannot even compare a text holding a NUL.
-            return _error(
-                400,
-                f'"{name}" holds a character that is not allowed ({refused.character}) at '
-                f"position {refused.position}",
-            )
+            return refused
     slip = slips.issue_slips(body["desk"], [body["dossier"]])[0]
     db.session.commit()
     return jsonify(
@@ -107,12 +123,9 @@ def issue_dossier_code() -> ResponseReturnValue:
 @bp.post("/dossier-slips")
 def issue_dossier_slips() -> ResponseReturnValue:
     """A day's slips in one PDF: {"desk": code, "dossiers": [ref, ...]} -> application/pdf."""
-    secret = settings().onestop_api_secret
-    if not secret:
-        return _error(503, "dossier code API is not configured: set ONESTOP_API_SECRET")
-    problem = _signature_problem(secret)
-    if problem:
-        return _error(401, problem)
+    refused = _unauthorised()
+    if refused is not None:
+        return refused
     body: Any = request.get_json(silent=True)
     if (
         not isinstance(body, dict)
@@ -123,9 +136,9 @@ def issue_dossier_slips() -> ResponseReturnValue:
         return _error(
             400, 'body must be JSON {"desk": "<desk code>", "dossiers": ["<dossier ref>", ...]}'
         )
-    refused = find_refused(body["desk"], multiline=False)
+    refused = _not_allowed("desk", body["desk"])
     if refused is not None:
-        return _error(400, f'"desk" holds a character that is not allowed ({refused.character})')
+        return refused
     printed = slips.issue_slips(body["desk"], slips.check_refs(body["dossiers"]))
     pdf = slips.slips_pdf(printed)
     db.session.commit()
