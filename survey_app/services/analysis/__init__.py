@@ -45,6 +45,7 @@ from survey_app.services.analysis.periods import (
     find_period,
     in_period,
     previous_period,
+    same_series,
 )
 from survey_app.services.analysis.results import (
     LEAF_LEVEL,
@@ -108,6 +109,7 @@ __all__ = [
     "option_labels",
     "overlap_groups",
     "previous_period",
+    "same_series",
     "timeline",
     "tree_from_table",
     "view_table",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from survey_app.extensions import db
 from survey_app.models import Campaign, QuestionnaireVersion
@@ -95,6 +95,21 @@ class Comparison:
         return f"{self.campaign.name} ({self.period.label.lower()})"
 
 
+def same_series(campaign: Campaign) -> Select[Campaign]:
+    """The other campaigns of the same scope (kỳ trước, kỳ sau): the same agency's
+    campaigns of the same questionnaire (any version)."""
+    return (
+        select(Campaign)
+        .join(QuestionnaireVersion, QuestionnaireVersion.id == Campaign.questionnaire_version_id)
+        .where(
+            Campaign.id != campaign.id,
+            Campaign.agency_id == campaign.agency_id,
+            QuestionnaireVersion.questionnaire_id
+            == campaign.questionnaire_version.questionnaire_id,
+        )
+    )
+
+
 def previous_period(campaign: Campaign, period: Period) -> Comparison | None:
     """The bucket before ``period`` in this campaign, else the previous campaign.
 
@@ -110,15 +125,8 @@ def previous_period(campaign: Campaign, period: Period) -> Comparison | None:
         if earlier:
             return Comparison(campaign, earlier[-1], True)
     other = db.session.scalar(
-        select(Campaign)
-        .join(QuestionnaireVersion, QuestionnaireVersion.id == Campaign.questionnaire_version_id)
-        .where(
-            Campaign.id != campaign.id,
-            Campaign.agency_id == campaign.agency_id,
-            QuestionnaireVersion.questionnaire_id
-            == campaign.questionnaire_version.questionnaire_id,
-            Campaign.ends_on < campaign.starts_on,
-        )
+        same_series(campaign)
+        .where(Campaign.ends_on < campaign.starts_on)
         .order_by(Campaign.ends_on.desc(), Campaign.id.desc())
         .limit(1)
     )

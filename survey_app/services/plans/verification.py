@@ -22,17 +22,17 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext
 from scipy import stats
-from sqlalchemy import select
 
 from scoring.compare import Difference, difference_test
 from survey_app.extensions import db
-from survey_app.models import Campaign, PlanRow, QuestionnaireVersion, RemediationPlan
+from survey_app.models import Campaign, PlanRow, RemediationPlan
 from survey_app.services.analysis import (
     AnalysisError,
     Comparison,
     NodeResult,
     Period,
     campaign_periods,
+    same_series,
     scope_view,
     subtree_codes,
     view_tree,
@@ -119,15 +119,8 @@ def _tree(
 def next_campaign(campaign: Campaign) -> Campaign | None:
     """The same agency's next campaign of the same questionnaire (any version)."""
     return db.session.scalar(
-        select(Campaign)
-        .join(QuestionnaireVersion, QuestionnaireVersion.id == Campaign.questionnaire_version_id)
-        .where(
-            Campaign.id != campaign.id,
-            Campaign.agency_id == campaign.agency_id,
-            QuestionnaireVersion.questionnaire_id
-            == campaign.questionnaire_version.questionnaire_id,
-            Campaign.starts_on > campaign.ends_on,
-        )
+        same_series(campaign)
+        .where(Campaign.starts_on > campaign.ends_on)
         .order_by(Campaign.starts_on, Campaign.id)
         .limit(1)
     )
