@@ -240,7 +240,7 @@ def test_the_cli_writes_the_pack_and_refuses_unknown_names(
         events = db.session.scalars(db.select(AuditEvent).filter_by(action="export.evidence")).all()
         assert [e.target for e in events] == ["SIPAS-2026"]
     for args, message in (
-        (["NOPE"], "Không có đợt khảo sát mã “NOPE”"),
+        (["NOPE"], "Không có đợt khảo sát mã 'NOPE'"),
         (["SIPAS-2026", "--period", "2027-Q1"], "Kỳ “2027-Q1” không có trong đợt khảo sát"),
         (["SIPAS-2026", "--agency", "XX"], "Không có cơ quan mã “XX”"),
     ):

@@ -287,7 +287,7 @@ def test_cli_writes_the_report_and_refuses_bad_codes_in_vietnamese(
         assert message in result.output
         assert not bad.exists()
     result = runner.invoke(args=["report", "NOPE", "--format", "pdf", "-o", str(bad)])
-    assert result.exit_code == 1 and "Không có đợt khảo sát mã “NOPE”" in result.output
+    assert result.exit_code == 1 and "Không có đợt khảo sát mã 'NOPE'" in result.output
 
 
 def test_report_comments_carry_no_desk_or_time(app: Flask, loaded: FlaskClient) -> None:

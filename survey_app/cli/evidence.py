@@ -34,11 +34,11 @@ def evidence_command(campaign_code: str, period: str, agency_code: str | None, o
     questionnaire, the weighting settings and margins, the PAR mapping, the app's figures,
     reproduce.R and a SHA-256 manifest; see its README.txt.
     """
-    from survey_app.services import survey_report
+    from survey_app.services import organisation, survey_report
     from survey_app.services.evidence import evidence_pack
 
     try:
-        campaign = survey_report.campaign_by_code(campaign_code)
+        campaign = organisation.campaign_by_code(campaign_code)
         view = survey_report.report_scope(campaign, period, agency_code, None)
         with force_locale("vi"):
             body = evidence_pack(view, survey_report.report_pdf(view))

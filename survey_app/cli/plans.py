@@ -6,11 +6,9 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
-from survey_app.cli.errors import ServiceGroup, fail, write_file
+from survey_app.cli.errors import ServiceGroup, write_file
 from survey_app.extensions import db
-from survey_app.models import Agency, Campaign
 
 
 @click.group("plan", cls=ServiceGroup)
@@ -36,17 +34,10 @@ def plan_export(campaign_code: str, agency_code: str | None, fmt: str, output: P
     holds the verification at the next period when it has answers. The export is audited
     (user "cli").
     """
-    from survey_app.services import plans
+    from survey_app.services import organisation, plans
 
-    campaign = db.session.scalar(select(Campaign).filter_by(code=campaign_code))
-    if campaign is None:
-        fail(f"Không có đợt khảo sát mã {campaign_code!r}.")
-    agency = campaign.agency
-    if agency_code is not None:
-        found = db.session.scalar(select(Agency).filter_by(code=agency_code))
-        if found is None:
-            fail(f"Không có cơ quan mã {agency_code!r}.")
-        agency = found
+    campaign = organisation.campaign_by_code(campaign_code)
+    agency = campaign.agency if agency_code is None else organisation.agency_by_code(agency_code)
     plan = plans.plan_or_missing(campaign, agency)
     body = plans.plan_docx(plan) if fmt == "docx" else plans.plan_xlsx(plan)
     write_file(output, body)

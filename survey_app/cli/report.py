@@ -37,10 +37,10 @@ from survey_app.services.errors import ServiceError
 def report_command(campaign: str, period: str, agency: str | None, fmt: str, output: Path) -> None:
     """Write the survey report of CAMPAIGN for a period and an agency scope (default: the
     whole campaign, every agency) to a DOCX or PDF file."""
-    from survey_app.services import survey_report
+    from survey_app.services import organisation, survey_report
 
     try:
-        found = survey_report.campaign_by_code(campaign)
+        found = organisation.campaign_by_code(campaign)
         view = survey_report.report_scope(found, period, agency, None)
         body = survey_report.render(view, fmt)
         survey_report.record_download(view, fmt)

@@ -3,7 +3,6 @@
 from flask_babel import lazy_gettext
 
 MESSAGES = {
-    "report.unknown_campaign": lazy_gettext("Không có đợt khảo sát mã “%(code)s”."),
     "report.unknown_period": lazy_gettext(
         "Kỳ “%(code)s” không có trong đợt khảo sát %(campaign)s. Các kỳ hợp lệ: %(periods)s "
         "(all: toàn đợt; năm: 2026; quý: 2026-Q2; tháng: 2026-05)."

@@ -47,13 +47,6 @@ class ReportError(NotFound):
     texts in ``survey_app.messages.report``); 404 as the dashboard answers."""
 
 
-def campaign_by_code(code: str) -> Campaign:
-    campaign = db.session.scalar(select(Campaign).filter_by(code=code))
-    if campaign is None:
-        raise ReportError.of("report.unknown_campaign", code=code)
-    return campaign
-
-
 def period_of(campaign: Campaign, code: str | None) -> Period:
     """The campaign's period with this code (``all`` when none); an unknown code is refused
     with the list of the valid ones."""
