@@ -176,6 +176,9 @@ _LOCAL_TIMES = st.builds(
 def new_year(app: Flask) -> Flask:
     province(app, 0)
     with app.app_context():
+        # A desk runs one campaign a day: the new year's campaign has desks of its own.
+        organisation.add_desk("STP-TET", "Quầy Tết Sở Tư pháp", "HT-STP")
+        organisation.add_desk("TS-TET", "Quầy Tết Phường Thành Sen", "HT-TS")
         organisation.add_campaign(
             "TET",
             "Qua năm mới",
@@ -184,7 +187,7 @@ def new_year(app: Flask) -> Flask:
             "2023.1",
             dt.date(2025, 12, 1),
             dt.date(2026, 2, 28),
-            ["STP-01", "TS-01"],
+            ["STP-TET", "TS-TET"],
         )
         db.session.commit()
     return app
