@@ -28,8 +28,9 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
-from docx.table import Table
 from docx.text.paragraph import Paragraph
+
+from survey_app.services.docx_tables import fixed_widths, keep_together, no_borders, repeat_header
 
 FONT = "Times New Roman"
 COLUMNS = (
@@ -71,49 +72,6 @@ def _line(
     return paragraph
 
 
-def _no_borders(table: Table) -> None:
-    borders = OxmlElement("w:tblBorders")
-    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        element = OxmlElement(f"w:{side}")
-        element.set(qn("w:val"), "nil")
-        borders.append(element)
-    table._tbl.tblPr.append(borders)
-
-
-def _fixed(table: Table, widths: tuple[float, ...]) -> None:
-    """Column widths that Word and LibreOffice both keep: the grid, every cell, a fixed
-    layout and the table's total width."""
-    table.autofit = False
-    for index, width in enumerate(widths):
-        table.columns[index].width = Cm(width)
-        for cell in table.columns[index].cells:
-            cell.width = Cm(width)
-    properties = table._tbl.tblPr
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    properties.append(layout)
-    total = properties.find(qn("w:tblW"))
-    if total is None:
-        total = OxmlElement("w:tblW")
-        properties.append(total)
-    total.set(qn("w:type"), "dxa")
-    total.set(qn("w:w"), str(int(sum(widths) * 567)))
-
-
-def _keep_together(row: Any) -> None:
-    """A table row is never split across two pages (a criterion reads whole)."""
-    split = OxmlElement("w:cantSplit")
-    split.set(qn("w:val"), "true")
-    row._tr.get_or_add_trPr().append(split)
-
-
-def _repeat_header(row: Any) -> None:
-    properties = row._tr.get_or_add_trPr()
-    header = OxmlElement("w:tblHeader")
-    header.set(qn("w:val"), "true")
-    properties.append(header)
-
-
 def build() -> DocxDocument:
     document = Document()
     normal = document.styles["Normal"]
@@ -127,10 +85,10 @@ def build() -> DocxDocument:
     section.top_margin, section.bottom_margin = Cm(2.0), Cm(1.5)
 
     header = document.add_table(rows=1, cols=2)
-    _no_borders(header)
+    no_borders(header)
     header.alignment = WD_TABLE_ALIGNMENT.CENTER
     left, right = header.rows[0].cells
-    _fixed(header, (10.0, 16.2))
+    fixed_widths(header, (Cm(10.0), Cm(16.2)))
     _line(left.paragraphs[0], "{{ parent_name }}", size=13)
     _line(left.add_paragraph(), "{{ agency_name }}", bold=True, size=13)
     _line(left.add_paragraph(), "───────", size=13)
@@ -152,10 +110,10 @@ def build() -> DocxDocument:
     table = document.add_table(rows=7, cols=len(COLUMNS))
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    _fixed(table, tuple(width for _, width in COLUMNS))
+    fixed_widths(table, [Cm(width) for _, width in COLUMNS])
     for index, (label, _) in enumerate(COLUMNS):
         _line(table.rows[0].cells[index].paragraphs[0], label, bold=True, size=12)
-    _repeat_header(table.rows[0])
+    repeat_header(table.rows[0])
     tags = {1: "{%tr for r in rows %}", 2: "{%tr if r.field %}", 4: "{%tr else %}"}
     tags |= {6: "{%tr endif %}"}
     for index, tag in tags.items():
@@ -166,12 +124,12 @@ def build() -> DocxDocument:
     _line(label.paragraphs[0], "{{r r.criterion }}", size=12, align=WD_ALIGN_PARAGRAPH.LEFT)
     for cell in (field.cells[0], label):
         cell.paragraphs[0].paragraph_format.keep_with_next = True
-    _keep_together(field)
+    keep_together(field)
     criterion = table.rows[5]
     for index, name in enumerate(CELLS):
         align = WD_ALIGN_PARAGRAPH.CENTER if name in ("tt", "time") else WD_ALIGN_PARAGRAPH.LEFT
         _line(criterion.cells[index].paragraphs[0], f"{{{{r r.{name} }}}}", size=12, align=align)
-    _keep_together(criterion)
+    keep_together(criterion)
     # The loop's closing tag, in a row of its own after the endif row.
     closing = table.add_row()
     _line(closing.cells[0].paragraphs[0], "{%tr endfor %}", size=12)

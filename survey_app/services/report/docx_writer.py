@@ -21,6 +21,7 @@ from docx.text.paragraph import Paragraph
 from survey_app.charts import fmt
 from survey_app.i18n import day
 from survey_app.services.analysis import GroupRow, NodeResult
+from survey_app.services.docx_tables import fixed_widths, keep_together, no_borders, repeat_header
 from survey_app.services.report.content import Count, CriterionRow, Report
 
 FONT = "Times New Roman"
@@ -98,17 +99,10 @@ def _para(
     return p
 
 
-def _no_borders(table: Table) -> None:
-    borders = table._tbl.tblPr.makeelement(qn("w:tblBorders"), {})
-    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        borders.append(borders.makeelement(qn(f"w:{edge}"), {qn("w:val"): "nil"}))
-    table._tbl.tblPr.append(borders)
-
-
 def _masthead(doc: DocumentType, report: Report) -> None:
     table = doc.add_table(rows=1, cols=2)
-    _no_borders(table)
-    _widths(table, (68, 97))
+    no_borders(table)
+    fixed_widths(table, (Mm(68), Mm(97)))
     left, right = table.rows[0].cells
     lines = report.issuer.header_lines
     left.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -151,14 +145,10 @@ def _grid(
         run.bold = True
         run.font.size = Pt(11)
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    # The header row repeats on every page the table runs onto.
-    tr_pr = table.rows[0]._tr.get_or_add_trPr()
-    tr_pr.append(tr_pr.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"}))
+    repeat_header(table.rows[0])
     for values in rows:
         row = table.add_row()  # type: ignore[no-untyped-call]  # python-docx: untyped
-        # A row is never split across pages.
-        tr_pr = row._tr.get_or_add_trPr()
-        tr_pr.append(tr_pr.makeelement(qn("w:cantSplit"), {qn("w:val"): "true"}))
+        keep_together(row)
         cells = row.cells
         for k, (cell, text) in enumerate(zip(cells, values, strict=True)):
             paragraph = cell.paragraphs[0]
@@ -167,22 +157,8 @@ def _grid(
             if k in numeric:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     if widths:
-        _widths(table, widths)
+        fixed_widths(table, [Mm(width) for width in widths])
     return table
-
-
-def _widths(table: Table, widths: Sequence[float]) -> None:
-    """Fixed column widths (mm) that Word and LibreOffice both keep: the grid, every cell,
-    and a fixed layout (without it, LibreOffice shares the width out equally)."""
-    table.autofit = False
-    tbl_pr = table._tbl.tblPr
-    layout = tbl_pr.makeelement(qn("w:tblLayout"), {qn("w:type"): "fixed"})
-    tbl_pr.append(layout)
-    for column, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths, strict=True):
-        column.set(qn("w:w"), str(Mm(width).twips))
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = Mm(width)
 
 
 def pct(node: NodeResult) -> str:
@@ -428,8 +404,8 @@ def write_docx(report: Report) -> bytes:
         doc.add_paragraph("Chưa có góp ý trong kỳ này.")
 
     closing = doc.add_table(rows=1, cols=2)
-    _no_borders(closing)
-    _widths(closing, (80, 85))
+    no_borders(closing)
+    fixed_widths(closing, (Mm(80), Mm(85)))
     left, right = closing.rows[0].cells
     head = left.paragraphs[0].add_run("Nơi nhận:")
     head.bold = head.italic = True
