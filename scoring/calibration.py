@@ -259,7 +259,9 @@ def calibrate(
         raise CalibrationError(
             f"calibration ({calfun}) to {parsed.text} gives {int(bad.sum())} weights that are "
             f"not positive (g = {g[c]:.4g} in cell {_cell_text(parsed, cell_values[c])}); set "
-            "bounds, e.g. bounds=(0.2, 5), or use calfun='raking'"
+            "bounds, e.g. bounds=(0.2, 5), or use calfun='raking'",
+            code="not_positive",
+            cell=_cell_text(parsed, cell_values[c]),
         )
     record = Regression(
         cells=cells,
@@ -390,13 +392,18 @@ def _table_counts(
             row = int(np.flatnonzero(unknown)[0])
             raise CalibrationError(
                 f"{factor} {plain(values.iloc[row])!r} has population {counts[row]:g} but no "
-                "respondent in the sample; merge it with a neighbouring level"
+                "respondent in the sample; merge it with a neighbouring level",
+                code="no_respondent",
+                cell=f"{factor} = {plain(values.iloc[row])}",
+                total=float(counts[row]),
             )
         absent = ~known.isin(values[counts > 0]).to_numpy()
         if absent.any():
             level = levels[factor][int(np.flatnonzero(absent)[0])]
             raise CalibrationError(
-                f"{factor} {level!r} is in the sample but has no population count"
+                f"{factor} {level!r} is in the sample but has no population count",
+                code="no_population",
+                cell=f"{factor} = {plain(level)}",
             )
     return table[factors], counts
 
@@ -411,7 +418,10 @@ def _drop_empty(
         j = int(np.flatnonzero(needed)[0])
         raise CalibrationError(
             f"model column {columns[j].name} has population total {totals[j]:g} but no "
-            "respondent in the sample; merge its cells with neighbouring ones"
+            "respondent in the sample; merge its cells with neighbouring ones",
+            code="no_respondent",
+            cell=columns[j].name,
+            total=float(totals[j]),
         )
     keep = ~empty
     return model[:, keep], [c for c, k in zip(columns, keep, strict=True) if k], totals[keep]
@@ -478,7 +488,11 @@ def _grake(
                 f"calibration ({calfun}, bounds {lo:g} to {hi:g}) to {formula.text} failed "
                 f"after {max_iter} iterations: total of {columns[j].name} is {reached:.6g}, "
                 f"population {totals[j]:.6g} (relative gap {gap[j]:.3g}); widen the bounds "
-                "or merge cells"
+                "or merge cells",
+                code="not_converged",
+                cell=columns[j].name,
+                reached=float(reached),
+                total=float(totals[j]),
             )
     g = 1.0 + f
     return g * scale if scale is not None else g

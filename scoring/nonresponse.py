@@ -106,7 +106,10 @@ def adjust_nonresponse(
         raise CalibrationError(
             f"weighting class {plain(label)!r} ({name}) has {int(sizes.loc[label])} selected "
             f"units (design weight {float(totals.loc[label]):g}) and no respondent; merge it "
-            "with a neighbouring class"
+            "with a neighbouring class",
+            code="empty_class",
+            cell=plain(label),
+            selected=int(sizes.loc[label]),
         )
     respondents = design.build(frame[answered])
     return post_stratify(respondents, columns[0] if len(columns) == 1 else columns, totals)

@@ -28,6 +28,7 @@ from survey_app.messages import (
     plans,
     questionnaires,
     report,
+    sample,
     setup,
     weighting,
 )
@@ -46,6 +47,7 @@ AREAS = (
     weighting,
     analysis,
     report,
+    sample,
     evidence,
     plans,
 )
