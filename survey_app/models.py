@@ -171,6 +171,8 @@ class DossierCode(Model):
     dossier_hash: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # The dossier's probability of selection, for a code issued to a sampled dossier.
+    inclusion_probability: Mapped[float | None]
 
 
 class Submission(Model):
@@ -350,3 +352,140 @@ class PlanRow(Model):
 
     plan: Mapped[RemediationPlan] = relationship(back_populates="rows")
     lead_agency: Mapped[Agency] = relationship()
+
+
+SAMPLING_METHODS = ("poisson", "systematic")
+FRAME_ATTRIBUTES = ("agency", "desk", "procedure_field", "channel")
+CHANNELS = ("online", "desk")
+# Final dispositions of a selected dossier that the data cannot tell (scoring/response_rates.py);
+# null: delivered or pending, and answered when a submission spends its dossier hash.
+SAMPLE_DISPOSITIONS = ("not_delivered", "ineligible", "unknown")
+
+
+class SamplingDesign(Model):
+    """Thiết kế chọn mẫu: how a campaign selects returned dossiers to invite.
+
+    ``strata`` are frame attributes (FRAME_ATTRIBUTES); ``probabilities`` maps a stratum's
+    label (services/sampling.py ``stratum_label``) to its inclusion probability, and
+    ``default_probability`` serves strata not listed. ``calibration`` is
+    ``{"formula": "~agency + procedure_field", "calfun": "linear" | "raking", "bounds":
+    [lo, hi] | null}`` or null; ``trim`` bounds the final weights relative to their mean.
+    """
+
+    __tablename__ = "sampling_designs"
+    __table_args__ = (
+        CheckConstraint("method IN ('poisson', 'systematic')", name="method_known"),
+        CheckConstraint(
+            "default_probability > 0 AND default_probability <= 1", name="probability_range"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), unique=True
+    )
+    strata: Mapped[list[str]] = mapped_column(JSON, default=list)
+    probabilities: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    default_probability: Mapped[float]
+    method: Mapped[str] = mapped_column(String(16))
+    seed: Mapped[str] = mapped_column(String(64))
+    nonresponse_classes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    calibration: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    trim: Mapped[list[float] | None] = mapped_column(JSON)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+
+
+class FrameCell(Model):
+    """Khung mẫu: how many dossiers a desk returned in a campaign, per procedure field,
+    channel and timeliness, and how many of them were selected. Calibration totals come
+    from these counts (the agency through the desk)."""
+
+    __tablename__ = "sampling_frame_cells"
+    __table_args__ = (
+        UniqueConstraint(
+            "campaign_id", "desk_id", "procedure_field", "channel", "on_time", name="frame_cell"
+        ),
+        CheckConstraint("channel IN ('online', 'desk')", name="channel_known"),
+        CheckConstraint("selected >= 0 AND selected <= returned", name="selected_of_returned"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id"), index=True)
+    procedure_field: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(8))
+    on_time: Mapped[bool]
+    returned: Mapped[int] = mapped_column(default=0)
+    selected: Mapped[int] = mapped_column(default=0)
+
+    desk: Mapped[Desk] = relationship()
+
+
+class SampledDossier(Model):
+    """Hồ sơ được chọn: a returned dossier selected (invited) for the survey, with its
+    stratum and inclusion probability. It answered when a submission's ``dossier_code``
+    equals its ``dossier_hash``."""
+
+    __tablename__ = "sampled_dossiers"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "dossier_hash", name="campaign_dossier"),
+        CheckConstraint("channel IN ('online', 'desk')", name="channel_known"),
+        CheckConstraint("probability > 0 AND probability <= 1", name="probability_range"),
+        CheckConstraint(
+            "disposition IN ('not_delivered', 'ineligible', 'unknown')",
+            name="disposition_known",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    dossier_hash: Mapped[str] = mapped_column(String(64))
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id"), index=True)
+    procedure_field: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(8))
+    on_time: Mapped[bool]
+    stratum: Mapped[str] = mapped_column(String(255))
+    probability: Mapped[float]
+    returned_on: Mapped[dt.date] = mapped_column(Date)
+    dossier_code_id: Mapped[int | None] = mapped_column(ForeignKey("dossier_codes.id"))
+    disposition: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    desk: Mapped[Desk] = relationship()
+
+
+class DossierEvent(Model):
+    """A dossier received or returned, as the one-stop software reported it.
+
+    ``event_key`` (a keyed hash of the dossier number and the kind) makes a retried event
+    store nothing new; the dossier number itself is kept only as ``dossier_hash``.
+    """
+
+    __tablename__ = "dossier_events"
+    __table_args__ = (
+        CheckConstraint("kind IN ('received', 'returned')", name="kind_known"),
+        CheckConstraint("channel IN ('online', 'desk')", name="channel_known"),
+        CheckConstraint(
+            "(kind = 'returned') = (returned_on IS NOT NULL AND on_time IS NOT NULL)",
+            name="returned_fields",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # The running campaign whose frame a returned event counted in (null: none ran there).
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    dossier_hash: Mapped[str] = mapped_column(String(64), index=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id"), index=True)
+    procedure_field: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(8))
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    returned_on: Mapped[dt.date | None] = mapped_column(Date)
+    on_time: Mapped[bool | None]
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
