@@ -48,7 +48,7 @@ RAKING = {
         "calfun": "raking",
         "bounds": [0.5, 2],
     },
-    "trim": [0.3, 2.5],
+    "trim": [0.2, 2.0],
 }
 LINEAR = {
     "strata": ["agency", "procedure_field"],
@@ -139,7 +139,7 @@ def fill(target: Campaign, design: dict[str, Any], walk_in: int) -> None:
                 "procedure_field": record["field"],
                 "channel": record["channel"],
                 "on_time": not record["late"],
-                "stratum": stratum_label(values, ["agency", "procedure_field"]),
+                "stratum": stratum_label(["agency", "procedure_field"], values),
                 "probability": float(record["pi"]),
                 "returned_on": dt.date(2026, 3, 2),
                 "dossier_code_id": None,

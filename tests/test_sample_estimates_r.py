@@ -69,11 +69,11 @@ def test_the_tables_r_read_are_the_tables_the_app_sees(app: Flask) -> None:
         pd.testing.assert_frame_equal(as_read(dossiers), committed("dossiers"))
         pd.testing.assert_frame_equal(as_read(frame), committed("frame"))
         # Respondents answered through their codes; walk-in answers stay out of the sample.
-        assert int(dossiers["responded"].sum()) == 583
+        assert int(dossiers["responded"].sum()) == 655
         assert len(sample.walk_in) == 300
         counts = dossiers["disposition"].value_counts().to_dict()
-        assert counts["complete"] == 583
-        assert counts["ineligible"] == counts["unknown"] == counts["not_delivered"] == 51
+        assert counts["complete"] == 655
+        assert counts["ineligible"] == counts["unknown"] == counts["not_delivered"] == 44
 
 
 @pytest.mark.parametrize("name", DESIGNS)

@@ -39,7 +39,7 @@ def frame_strata(frame: pd.DataFrame, strata: tuple[str, ...]) -> pd.DataFrame:
     """Returned dossiers of the frame per agency and design stratum: ``agency, stratum, N``."""
     if frame.empty:
         return pd.DataFrame({"agency": [], "stratum": [], "N": []})
-    labels = [stratum_label(row, strata) for row in frame[list(strata)].to_dict("records")]
+    labels = [stratum_label(strata, row) for row in frame[list(strata)].to_dict("records")]
     counts = (
         frame.assign(stratum=labels)
         .groupby(["agency", "stratum"], sort=True)["returned"]

@@ -201,8 +201,8 @@ def load(campaign: Campaign) -> Sample:
         items,
     )
     walk_in = responses[~responses["submission_id"].isin(ids["submission_id"])]
-    agencies = dict(db.session.execute(select(Agency.code, Agency.name)).tuples().all())
-    desks = dict(db.session.execute(select(Desk.code, Desk.name)).tuples().all())
+    agencies = {code: name for code, name in db.session.execute(select(Agency.code, Agency.name))}
+    desks = {code: name for code, name in db.session.execute(select(Desk.code, Desk.name))}
     return Sample(
         campaign=campaign,
         design=design,

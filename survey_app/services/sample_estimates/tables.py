@@ -148,16 +148,17 @@ def dossier_table(
     return out
 
 
-def stratum_label(values: Mapping[str, object], strata: Sequence[str]) -> str:
+def stratum_label(strata: Sequence[str], values: Mapping[str, object]) -> str:
     """A stratum's label from a dossier's attribute values (``HT-STP | Hộ tịch``)."""
-    return _SEPARATOR.join(str(values[a]) for a in strata) if strata else ONE_CLASS
+    ordered = [a for a in ATTRIBUTES if a in strata]
+    return _SEPARATOR.join(str(values[a]) for a in ordered) if ordered else "all"
 
 
 def stratum_sizes(frame: pd.DataFrame, strata: Sequence[str]) -> dict[str, float]:
     """Returned dossiers of every stratum in the frame."""
     if frame.empty:
         return {}
-    labels = [stratum_label(row, strata) for row in frame[list(strata)].to_dict("records")]
+    labels = [stratum_label(strata, row) for row in frame[list(strata)].to_dict("records")]
     sizes = frame["returned"].groupby(pd.Series(labels, index=frame.index)).sum()
     return {str(k): float(v) for k, v in sizes.items()}
 
