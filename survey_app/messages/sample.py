@@ -57,6 +57,10 @@ MESSAGES = {
     "sample.bad_rate": lazy_gettext(
         "Tỷ lệ trả lời dự kiến phải là một số từ 1 đến 100 (phần trăm), không phải “%(value)s”."
     ),
+    "sample.no_previous": lazy_gettext(
+        "Chưa có đợt khảo sát kỳ trước cùng cơ quan và bộ câu hỏi: các cơ quan được lập kế "
+        "hoạch với chỉ số 50%% và hệ số thiết kế 1 (thận trọng nhất)."
+    ),
     "sample.bad_source": lazy_gettext("Nguồn ước lượng “%(value)s” không hợp lệ."),
     "sample.unknown_agency": lazy_gettext(
         "Không có cơ quan mã “%(code)s” trong phạm vi bạn được xem."

@@ -9,7 +9,8 @@ sample's design (the agency subtree), never a design built on fewer dossiers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -27,19 +28,24 @@ from survey_app.models import (
     FrameCell,
     SampledDossier,
     SamplingDesign,
+    StaffUser,
     Submission,
 )
 from survey_app.services.analysis import (
     AnalysisError,
     NodeResult,
     build_design,
+    campaign_periods,
     choice_columns,
     data_version,
     frames,
+    previous_period,
+    scope_view,
     tree_from_table,
+    view_table,
 )
 from survey_app.services.analysis.cache import campaign_lock, memo
-from survey_app.services.errors import NotFound
+from survey_app.services.errors import NotFound, Problem
 from survey_app.services.questionnaires import definition
 from survey_app.services.sample_estimates import planning
 from survey_app.services.sample_estimates.estimates import (
@@ -505,3 +511,124 @@ def _number(value: object) -> float:
 def _count(value: object) -> int:
     number = _number(value)
     return int(number) if np.isfinite(number) else 0
+
+
+# ------------------------------------------------------------------ planner
+
+PLAN_SOURCES = ("sample", "walk_in", "previous")
+
+
+@dataclass
+class Plan:
+    """The planned sample per agency and stratum, the design's new probabilities, the gauge."""
+
+    targets: planning.Targets
+    source: str
+    strata: pd.DataFrame  # scoring's plan strata: agency, stratum, N, p, deff, ...
+    domains: pd.DataFrame  # per agency: invitations, moe, reached, ...
+    probabilities: dict[str, float]  # per design stratum (every agency's plan)
+    current: dict[str, float]  # the design's probability of those strata today
+    gauge: pd.DataFrame  # per agency: estimate, n, moe, target, met, more_needed, ...
+    notes: list[Problem]  # why a source or the gauge is missing
+
+
+def _source_estimates(
+    sample: Sample, source: str, notes: list[Problem]
+) -> tuple[dict[str, tuple[float, float]], Estimates | None]:
+    """Each agency's index and design effect from the chosen source (0-1 scale)."""
+    found: Estimates | None = None
+    try:
+        found = estimates(sample, None)
+    except SampleError as error:
+        notes.extend(error.problems)
+    root = sample.questionnaire.index
+    assert root is not None
+    if source == "sample":
+        table = found.roots() if found is not None else pd.DataFrame()
+    elif source == "walk_in":
+        try:
+            design = build_design(sample.walk_in, sample.weighting)
+            walk = index_table(sample.questionnaire, design, ["agency"])
+        except (AnalysisError, SampleError) as error:
+            notes.extend(error.problems)
+            walk = pd.DataFrame(columns=["node", "level"])
+        table = walk[walk["node"] == root.code]
+    else:
+        table = _previous_roots(sample, root.code, notes)
+    out = {
+        str(r["level"]): (_number(r.get("estimate")), _number(r.get("deff")))
+        for r in table.to_dict("records")
+    }
+    return out, found
+
+
+def _previous_roots(sample: Sample, root: str, notes: list[Problem]) -> pd.DataFrame:
+    """The previous campaign of the series (its dashboard's design), per agency."""
+    whole = campaign_periods(sample.campaign)[0]
+    comparison = previous_period(sample.campaign, whole)
+    if comparison is None:
+        notes.append(Problem("sample.no_previous"))
+        return pd.DataFrame(columns=["node", "level"])
+    view = scope_view(comparison.campaign, comparison.period, None)
+    try:
+        table = view_table(view, "agency")
+    except AnalysisError as error:
+        notes.extend(error.problems)
+        return pd.DataFrame(columns=["node", "level"])
+    return table[table["node"] == root]
+
+
+def plan(
+    campaign: Campaign, codes: frozenset[str] | None, targets: planning.Targets, source: str
+) -> Plan:
+    """The sample planner of the campaign: every agency's plan, ``codes``' rows shown."""
+    if source not in PLAN_SOURCES:
+        raise SampleError.of("sample.bad_source", value=source)
+    sample = load(campaign)
+    notes: list[Problem] = []
+    by_agency, found = _source_estimates(sample, source, notes)
+    inputs = planning.plan_inputs(
+        planning.frame_strata(sample.frame, sample.settings.strata),
+        by_agency,
+        planning.observed_rates(sample.dossiers, targets.response_rate),
+        targets.response_rate,
+    )
+    made = planning.make_plan(inputs, targets)
+    overall = rate_rows(sample.dossiers, None)
+    rate = overall[0].rr1 if overall else None
+    roots = found.roots() if found is not None else pd.DataFrame()
+    gauge = planning.gauge(roots, targets, rate if rate is not None and rate > 0 else None)
+    strata, domains = made.strata, made.domains
+    probabilities = planning.design_probabilities(made)
+    if codes is not None:
+        strata = strata[strata["domain"].isin(codes)]
+        domains = domains[domains["domain"].isin(codes)]
+        if len(gauge):
+            gauge = gauge[gauge["level"].isin(codes)]
+    return Plan(
+        targets=targets,
+        source=source,
+        strata=strata.reset_index(drop=True),
+        domains=domains.reset_index(drop=True),
+        probabilities=probabilities,
+        current={
+            label: float(sample.design.probabilities.get(label, sample.design.default_probability))
+            for label in probabilities
+        },
+        gauge=gauge.reset_index(drop=True),
+        notes=notes,
+    )
+
+
+def apply_plan(campaign: Campaign, made: Plan, user: StaffUser) -> bool:
+    """Copy the plan's inclusion probabilities into the campaign's sampling design (audited
+    by the sampling service); strata the plan does not cover keep theirs. False when the
+    design already has them. The caller commits."""
+    from survey_app.services import sampling
+
+    current = sampling.current(campaign)
+    if current is None:
+        raise NoSample.of("sample.no_design", campaign=campaign.code)
+    probabilities = {**current.probabilities, **made.probabilities}
+    changed = replace(current, probabilities=MappingProxyType(probabilities))
+    return sampling.save_design(campaign, changed, user)
