@@ -45,17 +45,16 @@ def r_weights() -> pd.DataFrame:
 
 
 def committed(name: str) -> pd.DataFrame:
-    return pd.read_csv(FIXTURES / f"sample_estimates_{name}.csv", keep_default_na=False,
-                       na_values=[""])
+    return pd.read_csv(
+        FIXTURES / f"sample_estimates_{name}.csv", keep_default_na=False, na_values=[""]
+    )
 
 
 def as_read(table: pd.DataFrame) -> pd.DataFrame:
     """A table as it reads back from CSV (what R read)."""
     from io import StringIO
 
-    return pd.read_csv(
-        StringIO(table.to_csv(index=False)), keep_default_na=False, na_values=[""]
-    )
+    return pd.read_csv(StringIO(table.to_csv(index=False)), keep_default_na=False, na_values=[""])
 
 
 def test_the_tables_r_read_are_the_tables_the_app_sees(app: Flask) -> None:

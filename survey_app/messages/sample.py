@@ -59,7 +59,7 @@ MESSAGES = {
     ),
     "sample.no_previous": lazy_gettext(
         "Chưa có đợt khảo sát kỳ trước cùng cơ quan và bộ câu hỏi: các cơ quan được lập kế "
-        "hoạch với chỉ số 50%% và hệ số thiết kế 1 (thận trọng nhất)."
+        "hoạch với chỉ số 50% và hệ số thiết kế 1 (thận trọng nhất)."
     ),
     "sample.bad_source": lazy_gettext("Nguồn ước lượng “%(value)s” không hợp lệ."),
     "sample.unknown_agency": lazy_gettext(

@@ -43,6 +43,7 @@ from survey_app.services import (
     analysis,
     index_export,
     questionnaires,
+    sample_estimates,
     survey_report,
     weighting_settings,
 )
@@ -152,8 +153,12 @@ def show(code: str) -> Any:
             (period_label(data.view.period), comparison_label(data.comparison)),
         )
     timeline_chart = charts.count_bars(data.timeline, gettext("Số phiếu theo thời gian"))
+    sample_rates = None
+    if sample_estimates.has_sample(campaign):
+        sample_rates = sample_estimates.campaign_rates(campaign, data.view.agency_codes)
     return render_template(
         "staff/dashboard.html",
+        sample_rates=sample_rates,
         campaign=campaign,
         data=data,
         tree=tree,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import ROUTES, Agency, Desk
-from survey_app.services import index_export
+from survey_app.services import index_export, sample_estimates
 from survey_app.services.analysis import (
     BREAKDOWN_VARIABLES,
     Change,
@@ -36,6 +36,7 @@ from survey_app.services.analysis.results import tree_from_table
 from survey_app.services.analysis.views import changes, comparison_tree, group_rows
 from survey_app.services.raw_export import ROUTE_LABELS
 from survey_app.services.report.comments import MIN_RESPONSES, quoted_comments
+from survey_app.services.sample_estimates import RateRow, Versus
 
 # How many of the lowest criteria the "weak criteria" section names.
 WEAK_SHOWN = 5
@@ -88,6 +89,46 @@ class CriterionRow:
     criteria: list[NodeResult]
 
 
+# The walk-in against sampled finding, as the report words it (always Vietnamese).
+VERDICT_TEXTS = {
+    "higher": "Phiếu tự nguyện cao hơn mẫu, vượt quá sai số ngẫu nhiên: có thể bị thổi phồng",
+    "lower": "Phiếu tự nguyện thấp hơn mẫu, vượt quá sai số ngẫu nhiên: có thể bị kéo xuống",
+    "same": "Không khác biệt vượt quá sai số ngẫu nhiên",
+    "no_data": "Chưa đủ phiếu để so sánh",
+}
+
+
+@dataclass
+class SampleAnnex:
+    """The probability sample of dossiers: response rates and walk-in against sampled."""
+
+    overall: RateRow | None
+    agencies: list[RateRow]
+    versus: list[tuple[str, str, Versus]]  # (agency code, name, root node)
+    problem: str | None  # why the sample has no estimates
+
+    @staticmethod
+    def verdict(row: Versus) -> str:
+        return VERDICT_TEXTS[row.verdict]
+
+
+def sample_annex(view: View) -> SampleAnnex | None:
+    """The annex of a campaign with a sampling design (the whole campaign, the view's scope)."""
+    campaign = view.campaign
+    if not sample_estimates.has_sample(campaign):
+        return None
+    rates = sample_estimates.campaign_rates(campaign, view.agency_codes)
+    versus: list[tuple[str, str, Versus]] = []
+    problem = None
+    try:
+        result = sample_estimates.campaign_estimates(campaign, view.agency_codes)
+        found = sample_estimates.comparison(result, None)
+        versus, problem = found.agencies, found.problem
+    except sample_estimates.SampleError as error:
+        problem = str(error)
+    return SampleAnnex(rates.overall, rates.agencies, versus, problem)
+
+
 @dataclass
 class Report:
     view: View
@@ -112,6 +153,7 @@ class Report:
     desk_annex: list[CriterionRow]
     par: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    sample: SampleAnnex | None = None
 
     @property
     def interval_text(self) -> str:
@@ -236,4 +278,5 @@ def build(view: View) -> Report:
         agency_annex=_annex(view, "agency", agency_names) if view.n else [],
         desk_annex=_annex(view, "desk", desk_names) if view.n else [],
         par=index_export.par_table(view, agency_names) if view.n else pd.DataFrame(),
+        sample=sample_annex(view),
     )

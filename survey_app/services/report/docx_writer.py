@@ -22,7 +22,7 @@ from survey_app.charts import fmt
 from survey_app.i18n import day
 from survey_app.services.analysis import GroupRow, NodeResult
 from survey_app.services.docx_tables import fixed_widths, keep_together, no_borders, repeat_header
-from survey_app.services.report.content import Count, CriterionRow, Report
+from survey_app.services.report.content import Count, CriterionRow, Report, SampleAnnex
 
 FONT = "Times New Roman"
 WARN = " ⚠"
@@ -223,6 +223,77 @@ def _annex_heading(doc: DocumentType, text: str) -> None:
     heading = doc.add_heading(text, level=1)
     heading.paragraph_format.page_break_before = True
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+
+def _sample_annex(doc: DocumentType, sample: SampleAnnex) -> None:
+    """Annex 4: the probability sample's response rates and walk-in against sampled."""
+    _annex_heading(
+        doc, "PHỤ LỤC 4. MẪU XÁC SUẤT HỒ SƠ: TỶ LỆ TRẢ LỜI VÀ SO SÁNH VỚI PHIẾU TỰ NGUYỆN"
+    )
+    doc.add_paragraph(
+        "Hồ sơ được chọn ngẫu nhiên khi trả kết quả, với xác suất chọn biết trước; số liệu của "
+        "toàn đợt khảo sát. Tỷ lệ trả lời RR1 = phiếu trả lời / (hồ sơ được mời − hồ sơ không "
+        "thuộc diện); COOP1 = phiếu trả lời / hồ sơ đã nhận mã; CON1 = hồ sơ đã nhận mã / (hồ "
+        "sơ được mời − hồ sơ không thuộc diện) (định nghĩa chuẩn AAPOR)."
+    )
+    rows = [sample.agencies, [sample.overall] if sample.overall else []]
+    if sample.agencies:
+        _grid(
+            doc,
+            [
+                "Cơ quan",
+                "Được mời",
+                "Không thuộc diện",
+                "Đã nhận mã",
+                "Đã trả lời",
+                "RR1 (%)",
+                "COOP1 (%)",
+                "CON1 (%)",
+            ],
+            [
+                [
+                    "Tổng số" if k else r.label,
+                    str(r.invited),
+                    str(r.ineligible),
+                    str(r.delivered),
+                    str(r.answered),
+                    fmt(r.rr1 * 100, 1),
+                    fmt(r.coop1 * 100, 1),
+                    fmt(r.con1 * 100, 1),
+                ]
+                for k, part in enumerate(rows)
+                for r in part
+            ],
+            {1, 2, 3, 4, 5, 6, 7},
+            (45, 17, 19, 17, 17, 17, 17, 17),
+        )
+    else:
+        doc.add_paragraph("Chưa có hồ sơ nào được chọn vào mẫu.")
+    if sample.problem:
+        doc.add_paragraph(sample.problem)
+    elif sample.versus:
+        doc.add_paragraph(
+            "Chỉ số chung tính từ phiếu tự nguyện (quét mã QR, phiếu giấy) và từ mẫu xác suất "
+            "(trọng số thiết kế, điều chỉnh không trả lời, hiệu chỉnh theo khung mẫu); chênh "
+            "lệch = tự nguyện − mẫu, kiểm định hai phía ở mức 5%."
+        )
+        _grid(
+            doc,
+            ["Cơ quan", "Tự nguyện (%)", "Mẫu (%)", "Chênh lệch (điểm)", "p", "Kết luận"],
+            [
+                [
+                    name,
+                    fmt(v.walk_in * 100),
+                    fmt(v.sample * 100),
+                    fmt(v.difference * 100, 2, signed=True),
+                    fmt(v.p_value, 3),
+                    sample.verdict(v),
+                ]
+                for _, name, v in sample.versus
+            ],
+            {1, 2, 3, 4},
+            (40, 22, 20, 24, 15, 45),
+        )
 
 
 def write_docx(report: Report) -> bytes:
@@ -449,6 +520,8 @@ def write_docx(report: Report) -> bytes:
         doc.add_paragraph(
             "Không có bộ tiêu chí CCHC nào dùng bộ câu hỏi này, hoặc chưa có số liệu."
         )
+    if report.sample is not None:
+        _sample_annex(doc, report.sample)
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

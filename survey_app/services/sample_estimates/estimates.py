@@ -124,7 +124,9 @@ def _problem(error: ScoringError) -> SampleError:
     """A scoring refusal in the officials' words, naming the class or the cell."""
     params = dict(error.params)
     if error.code == "empty_class":
-        return SampleError.of("sample.empty_class", cell=params["cell"], selected=params["selected"])
+        return SampleError.of(
+            "sample.empty_class", cell=params["cell"], selected=params["selected"]
+        )
     if error.code == "no_respondent":
         return SampleError.of(
             "sample.cell_without_respondents", cell=params["cell"], total=params["total"]

@@ -133,7 +133,7 @@ def gauge(roots: pd.DataFrame, targets: Targets, response_rate: float | None) ->
     if roots.empty:
         return roots.assign(moe=[], target=[], met=[], n_needed=[], more_needed=[])
     try:
-        return precision_gauge(
+        out = precision_gauge(
             roots,
             targets.moe,
             level=targets.level,
@@ -141,3 +141,7 @@ def gauge(roots: pd.DataFrame, targets: Targets, response_rate: float | None) ->
         )
     except ScoringError as error:
         raise SampleError.of("sample.plan_failed", detail=str(error)) from None
+    if "invitations_needed" in out.columns:
+        # ceil(0 - 1e-9) is -0.0: no invitation needed reads 0.
+        out["invitations_needed"] = out["invitations_needed"].clip(lower=0.0) + 0.0
+    return out

@@ -83,7 +83,6 @@ def rate_rows(
     return rows
 
 
-
 def _rate(value: object) -> float:
     number = float(value)  # type: ignore[arg-type]
     return number if np.isfinite(number) else float("nan")

@@ -9,6 +9,7 @@ sample's design (the agency subtree), never a design built on fewer dossiers.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -300,7 +301,9 @@ def estimates(sample: Sample, codes: frozenset[str] | None) -> Estimates:
     if codes is not None:
         domains, scope = ["agency", SCOPE], SCOPE
         inside = design.data["agency"].isin(codes)
-        design = design.with_columns(**{SCOPE: pd.Series(1.0, index=design.data.index).where(inside)})
+        design = design.with_columns(
+            **{SCOPE: pd.Series(1.0, index=design.data.index).where(inside)}
+        )
     table = index_table(
         sample.questionnaire,
         design,
@@ -320,7 +323,11 @@ def campaign_estimates(campaign: Campaign, codes: frozenset[str] | None) -> Esti
     design = design_of(campaign)
     if design is None:
         raise NoSample.of("sample.no_design", campaign=campaign.code)
-    key = (*_version(campaign, design), "estimates", None if codes is None else tuple(sorted(codes)))
+    key = (
+        *_version(campaign, design),
+        "estimates",
+        None if codes is None else tuple(sorted(codes)),
+    )
     cache = _results()
     found = cache.get(key)
     if isinstance(found, Estimates):
@@ -428,7 +435,7 @@ def comparison(sample_estimates: Estimates, agency: str | None) -> Comparison:
     assert root is not None
     labels = _node_labels(sample.questionnaire)
 
-    def row(record: dict[str, object]) -> Versus:
+    def row(record: Mapping[Hashable, object]) -> Versus:
         n_w, n_s = _count(record.get("n_walk_in")), _count(record.get("n_sample"))
         diff, p = _number(record.get("difference")), _number(record.get("p_value"))
         code = str(record["node"])
@@ -530,6 +537,7 @@ class Plan:
     current: dict[str, float]  # the design's probability of those strata today
     gauge: pd.DataFrame  # per agency: estimate, n, moe, target, met, more_needed, ...
     notes: list[Problem]  # why a source or the gauge is missing
+    agency_names: dict[str, str] = field(default_factory=dict)
 
 
 def _source_estimates(
@@ -617,6 +625,7 @@ def plan(
         },
         gauge=gauge.reset_index(drop=True),
         notes=notes,
+        agency_names=sample.agency_names,
     )
 
 

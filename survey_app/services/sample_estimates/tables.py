@@ -17,7 +17,7 @@ exported for R, without the database:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,7 +148,7 @@ def dossier_table(
     return out
 
 
-def stratum_label(strata: Sequence[str], values: Mapping[str, object]) -> str:
+def stratum_label(strata: Sequence[str], values: Mapping[Hashable, object]) -> str:
     """A stratum's label from a dossier's attribute values (``HT-STP | Hộ tịch``)."""
     ordered = [a for a in ATTRIBUTES if a in strata]
     return _SEPARATOR.join(str(values[a]) for a in ordered) if ordered else "all"
