@@ -114,6 +114,12 @@ def set_design(target: Campaign, design: dict[str, Any]) -> SamplingDesign:
     return row
 
 
+def add_design(code: str) -> None:
+    """A sampling design for a campaign that has selected no dossier yet."""
+    target = db.session.scalars(sa.select(Campaign).filter_by(code=code)).one()
+    set_design(target, RAKING)
+
+
 def fill(target: Campaign, design: dict[str, Any], walk_in: int) -> None:
     """The sample, its answers, the frame and ``walk_in`` walk-in answers."""
     sample = pd.read_csv(FIXTURES / "sampling_sample.csv")

@@ -28,6 +28,7 @@ from survey_app.models import Campaign, StaffUser
 from survey_app.services import organisation
 from survey_app.services.questionnaires import definition
 from survey_app.services.submissions import record_submission, validate_answers
+from tests.sample_support import add_design
 from tests.staff_support import PASSWORD, csrf_token, login, seed_province
 
 ALL = ("admin", "analyst", "officer", "viewer")
@@ -87,6 +88,12 @@ ROUTES = [
         "POST",
         {"agency": "{agency}", "criteria": "II.2", "target": "80"},
     ),
+    Route("/staff/campaigns/{campaign}/sample", ALL),
+    Route("/staff/campaigns/{campaign}/sample/compare", ALL),
+    Route("/staff/campaigns/{campaign}/sample/plan", ALL),
+    Route("/staff/campaigns/{campaign}/sample/plan", ANALYSIS, "POST", {"target": "3"}),
+    Route("/staff/campaigns/{campaign}/sample/plan.csv", ALL),
+    Route("/staff/campaigns/{campaign}/sample/plan.xlsx", ALL),
     Route("/staff/campaigns/{campaign}/responses.csv", DATA),
     Route("/staff/campaigns/{campaign}/responses.xlsx", DATA),
     Route("/staff/campaigns/{campaign}/codebook.csv", DATA),
@@ -189,6 +196,7 @@ def _seed() -> None:
                 language="vi",
                 submitted_at=dt.datetime(2026, 3, 1 + n, 10),
             )
+        add_design(code)
     agencies = {"officer": "HT-STP", "viewer": "HT-STP"}
     # A cheap hash: this test is about access, the password hashing is tested elsewhere.
     fast = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")

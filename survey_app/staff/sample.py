@@ -25,7 +25,7 @@ from survey_app.access import ANALYSIS_ROLES, READ_ROLES, campaign_or_404, has_r
 from survey_app.extensions import db
 from survey_app.models import Campaign
 from survey_app.services import analysis, sample_estimates
-from survey_app.services.errors import Problem
+from survey_app.services.errors import NotFound, Problem
 from survey_app.services.sample_estimates import Plan, SampleError, Targets, apply_plan, plan
 from survey_app.services.sample_estimates.service import PLAN_SOURCES
 from survey_app.staff.dashboard import bp
@@ -42,7 +42,7 @@ def _agency(codes: frozenset[str] | None, agencies: list[str]) -> str | None:
     """The agency asked for (``?agency=``), within those shown; None for the whole scope."""
     code = request.args.get("agency") or None
     if code is not None and code not in agencies:
-        raise SampleError.of("sample.unknown_agency", code=code)
+        raise NotFound.of("sample.unknown_agency", code=code)
     return code
 
 
@@ -57,7 +57,7 @@ def sample(code: str) -> Any:
     try:
         result = sample_estimates.campaign_estimates(campaign, codes)
     except SampleError as error:
-        problem = "\n".join(p.message for p in error.problems)
+        problem = _words(error)
     if result is not None:
         agency = _agency(codes, result.agencies())
         tree = result.tree(agency)
@@ -79,7 +79,12 @@ def sample(code: str) -> Any:
 def sample_compare(code: str) -> Any:
     campaign = campaign_or_404(code)
     codes = _codes()
-    result = sample_estimates.campaign_estimates(campaign, codes)
+    try:
+        result = sample_estimates.campaign_estimates(campaign, codes)
+    except SampleError as error:
+        return render_template(
+            "staff/sample_compare.html", campaign=campaign, problem=_words(error)
+        )
     agency = _agency(codes, result.agencies())
     if agency is None and result.agencies():
         agency = result.agencies()[0]
@@ -90,7 +95,12 @@ def sample_compare(code: str) -> Any:
         result=result,
         versus=versus,
         agency=agency,
+        problem=versus.problem,
     )
+
+
+def _words(error: SampleError) -> str:
+    return "\n".join(p.message for p in error.problems)
 
 
 def _number(name: str, default: float, code: str, low: float, high: float) -> float:
@@ -131,7 +141,19 @@ def sample_plan(code: str) -> Any:
     except SampleError as error:
         errors = [p.message for p in error.problems]
         targets, source = DEFAULT_TARGETS, PLAN_SOURCES[0]
-    made = plan(campaign, _codes(), targets, source)
+    try:
+        made = plan(campaign, _codes(), targets, source)
+    except SampleError as error:
+        return render_template(
+            "staff/sample_plan.html",
+            campaign=campaign,
+            plan=None,
+            errors=[*errors, _words(error)],
+            sources=SOURCE_LABELS,
+            can_apply=False,
+            target=_percent(targets.moe),
+            rate=_percent(targets.response_rate),
+        )
     return render_template(
         "staff/sample_plan.html",
         campaign=campaign,
