@@ -28,6 +28,7 @@ from survey_app.messages import (
     plans,
     questionnaires,
     report,
+    sampling,
     setup,
     weighting,
 )
@@ -48,6 +49,7 @@ AREAS = (
     report,
     evidence,
     plans,
+    sampling,
 )
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()
