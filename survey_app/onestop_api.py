@@ -1,8 +1,13 @@
-"""Signed API for the one-stop software (phần mềm một cửa): dossier codes for receipts.
+"""Signed API for the one-stop software (phần mềm một cửa): dossier codes for receipts, and
+the dossier events a probability sample is drawn from.
 
 ``POST /api/v1/dossier-codes`` issues one code (its short code, link, QR as SVG, last
 day and the line of instruction to print with them); ``POST /api/v1/dossier-slips``
-issues codes for a list of dossiers and answers the PDF of their slips.
+issues codes for a list of dossiers and answers the PDF of their slips;
+``POST /api/v1/dossier-events`` records dossiers received and returned, and answers
+whether a returned one was selected for the survey, with its code and slip if it was
+(services/dossier_events.py). Events are idempotent: a retried one stores nothing new and
+gets the same answer.
 
 The caller signs each request with the shared secret ONESTOP_API_SECRET:
 ``X-Signature`` = hex HMAC-SHA256 over ``f"{X-Timestamp}\\n{raw body}"``. The
@@ -13,8 +18,11 @@ from CSRF because the HMAC authenticates it and no browser session is used.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
 import hmac
+import re
 import time
 from typing import Any
 
@@ -26,7 +34,8 @@ from scoring.text import find_refused
 from survey_app import localtime
 from survey_app.extensions import csrf, db
 from survey_app.messages import texts
-from survey_app.services import slips
+from survey_app.models import CHANNELS
+from survey_app.services import dossier_codes, dossier_events, sampling, slips
 from survey_app.services.errors import ServiceError
 from survey_app.settings import settings
 
@@ -147,3 +156,140 @@ def issue_dossier_slips() -> ResponseReturnValue:
     name = slips.pdf_filename(body["desk"], localtime.today())
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+EVENT_FIELDS = (
+    "kind",
+    "dossier",
+    "desk",
+    "procedure_field",
+    "channel",
+    "received_on",
+    "returned_on",
+    "on_time",
+)
+MAX_PROCEDURE_FIELD = 255
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+EVENT_SHAPE = (
+    'body must be a JSON event {"kind": "received" | "returned", "dossier": "<dossier ref>", '
+    '"desk": "<desk code>", "procedure_field": "<field>", "channel": "online" | "desk", '
+    '"received_on": "YYYY-MM-DD", "returned_on": "YYYY-MM-DD", "on_time": true | false} '
+    "or a list of them"
+)
+
+
+class EventRefused(Exception):
+    """What is wrong with an event's form, in English."""
+
+
+def _text(event: dict[str, Any], name: str, maximum: int) -> str:
+    value = event.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise EventRefused(f'"{name}" must be a non-empty string')
+    refused = find_refused(value, multiline=False)
+    if refused is not None:
+        raise EventRefused(
+            f'"{name}" holds a character that is not allowed ({refused.character}) at '
+            f"position {refused.position}"
+        )
+    value = " ".join(value.split())
+    if len(value) > maximum:
+        raise EventRefused(f'"{name}" is longer than {maximum} characters')
+    return value
+
+
+def _date(event: dict[str, Any], name: str) -> dt.date:
+    value = event.get(name)
+    try:
+        if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+            raise ValueError
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise EventRefused(f'"{name}" must be a date YYYY-MM-DD') from None
+    if day > localtime.today() + dt.timedelta(days=1):
+        raise EventRefused(f'"{name}" is in the future ({value})')
+    return day
+
+
+def _event(raw: Any) -> dossier_events.EventIn:
+    """An event of the request's JSON, checked for form; EventRefused says what is wrong."""
+    if not isinstance(raw, dict):
+        raise EventRefused("an event must be a JSON object")
+    unknown = sorted(set(raw) - set(EVENT_FIELDS))
+    if unknown:
+        raise EventRefused(
+            f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(EVENT_FIELDS)}"
+        )
+    kind = raw.get("kind")
+    if kind not in dossier_events.EVENT_KINDS:
+        raise EventRefused('"kind" must be "received" or "returned"')
+    channel = raw.get("channel")
+    if channel not in CHANNELS:
+        raise EventRefused('"channel" must be "online" or "desk"')
+    procedure_field = _text(raw, "procedure_field", MAX_PROCEDURE_FIELD)
+    if sampling.SEPARATOR.strip() in procedure_field:
+        raise EventRefused('"procedure_field" may not hold "|"')
+    event = dossier_events.EventIn(
+        kind=kind,
+        dossier_ref=_text(raw, "dossier", dossier_codes.MAX_DOSSIER_REF),
+        desk_code=_text(raw, "desk", 64),
+        procedure_field=procedure_field,
+        channel=channel,
+        received_on=_date(raw, "received_on"),
+    )
+    if kind == "received":
+        for name in ("returned_on", "on_time"):
+            if raw.get(name) is not None:
+                raise EventRefused(f'"{name}" belongs to a returned event, not a received one')
+        return event
+    returned_on = _date(raw, "returned_on")
+    if returned_on < event.received_on:
+        raise EventRefused('"returned_on" is before "received_on"')
+    on_time = raw.get("on_time")
+    if not isinstance(on_time, bool):
+        raise EventRefused('"on_time" must be true or false')
+    return dataclasses.replace(event, returned_on=returned_on, on_time=on_time)
+
+
+def _answer(answer: dossier_events.EventAnswer) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "kind": answer.kind,
+        "campaign": answer.campaign,
+        "selected": answer.selected,
+    }
+    if answer.slip is not None:
+        shown.update(
+            stratum=answer.stratum,
+            inclusion_probability=answer.probability,
+            code=answer.slip.code,
+            url=answer.slip.url,
+            qr_svg=answer.slip.qr_svg,
+            last_day=answer.slip.last_day.isoformat(),
+            instruction=slips.instruction(),
+        )
+    return shown
+
+
+@bp.post("/dossier-events")
+def record_dossier_events() -> ResponseReturnValue:
+    """Record a dossier received or returned (or a list of them); a returned one at a desk
+    of a campaign with a sampling design is selected or not, and told so."""
+    refused = _unauthorised()
+    if refused is not None:
+        return refused
+    body: Any = request.get_json(silent=True)
+    raw_events = body if isinstance(body, list) else [body]
+    if not isinstance(body, dict | list) or not raw_events:
+        return _error(400, EVENT_SHAPE)
+    if len(raw_events) > slips.MAX_BATCH:
+        return _error(400, f"at most {slips.MAX_BATCH} events in one request")
+    events = []
+    for number, raw in enumerate(raw_events):
+        try:
+            events.append(_event(raw))
+        except EventRefused as problem:
+            where = f"event {number}: " if isinstance(body, list) else ""
+            return _error(400, f"{where}{problem}")
+    answers = [_answer(dossier_events.record(event)) for event in events]
+    db.session.commit()
+    return jsonify(answers if isinstance(body, list) else answers[0]), 200

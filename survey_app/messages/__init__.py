@@ -29,6 +29,7 @@ from survey_app.messages import (
     questionnaires,
     report,
     sample,
+    sampling,
     setup,
     weighting,
 )
@@ -50,6 +51,7 @@ AREAS = (
     sample,
     evidence,
     plans,
+    sampling,
 )
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()

@@ -34,7 +34,7 @@ import hashlib
 import hmac
 import json
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -181,13 +181,9 @@ def issue_many(desk_code: str, dossier_refs: Sequence[str]) -> list[IssuedCode]:
     reference (before anything is added).
     """
     refs = [check_ref(ref) for ref in dossier_refs]
-    desk = db.session.scalar(select(Desk).filter_by(code=desk_code))
-    if desk is None or not desk.active:
-        raise UnknownDesk.of("dossier.unknown_desk", desk=desk_code)
+    desk = active_desk(desk_code)
     issued_at = utcnow()
-    # To the end of the local day, so that the date printed on the slip is exact.
-    last_day = localtime.to_local(issued_at + settings().dossier_code_max_age).date()
-    expires_at = localtime.day_start(last_day + dt.timedelta(days=1))
+    expires_at = _expiry(issued_at)
     issued = []
     for ref in refs:
         code = _unused_code()
@@ -203,6 +199,68 @@ def issue_many(desk_code: str, dossier_refs: Sequence[str]) -> list[IssuedCode]:
         issued.append(IssuedCode(code, ref, desk.id, expires_at))
     db.session.flush()
     return issued
+
+
+def active_desk(desk_code: str) -> Desk:
+    """The active desk of this code, or UnknownDesk."""
+    desk = db.session.scalar(select(Desk).filter_by(code=desk_code))
+    if desk is None or not desk.active:
+        raise UnknownDesk.of("dossier.unknown_desk", desk=desk_code)
+    return desk
+
+
+def _expiry(issued_at: dt.datetime) -> dt.datetime:
+    """When a code issued at ``issued_at`` stops answering: the end of the local day, so
+    that the date printed on the slip is exact."""
+    last_day = localtime.to_local(issued_at + settings().dossier_code_max_age).date()
+    return localtime.day_start(last_day + dt.timedelta(days=1))
+
+
+# Derivations tried for a sampled dossier's code before giving up (a clash with another
+# code is about one in 10**6 per code; ten in a row never happen).
+_SAMPLED_ATTEMPTS = 10
+
+
+def _sampled_codes(dossier_ref: str) -> Iterator[str]:
+    """The codes a sampled dossier may get, in the order tried: keyed derivations of the
+    dossier's hash, so that a retried event finds its code again (nothing stores it)."""
+    identifier = dossier_id(dossier_ref)
+    for attempt in range(_SAMPLED_ATTEMPTS):
+        message = identifier + attempt.to_bytes(4, "big")
+        yield short_codes.code_from(hmac.new(_key("sampled"), message, hashlib.sha256).digest())
+
+
+def issue_sampled(desk: Desk, dossier_ref: str, probability: float) -> tuple[IssuedCode, int]:
+    """The code of a dossier selected for the sample and its row's id, recording its
+    inclusion probability; the code issued before when there is one. Adds the row to the
+    session (the caller commits)."""
+    spent = stored_hash(dossier_ref)
+    for code in _sampled_codes(dossier_ref):
+        row = db.session.scalar(select(DossierCode).filter_by(code_hash=_code_hash(code)))
+        if row is None:
+            issued_at = utcnow()
+            row = DossierCode(
+                code_hash=_code_hash(code),
+                desk_id=desk.id,
+                dossier_hash=spent,
+                issued_at=issued_at,
+                expires_at=_expiry(issued_at),
+                inclusion_probability=probability,
+            )
+            db.session.add(row)
+            db.session.flush()
+            return IssuedCode(code, dossier_ref, desk.id, row.expires_at), row.id
+        if row.dossier_hash == spent and row.inclusion_probability is not None:
+            return IssuedCode(code, dossier_ref, row.desk_id, row.expires_at), row.id
+    raise RuntimeError("no free code for a sampled dossier")  # pragma: no cover
+
+
+def sampled_code(row: DossierCode, dossier_ref: str) -> IssuedCode:
+    """The code of a sampled dossier's row, found again from the dossier number."""
+    for code in _sampled_codes(dossier_ref):
+        if hmac.compare_digest(_code_hash(code), row.code_hash):
+            return IssuedCode(code, dossier_ref, row.desk_id, row.expires_at)
+    raise CodeInvalid.of("dossier.code_invalid")
 
 
 def _unused_code() -> str:

@@ -38,6 +38,17 @@ def new_code() -> str:
     return body + check_character(body)
 
 
+def code_from(digest: bytes) -> str:
+    """The code in canonical form that a keyed digest (32 bytes) stands for: the same
+    digest, the same code, for a code that must be found again rather than drawn anew."""
+    value = int.from_bytes(digest, "big")
+    body = []
+    for _ in range(BODY_LENGTH):
+        value, index = divmod(value, len(ALPHABET))
+        body.append(ALPHABET[index])
+    return "".join(body) + check_character("".join(body))
+
+
 def check_character(body: str) -> str:
     """The Luhn mod N check character of ``body`` (characters of ALPHABET)."""
     n = len(ALPHABET)

@@ -90,7 +90,7 @@ def issue_slips(desk_code: str, dossier_refs: Sequence[str]) -> list[Slip]:
     issued = dossier_codes.issue_many(desk_code, dossier_refs)
     desk = db.session.scalar(select(Desk).filter_by(code=desk_code))
     assert desk is not None  # issue_many found it
-    return [_slip(code, desk) for code in issued]
+    return [slip(code, desk) for code in issued]
 
 
 def slip_of(desk_code: str, code: str, dossier_ref: str) -> Slip:
@@ -99,10 +99,11 @@ def slip_of(desk_code: str, code: str, dossier_ref: str) -> Slip:
     desk = db.session.scalar(select(Desk).filter_by(code=desk_code))
     if desk is None:
         raise dossier_codes.UnknownDesk.of("dossier.unknown_desk", desk=desk_code)
-    return _slip(dossier_codes.issued(desk, code, dossier_ref), desk)
+    return slip(dossier_codes.issued(desk, code, dossier_ref), desk)
 
 
-def _slip(code: dossier_codes.IssuedCode, desk: Desk) -> Slip:
+def slip(code: dossier_codes.IssuedCode, desk: Desk) -> Slip:
+    """The slip of a code issued at ``desk``."""
     url = dossier_codes.survey_url(code.shown)
     return Slip(
         code=code.shown,
