@@ -33,7 +33,7 @@ from survey_app.models import (
     Submission,
 )
 from survey_app.services import accounts, analysis, organisation, questionnaires
-from survey_app.services.sample_estimates.tables import stratum_label
+from survey_app.services.sampling import stratum_label
 from tests.dashboard_setup import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -114,9 +114,7 @@ def test_walk_in_answers_are_compared_with_the_sample(sampled: Flask, client: Fl
         result = sample_estimates.campaign_estimates(campaign(), None)
         sample = result.sample
         walk = SurveyDesign.from_dataframe(sample.walk_in)
-        want = compare_index_trees(
-            sample.questionnaire, walk, result.weighted.design, ["agency"]
-        )
+        want = compare_index_trees(sample.questionnaire, walk, result.weighted.design, ["agency"])
         found = sample_estimates.comparison(result, "B")
     root = want[want["node"] == "SIPAS"].set_index("level")
     assert [code for code, _, _ in found.agencies] == ["A", "B", "C", "D"]
@@ -159,9 +157,7 @@ def test_the_planner_reaches_the_target_with_scorings_allocation(
     strata["deff"] = strata["agency"].map(roots["deff"])
     dossiers = pd.read_csv(FIXTURES / "sample_estimates_dossiers.csv")
     eligible = dossiers[dossiers["disposition"] != "ineligible"]
-    strata["response_rate"] = strata["stratum"].map(
-        eligible.groupby("stratum")["responded"].mean()
-    )
+    strata["response_rate"] = strata["stratum"].map(eligible.groupby("stratum")["responded"].mean())
     want = plan_sample(strata, target_moe=0.04, domain="agency", stratum="stratum")
     np.testing.assert_allclose(
         made.strata.sort_values("stratum")["probability"],

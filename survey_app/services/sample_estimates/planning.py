@@ -19,7 +19,7 @@ from scoring.errors import ScoringError
 from scoring.planner import SamplePlan, plan_sample, precision_gauge
 from scoring.response_rates import disposition_counts, response_rates
 from survey_app.services.sample_estimates.estimates import SampleError
-from survey_app.services.sample_estimates.tables import stratum_label
+from survey_app.services.sample_estimates.tables import stratum_labels
 
 # When nothing is known of an agency: the share with the largest variance, no design effect.
 UNKNOWN_SHARE = 0.5
@@ -39,9 +39,8 @@ def frame_strata(frame: pd.DataFrame, strata: tuple[str, ...]) -> pd.DataFrame:
     """Returned dossiers of the frame per agency and design stratum: ``agency, stratum, N``."""
     if frame.empty:
         return pd.DataFrame({"agency": [], "stratum": [], "N": []})
-    labels = [stratum_label(strata, row) for row in frame[list(strata)].to_dict("records")]
     counts = (
-        frame.assign(stratum=labels)
+        frame.assign(stratum=stratum_labels(frame, strata))
         .groupby(["agency", "stratum"], sort=True)["returned"]
         .sum()
         .reset_index()

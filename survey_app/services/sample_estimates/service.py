@@ -32,6 +32,7 @@ from survey_app.models import (
     StaffUser,
     Submission,
 )
+from survey_app.services import sampling
 from survey_app.services.analysis import (
     AnalysisError,
     NodeResult,
@@ -613,6 +614,8 @@ def plan(
         domains = domains[domains["domain"].isin(codes)]
         if len(gauge):
             gauge = gauge[gauge["level"].isin(codes)]
+        shown = set(strata["stratum"])
+        probabilities = {k: v for k, v in probabilities.items() if k in shown}
     return Plan(
         targets=targets,
         source=source,
@@ -633,8 +636,6 @@ def apply_plan(campaign: Campaign, made: Plan, user: StaffUser) -> bool:
     """Copy the plan's inclusion probabilities into the campaign's sampling design (audited
     by the sampling service); strata the plan does not cover keep theirs. False when the
     design already has them. The caller commits."""
-    from survey_app.services import sampling
-
     current = sampling.current(campaign)
     if current is None:
         raise NoSample.of("sample.no_design", campaign=campaign.code)

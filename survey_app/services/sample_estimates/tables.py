@@ -17,14 +17,17 @@ exported for R, without the database:
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from survey_app.models import FRAME_ATTRIBUTES
+from survey_app.services.sampling import stratum_label
+
 # A dossier's frame attributes: what strata, classes and calibration formulas may name.
-ATTRIBUTES = ("agency", "desk", "procedure_field", "channel")
+ATTRIBUTES = FRAME_ATTRIBUTES
 DOSSIER_COLUMNS = (
     "desk",
     "agency",
@@ -41,7 +44,6 @@ DOSSIER_COLUMNS = (
 FRAME_COLUMNS = ("desk", "agency", "procedure_field", "channel", "on_time", "returned", "selected")
 # The one nonresponse class of a design that names no class attribute.
 ONE_CLASS = "*"
-# Label of a stratum whose value of an attribute is missing.
 _SEPARATOR = " | "
 
 
@@ -148,17 +150,19 @@ def dossier_table(
     return out
 
 
-def stratum_label(strata: Sequence[str], values: Mapping[Hashable, object]) -> str:
-    """A stratum's label from a dossier's attribute values (``HT-STP | Hộ tịch``)."""
-    ordered = [a for a in ATTRIBUTES if a in strata]
-    return _SEPARATOR.join(str(values[a]) for a in ordered) if ordered else "all"
+def stratum_labels(frame: pd.DataFrame, strata: Sequence[str]) -> list[str]:
+    """The stratum of every frame cell, labelled as the selection labels it."""
+    return [
+        stratum_label(strata, {a: str(row[a]) for a in strata})
+        for row in frame[list(strata)].to_dict("records")
+    ]
 
 
 def stratum_sizes(frame: pd.DataFrame, strata: Sequence[str]) -> dict[str, float]:
     """Returned dossiers of every stratum in the frame."""
     if frame.empty:
         return {}
-    labels = [stratum_label(strata, row) for row in frame[list(strata)].to_dict("records")]
+    labels = stratum_labels(frame, strata)
     sizes = frame["returned"].groupby(pd.Series(labels, index=frame.index)).sum()
     return {str(k): float(v) for k, v in sizes.items()}
 
