@@ -27,6 +27,7 @@ from survey_app.services.sample_estimates import planning
 from survey_app.services.sample_estimates.estimates import verdict
 from survey_app.services.sample_estimates.rates import rate_rows
 from tests.dashboard_setup import login
+from tests.english_support import data_values, vietnamese_left, visible_text
 from tests.sample_support import CAMPAIGN, campaign, province
 from tests.staff_support import csrf_token
 
@@ -276,3 +277,16 @@ def test_the_report_has_the_sample_annex(sampled: Flask, client: FlaskClient) ->
     assert ["Sở A", "290", "12", "254", "166", "59,7", "65,4", "91,4"] in cells
     verdicts = [row for row in cells if row and row[-1].startswith("Phiếu tự nguyện cao hơn")]
     assert len(verdicts) == 4
+
+
+@pytest.mark.parametrize(
+    "path", ["/sample", "/sample?agency=B", "/sample/compare?agency=C", "/sample/plan?target=4"]
+)
+def test_the_sample_pages_read_english(sampled: Flask, client: FlaskClient, path: str) -> None:
+    login(client, "admin")
+    token = csrf_token(client, "/staff/")
+    assert client.post("/staff/language/en", data={"csrf_token": token}).status_code == 302
+    page = client.get(f"{BASE}{path}").get_data(as_text=True)
+    with sampled.app_context():
+        left = vietnamese_left(visible_text(page), data_values())
+    assert left == [], f"{path} still reads Vietnamese"
