@@ -314,7 +314,8 @@ def test_the_design_page_reads_english(seeded: Flask, client: FlaskClient) -> No
     refused = _post(
         client,
         {
-            "table_strata": "channel,procedure_field",
+            "strata": ["procedure_field", "channel"],
+            "table_strata": "procedure_field,channel",
             "default_probability": "x",
             "method": "poisson",
             "seed": "s",

@@ -27,7 +27,7 @@ from survey_app.staff import bp
 from survey_app.staff.problems import Errors, field_errors
 
 ATTRIBUTE_LABELS = {
-    "agency": lazy_gettext("Cơ quan"),
+    "agency": lazy_gettext("Cơ quan của quầy"),
     "desk": lazy_gettext("Quầy"),
     "procedure_field": lazy_gettext("Lĩnh vực thủ tục"),
     "channel": lazy_gettext("Kênh nộp"),
