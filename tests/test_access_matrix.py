@@ -73,6 +73,13 @@ ROUTES = [
     Route("/staff/campaigns/{campaign}/criteria/II.2", ALL),
     Route("/staff/campaigns/{campaign}/weighting", ANALYSIS),
     Route("/staff/campaigns/{campaign}/weighting", ANALYSIS, "POST"),
+    Route("/staff/campaigns/{campaign}/sampling", ANALYSIS),
+    Route(
+        "/staff/campaigns/{campaign}/sampling",
+        ANALYSIS,
+        "POST",
+        {"method": "poisson", "seed": "s", "default_probability": "0.1", "action": "save"},
+    ),
     Route("/staff/campaigns/{campaign}/indices.csv", ALL),
     Route("/staff/campaigns/{campaign}/indices.xlsx", ALL),
     Route("/api/v1/campaigns/{campaign}/indices", ALL, anonymous=401),

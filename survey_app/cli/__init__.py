@@ -13,6 +13,7 @@ One module per command group, each on the same service functions as the pages:
 - ``report``: ``report`` (the survey report as DOCX or PDF).
 - ``evidence``: ``evidence`` (a campaign's evidence pack).
 - ``plans``: ``plan`` (remediation plans as DOCX / XLSX).
+- ``sampling``: ``sampling`` (a campaign's sampling design of dossiers, as YAML).
 
 A command that refuses calls :func:`survey_app.cli.errors.fail`, and a group that calls
 services is a :class:`survey_app.cli.errors.ServiceGroup`, whose commands end the same way
@@ -35,6 +36,7 @@ from survey_app.cli import (
     plans,
     questionnaire,
     report,
+    sampling,
     users,
 )
 
@@ -52,6 +54,7 @@ GROUPS = (
     report.report_command,
     evidence.evidence_command,
     plans.plan_group,
+    sampling.sampling_group,
 )
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import yaml
 from sqlalchemy import func, select
 
 from scoring.text import find_refused
@@ -263,8 +264,11 @@ def check_design(data: Mapping[str, Any]) -> Design:
     unknown = sorted(set(data) - set(DESIGN_FIELDS))
     if unknown:
         problems.add("", "sampling.field_unknown", names=", ".join(unknown))
+    before = len(problems.found)
     strata = _attributes(problems, "strata", data.get("strata"), FRAME_ATTRIBUTES)
-    probabilities = _probabilities(problems, data.get("probabilities"), strata)
+    probabilities: dict[str, float] = {}
+    if len(problems.found) == before:  # labels are checked against valid strata only
+        probabilities = _probabilities(problems, data.get("probabilities"), strata)
     default = _number(data.get("default_probability"))
     if default is None or not 0 < default <= 1:
         problems.add(
@@ -401,3 +405,63 @@ def frame(campaign: Campaign, strata: Sequence[str], design: Design | None) -> l
         )
         for label, counts in sorted(totals.items())
     ]
+
+
+# --------------------------------------------------------------------------- forms and files
+
+PROBABILITY_PREFIX = "p:"
+
+
+def _pair(low: str, high: str) -> list[str] | None:
+    """Two bounds typed in a form, or None when both are empty."""
+    low, high = low.strip(), high.strip()
+    return None if not low and not high else [low, high]
+
+
+def form_data(form: Mapping[str, str], lists: Mapping[str, list[str]]) -> dict[str, Any]:
+    """The design's fields as the staff page posts them (``lists``: the checkbox groups),
+    for :func:`check_design`. An empty probability leaves its stratum at the default; an
+    empty calibration formula means no calibration."""
+    formula = form.get("calibration_formula", "").strip()
+    calibration = None
+    if formula:
+        calibration = {
+            "formula": formula,
+            "calfun": form.get("calibration_calfun", ""),
+            "bounds": _pair(form.get("bounds_low", ""), form.get("bounds_high", "")),
+        }
+    return {
+        "strata": lists.get("strata", []),
+        "probabilities": {
+            name.removeprefix(PROBABILITY_PREFIX): value
+            for name, value in form.items()
+            if name.startswith(PROBABILITY_PREFIX) and value.strip()
+        },
+        "default_probability": form.get("default_probability", ""),
+        "method": form.get("method", ""),
+        "seed": form.get("seed", ""),
+        "nonresponse_classes": lists.get("nonresponse_classes", []),
+        "calibration": calibration,
+        "trim": _pair(form.get("trim_low", ""), form.get("trim_high", "")),
+    }
+
+
+def read_yaml(text: str, campaign: Campaign) -> Design:
+    """The design a YAML file describes (the fields of DESIGN_FIELDS); without ``seed``,
+    the campaign's current seed, or a new one."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise SamplingError.of("sampling.file_unreadable", detail=str(error)) from None
+    if not isinstance(data, dict):
+        raise SamplingError.of("sampling.file_unreadable", detail="not a mapping of fields")
+    if data.get("seed") is None:
+        existing = current(campaign)
+        data["seed"] = new_seed() if existing is None else existing.seed
+    if isinstance(data.get("seed"), int):
+        data["seed"] = str(data["seed"])
+    return check_design(data)
+
+
+def to_yaml(design: Design) -> str:
+    return yaml.safe_dump(design.to_json(), allow_unicode=True, sort_keys=False)

@@ -10,6 +10,7 @@ The blueprint ``staff``, split into modules by feature, and two older ones:
 - ``data``: paper-survey import and raw-response export;
 - ``setup``: agencies, desks and campaigns; ``questionnaires``: the list and YAML uploads;
 - ``plans``: remediation plans (editor, verification, DOCX / XLSX);
+- ``sampling``: a campaign's sampling design of dossiers and its frame;
 - ``language``: the switch between the Vietnamese and English interface;
 - ``problems``: how the pages show a service's refusal;
 - ``posters``: a desk's QR poster (blueprint ``posters``, endpoint names kept);
@@ -50,6 +51,7 @@ def init_app(app: Flask) -> None:
         questionnaires,
         reports,
         sample,
+        sampling,
         setup,
         slips,
         views,
