@@ -28,6 +28,7 @@ from survey_app.services.sample_estimates.estimates import verdict
 from survey_app.services.sample_estimates.rates import rate_rows
 from tests.dashboard_setup import login
 from tests.english_support import data_values, vietnamese_left, visible_text
+from tests.pdf_support import pdf_text
 from tests.sample_support import CAMPAIGN, campaign, province
 from tests.staff_support import csrf_token
 
@@ -264,10 +265,17 @@ def test_a_campaign_without_a_design_has_no_sample_page(
     assert "Mẫu xác suất hồ sơ" not in words(client.get(f"{BASE}/dashboard").get_data(as_text=True))
 
 
-def test_the_report_has_the_sample_annex(sampled: Flask, client: FlaskClient) -> None:
+def test_the_report_has_the_sample_annex(
+    sampled: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
     from docx import Document
 
     login(client, "analyst")
+    pdf = client.get(f"{BASE}/report.pdf")
+    assert pdf.status_code == 200
+    printed = " ".join(pdf_text(pdf.data, tmp_path).split())
+    assert "PHỤ LỤC 4" in printed and "MẪU XÁC SUẤT HỒ SƠ" in printed
+    assert "Sở A 290 12 254 166 59,7 65,4 91,4" in printed
     response = client.get(f"{BASE}/report.docx")
     assert response.status_code == 200
     text = "\n".join(p.text for p in Document(io.BytesIO(response.data)).paragraphs)

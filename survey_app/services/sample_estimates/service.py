@@ -209,8 +209,6 @@ def load(campaign: Campaign) -> Sample:
         items,
     )
     walk_in = responses[~responses["submission_id"].isin(ids["submission_id"])]
-    agencies = {code: name for code, name in db.session.execute(select(Agency.code, Agency.name))}
-    desks = {code: name for code, name in db.session.execute(select(Desk.code, Desk.name))}
     return Sample(
         campaign=campaign,
         design=design,
@@ -220,8 +218,8 @@ def load(campaign: Campaign) -> Sample:
         dossiers=dossiers,
         frame=frame,
         walk_in=walk_in.reset_index(drop=True),
-        agency_names=agencies,
-        desk_names=desks,
+        agency_names=_names(Agency),
+        desk_names=_names(Desk),
     )
 
 
@@ -356,23 +354,35 @@ def visible(dossiers: pd.DataFrame, codes: frozenset[str] | None) -> pd.DataFram
     return dossiers if codes is None else dossiers[dossiers["agency"].isin(codes)]
 
 
-def rates(sample: Sample, codes: frozenset[str] | None) -> Rates:
-    dossiers = visible(sample.dossiers, codes)
-    overall = rate_rows(dossiers, None)
+def rates(
+    dossiers: pd.DataFrame,
+    codes: frozenset[str] | None,
+    agency_names: dict[str, str],
+    desk_names: dict[str, str],
+) -> Rates:
+    """Response rates of the dossiers of the agencies ``codes`` (None: all of them)."""
+    shown = visible(dossiers, codes)
+    overall = rate_rows(shown, None)
     return Rates(
         overall=overall[0] if overall else None,
-        agencies=rate_rows(dossiers, "agency", sample.agency_names),
-        desks=rate_rows(dossiers, "desk", sample.desk_names),
-        strata=rate_rows(dossiers, "stratum"),
+        agencies=rate_rows(shown, "agency", agency_names),
+        desks=rate_rows(shown, "desk", desk_names),
+        strata=rate_rows(shown, "stratum"),
     )
 
 
 def campaign_rates(campaign: Campaign, codes: frozenset[str] | None) -> Rates:
-    """:func:`rates` of the stored sample (counts only: no answers are read)."""
+    """:func:`rates` of the stored sample, from the dossiers and spent codes alone (no answers
+    are read: the dashboard shows them on every visit)."""
     design = design_of(campaign)
     if design is None:
         raise NoSample.of("sample.no_design", campaign=campaign.code)
-    return rates(load(campaign), codes)
+    dossiers = dossier_table(_selected(campaign), _respondent_ids(campaign), {}, (), ())
+    return rates(dossiers, codes, _names(Agency), _names(Desk))
+
+
+def _names(model: type[Agency] | type[Desk]) -> dict[str, str]:
+    return {code: name for code, name in db.session.execute(select(model.code, model.name))}
 
 
 # --------------------------------------------------------------- comparison
