@@ -35,6 +35,22 @@ class Targets:
     response_rate: float = 0.5  # expected where the sample has no rate yet
 
 
+def planning_deff(estimate: float, se: float, n: float) -> float:
+    """The design effect of an index against a share of the same value: ``se^2 n / (p (1-p))``.
+
+    The planner models an agency's index as a share ``p`` whose variance from ``n``
+    answers is ``p (1 - p) deff / n``. An index that averages many items varies less than
+    one share (its own design effect, against its linearised variable, says nothing of
+    that), so the design effect that carries today's precision into the plan is this one;
+    with it the plan and the precision gauge agree. NaN when it cannot be formed.
+    """
+    if not (np.isfinite(estimate) and np.isfinite(se) and np.isfinite(n)):
+        return float("nan")
+    if not 0.0 < estimate < 1.0 or n <= 0 or se <= 0:
+        return float("nan")
+    return float(se * se * n / (estimate * (1.0 - estimate)))
+
+
 def frame_strata(frame: pd.DataFrame, strata: tuple[str, ...]) -> pd.DataFrame:
     """Returned dossiers of the frame per agency and design stratum: ``agency, stratum, N``."""
     if frame.empty:

@@ -554,7 +554,8 @@ class Plan:
 def _source_estimates(
     sample: Sample, source: str, notes: list[Problem]
 ) -> tuple[dict[str, tuple[float, float]], Estimates | None]:
-    """Each agency's index and design effect from the chosen source (0-1 scale)."""
+    """Each agency's index (0-1) and its design effect against a share
+    (:func:`.planning.planning_deff`) from the chosen source."""
     found: Estimates | None = None
     try:
         found = estimates(sample, None)
@@ -575,7 +576,12 @@ def _source_estimates(
     else:
         table = _previous_roots(sample, root.code, notes)
     out = {
-        str(r["level"]): (_number(r.get("estimate")), _number(r.get("deff")))
+        str(r["level"]): (
+            _number(r.get("estimate")),
+            planning.planning_deff(
+                _number(r.get("estimate")), _number(r.get("se")), _number(r.get("n"))
+            ),
+        )
         for r in table.to_dict("records")
     }
     return out, found
