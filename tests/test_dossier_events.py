@@ -251,17 +251,30 @@ def test_concurrent_retries_of_one_event_store_it_once_and_answer_alike(
     assert _cells(api_app) == [("TP-1", "desk", True, 1, 1)]
 
 
-def test_concurrent_distinct_events_of_a_systematic_stratum_are_counted_one_by_one(
+def test_concurrent_events_of_a_systematic_stratum_are_counted_one_by_one(
     api_app: Flask, database_url: str
 ) -> None:
+    """Six dossiers of one stratum (the agency P-TP) in six frame cells at once: each must
+    read the stratum's count with the others' dossiers in it. Were they counted side by
+    side, each would see k = 1, and all or none would be selected."""
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite serialises writers: the race is PostgreSQL's")
-    set_design(api_app, method="systematic", default_probability=0.5)
-    answers = _at_once(api_app, [event(f"HS-{n}") for n in range(6)])
+    set_design(api_app, method="systematic", strata=["agency"], default_probability=0.5)
+    cells = [
+        (desk, channel, on_time)
+        for desk in ("TP-1", "TP-2")
+        for channel in ("desk", "online")
+        for on_time in (True, False)
+    ][:6]
+    bodies = [
+        event(f"HS-{n}", desk=desk, channel=channel, on_time=on_time)
+        for n, (desk, channel, on_time) in enumerate(cells)
+    ]
+    answers = _at_once(api_app, bodies)
     assert [status for status, _ in answers] == [200] * 6
     # Six dossiers at pi = 1/2: floor(s + 6/2) - floor(s) = 3 whatever the start s.
     assert sum(answer["selected"] for _, answer in answers) == 3
-    assert _cells(api_app) == [("TP-1", "desk", True, 6, 3)]
+    assert sum(selected for *_, selected in _cells(api_app)) == 3
     assert _count(api_app, SampledDossier) == 3
 
 
