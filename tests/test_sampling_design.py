@@ -21,7 +21,7 @@ from tests.staff_support import add_user, csrf_token, sign_in
 PAGE = "/staff/campaigns/C/sampling"
 VALID: dict[str, Any] = {
     "strata": ["procedure_field", "agency"],
-    "probabilities": {"P-TP | Hộ tịch": 0.2, "P-XD | Xây dựng": "0,05"},
+    "probabilities": {"P-TP | Hộ tịch": 0.2, " P-XD|Xây  dựng ": "0,05"},
     "default_probability": 0.1,
     "method": "systematic",
     "seed": "abc-123",
