@@ -290,6 +290,6 @@ def record_dossier_events() -> ResponseReturnValue:
         except EventRefused as problem:
             where = f"event {number}: " if isinstance(body, list) else ""
             return _error(400, f"{where}{problem}")
-    answers = [_answer(dossier_events.record(event)) for event in events]
+    answers = [_answer(answer) for answer in dossier_events.record_all(events)]
     db.session.commit()
     return jsonify(answers if isinstance(body, list) else answers[0]), 200

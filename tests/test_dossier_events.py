@@ -208,6 +208,32 @@ def test_a_retried_event_with_other_details_is_refused(api_app: Flask) -> None:
     assert _cells(api_app) == [("TP-1", "desk", True, 1, 0)]
 
 
+def _at_once(app: Flask, bodies: list[dict[str, Any]]) -> list[tuple[int, Any]]:
+    """Post each body from its own thread (its own connection), the requests' INSERTs held
+    back until every request has parsed its event, so that they race."""
+    barrier = threading.Barrier(len(bodies), timeout=10)
+    real = dossier_events._event_key
+
+    def key_together(dossier_ref: str, kind: str) -> str:
+        barrier.wait()
+        return real(dossier_ref, kind)
+
+    answers: list[tuple[int, Any]] = []
+
+    def post(body: dict[str, Any]) -> None:
+        response = signed_post(app.test_client(), body)
+        answers.append((response.status_code, response.get_json()))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dossier_events, "_event_key", key_together)
+        threads = [threading.Thread(target=post, args=(body,)) for body in bodies]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    return answers
+
+
 @pytest.mark.parametrize("method", ["poisson", "systematic"])
 def test_concurrent_retries_of_one_event_store_it_once_and_answer_alike(
     api_app: Flask, method: str, database_url: str
@@ -215,26 +241,7 @@ def test_concurrent_retries_of_one_event_store_it_once_and_answer_alike(
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite serialises writers: the race is PostgreSQL's")
     set_design(api_app, method=method, default_probability=1)
-    barrier = threading.Barrier(4, timeout=10)
-    real = dossier_events._event_key
-
-    def key_together(dossier_ref: str, kind: str) -> str:
-        barrier.wait()  # every request has parsed its event: all INSERT at once
-        return real(dossier_ref, kind)
-
-    answers: list[tuple[int, Any]] = []
-
-    def post() -> None:
-        response = signed_post(api_app.test_client(), event("HS-RACE"))
-        answers.append((response.status_code, response.get_json()))
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(dossier_events, "_event_key", key_together)
-        threads = [threading.Thread(target=post) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+    answers = _at_once(api_app, [event("HS-RACE")] * 4)
     assert len(answers) == 4
     assert {status for status, _ in answers} == {200}
     assert all(answer == answers[0][1] for _, answer in answers)
@@ -244,34 +251,30 @@ def test_concurrent_retries_of_one_event_store_it_once_and_answer_alike(
     assert _cells(api_app) == [("TP-1", "desk", True, 1, 1)]
 
 
-def test_concurrent_distinct_events_of_a_systematic_stratum_are_counted_one_by_one(
+def test_concurrent_events_of_a_systematic_stratum_are_counted_one_by_one(
     api_app: Flask, database_url: str
 ) -> None:
+    """Six dossiers of one stratum (the agency P-TP) in six frame cells at once: each must
+    read the stratum's count with the others' dossiers in it. Were they counted side by
+    side, each would see k = 1, and all or none would be selected."""
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite serialises writers: the race is PostgreSQL's")
-    set_design(api_app, method="systematic", default_probability=0.5)
-    barrier = threading.Barrier(6, timeout=10)
-    real = dossier_events._event_key
-
-    def key_together(dossier_ref: str, kind: str) -> str:
-        barrier.wait()
-        return real(dossier_ref, kind)
-
-    statuses: list[int] = []
-
-    def post(n: int) -> None:
-        statuses.append(signed_post(api_app.test_client(), event(f"HS-{n}")).status_code)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(dossier_events, "_event_key", key_together)
-        threads = [threading.Thread(target=post, args=(n,)) for n in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-    assert statuses == [200] * 6
+    set_design(api_app, method="systematic", strata=["agency"], default_probability=0.5)
+    cells = [
+        (desk, channel, on_time)
+        for desk in ("TP-1", "TP-2")
+        for channel in ("desk", "online")
+        for on_time in (True, False)
+    ][:6]
+    bodies = [
+        event(f"HS-{n}", desk=desk, channel=channel, on_time=on_time)
+        for n, (desk, channel, on_time) in enumerate(cells)
+    ]
+    answers = _at_once(api_app, bodies)
+    assert [status for status, _ in answers] == [200] * 6
     # Six dossiers at pi = 1/2: floor(s + 6/2) - floor(s) = 3 whatever the start s.
-    assert _cells(api_app) == [("TP-1", "desk", True, 6, 3)]
+    assert sum(answer["selected"] for _, answer in answers) == 3
+    assert sum(selected for *_, selected in _cells(api_app)) == 3
     assert _count(api_app, SampledDossier) == 3
 
 

@@ -265,3 +265,47 @@ def test_migration_0007_adds_paper_form_numbers_leaving_stored_paper_forms(
     with app.app_context(), db.engine.connect() as connection:
         assert "paper_forms" not in db.inspect(connection).get_table_names()
         assert connection.execute(sa.text("SELECT uid FROM submissions")).scalar() == "paper-uid"
+
+
+def test_migration_0010_adds_sampling_keeping_issued_dossier_codes(
+    make_app: Callable[..., Flask],
+) -> None:
+    """Codes issued before stay, with no inclusion probability (they were not drawn); the
+    sampling tables enforce their invariants, and the downgrade removes only them."""
+    app = make_app()
+    migrate.upgrade(app, "0009")
+    with app.app_context(), db.engine.begin() as connection:
+        _one_campaign(connection)
+        connection.execute(
+            sa.text(
+                "INSERT INTO dossier_codes (id, code_hash, desk_id, dossier_hash, issued_at, "
+                "expires_at) VALUES (1, 'c1', 1, 'd1', '2026-03-01', '2026-04-01')"
+            )
+        )
+    migrate.upgrade(app)
+    sampled = sa.text(
+        "INSERT INTO sampled_dossiers (campaign_id, dossier_hash, desk_id, procedure_field, "
+        "channel, on_time, stratum, probability, returned_on, dossier_code_id, created_at) "
+        "VALUES (1, :h, 1, 'Hộ tịch', 'desk', true, 'all', :p, '2026-03-01', 1, '2026-03-01')"
+    )
+    with app.app_context(), db.engine.begin() as connection:
+        row = connection.execute(
+            sa.text("SELECT code_hash, inclusion_probability FROM dossier_codes")
+        ).one()
+        assert tuple(row) == ("c1", None)
+        connection.execute(sampled, {"h": "d1", "p": 0.25})
+    for dossier, probability in (("d1", 0.25), ("d2", 0.0)):  # a dossier twice; p = 0
+        with app.app_context(), db.engine.connect() as connection:
+            try:
+                connection.execute(sampled, {"h": dossier, "p": probability})
+            except sa.exc.IntegrityError:
+                connection.rollback()
+            else:
+                raise AssertionError(f"stored a sampled dossier with p={probability}")
+    _at(app, "0009")
+    with app.app_context(), db.engine.connect() as connection:
+        tables = db.inspect(connection).get_table_names()
+        assert "sampled_dossiers" not in tables and "dossier_events" not in tables
+        columns = [c["name"] for c in db.inspect(connection).get_columns("dossier_codes")]
+        assert "inclusion_probability" not in columns
+        assert connection.execute(sa.text("SELECT code_hash FROM dossier_codes")).scalar() == "c1"

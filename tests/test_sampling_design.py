@@ -21,7 +21,7 @@ from tests.staff_support import add_user, csrf_token, sign_in
 PAGE = "/staff/campaigns/C/sampling"
 VALID: dict[str, Any] = {
     "strata": ["procedure_field", "agency"],
-    "probabilities": {"P-TP | Hộ tịch": 0.2, "P-XD | Xây dựng": "0,05"},
+    "probabilities": {"P-TP | Hộ tịch": 0.2, " P-XD|Xây  dựng ": "0,05"},
     "default_probability": 0.1,
     "method": "systematic",
     "seed": "abc-123",
@@ -376,3 +376,13 @@ def test_the_cli_refuses_a_bad_file_and_stores_nothing(seeded: Flask, tmp_path: 
     )
     assert runner.invoke(args=["sampling", "show", "C"]).exit_code == 1
     assert _design(seeded) is None
+
+
+def test_the_audit_log_shows_the_old_and_new_values(seeded: Flask, client: FlaskClient) -> None:
+    set_design(seeded, default_probability=0.5)
+    set_design(seeded, default_probability=0.25, strata=["channel"])
+    sign_in(client, "admin")
+    page = client.get("/staff/audit?action=sampling.design").get_data(as_text=True)
+    assert "changed=default_probability, strata" in page
+    assert "old={default_probability: 0.5, strata: []}" in page
+    assert "new={default_probability: 0.25, strata: [&#39;channel&#39;]}" in page

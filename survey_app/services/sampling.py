@@ -192,13 +192,17 @@ def _probabilities(problems: _Problems, value: Any, strata: tuple[str, ...]) -> 
         problems.add("probabilities", "sampling.probabilities_not_table")
         return {}
     found: dict[str, float] = {}
+    parts = len(strata) or 1
     for label, given in value.items():
-        label = str(label).strip()
-        if find_refused(label, multiline=False) is not None or not label:
-            problems.add("probabilities", "sampling.stratum_malformed", stratum=label, parts=0)
-            continue
-        parts = len(strata) or 1
-        if (not strata and label != WHOLE_FRAME) or label.count(SEPARATOR.strip()) != parts - 1:
+        # As the API stores values: spaces collapsed, so a label typed loosely still matches.
+        values = [" ".join(part.split()) for part in str(label).split(SEPARATOR.strip())]
+        label = SEPARATOR.join(values)
+        if (
+            not all(values)
+            or find_refused(label, multiline=False) is not None
+            or (not strata and label != WHOLE_FRAME)
+            or len(values) != parts
+        ):
             problems.add("probabilities", "sampling.stratum_malformed", stratum=label, parts=parts)
             continue
         number = _probability(problems, "probabilities", given, label)
