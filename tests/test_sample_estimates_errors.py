@@ -94,3 +94,18 @@ def test_without_every_stratums_size_there_is_no_finite_population_correction() 
     dossiers, _ = tables()
     dossiers["class"] = "*"
     assert weigh(dossiers, frame, DesignSettings(STRATA)).fpc
+
+
+def test_classes_and_calibration_may_use_timeliness() -> None:
+    dossiers, frame = tables()
+    dossiers["class"] = class_labels(dossiers, ["agency", "on_time"])
+    settings = DesignSettings(STRATA, ("agency", "on_time"), formula="~agency + on_time")
+    # The frame knows only dossiers returned on time: calibration refuses the late ones.
+    with pytest.raises(SampleError) as caught:
+        weigh(dossiers, frame, settings)
+    assert caught.value.problem.code == "sample.cell_without_frame"
+    assert caught.value.problem.params["cell"] == "on_time = 0"
+    on_time = dossiers.assign(on_time=1)
+    on_time["class"] = class_labels(on_time, ["agency", "on_time"])
+    weighted = weigh(on_time, frame, settings)
+    assert weighted.design.weights.sum() == pytest.approx(frame["returned"].sum())

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from survey_app.models import FRAME_ATTRIBUTES
-from survey_app.services.sampling import stratum_label
+from survey_app.services.sampling import CLASS_ATTRIBUTES, stratum_label
 
-# A dossier's frame attributes: what strata, classes and calibration formulas may name.
-ATTRIBUTES = FRAME_ATTRIBUTES
+# What nonresponse classes and calibration formulas may name: the frame attributes and
+# whether the result was on time (0/1 in the tables).
+ATTRIBUTES = CLASS_ATTRIBUTES
 DOSSIER_COLUMNS = (
     "desk",
     "agency",
