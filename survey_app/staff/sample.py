@@ -10,23 +10,17 @@ shows why on its page (nothing is stored).
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext, lazy_gettext
 from flask_login import current_user
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
-from scoring.spreadsheet import append_row, csv_row
 from survey_app.access import ANALYSIS_ROLES, READ_ROLES, campaign_or_404, has_role, role_required
 from survey_app.extensions import db
-from survey_app.models import Campaign
 from survey_app.services import analysis, sample_estimates
 from survey_app.services.errors import NotFound, Problem
-from survey_app.services.sample_estimates import Plan, SampleError, Targets, apply_plan, plan
+from survey_app.services.sample_estimates import SampleError, Targets, apply_plan, plan, plan_files
 from survey_app.services.sample_estimates.service import PLAN_SOURCES
 from survey_app.staff.dashboard import bp
 from survey_app.staff.data import CSV_MIME, XLSX_MIME, download
@@ -193,36 +187,6 @@ def _percent(fraction: float) -> str:
     return f"{fraction * 100:g}"
 
 
-PLAN_HEADERS = (
-    "Cơ quan",
-    "Tầng",
-    "Hồ sơ trả kết quả (N)",
-    "Chỉ số dùng để tính (p)",
-    "Hệ số thiết kế",
-    "Tỷ lệ trả lời dự kiến",
-    "Phiếu trả lời cần có",
-    "Số hồ sơ mời",
-    "Xác suất chọn",
-    "Chọn toàn bộ",
-)
-PLAN_COLUMNS = (
-    "domain",
-    "stratum",
-    "N",
-    "p",
-    "deff",
-    "response_rate",
-    "respondents",
-    "invitations",
-    "probability",
-    "certainty",
-)
-
-
-def _plan_rows(made: Plan) -> list[list[Any]]:
-    return [[record[c] for c in PLAN_COLUMNS] for record in made.strata.to_dict("records")]
-
-
 @bp.get("/staff/campaigns/<code>/sample/plan.<fmt>")
 @role_required(*READ_ROLES)
 def sample_plan_file(code: str, fmt: str) -> Any:
@@ -235,38 +199,6 @@ def sample_plan_file(code: str, fmt: str) -> Any:
     stem = f"ke-hoach-chon-mau-{campaign.code}"
     with force_locale("vi"):
         if fmt == "csv":
-            return download(_plan_csv(campaign, made), CSV_MIME, f"{stem}.csv")
-        return download(_plan_xlsx(campaign, made), XLSX_MIME, f"{stem}.xlsx")
-
-
-def _plan_csv(campaign: Campaign, made: Plan) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(csv_row(PLAN_HEADERS))
-    for row in _plan_rows(made):
-        writer.writerow(csv_row(repr(v) if isinstance(v, float) else v for v in row))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def _plan_xlsx(campaign: Campaign, made: Plan) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "Kế hoạch"
-    append_row(sheet, PLAN_HEADERS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in _plan_rows(made):
-        append_row(sheet, [bool(v) if k == 9 else v for k, v in enumerate(row)])
-    sheet.freeze_panes = "A2"
-    info = book.create_sheet("Thông tin")
-    for key, value in (
-        ("Đợt khảo sát", f"{campaign.name} ({campaign.code})"),
-        ("Sai số mục tiêu (điểm %)", made.targets.moe * 100),
-        ("Độ tin cậy", made.targets.level),
-        ("Nguồn ước lượng", str(SOURCE_LABELS[made.source])),
-    ):
-        append_row(info, [key, value])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+            return download(plan_files.plan_csv(made), CSV_MIME, f"{stem}.csv")
+        source = str(SOURCE_LABELS[made.source])
+        return download(plan_files.plan_xlsx(campaign, made, source), XLSX_MIME, f"{stem}.xlsx")

@@ -9,9 +9,11 @@ honest response rates and a check on the walk-in answers. One module per concern
   index trees, as R's ``survey`` computes them (pure);
 - :mod:`.rates`: AAPOR response rates per desk, agency and stratum (pure);
 - :mod:`.planning`: the sample planner and the precision gauge (pure);
-- :mod:`.service`: the tables read from the database and the results the pages show.
+- :mod:`.service`: the tables read from the database and the results the pages show;
+- :mod:`.plan_files`: the sample plan as CSV and XLSX.
 """
 
+from survey_app.services.sample_estimates import plan_files
 from survey_app.services.sample_estimates.estimates import VERDICTS, SampleError, Weighted, weigh
 from survey_app.services.sample_estimates.planning import Targets
 from survey_app.services.sample_estimates.rates import RateRow
@@ -57,6 +59,7 @@ __all__ = [
     "has_sample",
     "load",
     "plan",
+    "plan_files",
     "rates",
     "weigh",
 ]
