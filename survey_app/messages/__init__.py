@@ -21,6 +21,7 @@ from survey_app.messages import (
     accounts,
     analysis,
     citizen,
+    comments,
     common,
     dossier_codes,
     evidence,
@@ -48,6 +49,7 @@ AREAS = (
     report,
     evidence,
     plans,
+    comments,
 )
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()

@@ -15,7 +15,8 @@ The blueprint ``staff``, split into modules by feature, and two older ones:
 - ``posters``: a desk's QR poster (blueprint ``posters``, endpoint names kept);
 - ``dashboard``: indices, weighting settings, exports and the JSON indices API
   (blueprint ``dashboard``, also serving ``/api/v1/``); ``reports``: the survey report's
-  downloads and ``evidence``: the evidence pack download (both on the dashboard's blueprint).
+  downloads, ``evidence``: the evidence pack download and ``comments``: citizens' comments,
+  their handled mark and exports (all three on the dashboard's blueprint).
 
 The CLI is in :mod:`survey_app.cli`.
 
@@ -39,6 +40,7 @@ def init_app(app: Flask) -> None:
     from survey_app.staff import (  # noqa: F401
         admin,
         auth,
+        comments,
         dashboard,
         data,
         evidence,
