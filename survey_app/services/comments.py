@@ -219,7 +219,7 @@ def _texts(view: View, with_time: bool) -> pd.DataFrame:
         inside = view.frame.loc[view.mask, ["submission_id", "desk", "agency", "submitted_at"]]
         columns = ["submission_id", "desk", "agency", "submitted_at", "text", "folded"]
         if view.comments.empty or inside.empty:
-            return pd.DataFrame(columns=columns)
+            return inside.iloc[0:0].assign(text="", folded="")
         found = view.comments[view.comments["submission_id"].isin(inside["submission_id"])]
         found = found[found["text"].fillna("").str.strip() != ""]
         joined = found.groupby("submission_id", sort=False)["text"].agg(
