@@ -247,7 +247,9 @@ def test_officer_export_has_no_time_column_and_masked_texts(
     found = [r for r in rows[1:] if "xử lý chậm" in r[4]]
     assert found and found[0][:2] == ["02/03/2026", "STP-01"]
     assert all(r[1].startswith("STP-") for r in rows[1:])  # own agency only
-    book = load_workbook(io.BytesIO(client.get(f"{URL.replace('/comments', '/comments.xlsx')}").data))
+    book = load_workbook(
+        io.BytesIO(client.get(f"{URL.replace('/comments', '/comments.xlsx')}").data)
+    )
     sheet = book["Góp ý"]
     assert [c.value for c in sheet[1]][:2] == ["Ngày", "Mã quầy"]
     assert all(

@@ -106,5 +106,6 @@ def comment_handled(code: str, uid: str) -> Any:
             else gettext("Đã bỏ đánh dấu đã xử lý của góp ý."),
             "success",
         )
-    back = url_for("dashboard.comments", code=campaign.code, **_kept(request.form))
+    values: dict[str, Any] = {"code": campaign.code, **_kept(request.form)}
+    back = url_for("dashboard.comments", **values)
     return redirect(f"{back}#c-{uid}", 303)
