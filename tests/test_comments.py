@@ -240,7 +240,7 @@ def test_officer_export_has_no_time_column_and_masked_texts(
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     text = response.data.decode("utf-8-sig")
-    assert "# Riêng tư: Quy tắc riêng tư: cán bộ cơ quan" in text
+    assert "# Riêng tư: Cán bộ cơ quan và người xem chỉ thấy ngày, không thấy giờ" in text
     assert "09:31" not in text and "9h30" not in text
     rows = _csv_rows(response.data)
     assert rows[0][:3] == ["Ngày", "Mã quầy", "Quầy"]

@@ -35,11 +35,11 @@ HEADERS = (
     "Đánh dấu lúc (giờ Việt Nam)",
 )
 RULE_TIME = (
-    "Quy tắc riêng tư: quản trị viên và chuyên viên phân tích thấy ngày, giờ và quầy; "
+    "Quản trị viên và chuyên viên phân tích thấy ngày, giờ và quầy; "
     "thông tin cá nhân trong góp ý được che bằng […]."
 )
 RULE_DAY = (
-    "Quy tắc riêng tư: cán bộ cơ quan và người xem chỉ thấy ngày, không thấy giờ; "
+    "Cán bộ cơ quan và người xem chỉ thấy ngày, không thấy giờ; "
     "góp ý trong một ngày không xếp theo giờ; thông tin cá nhân, ngày giờ và số quầy "
     "trong góp ý được che bằng […]."
 )

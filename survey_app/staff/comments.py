@@ -31,7 +31,8 @@ from survey_app.staff.dashboard import bp
 from survey_app.staff.data import CSV_MIME, XLSX_MIME, download
 
 # The query parameters the page keeps from one request to the next.
-KEPT = ("period", "criterion", "max_score", "desk", "q", "handled", "page")
+FILTERS = ("period", "criterion", "max_score", "desk", "q", "handled")
+KEPT = (*FILTERS, "page")
 
 
 def _kept(source: Any) -> dict[str, str]:
@@ -48,7 +49,7 @@ def comments_page(code: str) -> Any:
     try:
         period, filters = comments.parse_filters(campaign, current_user, request.args)
     except comments.CommentError as error:
-        errors = problems.field_errors(error, ("period", "criterion", "max_score", "desk", "q"))
+        errors = problems.field_errors(error, FILTERS)
     else:
         page = request.args.get("page", 1, type=int) or 1
         found = comments.find_comments(campaign, current_user, period, filters, page)
