@@ -18,6 +18,7 @@ from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import AuditEvent, CommentReview, Desk, Submission
 from survey_app.services.questionnaires import definition
+from survey_app.services.report.comments import mask
 from survey_app.services.submissions import record_submission, validate_answers
 from tests.dashboard_setup import campaign, login, province
 from tests.staff_support import csrf_token
@@ -290,3 +291,15 @@ def test_pages_keep_the_filters(client: FlaskClient, uids: dict[str, str]) -> No
         assert "handled=no" in first[first.index('aria-label="Trang góp ý"') :]
     last = client.get(f"{URL}?handled=no&page=999")
     assert last.status_code == 200
+
+
+def test_masking_for_admins_keeps_desk_and_moment_but_not_the_person() -> None:
+    text = "Chị Lan ở quầy 3 lúc 9h30 ngày 12/3, gọi 0912345678, email a@b.vn, Quầy STP-01"
+    desks = ["STP-01", "Quầy STP-01"]
+    assert mask(text, desks, moments=False, limit=None) == (
+        "Chị […] ở quầy 3 lúc 9h30 ngày 12/3, gọi […], email […], Quầy STP-01"
+    )
+    assert mask(text, desks, limit=None) == (
+        "Chị […] ở quầy […] lúc […] ngày […], gọi […], email […], […]"
+    )
+    assert mask("x" * 500, limit=None) == "x" * 500  # the page shows the whole text

@@ -13,7 +13,8 @@ count only, never dossier numbers), ``weighting.change``
 (dashboard), ``questionnaire.loaded``, ``questionnaire.replaced``,
 ``questionnaire.rejected``, ``agency.create``, ``desk.create``, ``desk.rename``,
 ``desk.deactivate``, ``desk.activate``, ``campaign.create``, ``campaign.edit``,
-``plan.create``, ``plan.row.add``, ``plan.row.edit``, ``plan.row.delete``, ``export.plan``...
+``plan.create``, ``plan.row.add``, ``plan.row.edit``, ``plan.row.delete``, ``export.plan``,
+``comment.handled``, ``comment.unhandled``, ``export.comments``...
 """
 
 from __future__ import annotations

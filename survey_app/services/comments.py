@@ -26,7 +26,7 @@ import hmac
 import math
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -208,7 +208,6 @@ class Comments:
     total: int
     page: int = 1
     pages: int = 1
-    scope: list[str] = field(default_factory=list)
 
 
 def _texts(view: View, with_time: bool) -> pd.DataFrame:
@@ -302,10 +301,10 @@ def find_comments(
             order=[_order_in_day(int(s)) for s in found["submission_id"]],
         ).sort_values(["day", "order"], ascending=[False, True])
     total = len(found)
-    pages = max(1, math.ceil(total / size))
     if page is None:
-        rows, page = found, 1
+        rows, page, pages = found, 1, 1
     else:
+        pages = max(1, math.ceil(total / size))
         page = min(max(1, page), pages)
         rows = found.iloc[(page - 1) * size : page * size]
     return Comments(
@@ -315,7 +314,7 @@ def find_comments(
         rows=_rows(rows, reviews, with_time),
         total=total,
         page=page,
-        pages=1 if page is None else pages,
+        pages=pages,
     )
 
 
