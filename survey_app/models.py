@@ -489,3 +489,20 @@ class DossierEvent(Model):
     returned_on: Mapped[dt.date | None] = mapped_column(Date)
     on_time: Mapped[bool | None]
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+class CommentReview(Model):
+    """Xử lý góp ý: whether a respondent's comment has been handled, and the note of the
+    official who last marked (or un-marked) it. One row per submission that was ever
+    marked; the audit log keeps every change."""
+
+    __tablename__ = "comment_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), unique=True
+    )
+    handled: Mapped[bool]
+    note: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[StaffUser | None] = relationship()

@@ -45,6 +45,7 @@ def province_records(app: Flask) -> dict[str, str]:
         seed_province()
         add_answers("STP-2026", "HT-STP-01", dt.datetime(2026, 3, 2, 9))
         receipt = db.session.scalar(select(func.min(Submission.receipt)))
+        uid = db.session.scalar(select(func.min(Submission.uid)))
         token = dossier_codes.issue("HT-STP-01", "000.00.23.H23-260302-0001")
         db.session.commit()
         return {
@@ -53,6 +54,7 @@ def province_records(app: Flask) -> dict[str, str]:
             "public_id": organisation.desk_by_code("HT-STP-01").public_id,
             "token": token,
             "receipt": str(receipt),
+            "uid": str(uid),
             "node_code": "II.2",
             "username": "khac",
             "filename": "staff.css",

@@ -36,8 +36,23 @@ DATA = ("admin", "analyst", "officer")
 ANALYSIS = ("admin", "analyst")
 ADMIN = ("admin",)
 SETUP = ("admin", "analyst", "officer")
-OWN = {"campaign": "STP-2026", "desk": "HT-STP-01", "agency": "HT-STP"}
-OTHER = {"campaign": "SXD-2026", "desk": "HT-SXD-01", "agency": "HT-SXD"}
+# A commented submission of each campaign (its uid, as the comments page names it).
+COMMENTED = {
+    "STP-2026": "00000000-0000-4000-8000-000000000001",
+    "SXD-2026": "00000000-0000-4000-8000-000000000002",
+}
+OWN = {
+    "campaign": "STP-2026",
+    "desk": "HT-STP-01",
+    "agency": "HT-STP",
+    "comment": COMMENTED["STP-2026"],
+}
+OTHER = {
+    "campaign": "SXD-2026",
+    "desk": "HT-SXD-01",
+    "agency": "HT-SXD",
+    "comment": COMMENTED["SXD-2026"],
+}
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,16 @@ ROUTES = [
     Route("/api/v1/campaigns/{campaign}/indices", ALL, anonymous=401),
     Route("/staff/campaigns/{campaign}/par.csv", ALL),
     Route("/staff/campaigns/{campaign}/par.xlsx", ALL),
+    Route("/staff/campaigns/{campaign}/comments", ALL),
+    Route("/staff/campaigns/{campaign}/comments?criterion=II.2&max_score=3&q=thu", ALL),
+    Route("/staff/campaigns/{campaign}/comments.csv", ALL),
+    Route("/staff/campaigns/{campaign}/comments.xlsx", ALL),
+    Route(
+        "/staff/campaigns/{campaign}/comments/{comment}/handled",
+        DATA,
+        "POST",
+        {"handled": "yes", "note": "Đã trả lời người dân"},
+    ),
     Route("/staff/campaigns/{campaign}/evidence.zip", ALL),
     Route("/staff/campaigns/SIPAS-2026/evidence.zip?agency={agency}", ALL),
     Route("/staff/campaigns/{campaign}/plan", ALL),
@@ -190,12 +215,13 @@ def _seed() -> None:
     for code in ("STP-2026", "SXD-2026"):
         campaign = db.session.scalar(select(Campaign).filter_by(code=code))
         for n in range(6):
-            answers = validate_answers(
-                definition(campaign.questionnaire_version), _answers(campaign, 3 + n % 3)
-            )
+            raw = _answers(campaign, 3 + n % 3)
+            if n == 0:
+                raw["comment"] = "Góp ý thử"
+            answers = validate_answers(definition(campaign.questionnaire_version), raw)
             record_submission(
                 db.session.connection(),
-                uid=str(uuid.uuid4()),
+                uid=COMMENTED[code] if n == 0 else str(uuid.uuid4()),
                 campaign=campaign,
                 desk=campaign.desks[0],
                 route="desk_qr",

@@ -60,39 +60,120 @@ def same(value: object, wanted: float) -> bool:
     return float(value) == pytest.approx(wanted, rel=1e-12, abs=1e-15)  # type: ignore[arg-type]
 
 
-def test_csv_export_reads_back_equal_to_scoring(app: Flask, weighted: FlaskClient) -> None:
+# The files for people: an index, its bounds and its standard error in percent with 2
+# decimals (CSV: "80.11"; XLSX: the share rounded to 4 decimals, shown "0.00%").
+SHARES = ("estimate", "ci_low", "ci_high", "se")
+CSV_HEADERS = {
+    "estimate": "Chỉ số (%)",
+    "ci_low": "KTC dưới (%)",
+    "ci_high": "KTC trên (%)",
+    "se": "Sai số chuẩn (điểm %)",
+    "n": "Số phiếu hợp lệ (n)",
+    "df": "Bậc tự do",
+    "deff": "Hiệu ứng thiết kế",
+}
+
+
+def as_csv(name: str, wanted: float) -> str:
+    if math.isnan(wanted):
+        return ""
+    if name in SHARES:
+        return f"{wanted * 100:.2f}"
+    return f"{wanted:.2f}" if name == "deff" else str(int(wanted))
+
+
+def as_xlsx(name: str, wanted: float) -> float | int | None:
+    if math.isnan(wanted):
+        return None
+    if name in SHARES:
+        return round(wanted, 4)
+    return round(wanted, 2) if name == "deff" else int(wanted)
+
+
+def test_csv_export_has_vietnamese_headers_and_percents(app: Flask, weighted: FlaskClient) -> None:
     response = weighted.get(f"{URL}/indices.csv")
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     text = response.data.decode("utf-8-sig")
     lines = [line for line in text.splitlines() if not line.startswith("#")]
     rows = list(csv.DictReader(lines))
+    assert list(rows[0])[:3] == ["Cấp", "Mã", "Tên"]
     want = expected(app).set_index("node")
-    assert [r["node"] for r in rows] == list(want.index)
+    assert [r["Mã"] for r in rows] == list(want.index)
     for row in rows:
-        for name in FIELDS:
-            assert same(row[name], float(want.loc[row["node"], name])), (row["node"], name)
+        for name, header in CSV_HEADERS.items():
+            wanted = float(want.loc[row["Mã"], name])
+            assert row[header] == as_csv(name, wanted), (row["Mã"], name)
     assert "hậu phân tầng theo giới tính × độ tuổi" in text
     assert "KTC 90% beta" in text
 
 
-def test_xlsx_export_has_a_sheet_per_level_equal_to_scoring(
+def test_xlsx_export_is_in_percent_with_a_sheet_per_level(
     app: Flask, weighted: FlaskClient
 ) -> None:
     response = weighted.get(f"{URL}/indices.xlsx")
     book = load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames[:4] == ["Tổng thể", "Nhóm", "Tiêu chí", "Câu hỏi"]
+    assert book.sheetnames == [
+        "Tổng thể",
+        "Nhóm",
+        "Tiêu chí",
+        "Câu hỏi",
+        "Cơ quan × tiêu chí",
+        "Quầy × tiêu chí",
+        "Thông tin",
+    ]
     want = expected(app).set_index("node")
     depth_of_sheet = {"Tổng thể": [0], "Nhóm": [1], "Tiêu chí": [2], "Câu hỏi": [3]}
+    headers = [c.value for c in book["Tổng thể"][1]]
+    columns = {name: headers.index(header) for name, header in CSV_HEADERS.items()}
     for sheet_name, depths in depth_of_sheet.items():
-        values = list(book[sheet_name].iter_rows(min_row=2, values_only=True))
-        nodes = [v[1] for v in values]
+        sheet = book[sheet_name]
+        nodes = [row[1].value for row in sheet.iter_rows(min_row=2)]
         assert nodes == list(want.index[want["depth"].isin(depths)])
-        for v in values:
-            for k, name in enumerate(FIELDS):
-                assert same(v[3 + k], float(want.loc[v[1], name])), (v[1], name)
+        for row in sheet.iter_rows(min_row=2):
+            for name, k in columns.items():
+                wanted = float(want.loc[row[1].value, name])
+                assert row[k].value == as_xlsx(name, wanted), (row[1].value, name)
+                if name in SHARES and row[k].value is not None:
+                    assert row[k].number_format == "0.00%"
+                    # No float noise: the cell holds at most 4 decimals of a share.
+                    assert repr(row[k].value) == repr(round(row[k].value, 4))
     info = dict(book["Thông tin"].iter_rows(values_only=True))
     assert "hậu phân tầng" in info["Cài đặt"]
+
+
+@pytest.mark.parametrize(
+    ("by", "sheet_name"), [("agency", "Cơ quan × tiêu chí"), ("desk", "Quầy × tiêu chí")]
+)
+def test_xlsx_export_has_agency_and_desk_by_criterion_sheets(
+    app: Flask, weighted: FlaskClient, by: str, sheet_name: str
+) -> None:
+    book = load_workbook(io.BytesIO(weighted.get(f"{URL}/indices.xlsx").data))
+    sheet = book[sheet_name]
+    header = [c.value for c in sheet[1]]
+    assert header[2:] == [
+        "Mã tiêu chí",
+        "Tiêu chí",
+        "Chỉ số (%)",
+        "KTC dưới (%)",
+        "KTC trên (%)",
+        "Số phiếu hợp lệ (n)",
+    ]
+    want = expected(app, by)
+    criteria = set(want.loc[want["depth"] == 2, "node"]) | {"SIPAS"}
+    want = want[want["node"].isin(criteria)].set_index(["level", "node"])
+    rows = list(sheet.iter_rows(min_row=2))
+    assert len(rows) == len(want)
+    groups = {str(r[0].value) for r in rows}
+    assert groups == {str(g) for g, _ in want.index}
+    for row in rows:
+        key = next(k for k in want.index if str(k[0]) == row[0].value and k[1] == row[2].value)
+        for k, name in zip((4, 5, 6), ("estimate", "ci_low", "ci_high"), strict=True):
+            assert row[k].value == as_xlsx(name, float(want.loc[key, name]))
+            assert row[k].number_format == "0.00%"
+        assert row[7].value == int(want.loc[key, "n"])
+    names = {r[1].value for r in rows}
+    assert ("Sở Tư pháp" if by == "agency" else "Quầy STP-01") in names
 
 
 def test_json_api_returns_the_tree_settings_and_version(app: Flask, weighted: FlaskClient) -> None:
@@ -138,6 +219,55 @@ def test_par_exports_convert_each_agencys_index_with_scoring_par(
     assert {(v[1], v[5], v[6]) for v in values} == {
         (r.agency, r.index_percent, r.points) for r in want.itertuples()
     }
+
+
+def test_par_table_has_n_and_the_interval_beside_the_points(
+    app: Flask, weighted: FlaskClient
+) -> None:
+    table = expected(app, "agency").rename(columns={"level": "agency"})
+    sipas = table[table["node"] == "SIPAS"].set_index("agency")
+    book = load_workbook(io.BytesIO(weighted.get(f"{URL}/par.xlsx").data))
+    sheet = book["Điểm CCHC"]
+    header = next(r for r in sheet.iter_rows(values_only=True) if r[0] == "Cơ quan")
+    assert header[5:] == (
+        "Chỉ số (%)",
+        "Điểm đạt",
+        "KTC chỉ số dưới (%)",
+        "KTC chỉ số trên (%)",
+        "Điểm theo KTC dưới",
+        "Điểm theo KTC trên",
+        "Số phiếu hợp lệ (n)",
+    )
+    rows = []
+    for row in sheet.iter_rows():
+        if row[2].value != "8.1":
+            continue
+        agency = sipas.loc[row[1].value]
+        low, high = agency["ci_low"], agency["ci_high"]
+        assert row[11].value == int(agency["n"])
+        if math.isnan(low) or math.isnan(high):  # no interval: empty cells, never "nan"
+            assert [c.value for c in row[7:11]] == [None] * 4
+            continue
+        rows.append(row)
+        capped = min(max(low, 0.0), 1.0), min(max(high, 0.0), 1.0)
+        # By hand: 10 points at 100 %, the percent rounded to 2 decimals first, then the
+        # points half-up to 2 decimals.
+        assert row[7].value == round(low * 100, 2) and row[8].value == round(high * 100, 2)
+        for cell, bound in zip(row[9:11], capped, strict=True):
+            assert cell.value == pytest.approx(round(round(bound * 100, 2) / 10, 2), abs=0.0051)
+        assert row[9].value <= row[6].value <= row[10].value
+        assert row[5].number_format == "0.00" and row[6].number_format == "0.00"
+    assert rows
+    text = weighted.get(f"{URL}/par.csv").data.decode("utf-8-sig")
+    lines = [r for r in csv.reader(text.splitlines()) if len(r) > 2 and r[2] == "8.1"]
+    first = next(r for r in lines if r[1] == rows[0][1].value)
+    assert first[7:] == [
+        f"{rows[0][7].value:.2f}",
+        f"{rows[0][8].value:.2f}",
+        f"{rows[0][9].value:.2f}",
+        f"{rows[0][10].value:.2f}",
+        str(rows[0][11].value),
+    ]
 
 
 def test_every_export_is_audited(app: Flask, weighted: FlaskClient) -> None:

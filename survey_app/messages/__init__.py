@@ -21,6 +21,7 @@ from survey_app.messages import (
     accounts,
     analysis,
     citizen,
+    comments,
     common,
     dossier_codes,
     evidence,
@@ -52,6 +53,7 @@ AREAS = (
     evidence,
     plans,
     sampling,
+    comments,
 )
 CATALOGUE: Mapping[str, LazyString] = {
     code: text for area in AREAS for code, text in area.MESSAGES.items()

@@ -14,7 +14,8 @@ count only, never dossier numbers), ``weighting.change``
 ``questionnaire.rejected``, ``agency.create``, ``desk.create``, ``desk.rename``,
 ``desk.deactivate``, ``desk.activate``, ``campaign.create``, ``campaign.edit``,
 ``plan.create``, ``plan.row.add``, ``plan.row.edit``, ``plan.row.delete``, ``export.plan``,
-``sampling.design`` (the fields changed, with their old and new values)...
+``sampling.design`` (the fields changed, with their old and new values),
+``comment.handled``, ``comment.unhandled``, ``export.comments``...
 """
 
 from __future__ import annotations

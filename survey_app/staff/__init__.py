@@ -17,7 +17,8 @@ The blueprint ``staff``, split into modules by feature, and two older ones:
 - ``dashboard``: indices, weighting settings, exports and the JSON indices API
   (blueprint ``dashboard``, also serving ``/api/v1/``); ``reports``: the survey report's
   downloads, ``evidence``: the evidence pack download and ``sample``: the probability sample's
-  estimates, rates, walk-in comparison and planner (all on the dashboard's blueprint).
+  estimates, rates, walk-in comparison and planner; ``comments``: citizens' comments, their
+  handled mark and exports (all on the dashboard's blueprint).
 
 The CLI is in :mod:`survey_app.cli`.
 
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
     from survey_app.staff import (  # noqa: F401
         admin,
         auth,
+        comments,
         dashboard,
         data,
         evidence,

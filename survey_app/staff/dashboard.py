@@ -41,6 +41,7 @@ from survey_app.questions import kind_of
 from survey_app.request_limits import accepts_upload
 from survey_app.services import (
     analysis,
+    comments,
     index_export,
     questionnaires,
     sample_estimates,
@@ -126,7 +127,7 @@ def show(code: str) -> Any:
     period = _period(campaign)
     data = analysis.dashboard(campaign, current_user, period)
     page = request.args.get("page", 1, type=int) or 1
-    comments, pages = analysis.comments(data.view, page)
+    found = comments.find_comments(campaign, current_user, period, comments.Filters(), page)
     tree = data.tree
     group_chart = charts.ci_bars(
         [_ci_row(f"{n.code} {n.label}", n) for n in tree.children], gettext("Chỉ số theo nhóm")
@@ -169,9 +170,7 @@ def show(code: str) -> Any:
         breakdown_charts=breakdown_charts,
         change_chart=change_chart,
         timeline_chart=timeline_chart,
-        comments=comments,
-        page=page,
-        pages=pages,
+        comments=found,
         wide_warning=analysis.WIDE_WARNING,
         can_weight=has_role(*ANALYSIS_ROLES),
     )

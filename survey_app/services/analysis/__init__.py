@@ -27,10 +27,8 @@ from survey_app.services.analysis.loading import (
 )
 from survey_app.services.analysis.pages import (
     BREAKDOWN_VARIABLES,
-    Comment,
     Dashboard,
     ItemDistribution,
-    comments,
     criterion_detail,
     dashboard,
     names,
@@ -78,7 +76,6 @@ __all__ = [
     "WIDE_WARNING",
     "AnalysisError",
     "Change",
-    "Comment",
     "Comparison",
     "Dashboard",
     "FrameCache",
@@ -93,7 +90,6 @@ __all__ = [
     "campaign_periods",
     "choice_columns",
     "clear_caches",
-    "comments",
     "criterion_detail",
     "dashboard",
     "data_version",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -13,7 +12,6 @@ from sqlalchemy import select
 from scoring.questionnaire import Questionnaire
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, StaffUser
-from survey_app.services.analysis.cache import memo
 from survey_app.services.analysis.designs import design_for
 from survey_app.services.analysis.periods import (
     Comparison,
@@ -23,11 +21,9 @@ from survey_app.services.analysis.periods import (
 )
 from survey_app.services.analysis.results import NodeResult
 from survey_app.services.analysis.views import (
-    RESULTS_KEPT,
     Change,
     GroupRow,
     View,
-    cached,
     changes,
     comparison_tree,
     group_rows,
@@ -128,7 +124,7 @@ def dashboard(campaign: Campaign, user: StaffUser, period: Period) -> Dashboard:
     )
 
 
-# ------------------------------------------------------------------ drill-down and comments
+# ------------------------------------------------------------------ drill-down
 @dataclass
 class ItemDistribution:
     node: NodeResult
@@ -166,32 +162,3 @@ def criterion_detail(view: View, node_code: str) -> tuple[NodeResult, list[ItemD
             )
         items.append(ItemDistribution(leaf, options))
     return node, items
-
-
-@dataclass
-class Comment:
-    submitted_at: dt.datetime
-    desk: str
-    text: str
-
-
-def comments(view: View, page: int, size: int = 20) -> tuple[list[Comment], int]:
-    """Free-text answers in the view, newest first; and the number of pages."""
-
-    def compute() -> pd.DataFrame:
-        inside = view.frame.loc[view.mask, ["submission_id", "desk", "submitted_at"]]
-        if view.comments.empty:
-            return inside.iloc[0:0].assign(text="")
-        found = view.comments.merge(inside, on="submission_id")
-        found = found[found["text"].fillna("").str.strip() != ""]
-        return found.sort_values(["submitted_at", "submission_id"], ascending=False)
-
-    found = cached(memo("comments", RESULTS_KEPT), view.key("comments"), compute)
-    pages = max(1, -(-len(found) // size))
-    page = min(max(1, page), pages)
-    rows = found.iloc[(page - 1) * size : page * size]
-    desk_names = names(Desk, rows["desk"].unique())
-    return [
-        Comment(pd.Timestamp(at).to_pydatetime(), desk_names.get(desk, str(desk)), str(text))
-        for at, desk, text in zip(rows["submitted_at"], rows["desk"], rows["text"], strict=True)
-    ], pages

@@ -37,41 +37,57 @@ _ADDRESS = (
     r"anh|chị|chi|ông|bà|cô|chú|bác|em|bạn|cán bộ|công chức|nhân viên|đồng chí|"
     r"tôi là|tên tôi là|tên tôi|tên là|tôi tên là|tôi tên"
 )
-_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), MASK),
-    (re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE), MASK),
+# (pattern, replacement, whether it pins a desk or a moment rather than a person)
+_RULES: tuple[tuple[re.Pattern[str], str, bool], ...] = (
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), MASK, False),
+    (re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE), MASK, False),
     # Clock times: 9h30, 9 giờ 30, 14:05, 8h.
-    (re.compile(r"\b\d{1,2}\s*(?:h|g|giờ|:)\s*\d{0,2}(?:\s*phút)?\b", re.IGNORECASE), MASK),
+    (
+        re.compile(r"\b\d{1,2}\s*(?:h|g|giờ|:)\s*\d{0,2}(?:\s*phút)?\b", re.IGNORECASE),
+        MASK,
+        True,
+    ),
     # Dates: 12/3, 12/03/2026, 12-3-2026, ngày 12 tháng 3.
-    (re.compile(r"\b\d{1,2}\s*[/.-]\s*\d{1,2}(?:\s*[/.-]\s*\d{2,4})?\b"), MASK),
+    (re.compile(r"\b\d{1,2}\s*[/.-]\s*\d{1,2}(?:\s*[/.-]\s*\d{2,4})?\b"), MASK, True),
     (
         re.compile(r"\bngày\s+\d{1,2}(?:\s+tháng\s+\d{1,2})?(?:\s+năm\s+\d{4})?", re.IGNORECASE),
         MASK,
+        True,
     ),
     # Phone, ID card, dossier numbers: five digits or more, spaces and dots allowed between.
-    (re.compile(r"(?<!\w)\+?\d(?:[\s.-]?\d){4,}(?!\w)"), MASK),
+    (re.compile(r"(?<!\w)\+?\d(?:[\s.-]?\d){4,}(?!\w)"), MASK, False),
     # A desk's or a counter's number: "quầy 3", "quầy số 2", "bàn số 4", "cửa A1", "quầy STP-01".
     (
         re.compile(r"\b(quầy|bàn|cửa|phòng)(\s+số)?\s+[\w-]*\d[\w-]*", re.IGNORECASE),
         rf"\1 {MASK}",
+        True,
     ),
 )
 _NAMED = re.compile(rf"\b((?i:{_ADDRESS}))\s+({_NAME})")
 
 
-def mask(text: str, desks: Iterable[str] = ()) -> str:
+def mask(
+    text: str, desks: Iterable[str] = (), *, moments: bool = True, limit: int | None = MAX_CHARS
+) -> str:
     """The comment with what can identify a person, a desk or a moment replaced by ``[…]``;
-    ``desks`` are the campaign's desk codes and names, masked wherever they appear."""
+    ``desks`` are the campaign's desk codes and names, masked wherever they appear.
+
+    ``moments=False`` masks the person only (addresses, numbers, names) and leaves desks,
+    dates and times in the text; ``limit`` cuts the text to that many characters (None:
+    the whole text).
+    """
     out = " ".join(text.split())
-    for desk in sorted({d for d in desks if d.strip()}, key=len, reverse=True):
-        out = re.sub(re.escape(desk), MASK, out, flags=re.IGNORECASE)
-    for pattern, replacement in _RULES:
-        out = pattern.sub(replacement, out)
+    if moments:
+        for desk in sorted({d for d in desks if d.strip()}, key=len, reverse=True):
+            out = re.sub(re.escape(desk), MASK, out, flags=re.IGNORECASE)
+    for pattern, replacement, pins_moment in _RULES:
+        if moments or not pins_moment:
+            out = pattern.sub(replacement, out)
 
     # The form of address in any case, the name capitalised: "chị Lan", "Tôi là Nguyễn Văn A".
     out = _NAMED.sub(rf"\1 {MASK}", out)
-    if len(out) > MAX_CHARS:
-        out = out[: MAX_CHARS - 1].rstrip() + "…"
+    if limit is not None and len(out) > limit:
+        out = out[: limit - 1].rstrip() + "…"
     return out
 
 
