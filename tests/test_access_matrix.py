@@ -72,6 +72,8 @@ ROUTES = [
     Route("/staff/campaigns/{campaign}/criteria/II.2", ALL),
     Route("/staff/campaigns/{campaign}/weighting", ANALYSIS),
     Route("/staff/campaigns/{campaign}/weighting", ANALYSIS, "POST"),
+    Route("/staff/campaigns/{campaign}/weighting", ANALYSIS, "POST", {"confirm": "not-a-token"}),
+    Route("/staff/campaigns/{campaign}/weighting/margins.csv", ANALYSIS),
     Route("/staff/campaigns/{campaign}/indices.csv", ALL),
     Route("/staff/campaigns/{campaign}/indices.xlsx", ALL),
     Route("/api/v1/campaigns/{campaign}/indices", ALL, anonymous=401),
@@ -111,6 +113,8 @@ ROUTES = [
         {"username": "moi", "password": PASSWORD + "x", "role": "viewer", "agency": "HT-STP"},
     ),
     Route("/staff/users/khac/disable", ADMIN, "POST"),
+    Route("/staff/users/khac/password", ADMIN),
+    Route("/staff/users/khac/password", ADMIN, "POST", {"password": ""}),
     Route("/staff/agencies", ALL),
     Route(
         "/staff/agencies",

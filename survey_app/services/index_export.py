@@ -215,9 +215,13 @@ def par_mappings(questionnaire_id: str) -> list[ParMapping]:
     return out
 
 
-def par_table(view: View, agency_names: dict[object, str]) -> pd.DataFrame:
-    """PAR points per agency (criterion, max points, index %, points), from scoring.par."""
-    table = view_table(view, "agency")
+def par_table(
+    view: View, agency_names: dict[object, str], table: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """PAR points per agency (criterion, max points, index %, points), from scoring.par;
+    ``table``: the view's index table by agency when the caller computed it."""
+    if table is None:
+        table = view_table(view, "agency")
     frames = []
     for mapping in par_mappings(view.questionnaire.id):
         index = table.rename(columns={"level": "agency"})

@@ -13,9 +13,10 @@ The blueprint ``staff``, split into modules by feature, and two older ones:
 - ``language``: the switch between the Vietnamese and English interface;
 - ``problems``: how the pages show a service's refusal;
 - ``posters``: a desk's QR poster (blueprint ``posters``, endpoint names kept);
-- ``dashboard``: indices, weighting settings, exports and the JSON indices API
+- ``dashboard``: indices, exports and the JSON indices API
   (blueprint ``dashboard``, also serving ``/api/v1/``); ``reports``: the survey report's
-  downloads and ``evidence``: the evidence pack download (both on the dashboard's blueprint).
+  downloads, ``evidence``: the evidence pack download and ``weighting``: the weighting
+  settings, previewed before they are saved (all on the dashboard's blueprint).
 
 The CLI is in :mod:`survey_app.cli`.
 
@@ -51,6 +52,7 @@ def init_app(app: Flask) -> None:
         setup,
         slips,
         views,
+        weighting,
     )
 
     login_manager.login_view = "staff.login"
