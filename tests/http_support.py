@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from survey_app.extensions import db
 from survey_app.models import Submission
 from survey_app.services import dossier_codes, organisation
-from tests.staff_support import add_answers, seed_province
+from tests.staff_support import add_answers, import_paper, seed_province
 
 METHODS = ("GET", "POST")
 
@@ -47,6 +47,7 @@ def province_records(app: Flask) -> dict[str, str]:
         receipt = db.session.scalar(select(func.min(Submission.receipt)))
         token = dossier_codes.issue("HT-STP-01", "000.00.23.H23-260302-0001")
         db.session.commit()
+        batch = import_paper("STP-2026", [("1", "HT-STP-01")])
         return {
             "desk": "HT-STP-01",
             "campaign": "STP-2026",
@@ -58,6 +59,7 @@ def province_records(app: Flask) -> dict[str, str]:
             "filename": "staff.css",
             "language": "en",
             "row_id": "1",
+            "batch_id": str(batch),
         }
 
 

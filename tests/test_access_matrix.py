@@ -28,15 +28,17 @@ from survey_app.models import Campaign, StaffUser
 from survey_app.services import organisation
 from survey_app.services.questionnaires import definition
 from survey_app.services.submissions import record_submission, validate_answers
-from tests.staff_support import PASSWORD, csrf_token, login, seed_province
+from tests.staff_support import PASSWORD, csrf_token, import_paper, login, seed_province
 
 ALL = ("admin", "analyst", "officer", "viewer")
 DATA = ("admin", "analyst", "officer")
 ANALYSIS = ("admin", "analyst")
 ADMIN = ("admin",)
 SETUP = ("admin", "analyst", "officer")
-OWN = {"campaign": "STP-2026", "desk": "HT-STP-01", "agency": "HT-STP"}
-OTHER = {"campaign": "SXD-2026", "desk": "HT-SXD-01", "agency": "HT-SXD"}
+UNDO = ("admin", "officer")
+# Each campaign has one paper import batch: the own agency's is number 1, the other's 2.
+OWN = {"campaign": "STP-2026", "desk": "HT-STP-01", "agency": "HT-STP", "batch": "1"}
+OTHER = {"campaign": "SXD-2026", "desk": "HT-SXD-01", "agency": "HT-SXD", "batch": "2"}
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ ROUTES = [
     Route("/staff/campaigns/{campaign}/codebook.csv", DATA),
     Route("/staff/campaigns/{campaign}/import", DATA),
     Route("/staff/campaigns/{campaign}/import", DATA, "POST"),
+    Route("/staff/campaigns/{campaign}/import/batches/{batch}/undo", UNDO),
     Route("/staff/campaigns/{campaign}/import/template.csv", DATA),
     Route("/staff/campaigns/{campaign}/import/template.xlsx", DATA),
     Route("/staff/campaigns/{campaign}/import/guide.csv", DATA),
@@ -193,6 +196,8 @@ def _seed() -> None:
                 language="vi",
                 submitted_at=dt.datetime(2026, 3, 1 + n, 10),
             )
+    import_paper("STP-2026", [("1", "HT-STP-01")])
+    import_paper("SXD-2026", [("1", "HT-SXD-01")])
     agencies = {"officer": "HT-STP", "viewer": "HT-STP"}
     # A cheap hash: this test is about access, the password hashing is tested elsewhere.
     fast = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")

@@ -578,3 +578,4 @@ def import_file(
         sha256=digest,
     )
     return ImportResult(batch=batch, rows=len(rows))
+
