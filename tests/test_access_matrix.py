@@ -63,6 +63,8 @@ ROUTES = [
     Route("/staff/", ALL),
     Route("/staff/desks/{desk}", ALL),
     Route("/staff/desks/{desk}/poster.svg", ALL),
+    Route("/staff/desks/{desk}/poster", ALL),
+    Route("/staff/desks/{desk}/poster.pdf?size=A5", ALL),
     Route("/staff/desks/{desk}/dossier-codes", DATA, "POST", {"dossier_ref": "HS-2026-0001"}),
     Route("/staff/desks/{desk}/slips", DATA),
     Route("/staff/desks/{desk}/slips", DATA, "POST", {"dossiers": "HS-2026-0001\nHS-2026-0002"}),
