@@ -60,6 +60,7 @@ def province_records(app: Flask) -> dict[str, str]:
             "language": "en",
             "row_id": "1",
             "batch_id": str(batch),
+            "version_id": "1",
         }
 
 

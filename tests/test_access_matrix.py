@@ -129,6 +129,9 @@ ROUTES = [
     ),
     Route("/staff/questionnaires", ALL),
     Route("/staff/questionnaires", ADMIN, "POST"),
+    Route("/staff/questionnaires/1/preview", ALL),
+    Route("/staff/questionnaires/1/preview", ALL, "POST", {"action": "next"}),
+    Route("/staff/questionnaires/1/preview/submit", ALL, "POST"),
     Route("/staff/desks/new", SETUP),
     Route(
         "/staff/desks/new",

@@ -9,6 +9,7 @@ The blueprint ``staff``, split into modules by feature, and two older ones:
 - ``admin``: user management and the audit log (administrators only);
 - ``data``: paper-survey import and raw-response export;
 - ``setup``: agencies, desks and campaigns; ``questionnaires``: the list and YAML uploads;
+  ``preview``: a questionnaire version as a citizen sees it, storing nothing;
 - ``plans``: remediation plans (editor, verification, DOCX / XLSX);
 - ``language``: the switch between the Vietnamese and English interface;
 - ``problems``: how the pages show a service's refusal;
@@ -46,6 +47,7 @@ def init_app(app: Flask) -> None:
         language,
         plans,
         posters,
+        preview,
         problems,
         questionnaires,
         reports,
