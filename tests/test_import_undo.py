@@ -109,9 +109,7 @@ def test_undo_removes_exactly_that_batch_and_the_dashboards_n_drops(
     assert _dashboard_n(an) == 6
     # Undone, the same file may be imported again, and the same forms with it.
     with app.app_context():
-        again = import_paper(
-            CAMPAIGN, [("1", "HT-STP-01"), ("2", "HT-STP-01"), ("3", "HT-STP-01")]
-        )
+        again = import_paper(CAMPAIGN, [("1", "HT-STP-01"), ("2", "HT-STP-01"), ("3", "HT-STP-01")])
     assert again and _counts(app) == (9, 5, 2)
     assert _dashboard_n(an) == 9
     # The batch undone is no more: a second undo is refused as unknown.

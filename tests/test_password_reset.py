@@ -68,9 +68,7 @@ def test_a_temporary_password_is_shown_once_and_ends_the_accounts_sessions(app: 
         assert temporary not in user.password_hash
         sessions = db.session.scalars(select(StaffSession).filter_by(user_id=user.id)).all()
         assert sessions and all(s.end_reason == "password" for s in sessions)
-        event = db.session.scalars(
-            select(AuditEvent).filter_by(action="user.password.reset")
-        ).one()
+        event = db.session.scalars(select(AuditEvent).filter_by(action="user.password.reset")).one()
         assert (event.username, event.target) == ("quantri", "lan")
         assert event.detail["sessions_ended"] == 1 and event.detail["temporary"] is True
         assert temporary not in str(event.detail)
@@ -97,7 +95,12 @@ def test_the_next_sign_in_must_choose_a_new_password_first(app: Flask) -> None:
     token = csrf_token(lan, "/staff/account/password")
     changed = lan.post(
         "/staff/account/password",
-        data={"current": temporary, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token},
+        data={
+            "current": temporary,
+            "new": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "csrf_token": token,
+        },
     )
     assert changed.status_code == 302 and changed.headers["Location"] == "/staff/"
     assert lan.get("/staff/").status_code == 200
@@ -114,7 +117,10 @@ def test_an_administrator_may_type_the_password_and_a_weak_one_is_refused(app: F
     with app.app_context():
         user = db.session.scalars(select(StaffUser).filter_by(username="lan")).one()
         assert not user.must_change_password
-        assert db.session.scalars(select(AuditEvent).filter_by(action="user.password.reset")).all() == []
+        assert (
+            db.session.scalars(select(AuditEvent).filter_by(action="user.password.reset")).all()
+            == []
+        )
     page = _reset(admin, "mot-mat-khau-tam-thoi-7")
     assert "mot-mat-khau-tam-thoi-7" in page
     lan = app.test_client()

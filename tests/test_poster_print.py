@@ -41,9 +41,7 @@ def _page_size_mm(pdf: bytes, tmp_path: Path) -> tuple[float, float]:
     return round(width * 25.4 / 72), round(height * 25.4 / 72)
 
 
-def test_the_desk_page_leads_to_a_preview_with_both_sizes(
-    app: Flask, officer: FlaskClient
-) -> None:
+def test_the_desk_page_leads_to_a_preview_with_both_sizes(app: Flask, officer: FlaskClient) -> None:
     desk_page = officer.get(f"/staff/desks/{DESK}").text
     assert f"/staff/desks/{DESK}/poster" in desk_page
     page = officer.get(f"/staff/desks/{DESK}/poster")

@@ -135,9 +135,13 @@ def test_the_preview_lists_overall_groups_and_agencies(loaded: FlaskClient) -> N
 def test_a_confirmation_after_another_change_is_refused(app: Flask, loaded: FlaskClient) -> None:
     first = _preview(loaded)
     # Meanwhile another analyst saves other settings.
-    other = _preview(loaded, "variable,value,count\ngender,1,5000\ngender,2,5000\n"
-                     "age_group,1,2000\nage_group,2,2000\nage_group,3,2000\nage_group,4,2000\n"
-                     "age_group,5,2000\n", calibration="rake")
+    other = _preview(
+        loaded,
+        "variable,value,count\ngender,1,5000\ngender,2,5000\n"
+        "age_group,1,2000\nage_group,2,2000\nage_group,3,2000\nage_group,4,2000\n"
+        "age_group,5,2000\n",
+        calibration="rake",
+    )
     assert confirm_weighting(loaded, other).status_code == 302
     stale = confirm_weighting(loaded, first)
     assert stale.status_code == 400

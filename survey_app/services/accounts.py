@@ -21,6 +21,7 @@ import secrets
 import string
 import threading
 import unicodedata
+from typing import Any
 
 from flask_babel import lazy_gettext
 from sqlalchemy import select
@@ -47,9 +48,7 @@ APP_WORDS = ("sipas", "papi", "cchc", "khaosat", "hailong", "motcua")
 # Vietnamese words common in passwords that zxcvbn's English lists do not have.
 COMMON_WORDS = ("matkhau", "anhyeuem", "emyeuanh", "vietnam", "hanoi", "saigon", "quantri")
 _ZXCVBN_LOCK = threading.Lock()
-TEMPORARY_ALPHABET = "".join(
-    c for c in string.ascii_letters + string.digits if c not in "0O1lI"
-)
+TEMPORARY_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 # Hash of a random password, checked when the username is unknown so that the
 # response time does not reveal which usernames exist.
@@ -233,13 +232,16 @@ def change_own_password(user: StaffUser, current: str, new: str) -> None:
 
 
 def _replace_password(
-    user: StaffUser, password: str, *, event: str = "user.password", **details: object
+    user: StaffUser, password: str, *, event: str = "user.password", temporary: bool | None = None
 ) -> None:
     check_password_strength(password, user.username)
     user.password_hash = generate_password_hash(password)
     user.must_change_password = False
     ended = staff_sessions.end_all(user, "password")
-    audit.record(event, user.username, sessions_ended=ended, **details)
+    detail: dict[str, Any] = {"sessions_ended": ended}
+    if temporary is not None:
+        detail["temporary"] = temporary
+    audit.record(event, user.username, **detail)
 
 
 def all_users() -> list[StaffUser]:

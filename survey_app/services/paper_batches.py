@@ -76,7 +76,9 @@ def undo_batch(
     form at a desk outside them is not found."""
     contents = batch_contents(campaign, batch_id, visible_agency_ids)
     batch = contents.batch
-    submissions = db.session.execute(delete(Submission).where(Submission.import_batch_id == batch.id))
+    submissions = db.session.execute(
+        delete(Submission).where(Submission.import_batch_id == batch.id)
+    )
     forms = db.session.execute(delete(PaperForm).where(PaperForm.import_batch_id == batch.id))
     db.session.execute(delete(ImportBatch).where(ImportBatch.id == batch.id))
     deleted_submissions = int(submissions.rowcount)  # type: ignore[attr-defined]

@@ -67,7 +67,14 @@ def item_checks(questionnaire: Questionnaire) -> list[DataValidation]:
                 checks.append(check(None, item.code, prompt))
                 continue
         checks.append(
-            check(rule.kind, item.code, prompt, operator=rule.operator, first=first, second=rule.second)
+            check(
+                rule.kind,
+                item.code,
+                prompt,
+                operator=rule.operator,
+                first=first,
+                second=rule.second,
+            )
         )
     return checks
 

@@ -599,4 +599,3 @@ def import_file(
         sha256=digest,
     )
     return ImportResult(batch=batch, rows=len(rows))
-

@@ -87,9 +87,7 @@ def _view(campaign: Campaign, settings: WeightingSettings) -> analysis.View:
     return view
 
 
-def _tables(
-    view: analysis.View, cached: bool
-) -> tuple[analysis.NodeResult, pd.DataFrame]:
+def _tables(view: analysis.View, cached: bool) -> tuple[analysis.NodeResult, pd.DataFrame]:
     """The view's index tree and its table by agency: the dashboard's own (cached) for the
     settings in force, computed and kept nowhere for the settings previewed."""
     if cached:
@@ -140,7 +138,10 @@ def preview(campaign: Campaign, new: WeightingSettings) -> WeightingPreview:
     root = before_tree.code
     codes = sorted(set(before_view.frame["agency"].dropna().astype(str)))
     names = analysis.names(Agency, codes)
-    before_index, after_index = _agency_index(before_agency, root), _agency_index(after_agency, root)
+    before_index, after_index = (
+        _agency_index(before_agency, root),
+        _agency_index(after_agency, root),
+    )
     agencies = [
         Shift(
             code,

@@ -37,7 +37,6 @@ from survey_app.models import Agency, Campaign
 from survey_app.services import (
     analysis,
     index_export,
-    questionnaires,
     survey_report,
 )
 from survey_app.services.errors import ServiceError
@@ -45,6 +44,7 @@ from survey_app.staff import problems
 from survey_app.staff.data import CSV_MIME, XLSX_MIME, download
 
 bp = Blueprint("dashboard", __name__)
+
 
 def init_app(app: Flask) -> None:
     # Responses kept on disk between restarts (see analysis.FrameCache); off in tests

@@ -172,9 +172,7 @@ class UndoImportForm(FlaskForm):
     """The confirming POST of an undo (CSRF only)."""
 
 
-@bp.route(
-    "/campaigns/<code>/import/batches/<int:batch_id>/undo", methods=["GET", "POST"]
-)
+@bp.route("/campaigns/<code>/import/batches/<int:batch_id>/undo", methods=["GET", "POST"])
 @role_required(*UNDO_ROLES)
 def paper_import_undo(code: str, batch_id: int) -> ResponseReturnValue:
     """Hoàn tác một lần nhập: the batch's submissions and form numbers deleted, after the

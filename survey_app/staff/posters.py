@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template, request
 
 from survey_app.access import READ_ROLES, desk_or_404, role_required
-from survey_app.services.posters import PAPER_SIZES, desk_url, poster_filename, poster_pdf, poster_svg
+from survey_app.services.posters import (
+    PAPER_SIZES,
+    desk_url,
+    poster_filename,
+    poster_pdf,
+    poster_svg,
+)
 
 bp = Blueprint("posters", __name__, url_prefix="/staff")
 

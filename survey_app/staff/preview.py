@@ -12,7 +12,6 @@ answers in the browser's storage. A banner on every page says "Xem trước — 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from flask import abort, g, request, url_for
 from flask.typing import ResponseReturnValue
@@ -40,7 +39,9 @@ class PreviewTarget(citizen.Target):
 
     @property
     def step_url(self) -> str:
-        return url_for("staff.questionnaire_preview", version_id=self.campaign.questionnaire_version_id)
+        return url_for(
+            "staff.questionnaire_preview", version_id=self.campaign.questionnaire_version_id
+        )
 
     @property
     def submit_url(self) -> str:
@@ -64,7 +65,7 @@ def _target(version_id: int) -> PreviewTarget:
     )
 
 
-def _post(target: PreviewTarget, *, final: bool) -> Any:
+def _post(target: PreviewTarget, *, final: bool) -> tuple[str, int]:
     state = citizen.posted_state(target)
     if state is None:  # no form id: start again
         state = citizen_form.start(target.questionnaire, target.campaign, None)
@@ -97,5 +98,5 @@ def questionnaire_preview(version_id: int) -> ResponseReturnValue:
 @bp.post("/questionnaires/<int:version_id>/preview/submit")
 @role_required(*READ_ROLES)
 def questionnaire_preview_submit(version_id: int) -> ResponseReturnValue:
-    """"Gửi phiếu" of the preview: every answer checked, nothing stored."""
+    """ "Gửi phiếu" of the preview: every answer checked, nothing stored."""
     return _post(_target(version_id), final=True)

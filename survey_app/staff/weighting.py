@@ -138,7 +138,9 @@ def margins_template(code: str) -> Any:
     ]
     if not variables:
         variables = [i.code for i in questionnaire.respondent if kind_of(i).analysed]
-    layout = request.args.get("layout") or ("wide" if settings.calibration == "poststratify" else "long")
+    layout = request.args.get("layout") or (
+        "wide" if settings.calibration == "poststratify" else "long"
+    )
     body = weighting_settings.margins_template(
         questionnaire, list(dict.fromkeys(variables)), layout, settings
     )
