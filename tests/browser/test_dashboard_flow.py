@@ -88,7 +88,7 @@ def test_official_opens_dashboard_drills_down_and_exports_xlsx(
     page.screenshot(
         path=str(SCREENSHOTS / f"dashboard-weighting-preview-{backend}.png"), full_page=True
     )
-    page.click("text=Xác nhận và lưu")
+    page.click("form.confirm button[type=submit]")
     assert "Đã lưu cài đặt" in page.content()
     assert "hậu phân tầng theo giới tính; KTC 99% logit" in page.content()
     page.screenshot(path=str(SCREENSHOTS / f"dashboard-weighting-{backend}.png"), full_page=True)
