@@ -23,6 +23,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from survey_app.models import Agency, Campaign
 from survey_app.services import analysis, index_export, weighting_settings
+from survey_app.services.analysis.results import as_count, as_float
 from survey_app.services.analysis.views import fresh_tables
 from survey_app.services.weighting_settings import WeightingError, WeightingSettings
 
@@ -102,13 +103,14 @@ def _tables(view: analysis.View, cached: bool) -> tuple[analysis.NodeResult, pd.
 def _agency_index(table: pd.DataFrame, root: str) -> dict[str, tuple[float, int]]:
     rows = table[table["node"] == root]
     return {
-        str(r["level"]): (float(r["estimate"]) * 100, int(r["n"])) for r in rows.to_dict("records")
+        str(r["level"]): (as_float(r["estimate"]) * 100, as_count(r["n"]))
+        for r in rows.to_dict("records")
     }
 
 
 def _points(table: pd.DataFrame) -> dict[tuple[str, str], tuple[str, float]]:
     return {
-        (str(r["agency"]), str(r["criterion"])): (str(r["label"]), float(r["points"]))
+        (str(r["agency"]), str(r["criterion"])): (str(r["label"]), as_float(r["points"]))
         for r in table.to_dict("records")
     }
 
@@ -161,13 +163,12 @@ def preview(campaign: Campaign, new: WeightingSettings) -> WeightingPreview:
             continue
         rows = [
             Shift(
-                criterion,
+                key[1],
                 (before_points.get(key) or after_points[key])[0],
                 before_points.get(key, ("", math.nan))[1],
                 after_points.get(key, ("", math.nan))[1],
             )
             for key in keys
-            for criterion in [key[1]]
         ]
         total = Shift(
             code,
