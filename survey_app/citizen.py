@@ -227,7 +227,7 @@ def _item_view(
     }
 
 
-def _render(
+def render_step(
     target: Target,
     state: FormState,
     show: ShowStep,
@@ -353,10 +353,10 @@ def _answer_text(item: Item, answer: object, lang: str) -> str | None:
 def _show_first_step(target: Target) -> ResponseReturnValue:
     q = target.questionnaire
     state = citizen_form.start(q, target.campaign, request.args.get("lang"))
-    return _render(target, state, ShowStep(0, state.lang))
+    return render_step(target, state, ShowStep(0, state.lang))
 
 
-def _posted_state(target: Target) -> FormState | None:
+def posted_state(target: Target) -> FormState | None:
     """What the POST carries, or None when it has no valid submission id."""
     form = request.form
     q = target.questionnaire
@@ -383,7 +383,7 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> R
     """One POST of the form: change language, go back, go forward, or (final) submit."""
     citizen_limits.check_address()
     try:
-        state = _posted_state(target)
+        state = posted_state(target)
     except RequestEntityTooLarge:
         citizen_limits.count_refused()
         raise
@@ -395,7 +395,7 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> R
         if state.campaign != str(target.campaign.id):
             return _page("citizen.campaign_changed", target.desk)
         show = ShowStep(state.step, state.lang, status=400, reviewing=state.reviewing)
-        return _render(target, state, show, notice=CSRF_NOTICE)
+        return render_step(target, state, show, notice=CSRF_NOTICE)
     citizen_limits.count_form_post(state.uid)
     outcome = citizen_form.advance(
         target,
@@ -410,7 +410,7 @@ def _handle_post(target: Target, *, final: bool, csrf_failed: bool = False) -> R
         return redirect(url_for("citizen.receipt", receipt=outcome.receipt), 303)
     if citizen_limits.is_refused_post(target.questionnaire, state, outcome):
         citizen_limits.count_refused()
-    return _render(target, state, outcome)
+    return render_step(target, state, outcome)
 
 
 def _desk_target(public_id: str) -> Target:
@@ -605,10 +605,10 @@ def _rate_limited_form() -> tuple[str, int] | None:
     make_target, arg, _final = endpoint
     try:
         target = make_target(request.view_args[arg])
-        state = _posted_state(target)
+        state = posted_state(target)
     except (ServiceError, HTTPException):
         return None
     if state is None or state.campaign != str(target.campaign.id):
         return None
     show = ShowStep(state.step, state.lang, status=429, reviewing=state.reviewing)
-    return _render(target, state, show, notice=RATE_LIMITED_NOTICE)
+    return render_step(target, state, show, notice=RATE_LIMITED_NOTICE)

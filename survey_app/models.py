@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -239,6 +240,8 @@ class StaffUser(UserMixin, Model):
     role: Mapped[str] = mapped_column(String(16))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    # Set when an administrator resets the password: the next sign-in must choose a new one.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     agency: Mapped[Agency | None] = relationship()
@@ -489,6 +492,8 @@ class DossierEvent(Model):
     returned_on: Mapped[dt.date | None] = mapped_column(Date)
     on_time: Mapped[bool | None]
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class CommentReview(Model):
     """Xử lý góp ý: whether a respondent's comment has been handled, and the note of the
     official who last marked (or un-marked) it. One row per submission that was ever

@@ -35,6 +35,7 @@ __all__ = [
     "CodebookEntry",
     "MultipleChoice",
     "NumberKind",
+    "PaperCheck",
     "Problem",
     "QuestionKind",
     "SingleChoice",
@@ -63,6 +64,19 @@ class CodebookEntry:
 
 
 Parsed = tuple[AnswerValue | None, Problem | None]
+
+
+@dataclass(frozen=True)
+class PaperCheck:
+    """How a spreadsheet checks a paper template cell as it is typed (Excel's data
+    validation): ``kind`` ``list`` (a drop-down of ``first``, codes separated by commas),
+    ``whole``, ``decimal`` or ``textLength`` compared by ``operator`` with ``first`` (and
+    ``second``); None: no check, the cell only says how to fill it."""
+
+    kind: Literal["list", "whole", "decimal", "textLength"] | None = None
+    operator: Literal["between", "greaterThanOrEqual", "lessThanOrEqual"] | None = None
+    first: str | None = None
+    second: str | None = None
 
 
 class QuestionKind:
@@ -118,6 +132,10 @@ class QuestionKind:
     def paper_guide(self, item: Item, lang: str) -> str:
         """How to fill the item's cell in the paper template (Vietnamese)."""
         raise NotImplementedError
+
+    def paper_check(self, item: Item) -> PaperCheck:
+        """How the XLSX paper template checks the item's cells as they are typed."""
+        return PaperCheck()
 
 
 def _number_limits(item: Item) -> list[str]:
@@ -193,6 +211,10 @@ class SingleChoice(ChoiceKind):
             CodebookEntry(item.code, o.code, o.label.get(lang, ""), _valid_text(o.valid))
             for o in item.options
         ]
+
+    def paper_check(self, item: Item) -> PaperCheck:
+        # A drop-down of the codes (several codes, 1;3, are typed: no list for those).
+        return PaperCheck("list", first=",".join(str(o.code) for o in item.options))
 
 
 class MultipleChoice(ChoiceKind):
@@ -293,6 +315,19 @@ class NumberKind(QuestionKind):
     def paper_guide(self, item: Item, lang: str) -> str:
         return "Số " + " ".join(_number_limits(item)) + (" (số nguyên)" if item.integer else "")
 
+    def paper_check(self, item: Item) -> PaperCheck:
+        kind: Literal["whole", "decimal"] = "whole" if item.integer else "decimal"
+        low = f"{item.minimum:g}" if item.minimum is not None else None
+        high = f"{item.maximum:g}" if item.maximum is not None else None
+        if low is not None and high is not None:
+            return PaperCheck(kind, "between", low, high)
+        if low is not None:
+            return PaperCheck(kind, "greaterThanOrEqual", low)
+        if high is not None:
+            return PaperCheck(kind, "lessThanOrEqual", high)
+        # Any number: still a number, within what the form stores.
+        return PaperCheck(kind, "between", f"{-NUMBER_LIMIT:f}", f"{NUMBER_LIMIT:f}")
+
 
 class TextKind(QuestionKind):
     """A free text (ý kiến khác), at most ``max_length`` characters."""
@@ -322,6 +357,10 @@ class TextKind(QuestionKind):
 
     def paper_guide(self, item: Item, lang: str) -> str:
         return f"Văn bản, tối đa {item.max_length or DEFAULT_TEXT_MAX_LENGTH} ký tự"
+
+    def paper_check(self, item: Item) -> PaperCheck:
+        limit = item.max_length or DEFAULT_TEXT_MAX_LENGTH
+        return PaperCheck("textLength", "lessThanOrEqual", str(limit))
 
 
 KINDS: Mapping[str, QuestionKind] = {

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pandas as pd
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from bench.dashboard_data import generate
 from scoring.questionnaire import Questionnaire
@@ -95,3 +97,17 @@ def scoring_frame(app: Flask, code: str = "SIPAS-2026") -> tuple[pd.DataFrame, Q
         index=[sid for sid, *_ in rows],
     ).astype(float)
     return meta.join(wide).sort_index().reset_index(names="sid"), q
+
+
+_CONFIRM = re.compile(r'name="confirm" value="([^"]+)"')
+_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def confirm_weighting(client: FlaskClient, preview: TestResponse) -> TestResponse:
+    """Confirm the settings a weighting POST previewed (the page's "Xác nhận và lưu")."""
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200, page
+    token, csrf = _CONFIRM.search(page), _CSRF.search(page)
+    assert token and csrf, "no confirmation form on the preview"
+    url = preview.request.path
+    return client.post(url, data={"confirm": token.group(1), "csrf_token": csrf.group(1)})

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from survey_app.extensions import db
 from survey_app.models import Submission
 from survey_app.services import dossier_codes, organisation
-from tests.staff_support import add_answers, seed_province
+from tests.staff_support import add_answers, import_paper, seed_province
 
 METHODS = ("GET", "POST")
 
@@ -48,6 +48,7 @@ def province_records(app: Flask) -> dict[str, str]:
         uid = db.session.scalar(select(func.min(Submission.uid)))
         token = dossier_codes.issue("HT-STP-01", "000.00.23.H23-260302-0001")
         db.session.commit()
+        batch = import_paper("STP-2026", [("1", "HT-STP-01")])
         return {
             "desk": "HT-STP-01",
             "campaign": "STP-2026",
@@ -60,6 +61,8 @@ def province_records(app: Flask) -> dict[str, str]:
             "filename": "staff.css",
             "language": "en",
             "row_id": "1",
+            "batch_id": str(batch),
+            "version_id": "1",
         }
 
 

@@ -12,7 +12,9 @@ stores one valid submission per time stamp.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 import uuid
 from pathlib import Path
@@ -25,7 +27,13 @@ from survey_app import localtime
 from survey_app.demo import load_demo
 from survey_app.extensions import db
 from survey_app.models import Campaign, Desk, StaffUser
-from survey_app.services import accounts, organisation, questionnaires, staff_sessions
+from survey_app.services import (
+    accounts,
+    organisation,
+    paper_import,
+    questionnaires,
+    staff_sessions,
+)
 from survey_app.services.questionnaires import definition
 from survey_app.services.submissions import record_submission, validate_answers
 
@@ -118,3 +126,29 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD) -> TestR
     return client.post(
         "/staff/login", data={"username": username, "password": password, "csrf_token": token}
     )
+
+
+def paper_csv(campaign_code: str, rows: list[tuple[str, str]], day: str = "2025-06-01") -> bytes:
+    """A paper CSV of forms (form number, desk code), all answered 4 (inside an app context)."""
+    campaign = db.session.scalar(select(Campaign).filter_by(code=campaign_code))
+    questionnaire = definition(campaign.questionnaire_version)
+    header = paper_import.template_columns(questionnaire)
+    answers = {i.code: "4" for i in questionnaire.items if i.required and i.show_if is None}
+    answers.update({"II.4.0": "2", "gender": "2"})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for form_id, desk in rows:
+        values = {"form_id": form_id, "desk": desk, "submitted_on": day, **answers}
+        writer.writerow([values.get(h, "") for h in header])
+    return out.getvalue().encode("utf-8")
+
+
+def import_paper(
+    campaign_code: str, rows: list[tuple[str, str]], day: str = "2026-03-02", name: str = "p.csv"
+) -> int:
+    """Import a paper CSV of ``rows`` as the command line does; the batch's id."""
+    campaign = db.session.scalar(select(Campaign).filter_by(code=campaign_code))
+    result = paper_import.import_file(campaign, name, paper_csv(campaign_code, rows, day))
+    db.session.commit()
+    return result.batch.id

@@ -29,13 +29,15 @@ from survey_app.services import organisation
 from survey_app.services.questionnaires import definition
 from survey_app.services.submissions import record_submission, validate_answers
 from tests.sample_support import add_design
-from tests.staff_support import PASSWORD, csrf_token, login, seed_province
+from tests.staff_support import PASSWORD, csrf_token, import_paper, login, seed_province
 
 ALL = ("admin", "analyst", "officer", "viewer")
 DATA = ("admin", "analyst", "officer")
 ANALYSIS = ("admin", "analyst")
 ADMIN = ("admin",)
 SETUP = ("admin", "analyst", "officer")
+UNDO = ("admin", "officer")
+# Each campaign has one paper import batch: the own agency's is number 1, the other's 2.
 # A commented submission of each campaign (its uid, as the comments page names it).
 COMMENTED = {
     "STP-2026": "00000000-0000-4000-8000-000000000001",
@@ -46,12 +48,14 @@ OWN = {
     "desk": "HT-STP-01",
     "agency": "HT-STP",
     "comment": COMMENTED["STP-2026"],
+    "batch": "1",
 }
 OTHER = {
     "campaign": "SXD-2026",
     "desk": "HT-SXD-01",
     "agency": "HT-SXD",
     "comment": COMMENTED["SXD-2026"],
+    "batch": "2",
 }
 
 
@@ -77,6 +81,8 @@ ROUTES = [
     Route("/staff/", ALL),
     Route("/staff/desks/{desk}", ALL),
     Route("/staff/desks/{desk}/poster.svg", ALL),
+    Route("/staff/desks/{desk}/poster", ALL),
+    Route("/staff/desks/{desk}/poster.pdf?size=A5", ALL),
     Route("/staff/desks/{desk}/dossier-codes", DATA, "POST", {"dossier_ref": "HS-2026-0001"}),
     Route("/staff/desks/{desk}/slips", DATA),
     Route("/staff/desks/{desk}/slips", DATA, "POST", {"dossiers": "HS-2026-0001\nHS-2026-0002"}),
@@ -95,6 +101,8 @@ ROUTES = [
         "POST",
         {"method": "poisson", "seed": "s", "default_probability": "0.1", "action": "save"},
     ),
+    Route("/staff/campaigns/{campaign}/weighting", ANALYSIS, "POST", {"confirm": "not-a-token"}),
+    Route("/staff/campaigns/{campaign}/weighting/margins.csv", ANALYSIS),
     Route("/staff/campaigns/{campaign}/indices.csv", ALL),
     Route("/staff/campaigns/{campaign}/indices.xlsx", ALL),
     Route("/api/v1/campaigns/{campaign}/indices", ALL, anonymous=401),
@@ -131,6 +139,7 @@ ROUTES = [
     Route("/staff/campaigns/{campaign}/codebook.csv", DATA),
     Route("/staff/campaigns/{campaign}/import", DATA),
     Route("/staff/campaigns/{campaign}/import", DATA, "POST"),
+    Route("/staff/campaigns/{campaign}/import/batches/{batch}/undo", UNDO),
     Route("/staff/campaigns/{campaign}/import/template.csv", DATA),
     Route("/staff/campaigns/{campaign}/import/template.xlsx", DATA),
     Route("/staff/campaigns/{campaign}/import/guide.csv", DATA),
@@ -150,6 +159,8 @@ ROUTES = [
         {"username": "moi", "password": PASSWORD + "x", "role": "viewer", "agency": "HT-STP"},
     ),
     Route("/staff/users/khac/disable", ADMIN, "POST"),
+    Route("/staff/users/khac/password", ADMIN),
+    Route("/staff/users/khac/password", ADMIN, "POST", {"password": ""}),
     Route("/staff/agencies", ALL),
     Route(
         "/staff/agencies",
@@ -159,6 +170,9 @@ ROUTES = [
     ),
     Route("/staff/questionnaires", ALL),
     Route("/staff/questionnaires", ADMIN, "POST"),
+    Route("/staff/questionnaires/1/preview", ALL),
+    Route("/staff/questionnaires/1/preview", ALL, "POST", {"action": "next"}),
+    Route("/staff/questionnaires/1/preview/submit", ALL, "POST"),
     Route("/staff/desks/new", SETUP),
     Route(
         "/staff/desks/new",
@@ -230,6 +244,8 @@ def _seed() -> None:
                 submitted_at=dt.datetime(2026, 3, 1 + n, 10),
             )
         add_design(code)
+    import_paper("STP-2026", [("1", "HT-STP-01")])
+    import_paper("SXD-2026", [("1", "HT-SXD-01")])
     agencies = {"officer": "HT-STP", "viewer": "HT-STP"}
     # A cheap hash: this test is about access, the password hashing is tested elsewhere.
     fast = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")

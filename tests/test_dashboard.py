@@ -22,7 +22,7 @@ from survey_app import charts
 from survey_app.extensions import db
 from survey_app.models import AuditEvent, Submission
 from survey_app.services import analysis
-from tests.dashboard_setup import campaign, login, province, scoring_frame
+from tests.dashboard_setup import campaign, confirm_weighting, login, province, scoring_frame
 
 URL = "/staff/campaigns/SIPAS-2026"
 
@@ -180,7 +180,7 @@ def test_post_stratification_is_saved_audited_and_shown(app: Flask, loaded: Flas
         },
         content_type="multipart/form-data",
     )
-    assert response.status_code == 302
+    assert confirm_weighting(loaded, response).status_code == 302
     page = loaded.get(f"{URL}/dashboard").text
     assert "Trọng số: hậu phân tầng theo giới tính × độ tuổi" in page
     assert "KTC 90% beta" in page
@@ -211,7 +211,7 @@ def test_answer_shares_on_the_criterion_page_follow_the_weighting(
         },
         content_type="multipart/form-data",
     )
-    assert response.status_code == 302
+    assert confirm_weighting(loaded, response).status_code == 302
     weight = frame["gender"].map({1: 7000, 2: 3000}) / frame["gender"].map(
         frame["gender"].value_counts()
     )
@@ -458,7 +458,7 @@ def test_margin_counts_must_be_finite_and_at_most_a_billion(
 def test_a_margins_file_over_the_limit_is_refused_not_cut(app: Flask, loaded: FlaskClient) -> None:
     """Before, the first 2 MB were read and used: here the cut kept gender 1 and 2, and
     dropped the third line that makes the file wrong."""
-    from survey_app.staff.dashboard import MAX_MARGINS_BYTES
+    from survey_app.staff.weighting import MAX_MARGINS_BYTES
 
     login(loaded, "analyst")
     body = b"gender,count\n1,100\n2,120\n" + b"\n" * MAX_MARGINS_BYTES + b"3,5\n"

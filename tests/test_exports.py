@@ -20,7 +20,14 @@ from scoring.weighting import post_stratify
 from survey_app.extensions import db
 from survey_app.models import AuditEvent
 from survey_app.services import weighting_settings
-from tests.dashboard_setup import ROOT, campaign, login, province, scoring_frame
+from tests.dashboard_setup import (
+    ROOT,
+    campaign,
+    confirm_weighting,
+    login,
+    province,
+    scoring_frame,
+)
 
 URL = "/staff/campaigns/SIPAS-2026"
 POPULATION = {(g, a): 1000.0 * g + 150.0 * a for g in (1, 2) for a in range(1, 6)}
@@ -316,7 +323,7 @@ def test_raking_settings_from_the_form_give_scorings_raked_estimates(
         },
         content_type="multipart/form-data",
     )
-    assert response.status_code == 302
+    assert confirm_weighting(client, response).status_code == 302
     data = client.get("/api/v1/campaigns/SIPAS-2026/indices").get_json()
     assert data["settings"]["description"].startswith(
         "Trọng số: cân chỉnh lặp (raking) theo giới tính; độ tuổi"

@@ -15,29 +15,14 @@ from survey_app.extensions import db
 from survey_app.models import Campaign, ImportBatch, PaperForm, Submission
 from survey_app.services import paper_import
 from survey_app.services.questionnaires import definition
-from tests.staff_support import add_user, csrf_token, login, seed_province
+from tests.staff_support import add_user, csrf_token, login, paper_csv, seed_province
 
 PROVINCE = "SIPAS-2025"  # province-wide: desks HT-STP-01 and HT-SXD-01 among others
 
 
-def _answers(campaign: Campaign) -> dict[str, str]:
-    q = definition(campaign.questionnaire_version)
-    codes = {i.code: "4" for i in q.items if i.required and i.show_if is None}
-    codes.update({"II.4.0": "2", "gender": "2"})
-    return codes
-
-
 def _csv(campaign_code: str, rows: list[tuple[str, str]], day: str = "2025-06-01") -> bytes:
     """A paper CSV of forms (form number, desk code), all answered 4."""
-    campaign = db.session.scalar(select(Campaign).filter_by(code=campaign_code))
-    header = paper_import.template_columns(definition(campaign.questionnaire_version))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    for form_id, desk in rows:
-        values = {"form_id": form_id, "desk": desk, "submitted_on": day, **_answers(campaign)}
-        writer.writerow([values.get(h, "") for h in header])
-    return out.getvalue().encode("utf-8")
+    return paper_csv(campaign_code, rows, day)
 
 
 def _upload(client: FlaskClient, body: bytes, filename: str, campaign: str = PROVINCE):  # type: ignore[no-untyped-def]

@@ -24,6 +24,8 @@ PAGES = {
     "/staff/users": "Staff accounts",
     "/staff/audit": "System audit log",
     "/staff/account/password": "Change password",
+    "/staff/users/analyst/password": "Reset the password of analyst",
+    "/staff/desks/STP-01/poster": "QR poster of Quầy STP-01",
     "/staff/desks/new": "Add a one-stop desk",
     "/staff/desks/STP-01": "Quầy STP-01",
     "/staff/desks/STP-01/edit": "Rename the one-stop desk",

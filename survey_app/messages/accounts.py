@@ -31,6 +31,9 @@ MESSAGES = {
     "account.unknown": lazy_gettext("Không có tài khoản %(username)r."),
     "account.wrong_password": lazy_gettext("Mật khẩu hiện tại không đúng."),
     "account.password_unchanged": lazy_gettext("Mật khẩu mới phải khác mật khẩu hiện tại."),
+    "account.reset_own": lazy_gettext(
+        "Không đặt lại mật khẩu của chính mình ở đây: hãy dùng trang “Đổi mật khẩu”."
+    ),
 }
 
 # What the longest weak part of a password is, by zxcvbn's pattern (``reason`` above).

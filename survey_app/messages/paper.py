@@ -9,6 +9,10 @@ the end of "Dòng 7, cột II.2.1: ...".
 from flask_babel import lazy_gettext
 
 MESSAGES = {
+    "paper.batch_unknown": lazy_gettext(
+        "Không có lần nhập số %(batch)s trong đợt khảo sát này (hoặc lần nhập đó đã được hoàn "
+        "tác, hoặc có phiếu ở bộ phận một cửa ngoài phạm vi của bạn)."
+    ),
     # Reading the file (paper_files), within budgets.
     "paper.not_csv_or_xlsx": lazy_gettext("Chỉ nhận tệp .csv hoặc .xlsx."),
     "paper.too_many_rows": lazy_gettext(

@@ -74,4 +74,21 @@ MESSAGES = {
         "Hãy tải lên tệp CSV số lượng tổng thể để hiệu chỉnh trọng số."
     ),
     "weighting.no_answers": lazy_gettext("Đợt khảo sát chưa có phiếu nào để hiệu chỉnh trọng số."),
+    "weighting.margins_too_large": lazy_gettext(
+        "Tệp biên tổng thể lớn hơn %(size)s MB: không đọc tệp này (một tệp biên chỉ cần vài "
+        "dòng cho mỗi biến)."
+    ),
+    "weighting.margins_not_utf8": lazy_gettext("Tệp CSV phải được lưu với mã hóa UTF-8."),
+    "weighting.template_too_large": lazy_gettext(
+        "Bảng hậu phân tầng theo các biến đã chọn có %(cells)s ô, quá %(maximum)s ô để nhập "
+        "bằng tay: hãy chọn ít biến hơn."
+    ),
+    "weighting.preview_expired": lazy_gettext(
+        "Bản xem trước đã quá một giờ hoặc không hợp lệ: chưa lưu gì. Vui lòng chọn cài đặt "
+        "và xem trước lại."
+    ),
+    "weighting.preview_stale": lazy_gettext(
+        "Cài đặt trọng số đã được thay đổi sau khi bạn xem trước: chưa lưu gì. Vui lòng xem "
+        "trước lại với cài đặt hiện hành."
+    ),
 }

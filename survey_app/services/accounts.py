@@ -17,8 +17,11 @@ account (``services.staff_sessions``), so a copied session cookie opens nothing.
 from __future__ import annotations
 
 import re
+import secrets
+import string
 import threading
 import unicodedata
+from typing import Any
 
 from flask_babel import lazy_gettext
 from sqlalchemy import select
@@ -45,6 +48,7 @@ APP_WORDS = ("sipas", "papi", "cchc", "khaosat", "hailong", "motcua")
 # Vietnamese words common in passwords that zxcvbn's English lists do not have.
 COMMON_WORDS = ("matkhau", "anhyeuem", "emyeuanh", "vietnam", "hanoi", "saigon", "quantri")
 _ZXCVBN_LOCK = threading.Lock()
+TEMPORARY_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 # Hash of a random password, checked when the username is unknown so that the
 # response time does not reveal which usernames exist.
@@ -182,12 +186,40 @@ def set_active(username: str, active: bool) -> StaffUser:
 
 
 def set_password(username: str, password: str) -> StaffUser:
-    """An administrator's (or the CLI's) new password for an account."""
+    """The command line's new password for an account (its operator chose it knowingly)."""
     user = user_by_username(username)
     if user is None:
         raise AccountError.of("account.unknown", username=username)
     _replace_password(user, password)
     return user
+
+
+def temporary_password() -> str:
+    """A random password to hand over once: 16 letters and digits in groups of four, without
+    the look-alikes 0/O, 1/l/I (read aloud or copied by hand). 80 bits: zxcvbn's best score."""
+    while True:
+        groups = ["".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(4)) for _ in range(4)]
+        password = "-".join(groups)
+        if any(c.isdigit() for c in password) and any(c.isalpha() for c in password):
+            return password
+
+
+def reset_password(username: str, password: str | None, by: StaffUser) -> tuple[StaffUser, str]:
+    """An administrator's reset of another account's password (đặt lại mật khẩu): the one
+    typed, or a random temporary one when ``password`` is empty. The account must choose a
+    new password at its next sign-in, and every session of it ends now. Audited
+    (``user.password.reset``, with the sessions ended). Returns the account and the password
+    to hand over, which is stored nowhere but as a hash."""
+    user = user_by_username(username)
+    if user is None:
+        raise AccountError.of("account.unknown", username=username)
+    if user.id == by.id:
+        raise AccountError.of("account.reset_own")
+    temporary = not password
+    password = password or temporary_password()
+    _replace_password(user, password, event="user.password.reset", temporary=temporary)
+    user.must_change_password = True
+    return user, password
 
 
 def change_own_password(user: StaffUser, current: str, new: str) -> None:
@@ -199,11 +231,17 @@ def change_own_password(user: StaffUser, current: str, new: str) -> None:
     _replace_password(user, new)
 
 
-def _replace_password(user: StaffUser, password: str) -> None:
+def _replace_password(
+    user: StaffUser, password: str, *, event: str = "user.password", temporary: bool | None = None
+) -> None:
     check_password_strength(password, user.username)
     user.password_hash = generate_password_hash(password)
+    user.must_change_password = False
     ended = staff_sessions.end_all(user, "password")
-    audit.record("user.password", user.username, sessions_ended=ended)
+    detail: dict[str, Any] = {"sessions_ended": ended}
+    if temporary is not None:
+        detail["temporary"] = temporary
+    audit.record(event, user.username, **detail)
 
 
 def all_users() -> list[StaffUser]:

@@ -330,12 +330,16 @@ def par_mappings(questionnaire_id: str) -> list[ParMapping]:
     return out
 
 
-def par_table(view: View, agency_names: dict[object, str]) -> pd.DataFrame:
+def par_table(
+    view: View, agency_names: dict[object, str], table: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """PAR points per agency (criterion, max points, index %, points), from scoring.par;
     beside them the index's interval and n, and the points each bound of the interval
     would earn (``points_low``, ``points_high``: the same conversion and rounding, the bound
-    kept within [0, 1])."""
-    table = view_table(view, "agency")
+    kept within [0, 1]). ``table``: the view's index table by agency when the caller
+    computed it."""
+    if table is None:
+        table = view_table(view, "agency")
     frames = []
     for mapping in par_mappings(view.questionnaire.id):
         index = table.rename(columns={"level": "agency"})

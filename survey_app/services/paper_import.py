@@ -46,6 +46,7 @@ from typing import Any
 from flask import has_app_context
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import exists, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
@@ -57,7 +58,7 @@ from survey_app.extensions import db
 from survey_app.messages import texts
 from survey_app.models import Campaign, Desk, ImportBatch, PaperForm, StaffUser, Submission
 from survey_app.questions import kind_of
-from survey_app.services import audit
+from survey_app.services import audit, paper_checks
 from survey_app.services.errors import Conflict, Problem, ServiceError
 from survey_app.services.paper_files import Budgets, FileRefused
 from survey_app.services.paper_files import read_rows as read_file_rows
@@ -240,11 +241,31 @@ def template_xlsx(questionnaire: Questionnaire, desks: Iterable[tuple[str, str]]
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     desk_sheet = book.create_sheet(DESK_SHEET)
     append_row(desk_sheet, ["Mã", "Tên bộ phận một cửa"])
+    desks = list(desks)
     for code, name in desks:
         append_row(desk_sheet, [code, name])
+    _add_checks(sheet, questionnaire, len(desks))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _add_checks(sheet: Worksheet, questionnaire: Questionnaire, desks: int) -> None:
+    """Data validation on the template's rows (``paper_checks``): the meta columns', then
+    each item's."""
+    meta = [
+        paper_checks.check(
+            None, FORM_ID, f"Số phiếu ghi trên phiếu giấy, tối đa {FORM_ID_MAX_CHARS} ký tự"
+        ),
+        paper_checks.check(
+            "list" if desks else None,
+            DESK,
+            "Mã bộ phận một cửa: chọn trong danh sách (trang “Bộ phận một cửa”)",
+            first=f"'{DESK_SHEET}'!$A$2:$A${desks + 1}" if desks else None,
+        ),
+        paper_checks.check(None, SUBMITTED_ON, "Ngày trên phiếu: 2026-03-15 hoặc 15/03/2026"),
+    ]
+    paper_checks.apply(sheet, [*meta, *paper_checks.item_checks(questionnaire)], 1 + MAX_ROWS)
 
 
 def campaign_desks(campaign: Campaign) -> list[tuple[str, str]]:

@@ -1,15 +1,15 @@
 """QR posters for one-stop desks (áp phích mã QR tại bộ phận một cửa) and receipt QR codes.
 
 The poster is an A4 SVG whose coordinates are millimetres. It is vector
-throughout, so it prints sharp at any DPI from any browser or office printer,
-and needs nothing installed. A PDF version was left out on purpose: the
-pure-Python route (reportlab) would add a dependency and a second layout to
-keep in step, for no gain in print quality; "Print to PDF" from a browser
-turns the SVG into a PDF when one is wanted.
+throughout, so it prints sharp at any DPI from any browser or office printer.
+The printable PDF is that same SVG placed on an A4 or A5 page by WeasyPrint (as the
+slips are made, services/slips.py): one layout, scaled, never a second one.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
@@ -191,9 +191,33 @@ def poster_svg(desk: Desk) -> str:
     return "\n".join(parts) + "\n"
 
 
-def poster_filename(desk: Desk) -> str:
-    """``poster-<desk code>.svg``, safe as a file name and in a Content-Disposition header.
+# Paper sizes the poster prints on (portrait, millimetres): A4 for a wall, A5 for a counter.
+PAPER_SIZES = {"A4": (210, 297), "A5": (148, 210)}
 
-    Desk codes are checked when typed, but a file name must hold whatever is stored.
+
+def poster_pdf(desk: Desk, size: str = "A4") -> bytes:
+    """The poster as a one-page PDF on A4 or A5, the SVG scaled to the page, edge to edge."""
+    # Imported here, as in services.slips: loading WeasyPrint looks its C libraries up.
+    from weasyprint import HTML
+
+    width, height = PAPER_SIZES[size]
+    source = base64.b64encode(poster_svg(desk).encode("utf-8")).decode("ascii")
+    html = (
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+        f"<title>{escape(desk.agency.name)}: {escape(desk.name)}</title>"
+        f"<style>@page {{ size: {width}mm {height}mm; margin: 0; }}"
+        "html, body { margin: 0; }"
+        f"img {{ display: block; width: {width}mm; height: {height}mm; }}</style></head>"
+        f'<body><img src="data:image/svg+xml;base64,{source}" alt=""></body></html>'
+    )
+    out = io.BytesIO()
+    HTML(string=html).write_pdf(out)
+    return out.getvalue()
+
+
+def poster_filename(desk: Desk, extension: str = "svg", size: str | None = None) -> str:
+    """``poster-<desk code>[-A5].svg``, safe as a file name and in a Content-Disposition
+    header. Desk codes are checked when typed, but a file name must hold whatever is stored.
     """
-    return f"poster-{re.sub(r'[^A-Za-z0-9_.-]', '_', desk.code)}.svg"
+    stem = f"poster-{re.sub(r'[^A-Za-z0-9_.-]', '_', desk.code)}"
+    return f"{stem}-{size}.{extension}" if size else f"{stem}.{extension}"

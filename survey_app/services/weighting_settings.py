@@ -9,7 +9,11 @@ calibration itself is done by :mod:`scoring` when indices are computed.
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -365,6 +369,60 @@ def build_settings(
             raise WeightingError.of("weighting.no_answers")
         check_against_sample(margins, frame)
     return WeightingSettings(strata, cluster, calibration, margins, ci_method, level, filename)
+
+
+MARGINS_LAYOUTS = ("long", "wide")
+# A post-stratification table is typed by hand: beyond this many cells, cross fewer variables.
+MAX_TEMPLATE_CELLS = 1000
+
+
+def margins_template(
+    questionnaire: Questionnaire,
+    variables: list[str],
+    layout: str,
+    previous: WeightingSettings,
+) -> bytes:
+    """A margins CSV to fill in (mẫu tệp số lượng tổng thể), in the format the upload reads.
+
+    ``long`` (raking): ``variable,value,count``, a row per answer code of each variable;
+    ``wide`` (post-stratification): a column per variable and ``count``, a row per
+    combination of their codes. Counts already uploaded for the same cells are filled in,
+    the others left empty to be typed (an empty count is refused on upload, with its line).
+    Unknown or unanalysed variables: WeightingError ``weighting.not_respondent``.
+    """
+    respondent = {item.code: item for item in questionnaire.respondent if kind_of(item).analysed}
+    for variable in variables:
+        if variable not in respondent:
+            raise WeightingError.of(
+                "weighting.not_respondent", column=variable, choices=", ".join(respondent)
+            )
+    if layout not in MARGINS_LAYOUTS:
+        layout = "long"
+    known = {m.variables: m.cells for m in previous.margins}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+
+    def count(cells: Mapping[tuple[int, ...], float] | None, cell: tuple[int, ...]) -> str:
+        value = (cells or {}).get(cell)
+        return "" if value is None else f"{value:g}"
+
+    if layout == "long":
+        writer.writerow(["variable", "value", COUNT_COLUMN])
+        for variable in variables:
+            cells = known.get((variable,))
+            for code in sorted(respondent[variable].codes):
+                writer.writerow([variable, code, count(cells, (code,))])
+    else:
+        size = math.prod(len(respondent[v].codes) for v in variables)
+        if size > MAX_TEMPLATE_CELLS:
+            raise WeightingError.of(
+                "weighting.template_too_large", cells=Grouped(size), maximum=MAX_TEMPLATE_CELLS
+            )
+        writer.writerow([*variables, COUNT_COLUMN])
+        cells = known.get(tuple(variables))
+        for cell in itertools.product(*(sorted(respondent[v].codes) for v in variables)):
+            writer.writerow([*cell, count(cells, cell)])
+    return out.getvalue().encode("utf-8")
 
 
 def save(campaign: Campaign, settings: WeightingSettings) -> None:

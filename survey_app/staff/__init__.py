@@ -9,14 +9,16 @@ The blueprint ``staff``, split into modules by feature, and two older ones:
 - ``admin``: user management and the audit log (administrators only);
 - ``data``: paper-survey import and raw-response export;
 - ``setup``: agencies, desks and campaigns; ``questionnaires``: the list and YAML uploads;
+  ``preview``: a questionnaire version as a citizen sees it, storing nothing;
 - ``plans``: remediation plans (editor, verification, DOCX / XLSX);
 - ``sampling``: a campaign's sampling design of dossiers and its frame;
 - ``language``: the switch between the Vietnamese and English interface;
 - ``problems``: how the pages show a service's refusal;
 - ``posters``: a desk's QR poster (blueprint ``posters``, endpoint names kept);
-- ``dashboard``: indices, weighting settings, exports and the JSON indices API
+- ``dashboard``: indices, exports and the JSON indices API
   (blueprint ``dashboard``, also serving ``/api/v1/``); ``reports``: the survey report's
-  downloads, ``evidence``: the evidence pack download and ``sample``: the probability sample's
+  downloads, ``evidence``: the evidence pack download, ``weighting``: the weighting
+  settings, previewed before they are saved, ``sample``: the probability sample's
   estimates, rates, walk-in comparison and planner; ``comments``: citizens' comments, their
   handled mark and exports (all on the dashboard's blueprint).
 
@@ -49,6 +51,7 @@ def init_app(app: Flask) -> None:
         language,
         plans,
         posters,
+        preview,
         problems,
         questionnaires,
         reports,
@@ -57,6 +60,7 @@ def init_app(app: Flask) -> None:
         setup,
         slips,
         views,
+        weighting,
     )
 
     login_manager.login_view = "staff.login"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -41,6 +41,19 @@ class NewUserForm(FlaskForm):
 
 class UserActionForm(FlaskForm):
     """CSRF-protected button for enabling or disabling an account."""
+
+
+class ResetPasswordForm(FlaskForm):
+    """Đặt lại mật khẩu: empty, a random temporary password is made and shown once."""
+
+    password = PasswordField(
+        lazy_gettext(
+            "Mật khẩu tạm thời do bạn đặt (để trống: hệ thống tạo ngẫu nhiên; ít nhất "
+            "%(count)s ký tự)",
+            count=accounts.MIN_PASSWORD_LENGTH,
+        ),
+        validators=[Length(max=accounts.MAX_PASSWORD_LENGTH)],
+    )
 
 
 def _agency_choices() -> list[SelectChoice]:
@@ -99,6 +112,48 @@ def user_set_active(username: str, action: str) -> Response:
             else:
                 flash(gettext("Đã khóa tài khoản %(user)s.", user=username), "success")
     return redirect(url_for("staff.users"))
+
+
+@bp.route("/users/<username>/password", methods=["GET", "POST"])
+@role_required(*ADMIN_ROLES)
+def user_reset_password(username: str) -> Response | str:
+    """Đặt lại mật khẩu của một tài khoản: the password to hand over is shown on this answer
+    only (never stored but as a hash, never in a redirect); the account's sessions end and
+    its next sign-in must choose a new password."""
+    user = accounts.user_by_username(username)
+    if user is None:
+        abort(404)
+    if user.id == current_user.id:
+        flash(gettext("Để đổi mật khẩu của chính mình, hãy dùng trang này."), "info")
+        return redirect(url_for("staff.change_password"))
+    form = ResetPasswordForm()
+    handed_over = None
+    if form.validate_on_submit():
+        try:
+            user, handed_over = accounts.reset_password(
+                user.username, form.password.data or None, current_user._get_current_object()
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            flash_problems(error)
+        else:
+            db.session.commit()
+    else:
+        for messages in form.errors.values():
+            for message in messages:
+                flash(str(message), "error")
+    response = make_response(
+        render_template(
+            "staff/user_password.html",
+            user=user,
+            form=form,
+            handed_over=handed_over,
+            nav_active="users",
+        )
+    )
+    # The temporary password must not stay in a shared or back-button cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/audit")

@@ -8,7 +8,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import flash, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -85,7 +94,10 @@ def login() -> Response | str:
             _sign_in(user)
             audit.record("login.success", user.username)
             db.session.commit()
-            response = redirect(_safe_next(request.args.get("next")))
+            target = _safe_next(request.args.get("next"))
+            if user.must_change_password:
+                target = url_for("staff.change_password")
+            response = redirect(target)
             login_limits.remember_device(response, user.username)
             return response
         audit.record("login.failure", None, username_tried=username[:64], reason=reason)
@@ -97,6 +109,10 @@ def login() -> Response | str:
         for message in (*form.username.errors, *form.password.errors):
             flash(str(message), "error")
     return render_template("staff/login.html", form=form)
+
+
+# The blueprints of the staff workspace (the citizen pages are another's).
+STAFF_BLUEPRINTS = frozenset(("staff", "dashboard", "posters"))
 
 
 class LogoutForm(FlaskForm):
@@ -156,6 +172,8 @@ class PasswordForm(FlaskForm):
 def change_password() -> Response | str:
     """Đổi mật khẩu: every other session of the account ends; this browser goes on."""
     form = PasswordForm()
+    if request.method == "GET" and current_user.must_change_password:
+        flash(str(MUST_CHANGE_MESSAGE), "info")
     if form.validate_on_submit():
         user = current_user._get_current_object()
         # Guessing the current password from a stolen session is throttled as a login is.
@@ -186,6 +204,31 @@ def change_password() -> Response | str:
         for message in messages:
             flash(str(message), "error")
     return render_template("staff/password.html", form=form)
+
+
+MUST_CHANGE_MESSAGE = lazy_gettext(
+    "Mật khẩu của bạn vừa được quản trị viên đặt lại: hãy đặt mật khẩu mới của riêng bạn "
+    "trước khi tiếp tục."
+)
+# What an account that must change its password may still use.
+WHILE_MUST_CHANGE = frozenset(
+    ("staff.change_password", "staff.logout", "staff.switch_language", "staff.login")
+)
+
+
+@bp.before_app_request
+def _password_change_first() -> Response | tuple[Response, int] | None:
+    """An account whose password an administrator reset uses nothing of the staff workspace
+    but the password page (and logout, language) until it has chosen its own; the password
+    page says why."""
+    endpoint = request.endpoint or ""
+    if endpoint in WHILE_MUST_CHANGE or endpoint.split(".")[0] not in STAFF_BLUEPRINTS:
+        return None
+    if not (current_user.is_authenticated and current_user.must_change_password):
+        return None
+    if endpoint.startswith("dashboard.api_"):
+        return jsonify(error=str(MUST_CHANGE_MESSAGE)), 403
+    return redirect(url_for("staff.change_password"))
 
 
 @bp.app_context_processor

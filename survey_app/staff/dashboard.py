@@ -15,12 +15,9 @@ from flask import (
     Blueprint,
     Flask,
     abort,
-    flash,
     jsonify,
-    redirect,
     render_template,
     request,
-    url_for,
 )
 from flask_babel import force_locale, gettext
 from flask_login import current_user
@@ -37,25 +34,18 @@ from survey_app.access import (
 from survey_app.extensions import db
 from survey_app.messages import texts
 from survey_app.models import Agency, Campaign
-from survey_app.questions import kind_of
-from survey_app.request_limits import accepts_upload
 from survey_app.services import (
     analysis,
     comments,
     index_export,
-    questionnaires,
     sample_estimates,
     survey_report,
-    weighting_settings,
 )
 from survey_app.services.errors import ServiceError
 from survey_app.staff import problems
 from survey_app.staff.data import CSV_MIME, XLSX_MIME, download
 
 bp = Blueprint("dashboard", __name__)
-
-# A population margins CSV on the weighting page.
-MAX_MARGINS_BYTES = 2_000_000
 
 
 def init_app(app: Flask) -> None:
@@ -198,68 +188,6 @@ def criterion(code: str, node_code: str) -> Any:
         weighted=view.settings.weighted,
         wide_warning=analysis.WIDE_WARNING,
     )
-
-
-@bp.route("/staff/campaigns/<code>/weighting", methods=["GET", "POST"])
-@accepts_upload(MAX_MARGINS_BYTES)
-@role_required(*ANALYSIS_ROLES)
-def weighting(code: str) -> Any:
-    campaign = campaign_or_404(code)
-    questionnaire = questionnaires.definition(campaign.questionnaire_version)
-    settings = weighting_settings.current(campaign)
-    error = None
-    if request.method == "POST":
-        upload = request.files.get("margins")
-        text = None
-        if upload is not None and upload.filename:
-            # One byte more than allowed: a longer file is refused, never cut and used.
-            raw = upload.read(MAX_MARGINS_BYTES + 1)
-            if len(raw) > MAX_MARGINS_BYTES:
-                error = gettext(
-                    "Tệp biên tổng thể lớn hơn %(size)s MB: không đọc tệp này (một tệp biên chỉ "
-                    "cần vài dòng cho mỗi biến).",
-                    size=MAX_MARGINS_BYTES // 1_000_000,
-                )
-            else:
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    error = gettext("Tệp CSV phải được lưu với mã hóa UTF-8.")
-        if error is None:
-            try:
-                new = weighting_settings.build_settings(
-                    request.form,
-                    text,
-                    upload.filename if upload is not None else None,
-                    questionnaire,
-                    analysis.frames.get(campaign),
-                    settings,
-                )
-                analysis.build_design(analysis.frames.get(campaign), new)
-            except (weighting_settings.WeightingError, analysis.AnalysisError) as exc:
-                error = "\n".join(texts(exc))
-            else:
-                weighting_settings.save(campaign, new)
-                db.session.commit()
-                flash(
-                    gettext("Đã lưu cài đặt. %(settings)s", settings=new.describe(questionnaire)),
-                    "success",
-                )
-                return redirect(url_for("dashboard.weighting", code=campaign.code))
-    respondent = [i for i in questionnaire.respondent if kind_of(i).analysed]
-    return render_template(
-        "staff/dashboard_weighting.html",
-        campaign=campaign,
-        settings=settings,
-        description=settings.describe(questionnaire),
-        respondent=respondent,
-        error=error,
-        form=request.form if request.method == "POST" else None,
-        ci_methods=weighting_settings.CI_METHODS,
-        levels=weighting_settings.LEVELS,
-        calibrations=weighting_settings.CALIBRATION_LABELS,
-        design_labels=weighting_settings.DESIGN_LABELS,
-    ), (400 if error else 200)
 
 
 @bp.get("/staff/campaigns/<code>/indices.<fmt>")

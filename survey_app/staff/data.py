@@ -23,7 +23,7 @@ from survey_app.access import DATA_ROLES, role_required
 from survey_app.extensions import db
 from survey_app.models import Campaign
 from survey_app.request_limits import accepts_upload
-from survey_app.services import audit, raw_export
+from survey_app.services import audit, paper_batches, raw_export
 from survey_app.services import paper_import as paper_import_service
 from survey_app.services.questionnaires import definition
 from survey_app.settings import settings
@@ -104,6 +104,7 @@ def _import_page(
         max_mb=MAX_UPLOAD_BYTES // 1_000_000,
         max_rows=format_decimal(settings().paper_budgets.rows),  # 20.000 / 20,000
         max_columns=settings().paper_budgets.columns,
+        can_undo=current_user.role in UNDO_ROLES,
     ), status
 
 
@@ -160,6 +161,45 @@ def paper_import(code: str) -> ResponseReturnValue:
         "success",
     )
     return redirect(url_for("staff.campaign", code=campaign.code))
+
+
+# Who may undo an import: an administrator, or the officer of the batch's agency (an
+# analyst of the province reads every agency's data but does not undo an agency's import).
+UNDO_ROLES = ("admin", "officer")
+
+
+class UndoImportForm(FlaskForm):
+    """The confirming POST of an undo (CSRF only)."""
+
+
+@bp.route("/campaigns/<code>/import/batches/<int:batch_id>/undo", methods=["GET", "POST"])
+@role_required(*UNDO_ROLES)
+def paper_import_undo(code: str, batch_id: int) -> ResponseReturnValue:
+    """Hoàn tác một lần nhập: the batch's submissions and form numbers deleted, after the
+    page has said what will go and the official confirmed. 404 for a batch the user may
+    not see whole (another agency's desks among its forms)."""
+    campaign = access.campaign_or_404(code)
+    visible = access.visible_agency_ids(current_user)
+    contents = paper_batches.batch_contents(campaign, batch_id, visible)
+    form = UndoImportForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            flash(gettext("Phiên làm việc đã hết hạn, vui lòng thử lại."), "error")
+        else:
+            done = paper_batches.undo_batch(campaign, batch_id, visible)
+            db.session.commit()
+            flash(
+                gettext(
+                    "Đã hoàn tác lần nhập tệp %(file)s: đã xoá %(count)s phiếu giấy.",
+                    file=done.batch.filename,
+                    count=done.submissions,
+                ),
+                "success",
+            )
+            return redirect(url_for("staff.paper_import", code=campaign.code), 303)
+    return render_template(
+        "staff/import_undo.html", campaign=campaign, contents=contents, form=form
+    )
 
 
 @bp.get("/campaigns/<code>/import/template.<any(csv, xlsx):fmt>")

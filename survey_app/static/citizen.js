@@ -24,6 +24,8 @@
   } catch (e) {
     store = null;
   }
+  // A staff preview of a questionnaire keeps nothing, not even on this device.
+  if (document.body && document.body.hasAttribute("data-preview")) store = null;
   var fetching = !!(window.fetch && window.FormData && window.DOMParser && window.history.pushState);
   var form = null, key = "", uid = "", pending = null, inFlight = false, retryTimer = 0;
 

@@ -31,7 +31,14 @@ from scoring.index_tree import compute_index_tree
 from survey_app.extensions import db
 from survey_app.models import Submission
 from survey_app.services import accounts, analysis, organisation
-from tests.dashboard_setup import PASSWORD, campaign, login, province, scoring_frame
+from tests.dashboard_setup import (
+    PASSWORD,
+    campaign,
+    confirm_weighting,
+    login,
+    province,
+    scoring_frame,
+)
 
 URL = "/staff/campaigns/SIPAS-2026"
 BIG = 4000
@@ -115,7 +122,7 @@ def test_every_analysis_page_reads_a_mixed_campaign_in_a_new_process(
         },
         content_type="multipart/form-data",
     )
-    assert response.status_code == 302
+    assert confirm_weighting(mixed, response).status_code == 302
 
     login(mixed, "stp")
     analysis.clear_caches()

@@ -83,6 +83,12 @@ def test_official_opens_dashboard_drills_down_and_exports_xlsx(
     )
     page.select_option("select[name=level]", "0.99")
     page.click("form.weighting button[type=submit]")
+    # Nothing is saved before the analyst has seen what changes and confirmed.
+    assert "Xem trước: cài đặt mới thay đổi gì" in page.content()
+    page.screenshot(
+        path=str(SCREENSHOTS / f"dashboard-weighting-preview-{backend}.png"), full_page=True
+    )
+    page.click("form.confirm button[type=submit]")
     assert "Đã lưu cài đặt" in page.content()
     assert "hậu phân tầng theo giới tính; KTC 99% logit" in page.content()
     page.screenshot(path=str(SCREENSHOTS / f"dashboard-weighting-{backend}.png"), full_page=True)

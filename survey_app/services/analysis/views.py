@@ -27,7 +27,7 @@ from survey_app.caching import Cache
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, StaffUser
 from survey_app.services.analysis.cache import campaign_lock, frames, memo
-from survey_app.services.analysis.designs import design_for
+from survey_app.services.analysis.designs import build_design, design_for
 from survey_app.services.analysis.periods import Comparison, Period, in_period
 from survey_app.services.analysis.results import (
     AnalysisError,
@@ -228,22 +228,36 @@ def _compute_tables(
             out[by] = found
     if not missing:
         return out
+    design = design_for(view.frame, view.settings) if view.n else None
+    for by, table in fresh_tables(view, missing, design).items():
+        out[by] = tables.put(view.key("table", by), table)
+    return out
+
+
+def fresh_tables(
+    view: View, bys: list[str | None], design: SurveyDesign | None = None
+) -> dict[str | None, pd.DataFrame]:
+    """Index tables of the view split by each of ``bys``, computed now and kept nowhere
+    (``design``: the view's design when the caller has it, else built for its settings).
+
+    One scoring call for every partition: one pass over the rows.
+    """
     if view.n == 0:
-        for by in missing:
-            out[by] = empty_table()
-        return out
+        return {by: empty_table() for by in bys}
+    if design is None:
+        design = build_design(view.frame, view.settings)
     inside = pd.Series(view.mask, index=view.frame.index)
     columns = {}
-    for by in missing:
+    for by in bys:
         column = view.frame[by] if by else pd.Series(1.0, index=view.frame.index)
         columns[f"{VIEW}:{by or ''}"] = column.where(inside)
-    # One scoring call for every partition: one pass over the rows.
-    design = design_for(view.frame, view.settings).with_columns(**columns)
-    table = _index_table(design, view.questionnaire, list(columns), view.settings)
-    for by, name in zip(missing, columns, strict=True):
-        part = table[table["domain"] == name].reset_index(drop=True)
-        out[by] = tables.put(view.key("table", by), part)
-    return out
+    table = _index_table(
+        design.with_columns(**columns), view.questionnaire, list(columns), view.settings
+    )
+    return {
+        by: table[table["domain"] == name].reset_index(drop=True)
+        for by, name in zip(bys, columns, strict=True)
+    }
 
 
 def group_rows(view: View, by: str, labels: Mapping[object, str]) -> list[GroupRow]:
