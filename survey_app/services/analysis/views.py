@@ -161,7 +161,7 @@ def scope_view(campaign: Campaign, period: Period, codes: frozenset[str] | None)
     )
 
 
-def _index_table(
+def index_table(
     design: SurveyDesign, questionnaire: Questionnaire, bys: list[str], settings: WeightingSettings
 ) -> pd.DataFrame:
     """The index tree of every domain of each ``bys`` column: a row per (node, domain, value).
@@ -239,7 +239,7 @@ def _compute_tables(
         columns[f"{VIEW}:{by or ''}"] = column.where(inside)
     # One scoring call for every partition: one pass over the rows.
     design = design_for(view.frame, view.settings).with_columns(**columns)
-    table = _index_table(design, view.questionnaire, list(columns), view.settings)
+    table = index_table(design, view.questionnaire, list(columns), view.settings)
     for by, name in zip(missing, columns, strict=True):
         part = table[table["domain"] == name].reset_index(drop=True)
         out[by] = tables.put(view.key("table", by), part)
@@ -257,7 +257,7 @@ def group_rows(view: View, by: str, labels: Mapping[object, str]) -> list[GroupR
         rows = []
         # Only the overall node of each group is shown: no need to build whole trees.
         for r in table[table["node"] == root.code].to_dict("records"):
-            key = _label_key(r["level"])
+            key = label_key(r["level"])
             node = NodeResult.from_row(r, root.code, label, depth=0, is_leaf=False)
             rows.append(GroupRow(str(key), labels.get(key, str(key)), node))
         rows.sort(key=lambda r: -r.result.estimate if np.isfinite(r.result.estimate) else 1e9)
@@ -266,7 +266,7 @@ def group_rows(view: View, by: str, labels: Mapping[object, str]) -> list[GroupR
     return cached(_groups(), view.key("groups", by), compute)
 
 
-def _label_key(value: object) -> object:
+def label_key(value: object) -> object:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
