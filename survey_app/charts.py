@@ -228,12 +228,12 @@ def heat_band(estimate: float) -> int:
 
 
 # The trend chart, in SVG user units.
-TREND_SLOT = 120
+TREND_SLOT = 80
 TREND_LEFT = 46
 TREND_TOP = 30
 TREND_PLOT = 200
 # Characters per line of an x label: labels wrap whole words, they are never cut.
-TREND_LABEL_CHARS = 16
+TREND_LABEL_CHARS = 11
 
 
 def _wrap(label: str, chars: int = TREND_LABEL_CHARS) -> list[str]:
@@ -271,7 +271,7 @@ def trend_chart(segments: Sequence[Sequence[CIRow]], title: str) -> Markup:
     rows = [r for segment in segments for r in segment]
     count = max(1, len(rows))
     lines = max([len(_wrap(r.label)) for r in rows] + [1])
-    width = TREND_LEFT + TREND_SLOT * count + 10
+    width = TREND_LEFT + TREND_SLOT * count + 44  # room for the last value
     axis_y = TREND_TOP + TREND_PLOT
     height = axis_y + 22 + 14 * lines + 18
     bottom, top, step = _trend_range(rows)
@@ -281,7 +281,10 @@ def trend_chart(segments: Sequence[Sequence[CIRow]], title: str) -> Markup:
         return axis_y - (clipped - bottom) / (top - bottom) * TREND_PLOT
 
     parts = [
+        # Drawn at its natural size (width, height) and scrolled on a narrow screen, so
+        # that its text stays as large as the page's small print.
         f'<svg class="chart trend" role="img" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" '
         'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet">',
         f"<title>{escape(title)}</title>",
         "<desc>"
@@ -340,7 +343,7 @@ def trend_chart(segments: Sequence[Sequence[CIRow]], title: str) -> Markup:
                 for j, line in enumerate(_wrap(row.label))
             )
             parts.append(
-                f'<text x="{x:.1f}" y="{axis_y + 18}" font-size="12" text-anchor="middle" '
+                f'<text x="{x:.1f}" y="{axis_y + 18}" font-size="11" text-anchor="middle" '
                 f'fill="#222">{label}</text>'
                 f'<text x="{x:.1f}" y="{axis_y + 18 + 14 * lines}" font-size="11" '
                 f'text-anchor="middle" fill="#555">n={row.n}</text>'
