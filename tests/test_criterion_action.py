@@ -188,7 +188,10 @@ def test_an_officers_trend_stays_in_the_own_agency(app: Flask, loaded: FlaskClie
         trend = analysis.trend(whole(codes=scope), "quarter")
         q2 = analysis.find_period(c, "2026-Q2")
         assert q2 is not None
-        same(trend.points[-1].find("II.2"), analysis.view_tree(analysis.scope_view(c, q2, scope)).find("II.2"))
+        same(
+            trend.points[-1].find("II.2"),
+            analysis.view_tree(analysis.scope_view(c, q2, scope)).find("II.2"),
+        )
         same(trend.points[0].find("SIPAS"), analysis.view_tree(whole("SIPAS-2025", scope)))
 
 
@@ -226,7 +229,10 @@ def test_the_dashboard_shows_the_overall_trend_and_notes_mixed_weighting(
 
 def test_trend_chart_labels_wrap_and_are_never_cut() -> None:
     long = "Khảo sát SIPAS năm 2025 của Sở Tư pháp"
-    rows = [charts.CIRow(long, 80.0, 75.0, 85.0, 120), charts.CIRow("Tháng 1/2026", 70.0, 50.0, 90.0, 12, True)]
+    rows = [
+        charts.CIRow(long, 80.0, 75.0, 85.0, 120),
+        charts.CIRow("Tháng 1/2026", 70.0, 50.0, 90.0, 12, True),
+    ]
     svg = str(charts.trend_chart([[rows[0]], [rows[1]]], "Xu hướng"))
     words = re.findall(r"<tspan[^>]*>([^<]*)</tspan>", svg)
     assert " ".join(words[:-1]) == long and "…" not in svg
@@ -248,15 +254,12 @@ def test_low_score_comments_are_the_low_scorers_masked_with_the_day_only(
         )
         answer("STP-02", 5, "Rất tốt KHONGTHAP", dt.datetime(2026, 6, 29, 18, 5))
         rows = db.session.execute(
-            select(Submission.answers).where(
-                Submission.campaign_id == campaign("SIPAS-2026").id
-            )
+            select(Submission.answers).where(Submission.campaign_id == campaign("SIPAS-2026").id)
         ).scalars()
         expected = sum(
             1
             for a in rows
-            if str(a.get("comment") or "").strip()
-            and any(a.get(code) in (1, 2) for code in ITEMS)
+            if str(a.get("comment") or "").strip() and any(a.get(code) in (1, 2) for code in ITEMS)
         )
         view = whole()
         node = analysis.view_tree(view).find("II.2")
@@ -278,9 +281,7 @@ def test_low_score_comments_are_the_low_scorers_masked_with_the_day_only(
 def test_low_score_comments_link_to_the_comments_page_when_there_is_one(
     app: Flask, loaded: FlaskClient
 ) -> None:
-    app.add_url_rule(
-        "/staff/campaigns/<code>/comments", "comments_probe", lambda code: code
-    )
+    app.add_url_rule("/staff/campaigns/<code>/comments", "comments_probe", lambda code: code)
     with app.app_context():
         answer("STP-01", 2, "Chờ lâu quá", dt.datetime(2026, 6, 29, 9, 0))
     login(loaded, "admin")
@@ -291,9 +292,7 @@ def test_low_score_comments_link_to_the_comments_page_when_there_is_one(
     ) in page
 
 
-def test_the_gap_to_the_plans_target_or_a_link_to_set_one(
-    app: Flask, loaded: FlaskClient
-) -> None:
+def test_the_gap_to_the_plans_target_or_a_link_to_set_one(app: Flask, loaded: FlaskClient) -> None:
     login(loaded, "admin")
     page = loaded.get(f"{URL}/criteria/II.2").text
     assert "Chưa đặt mục tiêu cho tiêu chí này." in page

@@ -243,7 +243,9 @@ def criterion(code: str, node_code: str) -> Any:
         desks=desks,
         agencies=agencies,
         trend=trend,
-        trend_chart=_trend_chart(trend, node.code, gettext("Xu hướng của %(node)s", node=node.label)),
+        trend_chart=_trend_chart(
+            trend, node.code, gettext("Xu hướng của %(node)s", node=node.label)
+        ),
         columns=[node, *node.children],
         low_comments=low_comments,
         low_total=low_total,

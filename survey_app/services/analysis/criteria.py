@@ -51,9 +51,7 @@ class HeatRow:
         return self.cells[0]
 
 
-def heat_rows(
-    view: View, node: NodeResult, by: str, labels: Mapping[object, str]
-) -> list[HeatRow]:
+def heat_rows(view: View, node: NodeResult, by: str, labels: Mapping[object, str]) -> list[HeatRow]:
     """The criterion ``node`` and its items per ``by`` (desk, agency) in the view.
 
     Rows with at least :data:`~.results.MIN_N` answers to the criterion are ranked
@@ -133,9 +131,7 @@ def low_score_comments(
     desks = _desk_words(view)
     quoted = [
         LowComment(pd.Timestamp(at).date(), mask(str(text), desks))
-        for at, text in zip(
-            found["submitted_at"][:limit], found["text"][:limit], strict=True
-        )
+        for at, text in zip(found["submitted_at"][:limit], found["text"][:limit], strict=True)
     ]
     return quoted, len(found)
 

@@ -149,6 +149,4 @@ def _period_points(view: View, kind: str) -> list[TrendPoint]:
             table = index_table(design, view.questionnaire, [PERIOD_COLUMN], view.settings)
         for code in present:
             trees[code] = tree_from_table(table, view.questionnaire, code)
-    return [
-        TrendPoint(view.campaign, p, True, view.settings, trees.get(p.code)) for p in periods
-    ]
+    return [TrendPoint(view.campaign, p, True, view.settings, trees.get(p.code)) for p in periods]
