@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from survey_app.caching import Cache
 from survey_app.extensions import db
 from survey_app.models import Campaign
 from survey_app.services.analysis.cache import campaign_lock, memo
@@ -27,6 +28,7 @@ from survey_app.services.analysis.periods import (
 from survey_app.services.analysis.results import AnalysisError, NodeResult, tree_from_table
 from survey_app.services.analysis.views import (
     RESULTS_KEPT,
+    Key,
     View,
     cached,
     index_table,
@@ -92,15 +94,22 @@ def default_kind(campaign: Campaign) -> str:
 def trend(view: View, kind: str | None = None) -> Trend:
     """The view's agency scope over the campaign's periods of ``kind`` (default:
     :func:`default_kind`) and over up to :data:`PREVIOUS_CAMPAIGNS` earlier campaigns of
-    the same series. The view's own period does not restrict the trend."""
+    the same series. The view's own period does not restrict the trend.
+
+    The periods are kept per frame, settings and scope (not per period asked for); an
+    earlier campaign's tree is its dashboard's, kept under its own data version.
+    """
     kind = kind if kind in TREND_KINDS else default_kind(view.campaign)
     assert kind is not None
-
-    def compute() -> Trend:
-        earlier = [_campaign_point(c, view.agency_codes) for c in _previous(view.campaign)]
-        return Trend(kind, [*earlier, *_period_points(view, kind)])
-
-    return cached(memo("trends", RESULTS_KEPT), view.key("trend", kind), compute)
+    earlier = [_campaign_point(c, view.agency_codes) for c in _previous(view.campaign)]
+    key = view.scope_key("trend", kind)
+    kept: Cache[Key, list[TrendPoint]] = memo("trends", RESULTS_KEPT)
+    periods = kept.get(key)
+    if periods is None:
+        # Concurrent requests wait for one computation (the cache is checked again inside).
+        with campaign_lock(view.campaign.id):
+            periods = cached(kept, key, lambda: _period_points(view, kind))
+    return Trend(kind, [*earlier, *periods])
 
 
 def _previous(campaign: Campaign) -> list[Campaign]:
@@ -144,9 +153,8 @@ def _period_points(view: View, kind: str) -> list[TrendPoint]:
             present.append(period.code)
     trees: dict[str, NodeResult] = {}
     if present:
-        with campaign_lock(view.campaign.id):
-            design = design_for(frame, view.settings).with_columns(**{PERIOD_COLUMN: column})
-            table = index_table(design, view.questionnaire, [PERIOD_COLUMN], view.settings)
+        design = design_for(frame, view.settings).with_columns(**{PERIOD_COLUMN: column})
+        table = index_table(design, view.questionnaire, [PERIOD_COLUMN], view.settings)
         for code in present:
             trees[code] = tree_from_table(table, view.questionnaire, code)
     return [TrendPoint(view.campaign, p, True, view.settings, trees.get(p.code)) for p in periods]

@@ -71,11 +71,14 @@ class View:
         return int(self.mask.sum())
 
     def key(self, *parts: object) -> Key:
+        return self.scope_key(self.period.code, *parts)
+
+    def scope_key(self, *parts: object) -> Key:
+        """A cache key of the view's data, settings and agency scope, whatever the period."""
         return (
             self.campaign.id,
             id(self.frame),
             self.settings.key(),
-            self.period.code,
             None if self.agency_codes is None else tuple(sorted(self.agency_codes)),
             *parts,
         )
