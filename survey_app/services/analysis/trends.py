@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from survey_app.caching import Cache
@@ -32,7 +31,6 @@ from survey_app.services.analysis.views import (
     View,
     cached,
     index_table,
-    scope_view,
     view_tree,
 )
 from survey_app.services.weighting_settings import WeightingSettings
@@ -101,7 +99,7 @@ def trend(view: View, kind: str | None = None) -> Trend:
     """
     kind = kind if kind in TREND_KINDS else default_kind(view.campaign)
     assert kind is not None
-    earlier = [_campaign_point(c, view.agency_codes) for c in _previous(view.campaign)]
+    earlier = [_campaign_point(view, c) for c in _previous(view.campaign)]
     key = view.scope_key("trend", kind)
     kept: Cache[Key, list[TrendPoint]] = memo("trends", RESULTS_KEPT)
     periods = kept.get(key)
@@ -123,11 +121,11 @@ def _previous(campaign: Campaign) -> list[Campaign]:
     return list(reversed(list(found)))
 
 
-def _campaign_point(campaign: Campaign, codes: frozenset[str] | None) -> TrendPoint:
-    """A previous campaign over its whole span, in the same agency scope."""
+def _campaign_point(view: View, campaign: Campaign) -> TrendPoint:
+    """A previous campaign over its whole span, in the view's scope."""
     period = find_period(campaign, "all")
     assert period is not None
-    other = scope_view(campaign, period, codes)
+    other = view.same_scope(campaign, period)
     tree = None
     if other.n:
         try:
@@ -141,9 +139,7 @@ def _period_points(view: View, kind: str) -> list[TrendPoint]:
     """Each period of ``kind`` as a domain of the campaign design, in one scoring call."""
     periods = [p for p in campaign_periods(view.campaign) if p.kind == kind]
     frame = view.frame
-    scope = np.ones(len(frame), dtype=bool)
-    if view.agency_codes is not None:
-        scope = frame["agency"].isin(view.agency_codes).to_numpy()
+    scope = view.scope_mask()
     column = pd.Series(None, index=frame.index, dtype=object)
     present = []
     for period in periods:

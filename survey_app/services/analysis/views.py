@@ -73,6 +73,16 @@ class View:
     def key(self, *parts: object) -> Key:
         return self.scope_key(self.period.code, *parts)
 
+    def scope_mask(self) -> NDArray[np.bool_]:
+        """The rows of the view's scope (its agencies) in any period."""
+        if self.agency_codes is None:
+            return np.ones(len(self.frame), dtype=bool)
+        return self.frame["agency"].isin(self.agency_codes).to_numpy()
+
+    def same_scope(self, campaign: Campaign, period: Period) -> View:
+        """The view's scope in another period or campaign."""
+        return scope_view(campaign, period, self.agency_codes)
+
     def scope_key(self, *parts: object) -> Key:
         """A cache key of the view's data, settings and agency scope, whatever the period."""
         return (
