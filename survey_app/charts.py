@@ -70,28 +70,29 @@ def _shorten(label: str, limit: int = 38) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
+def _heading(title: str, rows: Sequence[CIRow]) -> str:
+    """A chart's <title> and a <desc> that reads out every estimate with its interval."""
+    desc = "; ".join(
+        gettext(
+            "%(label)s: %(estimate)s%% (KTC %(low)s–%(high)s), n=%(n)s",
+            label=r.label,
+            estimate=fmt(r.estimate),
+            low=fmt(r.low),
+            high=fmt(r.high),
+            n=r.n,
+        )
+        for r in rows
+    )
+    return f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>"
+
+
 def ci_bars(rows: Sequence[CIRow], title: str) -> Markup:
     """Horizontal bars (the estimate) with the confidence interval as a whisker."""
     height = 20 + ROW_HEIGHT * max(1, len(rows))
     parts = [
         f'<svg class="chart" role="img" viewBox="0 0 {WIDTH} {height}" '
         f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet">',
-        f"<title>{escape(title)}</title>",
-        "<desc>"
-        + escape(
-            "; ".join(
-                gettext(
-                    "%(label)s: %(estimate)s%% (KTC %(low)s–%(high)s), n=%(n)s",
-                    label=r.label,
-                    estimate=fmt(r.estimate),
-                    low=fmt(r.low),
-                    high=fmt(r.high),
-                    n=r.n,
-                )
-                for r in rows
-            )
-        )
-        + "</desc>",
+        _heading(title, rows),
         *_axis(height),
     ]
     for i, row in enumerate(rows):
@@ -286,22 +287,7 @@ def trend_chart(segments: Sequence[Sequence[CIRow]], title: str) -> Markup:
         f'<svg class="chart trend" role="img" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" '
         'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet">',
-        f"<title>{escape(title)}</title>",
-        "<desc>"
-        + escape(
-            "; ".join(
-                gettext(
-                    "%(label)s: %(estimate)s%% (KTC %(low)s–%(high)s), n=%(n)s",
-                    label=r.label,
-                    estimate=fmt(r.estimate),
-                    low=fmt(r.low),
-                    high=fmt(r.high),
-                    n=r.n,
-                )
-                for r in rows
-            )
-        )
-        + "</desc>",
+        _heading(title, rows),
     ]
     tick = bottom
     while tick <= top + 1e-9:

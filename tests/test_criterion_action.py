@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import uuid
 
 import pytest
 from flask import Flask
@@ -14,13 +13,12 @@ from sqlalchemy import select
 
 from scoring.design import SurveyDesign
 from scoring.index_tree import compute_index_tree
-from survey_app import charts, localtime
+from survey_app import charts
 from survey_app.extensions import db
 from survey_app.models import Agency, StaffUser, Submission
 from survey_app.services import analysis, plans
-from survey_app.services.questionnaires import definition
-from survey_app.services.submissions import record_submission, validate_answers
 from tests.dashboard_setup import campaign, login, province, scoring_frame
+from tests.plan_support import answer
 
 URL = "/staff/campaigns/SIPAS-2026"
 ITEMS = ("II.2.1", "II.2.2", "II.2.3")
@@ -44,32 +42,6 @@ def same(a: analysis.NodeResult | None, b: analysis.NodeResult | None) -> None:
     assert a.n == b.n
     for name in ("estimate", "ci_low", "ci_high", "se"):
         assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-9), name
-
-
-def answer(desk_code: str, score: int, comment: str | None, at: dt.datetime) -> None:
-    """One submission at ``desk_code`` answering ``score`` to every satisfaction item."""
-    c = campaign("SIPAS-2026")
-    desk = next(d for d in c.desks if d.code == desk_code)
-    questionnaire = definition(c.questionnaire_version)
-    raw: dict[str, str] = {}
-    for item in questionnaire.items:
-        if item.show_if is None and item.type == "single":
-            codes = [str(o.code) for o in item.options]
-            raw[item.code] = str(score) if str(score) in codes else codes[0]
-    raw["II.4.0"] = "2"
-    if comment is not None:
-        raw["comment"] = comment
-    record_submission(
-        db.session.connection(),
-        uid=str(uuid.uuid4()),
-        campaign=c,
-        desk=desk,
-        route="desk_qr",
-        answers=validate_answers(questionnaire, raw),
-        language="vi",
-        submitted_at=localtime.to_utc(at),
-    )
-    db.session.commit()
 
 
 # ------------------------------------------------------------------ heat-map tables
@@ -246,13 +218,11 @@ def test_low_score_comments_are_the_low_scorers_masked_with_the_day_only(
     app: Flask, loaded: FlaskClient
 ) -> None:
     with app.app_context():
-        answer(
-            "STP-01",
-            1,
-            "Quầy STP-01 chị Lan gọi 0912345678 lúc 9h30, xử lý rất chậm",
-            dt.datetime(2026, 6, 29, 17, 58),
-        )
-        answer("STP-02", 5, "Rất tốt KHONGTHAP", dt.datetime(2026, 6, 29, 18, 5))
+        # Answers 2 (low) and 4 (not low) to every item, on the campaign's last day.
+        last_day = dt.date(2026, 6, 30)
+        slow = "Quầy STP-01 chị Lan gọi 0912345678 lúc 9h30, xử lý rất chậm"
+        answer("SIPAS-2026", "STP-01", last_day, 0, 1, comment=slow)
+        answer("SIPAS-2026", "STP-02", last_day, 1, 0, comment="Rất tốt KHONGTHAP")
         rows = db.session.execute(
             select(Submission.answers).where(Submission.campaign_id == campaign("SIPAS-2026").id)
         ).scalars()
@@ -265,13 +235,17 @@ def test_low_score_comments_are_the_low_scorers_masked_with_the_day_only(
         node = analysis.view_tree(view).find("II.2")
         assert node is not None
         quoted, total = analysis.low_score_comments(view, node)
-    assert total == expected and len(quoted) == min(expected, 5)
-    assert quoted[0].day == dt.date(2026, 6, 29)
-    assert quoted[0].text == "[…] chị […] gọi […] lúc […], xử lý rất chậm"
+        every, _ = analysis.low_score_comments(view, node, limit=total)
+    assert total == expected and len(quoted) == min(expected, 5) and len(every) == total
+    mine = [c for c in every if "rất chậm" in c.text]
+    assert [(c.day, c.text) for c in mine] == [
+        (last_day, "[…] chị […] gọi […] lúc […], xử lý rất chậm")
+    ]
+    assert not any("KHONGTHAP" in c.text for c in every)
     login(loaded, "stp")
     page = loaded.get(f"{URL}/criteria/II.2").text
     section = page[page.index('id="low-h"') : page.index('id="items-h"')]
-    assert "xử lý rất chậm" in section and "29/06/2026" in section
+    assert "xử lý rất chậm" in section and "30/06/2026" in section
     assert "0912345678" not in section and "KHONGTHAP" not in section
     assert not re.search(r"\d{1,2}:\d{2}", section)  # never a time beside a comment
     assert "Quầy STP-01" not in section
@@ -283,7 +257,7 @@ def test_low_score_comments_link_to_the_comments_page_when_there_is_one(
 ) -> None:
     app.add_url_rule("/staff/campaigns/<code>/comments", "comments_probe", lambda code: code)
     with app.app_context():
-        answer("STP-01", 2, "Chờ lâu quá", dt.datetime(2026, 6, 29, 9, 0))
+        answer("SIPAS-2026", "STP-01", dt.date(2026, 6, 29), 0, 1, comment="Chờ lâu quá")
     login(loaded, "admin")
     page = loaded.get(f"{URL}/criteria/II.2?period=2026-Q2").text
     assert (
