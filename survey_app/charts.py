@@ -324,7 +324,8 @@ def trend_chart(segments: Sequence[Sequence[CIRow]], title: str) -> Markup:
         for i, row in enumerate(segment):
             x = TREND_LEFT + TREND_SLOT * (position + i + 0.5)
             parts.append(_trend_point(row, x, y))
-            label = "".join(
+            # A space between the lines: the label reads as one text when copied or read out.
+            label = " ".join(
                 f'<tspan x="{x:.1f}" dy="{0 if j == 0 else 14}">{escape(line)}</tspan>'
                 for j, line in enumerate(_wrap(row.label))
             )
