@@ -53,16 +53,21 @@ def data_values(questionnaire: str = "sipas-2023") -> list[str]:
 
 
 class _Text(HTMLParser):
-    """The text a reader sees or hears: text nodes, titles, labels, placeholders."""
+    """The text a reader sees or hears: text nodes, titles, labels, placeholders; the lines
+    of an SVG text wrapped in ``<tspan>`` elements are one text."""
 
     def __init__(self) -> None:
         super().__init__()
         self.parts: list[str] = []
         self._skip = 0
+        self._tspan = False
+        self._line: int | None = None  # the part holding this SVG text's wrapped lines
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style"):
             self._skip += 1
+        if tag == "tspan":
+            self._tspan = True
         for name, value in attrs:
             if name in ("title", "aria-label", "placeholder", "alt") and value:
                 self.parts.append(value)
@@ -70,10 +75,20 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style"):
             self._skip -= 1
+        if tag == "tspan":
+            self._tspan = False
+        if tag == "text":
+            self._line = None
 
     def handle_data(self, data: str) -> None:
-        if not self._skip and data.strip():
-            self.parts.append(data)
+        if self._skip or not data.strip():
+            return
+        if self._tspan and self._line is not None:
+            self.parts[self._line] += " " + data
+            return
+        self.parts.append(data)
+        if self._tspan:
+            self._line = len(self.parts) - 1
 
 
 def visible_text(html: str) -> list[str]:

@@ -21,9 +21,17 @@ from tests.staff_support import PASSWORD, seed_province
 CRITERIA = ("II.1", "II.2", "II.3")
 
 
-def answer(campaign_code: str, desk_code: str, day: dt.date, satisfied: int, other: int) -> None:
+def answer(
+    campaign_code: str,
+    desk_code: str,
+    day: dt.date,
+    satisfied: int,
+    other: int,
+    comment: str | None = None,
+) -> None:
     """``satisfied`` submissions answering 4 (hài lòng) to every item and ``other`` answering
-    2 (không hài lòng): every criterion's index is satisfied / (satisfied + other)."""
+    2 (không hài lòng): every criterion's index is satisfied / (satisfied + other). Each
+    has ``comment`` as its free-text answer when given."""
     campaign = db.session.scalar(select(Campaign).filter_by(code=campaign_code))
     desk = next(d for d in campaign.desks if d.code == desk_code)
     questionnaire = definition(campaign.questionnaire_version)
@@ -35,6 +43,8 @@ def answer(campaign_code: str, desk_code: str, day: dt.date, satisfied: int, oth
                 codes = [str(o.code) for o in item.options]
                 raw[item.code] = level if level in codes else codes[0]
         raw["II.4.0"] = "2"
+        if comment is not None:
+            raw["comment"] = comment
         record_submission(
             db.session.connection(),
             uid=str(uuid.uuid4()),

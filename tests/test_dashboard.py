@@ -319,13 +319,14 @@ def test_concurrent_requests_compute_the_dashboard_once(
     import threading
 
     calls: list[list[str]] = []
-    original = analysis.views._index_table
+    original = analysis.views.index_table
 
     def counting(design, questionnaire, bys, settings):  # type: ignore[no-untyped-def]
         calls.append(list(bys))
         return original(design, questionnaire, bys, settings)
 
-    monkeypatch.setattr(analysis.views, "_index_table", counting)
+    monkeypatch.setattr(analysis.views, "index_table", counting)
+    monkeypatch.setattr(analysis.trends, "index_table", counting)
     analysis.clear_caches()
     statuses: list[int] = []
 
@@ -340,8 +341,9 @@ def test_concurrent_requests_compute_the_dashboard_once(
     for thread in threads:
         thread.join()
     assert statuses == [200, 200, 200]
-    # One call for this campaign's view (all partitions) and one for the 2025 comparison.
-    assert len(calls) == 2
+    # One call for this campaign's view (all partitions), one for its months (the trend)
+    # and one for the 2025 comparison (also the trend's previous campaign).
+    assert len(calls) == 3
 
 
 def test_loaded_responses_equal_the_stored_documents_in_parts_and_up_to_a_bound(

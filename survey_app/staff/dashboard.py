@@ -18,6 +18,7 @@ from flask import (
     jsonify,
     render_template,
     request,
+    url_for,
 )
 from flask_babel import force_locale, gettext
 from flask_login import current_user
@@ -33,11 +34,12 @@ from survey_app.access import (
 )
 from survey_app.extensions import db
 from survey_app.messages import texts
-from survey_app.models import Agency, Campaign
+from survey_app.models import Agency, Campaign, Desk
 from survey_app.services import (
     analysis,
     comments,
     index_export,
+    plans,
     sample_estimates,
     survey_report,
 )
@@ -57,6 +59,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.setdefault("fmt", charts.fmt)
     app.add_template_global(period_label)
     app.add_template_global(comparison_label)
+    app.add_template_global(trend_label)
+    app.add_template_global(charts.heat_band)
 
 
 def period_label(period: analysis.Period) -> str:
@@ -76,6 +80,32 @@ def comparison_label(comparison: analysis.Comparison) -> str:
     if comparison.same_campaign:
         return period_label(comparison.period)
     return f"{comparison.campaign.name} ({period_label(comparison.period).lower()})"
+
+
+def trend_label(point: analysis.TrendPoint) -> str:
+    """A trend point's name: the period of this campaign, or the earlier campaign's name."""
+    return period_label(point.period) if point.same_campaign else point.campaign.name
+
+
+def _trend_chart(trend: analysis.Trend, code: str, title: str) -> Markup:
+    """The node's trend: each earlier campaign apart, this campaign's periods joined."""
+    segments: list[list[charts.CIRow]] = []
+    last = None
+    for point, node in zip(trend.points, trend.series(code), strict=True):
+        if point.campaign.id != last:
+            segments.append([])
+            last = point.campaign.id
+        label = trend_label(point)
+        if node is None or node.n == 0:
+            row = charts.CIRow(label, float("nan"), float("nan"), float("nan"), 0)
+        else:
+            row = _ci_row(label, node)
+        segments[-1].append(row)
+    return charts.trend_chart(segments, title)
+
+
+def _trend(view: analysis.View) -> analysis.Trend:
+    return analysis.trend(view, request.args.get("trend"))
 
 
 def _period(campaign: Campaign) -> analysis.Period:
@@ -147,6 +177,8 @@ def show(code: str) -> Any:
     sample_rates = None
     if sample_estimates.has_sample(campaign):
         sample_rates = sample_estimates.campaign_rates(campaign, data.view.agency_codes)
+    trend = _trend(data.view)
+    trend_chart = _trend_chart(trend, tree.code, gettext("Xu hướng của %(node)s", node=tree.label))
     return render_template(
         "staff/dashboard.html",
         sample_rates=sample_rates,
@@ -161,6 +193,9 @@ def show(code: str) -> Any:
         change_chart=change_chart,
         timeline_chart=timeline_chart,
         comments=found,
+        trend=trend,
+        trend_chart=trend_chart,
+        trend_nodes=[n for n in tree.walk() if not n.is_leaf],
         wide_warning=analysis.WIDE_WARNING,
         can_weight=has_role(*ANALYSIS_ROLES),
     )
@@ -169,6 +204,8 @@ def show(code: str) -> Any:
 @bp.get("/staff/campaigns/<code>/criteria/<node_code>")
 @role_required(*READ_ROLES)
 def criterion(code: str, node_code: str) -> Any:
+    """The criterion's action page: where it is weak (desks, agencies), its trend, what
+    citizens who scored it low wrote, and how far it is from the plan's target."""
     campaign = campaign_or_404(code)
     view = _view(campaign)
     try:
@@ -178,6 +215,18 @@ def criterion(code: str, node_code: str) -> Any:
     chart = charts.ci_bars(
         [_ci_row(f"{i.node.code} {i.node.label}", i.node) for i in items], node.label
     )
+    frame = view.frame[view.mask]
+    desks = analysis.heat_rows(view, node, "desk", analysis.names(Desk, frame["desk"].unique()))
+    agencies = analysis.heat_rows(
+        view, node, "agency", analysis.names(Agency, frame["agency"].unique())
+    )
+    trend = _trend(view)
+    low_comments, low_total = analysis.low_score_comments(view, node)
+    scope = plans.default_scope(current_user, campaign)
+    target = plans.target_row(campaign, scope, node.code) if scope is not None else None
+    verdict = None
+    if target is not None and target.target is not None:
+        verdict = plans.verdict(node.ci_low, node.ci_high, float(target.target) / 100)
     return render_template(
         "staff/dashboard_criterion.html",
         campaign=campaign,
@@ -185,8 +234,35 @@ def criterion(code: str, node_code: str) -> Any:
         node=node,
         items=items,
         chart=chart,
+        desks=desks,
+        agencies=agencies,
+        trend=trend,
+        trend_chart=_trend_chart(
+            trend, node.code, gettext("Xu hướng của %(node)s", node=node.label)
+        ),
+        columns=[node, *node.children],
+        low_comments=low_comments,
+        low_total=low_total,
+        low_score=analysis.LOW_SCORE,
+        comments_url=_comments_url(campaign, view, node),
+        scope=scope,
+        target=target,
+        verdict=verdict,
+        verdict_labels=plans.VERDICT_LABELS,
+        min_n=analysis.MIN_N,
         weighted=view.settings.weighted,
         wide_warning=analysis.WIDE_WARNING,
+    )
+
+
+def _comments_url(campaign: Campaign, view: analysis.View, node: analysis.NodeResult) -> str:
+    """All the low-score comments of the criterion on the comments page."""
+    return url_for(
+        "dashboard.comments",
+        code=campaign.code,
+        criterion=node.code,
+        max_score=analysis.LOW_SCORE,
+        period=view.period.code,
     )
 
 

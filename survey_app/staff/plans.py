@@ -47,10 +47,8 @@ def _scope(campaign: Campaign) -> Agency:
     code = request.args.get("agency") or request.form.get("agency")
     if code:
         agency = db.session.scalar(select(Agency).filter_by(code=code))
-    elif plans.can_see_plan(current_user, campaign.agency):
-        agency = campaign.agency
     else:
-        agency = current_user.agency
+        agency = plans.default_scope(current_user, campaign)
     if agency is None or not plans.can_see_plan(current_user, agency):
         abort(404)
     if not in_campaign(campaign, agency):

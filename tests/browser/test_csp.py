@@ -118,7 +118,8 @@ def test_citizen_and_staff_pages_render_under_their_policy(
     assert _css(staff, ".indent1", "padding-left") == "24px"
 
     _visit(staff, f"{base}/staff/campaigns/SIPAS-2026/dashboard", "dashboard", problems)
-    assert staff.locator("svg.chart").first.bounding_box()["width"] > 300  # type: ignore[index]
+    groups_chart = staff.locator("section[aria-labelledby=groups-h] svg.chart").first
+    assert groups_chart.bounding_box()["width"] > 300  # type: ignore[index]
     bars = staff.locator("table.tree svg.cibar rect")
     assert bars.count() > 30 and bars.first.bounding_box()["width"] > 0  # type: ignore[index]
     cell = "table.tree tr.depth3 td.label"

@@ -12,10 +12,19 @@ the results. One module per concern:
 - :mod:`.designs`: the survey design as the analysts set it;
 - :mod:`.results`: scoring's index table as a tree of results;
 - :mod:`.views`: one user's domain of a campaign and its index tables;
-- :mod:`.pages`: what the dashboard pages show.
+- :mod:`.pages`: what the dashboard pages show;
+- :mod:`.criteria`: a criterion's action page (desks and agencies, low-score comments);
+- :mod:`.trends`: the index over the campaign's periods and the previous campaigns.
 """
 
 from survey_app.services.analysis.cache import FrameCache, campaign_lock, clear_caches, frames
+from survey_app.services.analysis.criteria import (
+    LOW_SCORE,
+    HeatRow,
+    LowComment,
+    heat_rows,
+    low_score_comments,
+)
 from survey_app.services.analysis.designs import build_design, design_for
 from survey_app.services.analysis.loading import (
     LOAD_PARTS,
@@ -48,11 +57,13 @@ from survey_app.services.analysis.periods import (
 from survey_app.services.analysis.results import (
     LEAF_LEVEL,
     LEVEL_NAMES,
+    MIN_N,
     WIDE_WARNING,
     AnalysisError,
     NodeResult,
     tree_from_table,
 )
+from survey_app.services.analysis.trends import TREND_KINDS, Trend, TrendPoint, trend
 from survey_app.services.analysis.views import (
     Change,
     GroupRow,
@@ -72,7 +83,10 @@ __all__ = [
     "LEAF_LEVEL",
     "LEVEL_NAMES",
     "LOAD_PARTS",
+    "LOW_SCORE",
     "META_COLUMNS",
+    "MIN_N",
+    "TREND_KINDS",
     "WIDE_WARNING",
     "AnalysisError",
     "Change",
@@ -80,10 +94,14 @@ __all__ = [
     "Dashboard",
     "FrameCache",
     "GroupRow",
+    "HeatRow",
     "ItemDistribution",
+    "LowComment",
     "NodeResult",
     "Period",
     "Responses",
+    "Trend",
+    "TrendPoint",
     "View",
     "build_design",
     "campaign_lock",
@@ -96,8 +114,10 @@ __all__ = [
     "design_for",
     "find_period",
     "frames",
+    "heat_rows",
     "in_period",
     "load_responses",
+    "low_score_comments",
     "make_view",
     "scope_view",
     "subtree_codes",
@@ -108,6 +128,7 @@ __all__ = [
     "same_series",
     "timeline",
     "tree_from_table",
+    "trend",
     "view_table",
     "view_tables",
     "view_tree",

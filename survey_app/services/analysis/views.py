@@ -71,11 +71,24 @@ class View:
         return int(self.mask.sum())
 
     def key(self, *parts: object) -> Key:
+        return self.scope_key(self.period.code, *parts)
+
+    def scope_mask(self) -> NDArray[np.bool_]:
+        """The rows of the view's scope (its agencies) in any period."""
+        if self.agency_codes is None:
+            return np.ones(len(self.frame), dtype=bool)
+        return self.frame["agency"].isin(self.agency_codes).to_numpy()
+
+    def same_scope(self, campaign: Campaign, period: Period) -> View:
+        """The view's scope in another period or campaign."""
+        return scope_view(campaign, period, self.agency_codes)
+
+    def scope_key(self, *parts: object) -> Key:
+        """A cache key of the view's data, settings and agency scope, whatever the period."""
         return (
             self.campaign.id,
             id(self.frame),
             self.settings.key(),
-            self.period.code,
             None if self.agency_codes is None else tuple(sorted(self.agency_codes)),
             *parts,
         )
@@ -161,7 +174,7 @@ def scope_view(campaign: Campaign, period: Period, codes: frozenset[str] | None)
     )
 
 
-def _index_table(
+def index_table(
     design: SurveyDesign, questionnaire: Questionnaire, bys: list[str], settings: WeightingSettings
 ) -> pd.DataFrame:
     """The index tree of every domain of each ``bys`` column: a row per (node, domain, value).
@@ -251,7 +264,7 @@ def fresh_tables(
     for by in bys:
         column = view.frame[by] if by else pd.Series(1.0, index=view.frame.index)
         columns[f"{VIEW}:{by or ''}"] = column.where(inside)
-    table = _index_table(
+    table = index_table(
         design.with_columns(**columns), view.questionnaire, list(columns), view.settings
     )
     return {
@@ -271,7 +284,7 @@ def group_rows(view: View, by: str, labels: Mapping[object, str]) -> list[GroupR
         rows = []
         # Only the overall node of each group is shown: no need to build whole trees.
         for r in table[table["node"] == root.code].to_dict("records"):
-            key = _label_key(r["level"])
+            key = label_key(r["level"])
             node = NodeResult.from_row(r, root.code, label, depth=0, is_leaf=False)
             rows.append(GroupRow(str(key), labels.get(key, str(key)), node))
         rows.sort(key=lambda r: -r.result.estimate if np.isfinite(r.result.estimate) else 1e9)
@@ -280,7 +293,7 @@ def group_rows(view: View, by: str, labels: Mapping[object, str]) -> list[GroupR
     return cached(_groups(), view.key("groups", by), compute)
 
 
-def _label_key(value: object) -> object:
+def label_key(value: object) -> object:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value

@@ -123,6 +123,27 @@ def find_plan(campaign: Campaign, agency: Agency) -> RemediationPlan | None:
     )
 
 
+def default_scope(user: StaffUser, campaign: Campaign) -> Agency | None:
+    """The plan a user opens without choosing one: the campaign's agency's when the user may
+    see it, else the user's own agency's."""
+    if can_see_plan(user, campaign.agency):
+        return campaign.agency
+    return user.agency
+
+
+def target_row(campaign: Campaign, agency: Agency, criterion: str) -> PlanRow | None:
+    """The row of the agency's plan for this criterion, if the plan has one."""
+    return db.session.scalar(
+        select(PlanRow)
+        .join(RemediationPlan, RemediationPlan.id == PlanRow.plan_id)
+        .where(
+            RemediationPlan.campaign_id == campaign.id,
+            RemediationPlan.agency_id == agency.id,
+            PlanRow.criterion == criterion,
+        )
+    )
+
+
 def plan_or_missing(campaign: Campaign, agency: Agency) -> RemediationPlan:
     plan = find_plan(campaign, agency)
     if plan is None:
