@@ -65,6 +65,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.setdefault("fmt", charts.fmt)
     app.add_template_global(period_label)
     app.add_template_global(comparison_label)
+    app.add_template_global(scope_args)
 
 
 def period_label(period: analysis.Period) -> str:
@@ -86,13 +87,28 @@ def comparison_label(comparison: analysis.Comparison) -> str:
     return f"{comparison.campaign.name} ({period_label(comparison.period).lower()})"
 
 
-def _period(campaign: Campaign) -> analysis.Period:
-    """The period asked for; an unknown code: 404 with the valid ones, in words."""
-    return survey_report.period_of(campaign, request.args.get("period"))
-
-
 def _view(campaign: Campaign) -> analysis.View:
-    return analysis.make_view(campaign, current_user, _period(campaign))
+    """The period, agency and desk asked for (``?period=&agency=&desk=``), within what the
+    user may see: an unknown or hidden code is a 404 that names only that code."""
+    return survey_report.report_scope(
+        campaign,
+        request.args.get("period"),
+        request.args.get("agency") or None,
+        current_user,
+        request.args.get("desk") or None,
+    )
+
+
+def scope_args(view: analysis.View, *, desk: bool = True) -> dict[str, str]:
+    """The query arguments that keep a page's period, agency and desk in its links
+    (``desk=False``: for downloads that take no desk, the report and the evidence pack)."""
+    args = {"period": view.period.code}
+    agency = request.args.get("agency")
+    if agency:
+        args["agency"] = agency
+    if desk and view.desk_code:
+        args["desk"] = view.desk_code
+    return args
 
 
 def _ci_row(label: str, node: analysis.NodeResult) -> charts.CIRow:
@@ -122,8 +138,8 @@ bp.register_error_handler(ServiceError, problems.refused)
 @role_required(*READ_ROLES)
 def show(code: str) -> Any:
     campaign = campaign_or_404(code)
-    period = _period(campaign)
-    data = analysis.dashboard(campaign, current_user, period)
+    data = analysis.dashboard(_view(campaign))
+    agencies, desks = survey_report.scope_choices(campaign, current_user)
     page = request.args.get("page", 1, type=int) or 1
     comments, pages = analysis.comments(data.view, page)
     tree = data.tree
@@ -169,6 +185,9 @@ def show(code: str) -> Any:
         pages=pages,
         wide_warning=analysis.WIDE_WARNING,
         can_weight=has_role(*ANALYSIS_ROLES),
+        agencies=agencies,
+        desks=desks,
+        agency=request.args.get("agency") or "",
     )
 
 
