@@ -329,16 +329,15 @@ def _table_file(
 @bp.get("/api/v1/campaigns/<code>/indices")
 @role_required(*READ_ROLES, json=True)
 def api_indices(code: str) -> Any:
-    """JSON for signed-in staff; same per-record rules as the pages (404 outside)."""
+    """JSON for signed-in staff; same per-record rules and ``?period=&agency=&desk=`` as the
+    pages (404 outside, with the refusal in words)."""
     campaign = campaign_or_404(code)
-    period = analysis.find_period(campaign, request.args.get("period"))
-    if period is None:
-        return jsonify(error=gettext("Kỳ không hợp lệ.")), 404
-    view = analysis.make_view(campaign, current_user, period)
     try:
+        view = _view(campaign)
         tree = analysis.view_tree(view)
-    except analysis.AnalysisError as error:
-        return jsonify(error="\n".join(texts(error))), 409
+    except ServiceError as error:
+        status = 409 if isinstance(error, analysis.AnalysisError) else error.status
+        return jsonify(error="\n".join(texts(error))), status
     body = index_export.indices_json(view, tree)
     db.session.commit()
     return jsonify(body)
