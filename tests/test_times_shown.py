@@ -30,9 +30,7 @@ def officer(app: Flask, client: FlaskClient) -> FlaskClient:
     return client
 
 
-def test_one_utc_instant_reads_as_vietnam_time_everywhere(
-    app: Flask, officer: FlaskClient
-) -> None:
+def test_one_utc_instant_reads_as_vietnam_time_everywhere(app: Flask, officer: FlaskClient) -> None:
     template = officer.get(f"/staff/campaigns/{CAMPAIGN}/import/template.xlsx").data
     with app.app_context():
         body = _fill_xlsx(
