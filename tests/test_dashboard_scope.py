@@ -86,6 +86,9 @@ def test_admin_narrows_to_an_agency_and_its_desks_only_are_offered(
     page = loaded.get(f"{URL}/dashboard?agency=HT-SXD&period=all").text
     assert shows(page, sxd)
     assert "Phạm vi: Sở Xây dựng và cấp dưới" in page
+    # The agency list is the tree: the province, its departments indented under it.
+    assert '<option value="HT" >Tỉnh Hà Tĩnh</option>' in page
+    assert '<option value="HT-SXD" selected>– Sở Xây dựng</option>' in page
     start = page.index('<select id="desk"')
     desk_list = page[start : page.index("</select>", start)]
     assert "SXD-01" in desk_list and "STP-01" not in desk_list

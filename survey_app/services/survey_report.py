@@ -111,10 +111,13 @@ def _desk_ids(campaign: Campaign) -> set[int]:
     return {d.id for d in campaign.desks} | set(answered)
 
 
-def scope_choices(campaign: Campaign, user: StaffUser) -> tuple[list[Agency], list[Desk]]:
+def scope_choices(
+    campaign: Campaign, user: StaffUser
+) -> tuple[list[tuple[Agency, int]], list[Desk]]:
     """What a user may narrow a campaign's pages to: the agencies (tree order: each after
     its parent) that hold a desk of the campaign, with the agencies above them, and those
-    desks, all within what the user may see."""
+    desks, all within what the user may see. Each agency comes with its depth in that list
+    (0: the topmost shown), for indenting."""
     visible = visible_agency_codes(user)
     desks = [
         d
@@ -133,14 +136,14 @@ def scope_choices(campaign: Campaign, user: StaffUser) -> tuple[list[Agency], li
     for agency in wanted.values():
         parent = agency.parent_id if agency.parent_id in wanted else None
         children.setdefault(parent, []).append(agency)
-    ordered: list[Agency] = []
+    ordered: list[tuple[Agency, int]] = []
 
-    def walk(parent: int | None) -> None:
+    def walk(parent: int | None, depth: int) -> None:
         for agency in sorted(children.get(parent, []), key=lambda a: a.name):
-            ordered.append(agency)
-            walk(agency.id)
+            ordered.append((agency, depth))
+            walk(agency.id, depth + 1)
 
-    walk(None)
+    walk(None, 0)
     return ordered, desks
 
 
