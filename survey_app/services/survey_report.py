@@ -19,13 +19,14 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from survey_app.extensions import db
-from survey_app.models import Agency, Campaign, Desk, StaffUser, Submission
+from survey_app.models import Agency, Campaign, Desk, StaffUser
 from survey_app.services import audit
 from survey_app.services.analysis import (
     Period,
     View,
     campaign_periods,
     find_period,
+    frames,
     scope_view,
     subtree_codes,
     visible_agency_codes,
@@ -97,18 +98,17 @@ def _campaign_desk(campaign: Campaign, code: str, visible: frozenset[str] | None
     if (
         desk is None
         or (visible is not None and desk.agency.code not in visible)
-        or desk.id not in _desk_ids(campaign)
+        or desk.code not in _desk_codes(campaign)
     ):
         raise ReportError.of("report.unknown_desk", code=code, campaign=campaign.code)
     return desk
 
 
-def _desk_ids(campaign: Campaign) -> set[int]:
-    """The campaign's desks, and any desk removed from it after it collected answers."""
-    answered = db.session.scalars(
-        select(Submission.desk_id).where(Submission.campaign_id == campaign.id).distinct()
-    )
-    return {d.id for d in campaign.desks} | set(answered)
+def _desk_codes(campaign: Campaign) -> set[str]:
+    """The campaign's desks, and any desk removed from it after it collected answers (read
+    from the cached responses the page analyses anyway, not from every stored row)."""
+    answered = frames.get(campaign)["desk"].unique()
+    return {d.code for d in campaign.desks} | {str(code) for code in answered}
 
 
 def scope_choices(
@@ -122,7 +122,7 @@ def scope_choices(
     desks = [
         d
         for d in db.session.scalars(
-            select(Desk).where(Desk.id.in_(_desk_ids(campaign))).order_by(Desk.code)
+            select(Desk).where(Desk.code.in_(_desk_codes(campaign))).order_by(Desk.code)
         )
         if visible is None or d.agency.code in visible
     ]
