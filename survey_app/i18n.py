@@ -86,6 +86,19 @@ def day(value: dt.date | dt.datetime) -> str:
     return str(format_date(value, format="d MMM yyyy"))
 
 
+def moment(value: dt.datetime, *, seconds: bool = False) -> str:
+    """A stored instant (naive UTC) in the surveys' time zone, as officials write it:
+    ``03/12/2026 18:04`` in Vietnamese, ``3 Dec 2026 18:04`` in English. The one way a
+    time is shown: the column header or the sentence names the zone (``zone_label()``)."""
+    local = localtime.to_local(value)
+    return f"{day(local.date())} {local.strftime('%H:%M:%S' if seconds else '%H:%M')}"
+
+
+def labelled_moment(value: dt.datetime) -> str:
+    """A stored instant with its zone, for a sentence: ``03/12/2026 18:04 (giờ Việt Nam)``."""
+    return f"{moment(value)} ({localtime.zone_label()})"
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     Babel(app, locale_selector=select_language)
@@ -93,3 +106,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["language_names"] = LANGUAGE_NAMES
     app.add_template_filter(number)
     app.add_template_filter(day)
+    app.add_template_filter(moment)

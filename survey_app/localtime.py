@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 from flask import Flask, current_app
+from flask_babel import gettext
 
 from survey_app.settings import Settings
 
@@ -26,7 +27,6 @@ def init_app(app: Flask) -> None:
         raise RuntimeError(
             f"TIMEZONE {name!r} is not a time zone name such as 'Asia/Ho_Chi_Minh'"
         ) from None
-    app.add_template_filter(to_local, "local")
     app.add_template_global(zone_label)
 
 
@@ -34,8 +34,20 @@ def zone() -> ZoneInfo:
     return current_app.extensions["timezone"]  # type: ignore[no-any-return]
 
 
+# The zone names of Vietnam's time: its pages say "giờ Việt Nam" rather than an offset.
+VIETNAM_ZONES = frozenset({"Asia/Ho_Chi_Minh", "Asia/Saigon"})
+
+
 def zone_label() -> str:
-    """How pages name the zone their times are in: its offset now, e.g. ``UTC+7``."""
+    """How a column header or a sentence names the zone its times are in: ``giờ Việt Nam``
+    (``Vietnam time``) by default, else the offset (``giờ UTC+5:30``)."""
+    if zone().key in VIETNAM_ZONES:
+        return str(gettext("giờ Việt Nam"))
+    return str(gettext("giờ %(offset)s", offset=zone_offset()))
+
+
+def zone_offset() -> str:
+    """The zone's offset from UTC now, e.g. ``UTC+7``."""
     offset = dt.datetime.now(zone()).utcoffset() or dt.timedelta(0)
     minutes = int(offset.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "-"

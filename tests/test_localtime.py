@@ -74,11 +74,17 @@ def test_an_unknown_time_zone_is_refused_at_start_with_its_name(database_url: st
 
 def test_pages_name_the_zone_their_times_are_in(make_app: Callable[..., Flask]) -> None:
     """Times on the import and audit pages are local: the heading says which zone."""
-    from survey_app.localtime import zone_label
+    from flask_babel import force_locale
+
+    from survey_app.localtime import zone_label, zone_offset
 
     with make_app().app_context():
-        assert zone_label() == "UTC+7"  # Asia/Ho_Chi_Minh, the default
+        assert zone_offset() == "UTC+7"  # Asia/Ho_Chi_Minh, the default
+        assert zone_label() == "giờ Việt Nam"
+        with force_locale("en"):
+            assert zone_label() == "Vietnam time"
     with make_app(TIMEZONE="Asia/Kolkata").app_context():
-        assert zone_label() == "UTC+5:30"
+        assert zone_offset() == "UTC+5:30"
+        assert zone_label() == "giờ UTC+5:30"  # not Vietnam's: named by its offset
     with make_app(TIMEZONE="America/Caracas").app_context():
-        assert zone_label() == "UTC-4"
+        assert zone_offset() == "UTC-4"

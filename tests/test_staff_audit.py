@@ -141,7 +141,7 @@ def test_audit_page_is_newest_first_filtered_and_paginated(app: Flask, admin: Fl
     everything = admin.get("/staff/audit").get_data(as_text=True)
     assert "login.success" in everything  # the admin's own login is on page 1
     # Times are shown in the surveys' zone, and the heading says so (it said UTC).
-    assert "Thời điểm (giờ UTC+7)" in everything and "(UTC)" not in everything
+    assert "Thời điểm (giờ Việt Nam)" in everything and "(UTC)" not in everything
 
 
 @pytest.mark.parametrize("role", ["analyst", "officer", "viewer"])

@@ -16,7 +16,7 @@ from typing import Any
 from babel.numbers import format_decimal
 from flask_babel import LazyString
 
-from survey_app.i18n import current_language, day, number
+from survey_app.i18n import current_language, day, labelled_moment, number
 from survey_app.messages import (
     accounts,
     analysis,
@@ -64,6 +64,8 @@ def _param(value: Any) -> Any:
     # A problem inside another (a cell's problem in "Dòng 7, cột II.2.1: ...") is its text.
     if isinstance(value, Problem):
         return text(value)
+    if isinstance(value, dt.datetime):  # a stored instant: its time where the surveys run
+        return labelled_moment(value)
     if isinstance(value, dt.date):
         return day(value)
     if isinstance(value, Decimal):

@@ -10,6 +10,13 @@ MESSAGES = {
     "report.unknown_agency": lazy_gettext(
         "Không có cơ quan mã “%(code)s” trong phạm vi bạn được xem."
     ),
+    "report.unknown_desk": lazy_gettext(
+        "Không có quầy mã “%(code)s” trong đợt khảo sát %(campaign)s, trong phạm vi bạn được xem."
+    ),
+    "report.desk_outside_agency": lazy_gettext(
+        "Quầy “%(desk)s” không thuộc cơ quan “%(agency)s”: chọn một quầy của cơ quan đó, "
+        "hoặc bỏ chọn cơ quan."
+    ),
     "report.unknown_format": lazy_gettext(
         "Định dạng báo cáo “%(format)s” không hợp lệ: chọn docx hoặc pdf."
     ),

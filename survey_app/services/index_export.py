@@ -144,6 +144,7 @@ def _audit(view: View, kind: str, fmt: str) -> None:
         period=view.period.code,
         settings=view.settings_text,
         agencies=None if view.agency_codes is None else sorted(view.agency_codes),
+        desk=view.desk_code,
     )
 
 
@@ -269,6 +270,7 @@ def indices_xlsx(view: View, tree: NodeResult) -> bytes:
             "Phạm vi",
             "Tất cả cơ quan" if view.agency_codes is None else ", ".join(sorted(view.agency_codes)),
         ),
+        ("Quầy", view.desk_code or "Tất cả quầy"),
         (
             "Cách đọc",
             "Chỉ số và khoảng tin cậy (KTC) tính theo phần trăm, làm tròn 2 chữ số thập phân; "
@@ -315,6 +317,7 @@ def indices_json(view: View, tree: NodeResult) -> dict[str, Any]:
         "questionnaire": {"id": q.id, "version": q.version},
         "settings": view.settings.to_json() | {"description": view.settings_text},
         "scope": None if view.agency_codes is None else sorted(view.agency_codes),
+        "desk": view.desk_code,
         "index": node(tree),
     }
 

@@ -106,7 +106,7 @@ class DuplicateImport(PaperImportError, Conflict):
             super().__init__(
                 _problem(
                     "paper.file_imported_named",
-                    at=f"{batch.imported_at:%H:%M %d/%m/%Y}",
+                    at=batch.imported_at,
                     filename=batch.filename,
                     forms=batch.row_count,
                 )

@@ -31,22 +31,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 from flask_babel import lazy_gettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from scoring.questionnaire import Item, Questionnaire
 from scoring.spreadsheet import append_row, csv_frame
 from survey_app import localtime
 from survey_app.extensions import db
-from survey_app.models import ROUTES, Agency, Campaign, Desk, Submission
+from survey_app.models import Agency, Campaign, Desk, Submission
 from survey_app.questions import kind_of
 from survey_app.services.questionnaires import definition
 
@@ -200,52 +198,3 @@ def responses_xlsx(campaign: Campaign, desk_ids: Collection[int] | None = None) 
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-@dataclass
-class DeskCounts:
-    desk: Desk
-    by_route: dict[str, int]
-    total: int
-
-
-@dataclass
-class ResponseCounts:
-    """Số phiếu theo bộ phận một cửa và hình thức thu thập."""
-
-    rows: list[DeskCounts]
-    by_route: dict[str, int]
-    total: int
-    routes: list[tuple[str, str]] = field(
-        default_factory=lambda: [(r, ROUTE_LABELS[r]) for r in ROUTES]
-    )
-
-
-def response_counts(campaign: Campaign, desk_ids: Collection[int] | None = None) -> ResponseCounts:
-    """Submissions of a campaign per desk and route (every desk of the campaign listed).
-
-    ``desk_ids`` limits the table to those desks (None: all).
-    """
-    where = [Submission.campaign_id == campaign.id]
-    if desk_ids is not None:
-        where.append(Submission.desk_id.in_(list(desk_ids)))
-    found = db.session.execute(
-        select(Submission.desk_id, Submission.route, func.count(Submission.id))
-        .where(*where)
-        .group_by(Submission.desk_id, Submission.route)
-    ).all()
-    per_desk: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ROUTES, 0))
-    for desk_id, route, count in found:
-        per_desk[desk_id][route] = count
-    desks = {d.id: d for d in campaign.desks if desk_ids is None or d.id in desk_ids}
-    missing = set(per_desk) - set(desks)
-    if missing:
-        # A desk removed from the campaign after it collected answers still counts.
-        extra = db.session.scalars(select(Desk).where(Desk.id.in_(missing)))
-        desks.update({d.id: d for d in extra})
-    rows = [
-        DeskCounts(desk=d, by_route=per_desk[d.id], total=sum(per_desk[d.id].values()))
-        for d in sorted(desks.values(), key=lambda d: d.code)
-    ]
-    by_route = {r: sum(row.by_route[r] for row in rows) for r in ROUTES}
-    return ResponseCounts(rows=rows, by_route=by_route, total=sum(by_route.values()))

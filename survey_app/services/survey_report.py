@@ -19,13 +19,14 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from survey_app.extensions import db
-from survey_app.models import Agency, Campaign, StaffUser
+from survey_app.models import Agency, Campaign, Desk, StaffUser
 from survey_app.services import audit
 from survey_app.services.analysis import (
     Period,
     View,
     campaign_periods,
     find_period,
+    frames,
     scope_view,
     subtree_codes,
     visible_agency_codes,
@@ -62,12 +63,18 @@ def period_of(campaign: Campaign, code: str | None) -> Period:
 
 
 def report_scope(
-    campaign: Campaign, period_code: str | None, agency_code: str | None, user: StaffUser | None
+    campaign: Campaign,
+    period_code: str | None,
+    agency_code: str | None,
+    user: StaffUser | None,
+    desk_code: str | None = None,
 ) -> View:
-    """The view a report covers: the period (``all`` when not given) and the agency's
-    subtree, or everything ``user`` may see (``None``: the command line, every agency).
+    """The view a report or a dashboard page covers: the period (``all`` when not given),
+    the agency's subtree, or everything ``user`` may see (``None``: the command line, every
+    agency); and within it one desk of the campaign when ``desk_code`` is given.
 
-    An agency outside what the user may see is refused as if it did not exist.
+    An agency or desk outside what the user may see is refused as if it did not exist,
+    and the refusal names only the code that was asked for.
     """
     period = period_of(campaign, period_code)
     visible = None if user is None else visible_agency_codes(user)
@@ -77,7 +84,67 @@ def report_scope(
         if agency is None or (visible is not None and agency.code not in visible):
             raise ReportError.of("report.unknown_agency", code=agency_code)
         codes = subtree_codes(agency)
-    return scope_view(campaign, period, codes)
+    desk = None
+    if desk_code:
+        desk = _campaign_desk(campaign, desk_code, visible)
+        if codes is not None and desk.agency.code not in codes:
+            raise ReportError.of("report.desk_outside_agency", desk=desk.code, agency=agency_code)
+    return scope_view(campaign, period, codes, None if desk is None else desk.code)
+
+
+def _campaign_desk(campaign: Campaign, code: str, visible: frozenset[str] | None) -> Desk:
+    """A desk of the campaign (or one that answered it) that the user may see."""
+    desk = db.session.scalar(select(Desk).filter_by(code=code))
+    if (
+        desk is None
+        or (visible is not None and desk.agency.code not in visible)
+        or desk.code not in _desk_codes(campaign)
+    ):
+        raise ReportError.of("report.unknown_desk", code=code, campaign=campaign.code)
+    return desk
+
+
+def _desk_codes(campaign: Campaign) -> set[str]:
+    """The campaign's desks, and any desk removed from it after it collected answers (read
+    from the cached responses the page analyses anyway, not from every stored row)."""
+    answered = frames.get(campaign)["desk"].unique()
+    return {d.code for d in campaign.desks} | {str(code) for code in answered}
+
+
+def scope_choices(
+    campaign: Campaign, user: StaffUser
+) -> tuple[list[tuple[Agency, int]], list[Desk]]:
+    """What a user may narrow a campaign's pages to: the agencies (tree order: each after
+    its parent) that hold a desk of the campaign, with the agencies above them, and those
+    desks, all within what the user may see. Each agency comes with its depth in that list
+    (0: the topmost shown), for indenting."""
+    visible = visible_agency_codes(user)
+    desks = [
+        d
+        for d in db.session.scalars(
+            select(Desk).where(Desk.code.in_(_desk_codes(campaign))).order_by(Desk.code)
+        )
+        if visible is None or d.agency.code in visible
+    ]
+    wanted: dict[int, Agency] = {}
+    for desk in desks:
+        agency: Agency | None = desk.agency
+        while agency is not None and (visible is None or agency.code in visible):
+            wanted[agency.id] = agency
+            agency = agency.parent
+    children: dict[int | None, list[Agency]] = {}
+    for agency in wanted.values():
+        parent = agency.parent_id if agency.parent_id in wanted else None
+        children.setdefault(parent, []).append(agency)
+    ordered: list[tuple[Agency, int]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for agency in sorted(children.get(parent, []), key=lambda a: a.name):
+            ordered.append((agency, depth))
+            walk(agency.id, depth + 1)
+
+    walk(None, 0)
+    return ordered, desks
 
 
 def report_pdf(view: View) -> bytes:

@@ -61,6 +61,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(comparison_label)
     app.add_template_global(trend_label)
     app.add_template_global(charts.heat_band)
+    app.add_template_global(scope_args)
 
 
 def period_label(period: analysis.Period) -> str:
@@ -108,13 +109,28 @@ def _trend(view: analysis.View) -> analysis.Trend:
     return analysis.trend(view, request.args.get("trend"))
 
 
-def _period(campaign: Campaign) -> analysis.Period:
-    """The period asked for; an unknown code: 404 with the valid ones, in words."""
-    return survey_report.period_of(campaign, request.args.get("period"))
-
-
 def _view(campaign: Campaign) -> analysis.View:
-    return analysis.make_view(campaign, current_user, _period(campaign))
+    """The period, agency and desk asked for (``?period=&agency=&desk=``), within what the
+    user may see: an unknown or hidden code is a 404 that names only that code."""
+    return survey_report.report_scope(
+        campaign,
+        request.args.get("period"),
+        request.args.get("agency") or None,
+        current_user,
+        request.args.get("desk") or None,
+    )
+
+
+def scope_args(view: analysis.View, *, desk: bool = True) -> dict[str, str]:
+    """The query arguments that keep a page's period, agency and desk in its links
+    (``desk=False``: for downloads that take no desk, the report and the evidence pack)."""
+    args = {"period": view.period.code}
+    agency = request.args.get("agency")
+    if agency:
+        args["agency"] = agency
+    if desk and view.desk_code:
+        args["desk"] = view.desk_code
+    return args
 
 
 def _ci_row(label: str, node: analysis.NodeResult) -> charts.CIRow:
@@ -144,10 +160,12 @@ bp.register_error_handler(ServiceError, problems.refused)
 @role_required(*READ_ROLES)
 def show(code: str) -> Any:
     campaign = campaign_or_404(code)
-    period = _period(campaign)
-    data = analysis.dashboard(campaign, current_user, period)
+    data = analysis.dashboard(_view(campaign))
+    agencies, desks = survey_report.scope_choices(campaign, current_user)
     page = request.args.get("page", 1, type=int) or 1
-    found = comments.find_comments(campaign, current_user, period, comments.Filters(), page)
+    found = comments.find_comments(
+        campaign, current_user, data.view.period, comments.Filters(desk=data.view.desk_code), page
+    )
     tree = data.tree
     group_chart = charts.ci_bars(
         [_ci_row(f"{n.code} {n.label}", n) for n in tree.children], gettext("Chỉ số theo nhóm")
@@ -198,6 +216,9 @@ def show(code: str) -> Any:
         trend_nodes=[n for n in tree.walk() if not n.is_leaf],
         wide_warning=analysis.WIDE_WARNING,
         can_weight=has_role(*ANALYSIS_ROLES),
+        agencies=agencies,
+        desks=desks,
+        agency=request.args.get("agency") or "",
     )
 
 
@@ -318,16 +339,15 @@ def _table_file(
 @bp.get("/api/v1/campaigns/<code>/indices")
 @role_required(*READ_ROLES, json=True)
 def api_indices(code: str) -> Any:
-    """JSON for signed-in staff; same per-record rules as the pages (404 outside)."""
+    """JSON for signed-in staff; same per-record rules and ``?period=&agency=&desk=`` as the
+    pages (404 outside, with the refusal in words)."""
     campaign = campaign_or_404(code)
-    period = analysis.find_period(campaign, request.args.get("period"))
-    if period is None:
-        return jsonify(error=gettext("Kỳ không hợp lệ.")), 404
-    view = analysis.make_view(campaign, current_user, period)
     try:
+        view = _view(campaign)
         tree = analysis.view_tree(view)
-    except analysis.AnalysisError as error:
-        return jsonify(error="\n".join(texts(error))), 409
+    except ServiceError as error:
+        status = 409 if isinstance(error, analysis.AnalysisError) else error.status
+        return jsonify(error="\n".join(texts(error))), status
     body = index_export.indices_json(view, tree)
     db.session.commit()
     return jsonify(body)

@@ -17,11 +17,19 @@ from wtforms.validators import DataRequired, Length
 from survey_app import access, localtime
 from survey_app.access import DATA_ROLES, READ_ROLES, SETUP_ROLES, has_role, role_required
 from survey_app.extensions import db
+from survey_app.messages import texts
 from survey_app.models import Campaign, Desk
-from survey_app.services import audit, campaign_overlaps, dossier_codes, organisation, slips
+from survey_app.services import (
+    analysis,
+    audit,
+    campaign_overlaps,
+    dossier_codes,
+    organisation,
+    slips,
+)
+from survey_app.services.desk_activity import response_counts
 from survey_app.services.errors import ServiceError
 from survey_app.services.posters import desk_url
-from survey_app.services.raw_export import response_counts
 from survey_app.staff import bp
 from survey_app.staff.problems import flash_problems
 from survey_app.text_input import SingleLine, checks_own_text
@@ -50,7 +58,25 @@ def home() -> str:
         if access.can_see_campaign(current_user, c)
     ]
     desks = db.session.scalars(_visible(select(Desk), Desk.agency_id).order_by(Desk.code)).all()
-    return render_template("staff/home.html", campaigns=campaigns, desks=desks, nav_active="home")
+    today = localtime.today()
+    running = [_headline(c) for c in campaigns if c.starts_on <= today <= c.ends_on]
+    return render_template(
+        "staff/home.html",
+        campaigns=campaigns,
+        desks=desks,
+        running=running,
+        min_n=analysis.MIN_N,
+        wide_warning=analysis.WIDE_WARNING,
+        nav_active="home",
+    )
+
+
+def _headline(campaign: Campaign) -> tuple[Campaign, analysis.Headline | None, str | None]:
+    """A running campaign's headline, or why its indices cannot be computed as set."""
+    try:
+        return campaign, analysis.headline(campaign, current_user), None
+    except analysis.AnalysisError as error:
+        return campaign, None, "\n".join(texts(error))
 
 
 DOSSIER_REF_MESSAGE = lazy_gettext(

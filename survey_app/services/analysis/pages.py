@@ -19,7 +19,7 @@ from survey_app.services.analysis.periods import (
     campaign_periods,
     previous_period,
 )
-from survey_app.services.analysis.results import NodeResult
+from survey_app.services.analysis.results import MIN_N, NodeResult
 from survey_app.services.analysis.views import (
     Change,
     GroupRow,
@@ -89,9 +89,9 @@ class Dashboard:
     timeline: list[tuple[str, int]]
 
 
-def dashboard(campaign: Campaign, user: StaffUser, period: Period) -> Dashboard:
-    """Everything the dashboard page shows, from one frame and one design."""
-    view = make_view(campaign, user, period)
+def dashboard(view: View) -> Dashboard:
+    """Everything the dashboard page shows of ``view``, from one frame and one design."""
+    campaign, period = view.campaign, view.period
     respondent_codes = {i.code: i for i in view.questionnaire.respondent}
     breakdown_codes = [c for c in BREAKDOWN_VARIABLES if c in respondent_codes]
     view_tables(view, [None, "desk", "agency", *breakdown_codes])
@@ -122,6 +122,38 @@ def dashboard(campaign: Campaign, user: StaffUser, period: Period) -> Dashboard:
         changes=changes(tree, previous),
         timeline=timeline(view),
     )
+
+
+# ------------------------------------------------------------------ the staff home page
+@dataclass
+class Headline:
+    """A campaign in a line of the home page: the dashboard's overall index (whole campaign,
+    the user's scope), its change since the previous period and the weakest criterion.
+
+    ``overall`` is None when the view has fewer than ``MIN_N`` responses: too few to state
+    an index, which the page says instead of a number.
+    """
+
+    view: View
+    overall: NodeResult | None
+    comparison: Comparison | None
+    change: Change | None
+    weakest: NodeResult | None
+
+
+def headline(campaign: Campaign, user: StaffUser) -> Headline:
+    """The figures of the dashboard's first screen for ``campaign``, from the same cached
+    trees (a home page after the dashboard computes nothing new)."""
+    period = campaign_periods(campaign)[0]  # the whole campaign, the dashboard's default
+    view = make_view(campaign, user, period)
+    if view.n < MIN_N:
+        return Headline(view, None, None, None, None)
+    tree = view_tree(view)
+    comparison = previous_period(campaign, period)
+    previous = comparison_tree(view, comparison)
+    change = next((c for c in changes(tree, previous) if c.code == tree.code), None)
+    weakest = next(iter(weakest_criteria(tree)), None)
+    return Headline(view, tree, comparison if previous else None, change, weakest)
 
 
 # ------------------------------------------------------------------ drill-down

@@ -61,6 +61,7 @@ class View:
     frame: pd.DataFrame
     mask: NDArray[np.bool_]
     comments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    desk_code: str | None = None  # one desk of the agencies (quầy), None: all of them
 
     @property
     def settings_text(self) -> str:
@@ -74,22 +75,27 @@ class View:
         return self.scope_key(self.period.code, *parts)
 
     def scope_mask(self) -> NDArray[np.bool_]:
-        """The rows of the view's scope (its agencies) in any period."""
-        if self.agency_codes is None:
-            return np.ones(len(self.frame), dtype=bool)
-        return self.frame["agency"].isin(self.agency_codes).to_numpy()
+        """The rows of the view's scope (its agencies, its desk) in any period."""
+        mask = np.ones(len(self.frame), dtype=bool)
+        if self.agency_codes is not None:
+            mask &= self.frame["agency"].isin(self.agency_codes).to_numpy()
+        if self.desk_code is not None:
+            mask &= (self.frame["desk"] == self.desk_code).to_numpy()
+        return mask
 
     def same_scope(self, campaign: Campaign, period: Period) -> View:
         """The view's scope in another period or campaign."""
-        return scope_view(campaign, period, self.agency_codes)
+        return scope_view(campaign, period, self.agency_codes, self.desk_code)
 
     def scope_key(self, *parts: object) -> Key:
-        """A cache key of the view's data, settings and agency scope, whatever the period."""
+        """A cache key of the view's data, settings and scope (agencies, desk), whatever the
+        period."""
         return (
             self.campaign.id,
             id(self.frame),
             self.settings.key(),
             None if self.agency_codes is None else tuple(sorted(self.agency_codes)),
+            self.desk_code,
             *parts,
         )
 
@@ -155,13 +161,18 @@ def make_view(campaign: Campaign, user: StaffUser, period: Period) -> View:
     return scope_view(campaign, period, visible_agency_codes(user))
 
 
-def scope_view(campaign: Campaign, period: Period, codes: frozenset[str] | None) -> View:
-    """The campaign in one period, restricted to the agencies ``codes`` (None: all of them)."""
+def scope_view(
+    campaign: Campaign, period: Period, codes: frozenset[str] | None, desk: str | None = None
+) -> View:
+    """The campaign in one period, restricted to the agencies ``codes`` (None: all of them)
+    and to one ``desk`` of theirs (None: every desk): a domain of the whole design."""
     responses = frames.responses(campaign)
     frame = responses.frame
     mask = in_period(frame, period)
     if codes is not None:
         mask = mask & frame["agency"].isin(codes).to_numpy()
+    if desk is not None:
+        mask = mask & (frame["desk"] == desk).to_numpy()
     return View(
         campaign=campaign,
         questionnaire=definition(campaign.questionnaire_version),
@@ -171,6 +182,7 @@ def scope_view(campaign: Campaign, period: Period, codes: frozenset[str] | None)
         frame=frame,
         mask=mask,
         comments=responses.comments,
+        desk_code=desk,
     )
 
 
@@ -337,7 +349,7 @@ def comparison_tree(view: View, comparison: Comparison | None) -> NodeResult | N
     """The index tree of the comparison period, in the same agency scope as ``view``."""
     if comparison is None:
         return None
-    other = scope_view(comparison.campaign, comparison.period, view.agency_codes)
+    other = scope_view(comparison.campaign, comparison.period, view.agency_codes, view.desk_code)
     if other.n == 0:
         return None
     try:
