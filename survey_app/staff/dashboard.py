@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -63,6 +64,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("ANALYSIS_CACHE_DIR", os.environ.get("ANALYSIS_CACHE_DIR", default))
     app.register_blueprint(bp)
     app.jinja_env.globals.setdefault("fmt", charts.fmt)
+    app.jinja_env.globals.setdefault("p_value", charts.p_value)
     app.add_template_global(period_label)
     app.add_template_global(comparison_label)
 
@@ -101,8 +103,13 @@ def _ci_row(label: str, node: analysis.NodeResult) -> charts.CIRow:
     )
 
 
+def _ci_chart(rows: list[charts.CIRow], title: str) -> Markup:
+    """Interval bars in both layouts (laptop and phone)."""
+    return charts.for_screen(partial(charts.ci_bars, rows, title))
+
+
 def _group_chart(rows: list[analysis.GroupRow], title: str) -> Markup:
-    return charts.ci_bars([_ci_row(r.label, r.result) for r in rows], title)
+    return _ci_chart([_ci_row(r.label, r.result) for r in rows], title)
 
 
 @bp.errorhandler(analysis.AnalysisError)
@@ -123,14 +130,16 @@ bp.register_error_handler(ServiceError, problems.refused)
 def show(code: str) -> Any:
     campaign = campaign_or_404(code)
     period = _period(campaign)
-    data = analysis.dashboard(campaign, current_user, period)
+    # ?compare=own: the comparison period with its campaign's own weighting (default: ours).
+    own_settings = request.args.get("compare") == "own"
+    data = analysis.dashboard(campaign, current_user, period, own_settings=own_settings)
     page = request.args.get("page", 1, type=int) or 1
     comments, pages = analysis.comments(data.view, page)
     tree = data.tree
-    group_chart = charts.ci_bars(
+    group_chart = _ci_chart(
         [_ci_row(f"{n.code} {n.label}", n) for n in tree.children], gettext("Chỉ số theo nhóm")
     )
-    weakest_chart = charts.ci_bars(
+    weakest_chart = _ci_chart(
         [_ci_row(f"{n.code} {n.label}", n) for n in data.weakest],
         gettext("Chỉ số các tiêu chí"),
     )
@@ -142,16 +151,21 @@ def show(code: str) -> Any:
     ]
     change_chart = None
     if data.previous is not None and data.comparison is not None:
-        change_chart = charts.paired_ci_bars(
-            [
-                (_ci_row(f"{c.code} {c.label}", c.current), _ci_row(c.label, c.previous))
-                for c in data.changes
-                if c.current.depth <= 1
-            ],
-            gettext("So sánh với kỳ trước"),
-            (period_label(data.view.period), comparison_label(data.comparison)),
+        change_chart = charts.for_screen(
+            partial(
+                charts.paired_ci_bars,
+                [
+                    (_ci_row(f"{c.code} {c.label}", c.current), _ci_row(c.label, c.previous))
+                    for c in data.changes
+                    if c.current.depth <= 1
+                ],
+                gettext("So sánh với kỳ trước"),
+                (period_label(data.view.period), comparison_label(data.comparison)),
+            )
         )
-    timeline_chart = charts.count_bars(data.timeline, gettext("Số phiếu theo thời gian"))
+    timeline_chart = charts.for_screen(
+        partial(charts.count_bars, data.timeline, gettext("Số phiếu theo thời gian"))
+    )
     return render_template(
         "staff/dashboard.html",
         campaign=campaign,
@@ -169,6 +183,7 @@ def show(code: str) -> Any:
         pages=pages,
         wide_warning=analysis.WIDE_WARNING,
         can_weight=has_role(*ANALYSIS_ROLES),
+        own_settings=own_settings,
     )
 
 
@@ -181,9 +196,7 @@ def criterion(code: str, node_code: str) -> Any:
         node, items = analysis.criterion_detail(view, node_code)
     except KeyError:
         abort(404)
-    chart = charts.ci_bars(
-        [_ci_row(f"{i.node.code} {i.node.label}", i.node) for i in items], node.label
-    )
+    chart = _ci_chart([_ci_row(f"{i.node.code} {i.node.label}", i.node) for i in items], node.label)
     return render_template(
         "staff/dashboard_criterion.html",
         campaign=campaign,
