@@ -53,16 +53,20 @@ def data_values(questionnaire: str = "sipas-2023") -> list[str]:
 
 
 class _Text(HTMLParser):
-    """The text a reader sees or hears: text nodes, titles, labels, placeholders."""
+    """The text a reader sees or hears: text nodes, titles, labels, placeholders. A chart's
+    label wrapped over lines (``<text class="label">`` of ``<tspan>``) is one piece."""
 
     def __init__(self) -> None:
         super().__init__()
         self.parts: list[str] = []
         self._skip = 0
+        self._label: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style"):
             self._skip += 1
+        if tag == "text" and ("class", "label") in attrs:
+            self._label = []
         for name, value in attrs:
             if name in ("title", "aria-label", "placeholder", "alt") and value:
                 self.parts.append(value)
@@ -70,9 +74,16 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style"):
             self._skip -= 1
+        if tag == "text" and self._label is not None:
+            self.parts.append(" ".join(self._label))
+            self._label = None
 
     def handle_data(self, data: str) -> None:
-        if not self._skip and data.strip():
+        if self._skip or not data.strip():
+            return
+        if self._label is not None:
+            self._label.append(data)
+        else:
             self.parts.append(data)
 
 
@@ -87,11 +98,6 @@ def vietnamese_left(texts: Iterable[str], values: list[str]) -> list[str]:
     left = []
     for text in texts:
         rest = " ".join(text.split())
-        if rest.endswith("…"):  # a chart's label cut short, after its code or not
-            cut = rest[:-1]
-            heads = (cut, cut.partition(" ")[2])
-            if any(v.startswith(head) for v in values for head in heads if head):
-                continue
         for value in values:
             if value in rest:
                 rest = rest.replace(value, " ")
