@@ -27,9 +27,9 @@ from survey_app.i18n import number
 
 # Wide layout, in SVG user units; the SVG scales to its container (at most 900 px wide).
 ROW_HEIGHT = 26
-LABEL_WIDTH = 230
+LABEL_WIDTH = 260
 VALUE_WIDTH = 210
-PLOT_WIDTH = 360
+PLOT_WIDTH = 330
 WIDTH = LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH
 WIDE_FONT = 12
 # Compact layout: about a phone's content width in CSS pixels, so 1 unit is ~1 px there.
@@ -95,9 +95,14 @@ def _em(char: str) -> float:
     return 0.55
 
 
+# DejaVu Sans (Debian's sans-serif, among the widest) measured in chromium runs up to 10%
+# wider than the table above: estimates err on the wide side so lines never overrun.
+WIDTH_MARGIN = 1.12
+
+
 def text_width(text: str, size: float) -> float:
     """An estimate of ``text``'s width in user units at font size ``size``."""
-    return sum(_em(c) for c in text) * size
+    return sum(_em(c) for c in text) * size * WIDTH_MARGIN
 
 
 def wrap(label: str, width: float, size: float) -> list[str]:
@@ -276,20 +281,19 @@ def _ci_bars_compact(rows: Sequence[CIRow], title: str) -> Markup:
             'stroke="#ccd3d9" stroke-width="1"/>'
         )
         parts += _estimate(x, row, mid, colour, 10)
+        detail = escape(
+            gettext(
+                "KTC %(low)s–%(high)s · n = %(n)s",
+                low=fmt(row.low, 1),
+                high=fmt(row.high, 1),
+                n=row.n,
+            )
+        )
         parts.append(
             f'<text x="{x(100) + 8:.1f}" y="{mid + 5:.1f}" font-size="{COMPACT_FONT}" '
             f'font-weight="600" fill="#222">{fmt(row.estimate)}%</text>'
             f'<text x="4" y="{mid + 8 + COMPACT_SMALL + 2:.1f}" font-size="{COMPACT_SMALL}" '
-            f'fill="#555">'
-            + escape(
-                gettext(
-                    "KTC %(low)s–%(high)s · n = %(n)s",
-                    low=fmt(row.low, 1),
-                    high=fmt(row.high, 1),
-                    n=row.n,
-                )
-            )
-            + "</text>"
+            f'fill="#555">{detail}</text>'
         )
         top += row_height
     parts.append("</svg>")
@@ -365,15 +369,15 @@ def paired_ci_bars(
         max(2 * ROW_HEIGHT, _line_count(a.label, label_room, WIDE_FONT) * 15 + 11)
         for a, _ in rows
     ]
-    height = 40 + (sum(heights) if rows else 2 * ROW_HEIGHT)
+    height = 58 + (sum(heights) if rows else 2 * ROW_HEIGHT)
     x = _Scale(LABEL_WIDTH, PLOT_WIDTH)
     parts = _open(WIDTH, height, title, desc, False)
-    parts += _axis(x, 14, height - 24, 10, (0, 25, 50, 75, 100))
-    for k, name in enumerate(names):
+    parts += _axis(x, 14, height - 40, 10, (0, 25, 50, 75, 100))
+    for k, name in enumerate(names):  # one line each: a campaign's name can be long
+        y = height - 34 + 16 * k
         parts.append(
-            f'<rect x="{LABEL_WIDTH + 180 * k}" y="{height - 14}" width="10" height="10" '
-            f'fill="{PALETTE[k]}"/><text x="{LABEL_WIDTH + 14 + 180 * k}" y="{height - 5}" '
-            f'font-size="11">{escape(name)}</text>'
+            f'<rect x="{LABEL_WIDTH}" y="{y}" width="10" height="10" fill="{PALETTE[k]}"/>'
+            f'<text x="{LABEL_WIDTH + 14}" y="{y + 9}" font-size="11">{escape(name)}</text>'
         )
     top = 18.0
     for (current, previous), row_height in zip(rows, heights, strict=True):

@@ -144,6 +144,12 @@ def test_both_layouts_are_offered_with_their_text_alternative(bare: Flask) -> No
         root = ET.fromstring(svg)
         assert root.find(f"{SVG}title").text == "Nhóm"  # type: ignore[union-attr]
         assert "72,50% (KTC 70,10–74,80), n=300" in root.find(f"{SVG}desc").text  # type: ignore[union-attr,operator]
+    # The figures are drawn as text in both layouts (not escaped markup).
+    for svg in (wide, compact):
+        drawn = " ".join("".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG}text"))
+        assert "72,50%" in drawn and "n=300" in drawn.replace(" = ", "=")
+        assert "70,1–74,8" in drawn
+        assert "&lt;" not in svg
     # The phone layout is about as wide as a phone's content: its text keeps its size.
     width = float(ET.fromstring(compact).get("viewBox", "").split()[2])
     assert width <= 320
