@@ -212,9 +212,7 @@ def _estimate(x: _Scale, row: CIRow, mid: float, colour: str, bar: float | None)
             f'stroke="{colour}" stroke-width="2"/>'
         )
     if _finite(row.estimate):
-        parts.append(
-            f'<circle cx="{x(row.estimate):.1f}" cy="{mid:.1f}" r="4" fill="{colour}"/>'
-        )
+        parts.append(f'<circle cx="{x(row.estimate):.1f}" cy="{mid:.1f}" r="4" fill="{colour}"/>')
     return parts
 
 
@@ -232,9 +230,7 @@ def ci_bars(rows: Sequence[CIRow], title: str, *, compact: bool = False) -> Mark
     if compact:
         return _ci_bars_compact(rows, title)
     label_room = LABEL_WIDTH - 12
-    heights = [
-        max(ROW_HEIGHT, _line_count(r.label, label_room, WIDE_FONT) * 15 + 11) for r in rows
-    ]
+    heights = [max(ROW_HEIGHT, _line_count(r.label, label_room, WIDE_FONT) * 15 + 11) for r in rows]
     height = 20 + (sum(heights) if rows else ROW_HEIGHT)
     x = _Scale(LABEL_WIDTH, PLOT_WIDTH)
     parts = _open(WIDTH, height, title, _ci_desc(rows), False)
@@ -300,9 +296,7 @@ def _ci_bars_compact(rows: Sequence[CIRow], title: str) -> Markup:
     return Markup("".join(parts))
 
 
-def count_bars(
-    buckets: Sequence[tuple[str, int]], title: str, *, compact: bool = False
-) -> Markup:
+def count_bars(buckets: Sequence[tuple[str, int]], title: str, *, compact: bool = False) -> Markup:
     """Bars of counts (responses per week or month), each with its number: vertical in
     the wide layout, one row per bucket in the compact one."""
     desc = "; ".join(f"{label}: {c}" for label, c in buckets)
@@ -331,8 +325,7 @@ def count_bars(
     slot = (width - 20) / count
     parts = _open(width, plot_h + 60, title, desc, False)
     parts.append(
-        f'<line x1="10" y1="{plot_h + 20}" x2="{width - 10:.0f}" y2="{plot_h + 20}" '
-        'stroke="#999"/>'
+        f'<line x1="10" y1="{plot_h + 20}" x2="{width - 10:.0f}" y2="{plot_h + 20}" stroke="#999"/>'
     )
     for i, (label, value) in enumerate(buckets):
         h = plot_h * value / top_value
@@ -366,8 +359,7 @@ def paired_ci_bars(
         return _paired_compact(rows, title, names, desc)
     label_room = LABEL_WIDTH - 12
     heights = [
-        max(2 * ROW_HEIGHT, _line_count(a.label, label_room, WIDE_FONT) * 15 + 11)
-        for a, _ in rows
+        max(2 * ROW_HEIGHT, _line_count(a.label, label_room, WIDE_FONT) * 15 + 11) for a, _ in rows
     ]
     height = 58 + (sum(heights) if rows else 2 * ROW_HEIGHT)
     x = _Scale(LABEL_WIDTH, PLOT_WIDTH)
@@ -422,9 +414,7 @@ def _paired_compact(
     parts += _axis(x, top - 6, top - 2, COMPACT_SMALL, (0, 50, 100))
     for (current, previous), row_height in zip(rows, heights, strict=True):
         lines = _line_count(current.label, COMPACT_WIDTH - 8, COMPACT_FONT)
-        parts.append(
-            _lines(current.label, 4, top + COMPACT_FONT, COMPACT_WIDTH - 8, COMPACT_FONT)
-        )
+        parts.append(_lines(current.label, 4, top + COMPACT_FONT, COMPACT_WIDTH - 8, COMPACT_FONT))
         for k, row in enumerate((current, previous)):
             mid = top + lines * step + 12 + 20 * k
             parts.append(

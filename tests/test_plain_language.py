@@ -251,7 +251,9 @@ def _post_stratify(client: FlaskClient) -> None:
 def _previous_root(page: str) -> str:
     """The "previous period" figure of the overall index in the change table."""
     table = page[page.index('id="change-h"') :]
-    match = re.search(r"<td>SIPAS [^<]*</td><td class=\"num\">[^<]*</td><td class=\"num\">([^<]*)<", table)
+    match = re.search(
+        r"<td>SIPAS [^<]*</td><td class=\"num\">[^<]*</td><td class=\"num\">([^<]*)<", table
+    )
     assert match, table[:2000]
     return match.group(1)
 
@@ -306,9 +308,11 @@ def test_settings_that_cannot_apply_to_the_previous_campaign_are_said_so(
     previous_id = None
 
     def refuse_previous(frame, settings):  # type: ignore[no-untyped-def]
-        if previous_id is not None and frame is analysis.frames.responses(
-            campaign("SIPAS-2025")
-        ).frame and settings.weighted:
+        if (
+            previous_id is not None
+            and frame is analysis.frames.responses(campaign("SIPAS-2025")).frame
+            and settings.weighted
+        ):
             raise analysis.AnalysisError.of("analysis.weights_failed", detail="ô trống")
         return real(frame, settings)
 

@@ -78,7 +78,9 @@ def test_chart_text_stays_readable_on_a_laptop_and_a_phone(
             page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
             measured = page.evaluate(MEASURE)
             page.screenshot(
-                path=f"/tmp/plain-{shot}-{name}-{backend}.png", full_page=True, animations="disabled"
+                path=f"/tmp/plain-{shot}-{name}-{backend}.png",
+                full_page=True,
+                animations="disabled",
             )
             assert measured["count"] > 0 and measured["figures"] > 0, (name, path, measured)
             assert measured["min"] >= MIN_TEXT_PX, (name, path, measured)

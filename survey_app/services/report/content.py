@@ -21,8 +21,8 @@ from survey_app.services import index_export
 from survey_app.services.analysis import (
     BREAKDOWN_VARIABLES,
     Change,
-    Comparison,
     ComparedSettings,
+    Comparison,
     GroupRow,
     NodeResult,
     View,
