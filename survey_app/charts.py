@@ -380,14 +380,19 @@ def paired_ci_bars(
             if row is None:
                 continue
             mid = top + row_height / 2 + (k - 0.5) * ROW_HEIGHT * 0.8
-            parts += _estimate(x, row, mid, PALETTE[k], None)
-            parts.append(
-                f'<text x="{LABEL_WIDTH + PLOT_WIDTH + 8}" y="{mid + 4:.1f}" font-size="11" '
-                f'fill="{PALETTE[k]}">{fmt(row.estimate)}% n={row.n}</text>'
-            )
+            parts += _period_mark(x, row, k, mid, LABEL_WIDTH + PLOT_WIDTH + 8, 11)
         top += row_height
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _period_mark(x: _Scale, row: CIRow, k: int, mid: float, at: float, size: float) -> list[str]:
+    """One period's interval and estimate with its figure, in the period's colour."""
+    return [
+        *_estimate(x, row, mid, PALETTE[k], None),
+        f'<text x="{at:.1f}" y="{mid + 4:.1f}" font-size="{size}" fill="{PALETTE[k]}">'
+        f"{fmt(row.estimate)}% n={row.n}</text>",
+    ]
 
 
 def _paired_compact(
@@ -421,13 +426,8 @@ def _paired_compact(
                 f'<rect x="{x.left:.1f}" y="{mid - 8:.1f}" width="{COMPACT_PLOT}" height="16" '
                 'fill="#eef1f4"/>'
             )
-            if row is None:
-                continue
-            parts += _estimate(x, row, mid, PALETTE[k], None)
-            parts.append(
-                f'<text x="{x(100) + 8:.1f}" y="{mid + 4:.1f}" font-size="{COMPACT_SMALL}" '
-                f'fill="{PALETTE[k]}">{fmt(row.estimate)}% n={row.n}</text>'
-            )
+            if row is not None:
+                parts += _period_mark(x, row, k, mid, x(100) + 8, COMPACT_SMALL)
         top += row_height
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -322,3 +322,13 @@ def test_settings_that_cannot_apply_to_the_previous_campaign_are_said_so(
     page = loaded.get(f"{URL}/dashboard").text
     assert "Không áp dụng được cài đặt của kỳ này cho số liệu của kỳ so sánh." in page
     assert "Kỳ so sánh được tính với cài đặt riêng của nó" in page
+
+
+def test_the_comparison_chart_draws_both_periods_figures(bare: Flask) -> None:
+    now = charts.CIRow("I Xây dựng", 77.93, 75.0, 80.5, 300)
+    before = charts.CIRow("I Xây dựng", 68.1, 65.2, 71.0, 280)
+    for compact in (False, True):
+        svg = str(charts.paired_ci_bars([(now, before)], "t", ("2026", "2025"), compact=compact))
+        drawn = [("".join(t.itertext())) for t in ET.fromstring(svg).iter(f"{SVG}text")]
+        assert "77,93% n=300" in drawn and "68,10% n=280" in drawn
+        assert "2026" in " ".join(drawn) and "2025" in " ".join(drawn)
