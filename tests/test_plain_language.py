@@ -332,3 +332,26 @@ def test_the_comparison_chart_draws_both_periods_figures(bare: Flask) -> None:
         drawn = [("".join(t.itertext())) for t in ET.fromstring(svg).iter(f"{SVG}text")]
         assert "77,93% n=300" in drawn and "68,10% n=280" in drawn
         assert "2026" in " ".join(drawn) and "2025" in " ".join(drawn)
+
+
+def test_the_plan_page_explains_ktc_n_and_points(app: Flask, client: FlaskClient) -> None:
+    from tests.plan_support import seed_plans
+    from tests.staff_support import csrf_token, sign_in
+
+    with app.app_context():
+        seed_plans()
+    sign_in(client, "stp")
+    client.post(
+        "/staff/campaigns/STP-2026/plan/rows",
+        data={
+            "agency": "HT-STP",
+            "period": "2026-Q1",
+            "criteria": "II.2",
+            "target": "75",
+            "csrf_token": csrf_token(client, "/staff/"),
+        },
+    )
+    page = client.get("/staff/campaigns/STP-2026/plan").get_data(as_text=True)
+    assert "cách " in page and " điểm" in page  # the gap to the target, in points
+    assert "<dt>KTC</dt>" in page and "<dt>điểm</dt>" in page and "<dt>n</dt>" in page
+    assert "p = 0,000" not in page
