@@ -355,3 +355,15 @@ def test_the_plan_page_explains_ktc_n_and_points(app: Flask, client: FlaskClient
     assert "cách " in page and " điểm" in page  # the gap to the target, in points
     assert "<dt>KTC</dt>" in page and "<dt>điểm</dt>" in page and "<dt>n</dt>" in page
     assert "p = 0,000" not in page
+
+
+def test_settings_differing_only_by_the_margins_files_name_compute_alike() -> None:
+    from survey_app.services.analysis.views import same_computation
+    from survey_app.services.weighting_settings import Margin, WeightingSettings
+
+    margins = (Margin(("gender",), {(1,): 7000.0, (2,): 3000.0}),)
+    a = WeightingSettings(calibration="poststratify", margins=margins, margins_file="a.csv")
+    b = WeightingSettings(calibration="poststratify", margins=margins, margins_file="b.csv")
+    assert same_computation(a, b)
+    assert not same_computation(a, WeightingSettings())
+    assert not same_computation(WeightingSettings(), WeightingSettings(ci_method="beta"))

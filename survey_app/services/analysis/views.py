@@ -347,11 +347,16 @@ class ComparedSettings:
     @property
     def differ(self) -> bool:
         """The two campaigns are set to be computed differently."""
-        return self.own.key() != self.current.key()
+        return not same_computation(self.own, self.current)
 
     @property
     def like_with_like(self) -> bool:
-        return self.used.key() == self.current.key()
+        return same_computation(self.used, self.current)
+
+
+def same_computation(a: WeightingSettings, b: WeightingSettings) -> bool:
+    """Whether two settings compute the same figures (the margins file's name aside)."""
+    return replace(a, margins_file=None).key() == replace(b, margins_file=None).key()
 
 
 @dataclass(frozen=True)
@@ -368,7 +373,7 @@ def compare_with(view: View, comparison: Comparison, *, own_settings: bool = Fal
     other = scope_view(comparison.campaign, comparison.period, view.agency_codes)
     own = other.settings
     refused = False
-    if other.n and not own_settings and own.key() != view.settings.key():
+    if other.n and not own_settings and not same_computation(own, view.settings):
         recomputed = replace(other, settings=view.settings)
         try:
             design_for(recomputed.frame, view.settings)
