@@ -102,11 +102,6 @@ def vietnamese_left(texts: Iterable[str], values: list[str]) -> list[str]:
     left = []
     for text in texts:
         rest = " ".join(text.split())
-        if rest.endswith("…"):  # a chart's label cut short, after its code or not
-            cut = rest[:-1]
-            heads = (cut, cut.partition(" ")[2])
-            if any(v.startswith(head) for v in values for head in heads if head):
-                continue
         for value in values:
             if value in rest:
                 rest = rest.replace(value, " ")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -57,6 +58,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("ANALYSIS_CACHE_DIR", os.environ.get("ANALYSIS_CACHE_DIR", default))
     app.register_blueprint(bp)
     app.jinja_env.globals.setdefault("fmt", charts.fmt)
+    app.jinja_env.globals.setdefault("p_value", charts.p_value)
     app.add_template_global(period_label)
     app.add_template_global(comparison_label)
     app.add_template_global(trend_label)
@@ -139,8 +141,13 @@ def _ci_row(label: str, node: analysis.NodeResult) -> charts.CIRow:
     )
 
 
+def _ci_chart(rows: list[charts.CIRow], title: str) -> Markup:
+    """Interval bars in both layouts (laptop and phone)."""
+    return charts.for_screen(partial(charts.ci_bars, rows, title))
+
+
 def _group_chart(rows: list[analysis.GroupRow], title: str) -> Markup:
-    return charts.ci_bars([_ci_row(r.label, r.result) for r in rows], title)
+    return _ci_chart([_ci_row(r.label, r.result) for r in rows], title)
 
 
 @bp.errorhandler(analysis.AnalysisError)
@@ -160,17 +167,19 @@ bp.register_error_handler(ServiceError, problems.refused)
 @role_required(*READ_ROLES)
 def show(code: str) -> Any:
     campaign = campaign_or_404(code)
-    data = analysis.dashboard(_view(campaign))
+    # ?compare=own: the comparison period with its campaign's own weighting (default: ours).
+    own_settings = request.args.get("compare") == "own"
+    data = analysis.dashboard(_view(campaign), own_settings=own_settings)
     agencies, desks = survey_report.scope_choices(campaign, current_user)
     page = request.args.get("page", 1, type=int) or 1
     found = comments.find_comments(
         campaign, current_user, data.view.period, comments.Filters(desk=data.view.desk_code), page
     )
     tree = data.tree
-    group_chart = charts.ci_bars(
+    group_chart = _ci_chart(
         [_ci_row(f"{n.code} {n.label}", n) for n in tree.children], gettext("Chỉ số theo nhóm")
     )
-    weakest_chart = charts.ci_bars(
+    weakest_chart = _ci_chart(
         [_ci_row(f"{n.code} {n.label}", n) for n in data.weakest],
         gettext("Chỉ số các tiêu chí"),
     )
@@ -182,16 +191,21 @@ def show(code: str) -> Any:
     ]
     change_chart = None
     if data.previous is not None and data.comparison is not None:
-        change_chart = charts.paired_ci_bars(
-            [
-                (_ci_row(f"{c.code} {c.label}", c.current), _ci_row(c.label, c.previous))
-                for c in data.changes
-                if c.current.depth <= 1
-            ],
-            gettext("So sánh với kỳ trước"),
-            (period_label(data.view.period), comparison_label(data.comparison)),
+        change_chart = charts.for_screen(
+            partial(
+                charts.paired_ci_bars,
+                [
+                    (_ci_row(f"{c.code} {c.label}", c.current), _ci_row(c.label, c.previous))
+                    for c in data.changes
+                    if c.current.depth <= 1
+                ],
+                gettext("So sánh với kỳ trước"),
+                (period_label(data.view.period), comparison_label(data.comparison)),
+            )
         )
-    timeline_chart = charts.count_bars(data.timeline, gettext("Số phiếu theo thời gian"))
+    timeline_chart = charts.for_screen(
+        partial(charts.count_bars, data.timeline, gettext("Số phiếu theo thời gian"))
+    )
     sample_rates = None
     if sample_estimates.has_sample(campaign):
         sample_rates = sample_estimates.campaign_rates(campaign, data.view.agency_codes)
@@ -219,6 +233,7 @@ def show(code: str) -> Any:
         agencies=agencies,
         desks=desks,
         agency=request.args.get("agency") or "",
+        own_settings=own_settings,
     )
 
 
@@ -233,9 +248,7 @@ def criterion(code: str, node_code: str) -> Any:
         node, items = analysis.criterion_detail(view, node_code)
     except KeyError:
         abort(404)
-    chart = charts.ci_bars(
-        [_ci_row(f"{i.node.code} {i.node.label}", i.node) for i in items], node.label
-    )
+    chart = _ci_chart([_ci_row(f"{i.node.code} {i.node.label}", i.node) for i in items], node.label)
     frame = view.frame[view.mask]
     desks = analysis.heat_rows(view, node, "desk", analysis.names(Desk, frame["desk"].unique()))
     agencies = analysis.heat_rows(

@@ -28,7 +28,7 @@ from survey_app.access import (
 )
 from survey_app.extensions import db
 from survey_app.models import PLAN_STATUSES, Agency, Campaign, PlanRow
-from survey_app.services import analysis, plans
+from survey_app.services import analysis, plans, weighting_settings
 from survey_app.services.plans.editing import EDITABLE, campaign_scopes, in_campaign
 from survey_app.staff import bp
 from survey_app.staff.data import XLSX_MIME, download
@@ -118,6 +118,7 @@ def plan(code: str) -> str:
         statuses=plans.STATUS_LABELS,
         rule=plans.RULE,
         wide_warning=analysis.WIDE_WARNING,
+        level=weighting_settings.current(campaign).level,
         form=ConfirmForm(),
     )
 

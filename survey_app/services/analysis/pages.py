@@ -22,11 +22,14 @@ from survey_app.services.analysis.periods import (
 from survey_app.services.analysis.results import MIN_N, NodeResult
 from survey_app.services.analysis.views import (
     Change,
+    ComparedSettings,
     GroupRow,
     View,
     changes,
+    compare_with,
     comparison_tree,
     group_rows,
+    in_answer_order,
     make_view,
     view_tables,
     view_tree,
@@ -87,17 +90,30 @@ class Dashboard:
     breakdowns: list[tuple[str, list[GroupRow]]]
     changes: list[Change]
     timeline: list[tuple[str, int]]
+    compared: ComparedSettings | None = None
 
 
-def dashboard(view: View) -> Dashboard:
-    """Everything the dashboard page shows of ``view``, from one frame and one design."""
+def breakdown_rows(view: View, code: str) -> list[GroupRow]:
+    """The index per answer of a respondent question, in the questionnaire's order."""
+    labels = option_labels(view.questionnaire, code)
+    return in_answer_order(group_rows(view, code, labels), labels)
+
+
+def dashboard(view: View, *, own_settings: bool = False) -> Dashboard:
+    """Everything the dashboard page shows of ``view``, from one frame and one design.
+
+    The comparison period is computed with this period's settings unless ``own_settings``
+    (see :func:`~survey_app.services.analysis.views.compare_with`)."""
     campaign, period = view.campaign, view.period
     respondent_codes = {i.code: i for i in view.questionnaire.respondent}
     breakdown_codes = [c for c in BREAKDOWN_VARIABLES if c in respondent_codes]
     view_tables(view, [None, "desk", "agency", *breakdown_codes])
     tree = view_tree(view)
     comparison = previous_period(campaign, period)
-    previous = comparison_tree(view, comparison)
+    compared = (
+        None if comparison is None else compare_with(view, comparison, own_settings=own_settings)
+    )
+    previous = None if compared is None else compared.tree
     weakest = weakest_criteria(tree)
     frame = view.frame[view.mask]
     desks = group_rows(view, "desk", names(Desk, frame["desk"].unique())) if view.n else []
@@ -106,9 +122,7 @@ def dashboard(view: View) -> Dashboard:
     for code in breakdown_codes:
         if view.n:
             label = respondent_codes[code].text.get("vi", code)
-            breakdowns.append(
-                (label, group_rows(view, code, option_labels(view.questionnaire, code)))
-            )
+            breakdowns.append((label, breakdown_rows(view, code)))
     return Dashboard(
         view=view,
         periods=campaign_periods(campaign),
@@ -121,6 +135,7 @@ def dashboard(view: View) -> Dashboard:
         breakdowns=breakdowns,
         changes=changes(tree, previous),
         timeline=timeline(view),
+        compared=None if compared is None else compared.settings,
     )
 
 

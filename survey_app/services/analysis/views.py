@@ -9,7 +9,7 @@ partition in one call, and kept per app.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import numpy as np
@@ -108,6 +108,21 @@ class GroupRow:
     label: str
     result: NodeResult
     group: int = 0  # rows with the same number do not differ significantly
+
+    @property
+    def tier(self) -> str:
+        """The overlap group as a letter (mức A, B, ..., Z, AA, ...): named apart from the
+        questionnaire's groups of criteria (nhóm I, II, ...), which are numbered."""
+        return tier_letter(self.group)
+
+
+def tier_letter(group: int) -> str:
+    """1 -> A, 26 -> Z, 27 -> AA (bijective base 26)."""
+    letters = ""
+    while group > 0:
+        group, rest = divmod(group - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 @dataclass
@@ -311,6 +326,13 @@ def label_key(value: object) -> object:
     return value
 
 
+def in_answer_order(rows: list[GroupRow], labels: Mapping[object, str]) -> list[GroupRow]:
+    """Respondent groups in the questionnaire's order of the answers (age bands from the
+    youngest), answers the questionnaire does not list last; overlap groups are kept."""
+    order = {str(key): k for k, key in enumerate(labels)}
+    return sorted(rows, key=lambda r: (order.get(r.code, len(order)), r.code))
+
+
 def overlap_groups(rows: list[GroupRow]) -> list[GroupRow]:
     """Number rows (best first) into groups whose intervals overlap the group's leader.
 
@@ -345,14 +367,70 @@ def changes(current: NodeResult, previous: NodeResult | None) -> list[Change]:
     return out
 
 
+@dataclass(frozen=True)
+class ComparedSettings:
+    """The weighting and interval settings the comparison period was computed with.
+
+    Like with like by default: a previous campaign weighted otherwise (or not at all) is
+    computed again with this period's settings, so a change is not an artefact of the
+    weighting. ``own`` keeps its saved settings, ``used`` says what was applied;
+    ``refused``: this period's settings could not be applied to its answers (a margin
+    cell nobody answered in), so its own were used.
+    """
+
+    current: WeightingSettings
+    own: WeightingSettings
+    used: WeightingSettings
+    refused: bool = False
+
+    @property
+    def differ(self) -> bool:
+        """The two campaigns are set to be computed differently."""
+        return not same_computation(self.own, self.current)
+
+    @property
+    def like_with_like(self) -> bool:
+        return same_computation(self.used, self.current)
+
+
+def same_computation(a: WeightingSettings, b: WeightingSettings) -> bool:
+    """Whether two settings compute the same figures (the margins file's name aside)."""
+    return replace(a, margins_file=None).key() == replace(b, margins_file=None).key()
+
+
+@dataclass(frozen=True)
+class Compared:
+    """The comparison period's index tree (None: no answers there) and how it was computed."""
+
+    tree: NodeResult | None
+    settings: ComparedSettings
+
+
+def compare_with(view: View, comparison: Comparison, *, own_settings: bool = False) -> Compared:
+    """The comparison period in the same scope as ``view``, computed with ``view``'s
+    settings (like with like), or with its campaign's own when ``own_settings``."""
+    other = view.same_scope(comparison.campaign, comparison.period)
+    own = other.settings
+    refused = False
+    if other.n and not own_settings and not same_computation(own, view.settings):
+        recomputed = replace(other, settings=view.settings)
+        try:
+            design_for(recomputed.frame, view.settings)
+        except AnalysisError:
+            refused = True
+        else:
+            other = recomputed
+    settings = ComparedSettings(view.settings, own, other.settings, refused)
+    if other.n == 0:
+        return Compared(None, settings)
+    try:
+        return Compared(view_tree(other), settings)
+    except AnalysisError:
+        return Compared(None, settings)
+
+
 def comparison_tree(view: View, comparison: Comparison | None) -> NodeResult | None:
-    """The index tree of the comparison period, in the same agency scope as ``view``."""
+    """The index tree of the comparison period, like with like (see :func:`compare_with`)."""
     if comparison is None:
         return None
-    other = scope_view(comparison.campaign, comparison.period, view.agency_codes, view.desk_code)
-    if other.n == 0:
-        return None
-    try:
-        return view_tree(other)
-    except AnalysisError:
-        return None
+    return compare_with(view, comparison).tree

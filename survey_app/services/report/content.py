@@ -21,19 +21,21 @@ from survey_app.services import index_export, sample_estimates
 from survey_app.services.analysis import (
     BREAKDOWN_VARIABLES,
     Change,
+    ComparedSettings,
     Comparison,
     GroupRow,
     NodeResult,
     View,
+    breakdown_rows,
+    compare_with,
     names,
-    option_labels,
     previous_period,
     view_table,
     view_tables,
     view_tree,
 )
 from survey_app.services.analysis.results import tree_from_table
-from survey_app.services.analysis.views import changes, comparison_tree, group_rows
+from survey_app.services.analysis.views import changes, group_rows
 from survey_app.services.raw_export import ROUTE_LABELS
 from survey_app.services.report.comments import MIN_RESPONSES, quoted_comments
 from survey_app.services.sample_estimates import RateRow, Versus
@@ -154,6 +156,7 @@ class Report:
     par: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     sample: SampleAnnex | None = None
+    compared: ComparedSettings | None = None
 
     @property
     def interval_text(self) -> str:
@@ -164,6 +167,28 @@ class Report:
             f"Khoảng tin cậy {round(settings.level * 100)}% của mỗi chỉ số là {method}; sai số "
             "chuẩn tính theo thiết kế khảo sát (tuyến tính hóa Taylor, có trọng số, tầng và "
             "cụm nếu được cài đặt), t theo bậc tự do của thiết kế."
+        )
+
+    @property
+    def compared_text(self) -> str:
+        """How the comparison period was computed, when the two campaigns are set to be
+        computed differently; empty otherwise."""
+        compared = self.compared
+        if compared is None or not compared.differ:
+            return ""
+        q = self.view.questionnaire
+        text = (
+            f"Hai đợt được cài đặt tính khác nhau (kỳ so sánh: {compared.own.describe(q)}; "
+            f"kỳ này: {compared.current.describe(q)}). "
+        )
+        if compared.like_with_like:
+            return text + (
+                "Để so sánh cùng một cách tính, kỳ so sánh được tính lại với cài đặt của kỳ này."
+            )
+        return text + (
+            "Không áp dụng được cài đặt của kỳ này cho số liệu của kỳ so sánh, nên kỳ so sánh "
+            "được tính với cài đặt riêng của nó: một phần chênh lệch có thể do cách tính trọng "
+            "số chứ không do thay đổi thực tế."
         )
 
     @property
@@ -235,7 +260,8 @@ def build(view: View) -> Report:
     view_tables(view, [None, "desk", "agency", *breakdown_codes])
     tree = view_tree(view)
     comparison = previous_period(view.campaign, view.period)
-    previous = comparison_tree(view, comparison)
+    compared = None if comparison is None else compare_with(view, comparison)
+    previous = None if compared is None else compared.tree
     criteria = sorted(
         (n for n in tree.walk() if n.is_criterion),
         key=lambda n: n.estimate if np.isfinite(n.estimate) else float("inf"),
@@ -247,8 +273,7 @@ def build(view: View) -> Report:
     breakdowns = []
     if view.n:
         for code in breakdown_codes:
-            labels = option_labels(view.questionnaire, code)
-            rows = group_rows(view, code, labels)
+            rows = breakdown_rows(view, code)
             breakdowns.append((respondent[code].text.get("vi", code), rows))
     who = issuer(view)
     scope = (
@@ -279,4 +304,5 @@ def build(view: View) -> Report:
         desk_annex=_annex(view, "desk", desk_names) if view.n else [],
         par=index_export.par_table(view, agency_names) if view.n else pd.DataFrame(),
         sample=sample_annex(view),
+        compared=None if compared is None else compared.settings,
     )

@@ -18,7 +18,7 @@ from docx.table import Table, _Cell
 from docx.text.font import Font
 from docx.text.paragraph import Paragraph
 
-from survey_app.charts import fmt
+from survey_app.charts import fmt, p_value
 from survey_app.i18n import day
 from survey_app.services.analysis import GroupRow, NodeResult
 from survey_app.services.docx_tables import fixed_widths, keep_together, no_borders, repeat_header
@@ -182,8 +182,8 @@ def _counts(doc: DocumentType, head: str, counts: list[Count], total: int) -> No
 def _groups(doc: DocumentType, head: str, rows: list[GroupRow]) -> None:
     _grid(
         doc,
-        ["Nhóm*", head, "Chỉ số (%)", "KTC", "n"],
-        [[str(r.group), r.label, pct(r.result), ci(r.result), str(r.result.n)] for r in rows],
+        ["Mức*", head, "Chỉ số (%)", "KTC", "n"],
+        [[r.tier, r.label, pct(r.result), ci(r.result), str(r.result.n)] for r in rows],
         {0, 2, 4},
         (16, 69, 25, 40, 15),
     )
@@ -417,8 +417,10 @@ def write_docx(report: Report) -> bytes:
     else:
         doc.add_paragraph(
             f"So với {report.comparison.label}. Kiểm định hai phía: chênh lệch / √(SE₁² + SE₂²), "
-            "mức ý nghĩa 5%."
+            "mức ý nghĩa 5%. Chênh lệch tính bằng điểm phần trăm (72% → 75% là +3 điểm)."
         )
+        if report.compared_text:
+            _para(doc, report.compared_text, italic=True, size=11)
         _grid(
             doc,
             ["Chỉ số", "Kỳ này", "Kỳ trước", "Chênh lệch (điểm)", "p", "Kết luận"],
@@ -428,7 +430,7 @@ def write_docx(report: Report) -> bytes:
                     pct(c.current),
                     pct(c.previous),
                     fmt(c.test.difference * 100, 2, signed=True),
-                    fmt(c.test.p_value, 3),
+                    p_value(c.test.p_value, named=False),
                     "Có ý nghĩa" if c.test.significant() else "Không khác biệt có ý nghĩa",
                 ]
                 for c in report.changes
@@ -445,8 +447,8 @@ def write_docx(report: Report) -> bytes:
         _groups(doc, "Quầy", report.desks)
         _para(
             doc,
-            "* Các dòng cùng nhóm có khoảng tin cậy chồng lấn: không khác biệt có ý nghĩa, không "
-            "xếp hạng trong nhóm.",
+            "* Mức A cao nhất. Các dòng cùng mức có khoảng tin cậy chồng lấn: không khác biệt có "
+            "ý nghĩa, không xếp hạng trong cùng mức.",
             italic=True,
             size=11,
         )
