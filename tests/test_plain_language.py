@@ -20,7 +20,7 @@ from scoring.index_tree import compute_index_tree
 from survey_app import charts, i18n
 from survey_app.services import analysis
 from survey_app.services.analysis.views import tier_letter
-from tests.dashboard_setup import campaign, login, province, scoring_frame
+from tests.dashboard_setup import campaign, confirm_weighting, login, province, scoring_frame
 
 URL = "/staff/campaigns/SIPAS-2026"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -245,7 +245,7 @@ def _post_stratify(client: FlaskClient) -> None:
         },
         content_type="multipart/form-data",
     )
-    assert response.status_code == 302
+    assert confirm_weighting(client, response).status_code == 302
 
 
 def _previous_root(page: str) -> str:
