@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import shutil
 import sys
 import tempfile
@@ -39,7 +40,7 @@ from survey_app.services import accounts, questionnaires  # noqa: E402
 CAMPAIGN = "SIPAS-2026"
 PASSWORD = "anh-chup-man-hinh-2026"
 VIEWPORTS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 360, "height": 740}}
-MAX_HEIGHT = {"laptop": 2000, "phone": 2600}
+MAX_HEIGHT = {"laptop": 2000, "phone": 3200}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
 
@@ -122,6 +123,7 @@ def shoot(base_url: str, out: Path) -> None:
 
 
 def main() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args()

@@ -48,7 +48,8 @@ RUN_AXE = """async (tags) => {
   });
   return result.violations
     .filter((v) => ["serious", "critical"].includes(v.impact) || v.id === "empty-table-header")
-    .flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}) at ${n.target.join(" ")}: ${v.help}`));
+    .flatMap((v) => v.nodes.map(
+      (n) => `${v.id} (${v.impact}) at ${n.target.join(" ")}: ${v.help}`));
 }"""
 # What ends past the right edge of the screen, or is cut off by a box that scrolls or clips,
 # except in a scroll region the keyboard reaches (role=region, tabindex=0).
@@ -67,7 +68,8 @@ CLIPPED = """(width) => {
     if (right > width + 1) {
       found.push(`${name(e)} ends at ${Math.round(right)} px`);
     } else if (style.overflowX !== "visible" && e.clientWidth > 1 && !region(e)
-               && e.scrollWidth > e.clientWidth + 1 && !/^(INPUT|SELECT|TEXTAREA)$/.test(e.tagName)) {
+               && e.scrollWidth > e.clientWidth + 1
+               && !/^(INPUT|SELECT|TEXTAREA)$/.test(e.tagName)) {
       found.push(`${name(e)} cuts off ${e.scrollWidth - e.clientWidth} px`);
     }
   }
