@@ -18,16 +18,11 @@ from __future__ import annotations
 import argparse
 import io
 import logging
-import shutil
 import sys
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image
-from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,12 +31,12 @@ from survey_app import create_app  # noqa: E402
 from survey_app.demo import load_demo, load_demo_responses  # noqa: E402
 from survey_app.extensions import db  # noqa: E402
 from survey_app.services import accounts, questionnaires  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402
 
 CAMPAIGN = "SIPAS-2026"
 PASSWORD = "anh-chup-man-hinh-2026"
 VIEWPORTS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 360, "height": 740}}
 MAX_HEIGHT = {"laptop": 2000, "phone": 3200}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
 
 def demo_app(folder: Path):  # type: ignore[no-untyped-def]
@@ -66,18 +61,6 @@ def demo_app(folder: Path):  # type: ignore[no-untyped-def]
     return app
 
 
-@contextmanager
-def served(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
 def save(png: bytes, path: Path, height: int) -> None:
     image = Image.open(io.BytesIO(png)).convert("RGB")
     image = image.crop((0, 0, image.width, min(image.height, height)))
@@ -88,13 +71,12 @@ def save(png: bytes, path: Path, height: int) -> None:
 def shoot(base_url: str, out: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium")
-    if chromium is None:
+    if CHROMIUM is None:
         raise SystemExit("Debian chromium is not installed (`make debian`)")
     out.mkdir(parents=True, exist_ok=True)
     campaign = f"{base_url}/staff/campaigns/{CAMPAIGN}"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for size, viewport in VIEWPORTS.items():
             context = browser.new_context(viewport=viewport, locale="vi-VN")
             page = context.new_page()
@@ -129,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         app = demo_app(Path(folder))
-        with served(app) as url:
+        with serve(app) as url:
             shoot(url, args.out.resolve())
 
 
