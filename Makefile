@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .PHONY: install lock messages debian wrk run test lint bench-submit bench-scoring bench-dashboard \
-	bench-faults
+	bench-faults screenshots
 
 # Everything comes from the lock file, pinned with hashes; the package itself is installed
 # without dependencies, built by the pinned setuptools. `make lock` updates the locks.
@@ -21,7 +21,14 @@ CATALOGUES := $(patsubst %.po,%.mo,$(wildcard survey_app/translations/*/LC_MESSA
 $(CATALOGUES): %.mo: %.po $(STAMP)
 	$(BIN)/pybabel compile -f -i $< -o $@
 
-install: $(STAMP) $(CATALOGUES)
+# axe-core for the accessibility check of the staff pages, from package-lock.json (pinned
+# with its integrity hash), with no install scripts run.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(CATALOGUES) $(NODE_STAMP)
 
 # Collect the texts marked for translation into the catalogues (Vietnamese msgids);
 # then write the English of every new or changed entry in the .po file and commit it.
@@ -81,6 +88,11 @@ lint: install
 
 test: install debian lint
 	$(BIN)/pytest -q
+
+# PNGs of the dashboard, a criterion's page and the comments at 1366x768 and 360x740 from
+# the demo data, into docs/screenshots/ (shown in README.md).
+screenshots: install debian
+	$(BIN)/python bench/screenshots.py
 
 # The citizen submit endpoint vs a bare one-INSERT endpoint, gunicorn + PostgreSQL,
 # 100 concurrent submitters (see bench/README.md). BENCH_ARGS="--duration 60" etc.

@@ -44,26 +44,33 @@ def province_records(app: Flask) -> dict[str, str]:
     with app.app_context():
         seed_province()
         add_answers("STP-2026", "HT-STP-01", dt.datetime(2026, 3, 2, 9))
-        receipt = db.session.scalar(select(func.min(Submission.receipt)))
-        uid = db.session.scalar(select(func.min(Submission.uid)))
-        token = dossier_codes.issue("HT-STP-01", "000.00.23.H23-260302-0001")
-        db.session.commit()
-        batch = import_paper("STP-2026", [("1", "HT-STP-01")])
-        return {
-            "desk": "HT-STP-01",
-            "campaign": "STP-2026",
-            "public_id": organisation.desk_by_code("HT-STP-01").public_id,
-            "token": token,
-            "receipt": str(receipt),
-            "uid": str(uid),
-            "node_code": "II.2",
-            "username": "khac",
-            "filename": "staff.css",
-            "language": "en",
-            "row_id": "1",
-            "batch_id": str(batch),
-            "version_id": "1",
-        }
+        return records("STP-2026", "HT-STP-01")
+
+
+def records(campaign: str, desk: str, row_id: int = 1) -> dict[str, str]:
+    """Name the records of a seeded province (inside an app context) for every route's
+    arguments: ``campaign`` with at least one answer, ``desk`` (which gets a dossier code)
+    a remediation plan row and a paper import batch."""
+    receipt = db.session.scalar(select(func.min(Submission.receipt)))
+    uid = db.session.scalar(select(func.min(Submission.uid)))
+    token = dossier_codes.issue(desk, "000.00.23.H23-260302-0001")
+    db.session.commit()
+    batch = import_paper(campaign, [("1", desk)])
+    return {
+        "desk": desk,
+        "campaign": campaign,
+        "public_id": organisation.desk_by_code(desk).public_id,
+        "token": token,
+        "receipt": str(receipt),
+        "node_code": "II.2",
+        "username": "khac",
+        "filename": "staff.css",
+        "language": "en",
+        "row_id": str(row_id),
+        "uid": str(uid),
+        "batch_id": str(batch),
+        "version_id": "1",
+    }
 
 
 def _values(rule: str, arguments: set[str], records: dict[str, str]) -> dict[str, str]:

@@ -27,6 +27,7 @@ from survey_app.services.analysis.views import (
     cached,
     label_key,
     overlap_groups,
+    tier_letter,
     view_table,
 )
 from survey_app.services.report.comments import MIN_RESPONSES, mask
@@ -49,6 +50,11 @@ class HeatRow:
     @property
     def criterion(self) -> NodeResult:
         return self.cells[0]
+
+    @property
+    def tier(self) -> str | None:
+        """The overlap group as the dashboard names it (mức A, B, ...); None: not ranked."""
+        return None if self.group is None else tier_letter(self.group)
 
 
 def heat_rows(view: View, node: NodeResult, by: str, labels: Mapping[object, str]) -> list[HeatRow]:
