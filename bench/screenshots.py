@@ -9,7 +9,7 @@ SQLite file, serves the application on a loopback port, signs in as an administr
 Debian's chromium (Playwright) and writes, at 1366x768 (``-laptop``) and 360x740
 (``-phone``), PNGs of the SIPAS-2026 dashboard, the page of its lowest criterion (the first
 link of the dashboard's weak-criteria list) and its comments page
-(``/staff/campaigns/<code>/comments``; a page that answers 404 is left out). A page is
+(``/staff/campaigns/<code>/comments``). A page is
 cut at ``MAX_HEIGHT`` pixels and saved with a 256-colour palette to keep the files small.
 """
 

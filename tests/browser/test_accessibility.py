@@ -26,7 +26,7 @@ import pytest
 from flask import Flask
 
 from survey_app.extensions import db
-from survey_app.services import plans
+from survey_app.services import organisation, plans
 from tests.browser.conftest import serve
 from tests.http_support import every_route, records
 from tests.plan_support import agency, campaign, seed_plans, user
@@ -99,6 +99,11 @@ def site(make_app: Callable[..., Flask]) -> Iterator[Site]:
         seed_plans()
         plan = plans.add_rows(
             campaign("STP-2026"), agency("HT-STP"), "2026-Q1", ["II.2"], "85", user("stp")
+        )
+        # Names as long as real ones: a list or a cell never widens a phone's page.
+        organisation.desk_by_code("HT-STP-01").name = (
+            "Bộ phận tiếp nhận và trả kết quả giải quyết thủ tục hành chính Sở Tư pháp tại "
+            "Trung tâm Phục vụ hành chính công tỉnh"
         )
         db.session.commit()
         named = records("STP-2026", "HT-STP-01", plan.rows[0].id)
