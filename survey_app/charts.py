@@ -132,9 +132,10 @@ def _lines(label: str, x: float, y: float, width: float, size: float, extra: str
         )
         dy = "0" if k == 0 else f"{LINE_HEIGHT}em"
         spans.append(f'<tspan x="{x:.1f}" dy="{dy}"{squeeze}>{escape(line)}</tspan>')
+    # A space between the lines: the label reads as one text when copied or read out.
     return (
         f'<text class="label" x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="#222"{extra}>'
-        + "".join(spans)
+        + " ".join(spans)
         + "</text>"
     )
 

@@ -53,21 +53,20 @@ def data_values(questionnaire: str = "sipas-2023") -> list[str]:
 
 
 class _Text(HTMLParser):
-    """The text a reader sees or hears: text nodes, titles, labels, placeholders; the lines
-    of an SVG text wrapped in ``<tspan>`` elements are one text."""
+    """The text a reader sees or hears: text nodes, titles, labels, placeholders. An SVG
+    ``<text>`` (a chart's label wrapped over ``<tspan>`` lines) is one piece."""
 
     def __init__(self) -> None:
         super().__init__()
         self.parts: list[str] = []
         self._skip = 0
-        self._tspan = False
-        self._line: int | None = None  # the part holding this SVG text's wrapped lines
+        self._svg_text: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style"):
             self._skip += 1
-        if tag == "tspan":
-            self._tspan = True
+        if tag == "text":
+            self._svg_text = []
         for name, value in attrs:
             if name in ("title", "aria-label", "placeholder", "alt") and value:
                 self.parts.append(value)
@@ -75,20 +74,17 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style"):
             self._skip -= 1
-        if tag == "tspan":
-            self._tspan = False
-        if tag == "text":
-            self._line = None
+        if tag == "text" and self._svg_text is not None:
+            self.parts.append(" ".join(self._svg_text))
+            self._svg_text = None
 
     def handle_data(self, data: str) -> None:
         if self._skip or not data.strip():
             return
-        if self._tspan and self._line is not None:
-            self.parts[self._line] += " " + data
-            return
-        self.parts.append(data)
-        if self._tspan:
-            self._line = len(self.parts) - 1
+        if self._svg_text is not None:
+            self._svg_text.append(data.strip())
+        else:
+            self.parts.append(data)
 
 
 def visible_text(html: str) -> list[str]:
