@@ -217,6 +217,11 @@ def _estimate(x: _Scale, row: CIRow, mid: float, colour: str, bar: float | None)
     return parts
 
 
+def _percent(x: float) -> str:
+    """``72,50%``, or a dash alone for a period without answers."""
+    return f"{fmt(x)}%" if _finite(x) else fmt(x)
+
+
 def for_screen(draw: Callable[..., Markup]) -> Markup:
     """Both layouts of one chart (``draw(compact=...)``); the dashboard's stylesheet shows
     the compact one on narrow screens and the wide one elsewhere."""
@@ -285,10 +290,12 @@ def _ci_bars_compact(rows: Sequence[CIRow], title: str) -> Markup:
                 high=fmt(row.high, 1),
                 n=row.n,
             )
+            if _finite(row.low) and _finite(row.high)
+            else f"n = {row.n}"
         )
         parts.append(
             f'<text x="{x(100) + 8:.1f}" y="{mid + 5:.1f}" font-size="{COMPACT_FONT}" '
-            f'font-weight="600" fill="#222">{fmt(row.estimate)}%</text>'
+            f'font-weight="600" fill="#222">{_percent(row.estimate)}</text>'
             f'<text x="4" y="{mid + 8 + COMPACT_SMALL + 2:.1f}" font-size="{COMPACT_SMALL}" '
             f'fill="#555">{detail}</text>'
         )
@@ -483,15 +490,20 @@ def _trend_range(rows: Sequence[CIRow]) -> tuple[float, float, float]:
     return bottom, top, step
 
 
-def trend_chart(segments: Sequence[Sequence[CIRow]], title: str) -> Markup:
+def trend_chart(
+    segments: Sequence[Sequence[CIRow]], title: str, *, compact: bool = False
+) -> Markup:
     """The index over time: a point per period with its interval as a vertical bar.
 
     Points of one segment (the periods of a campaign) are joined by a line; segments
     (campaigns) are apart, with a dashed rule between them. A point too uncertain to
     conclude is an open diamond, not only another colour; every point has its value
-    and n printed under it.
+    and n printed under it. On a phone (``compact``) time runs down the screen: a row
+    per period, as the other charts' phone layout, so nothing scrolls sideways.
     """
     rows = [r for segment in segments for r in segment]
+    if compact:
+        return _ci_bars_compact(rows, title)
     count = max(1, len(rows))
     lines = max([len(_wrap(r.label)) for r in rows] + [1])
     width = TREND_LEFT + TREND_SLOT * count + 44  # room for the last value
@@ -506,7 +518,7 @@ def trend_chart(segments: Sequence[Sequence[CIRow]], title: str) -> Markup:
     parts = [
         # Drawn at its natural size (width, height) and scrolled on a narrow screen, so
         # that its text stays as large as the page's small print.
-        f'<svg class="chart trend" role="img" viewBox="0 0 {width} {height}" '
+        f'<svg class="chart chart-wide trend" role="img" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" '
         'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet">',
         _heading(title, rows),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import math
 
@@ -13,13 +14,14 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from bench.dashboard_data import generate
 from scoring.design import SurveyDesign
 from scoring.index_tree import compute_index_tree
 from scoring.par import load_par_mapping, par_points
 from scoring.weighting import post_stratify
 from survey_app.extensions import db
 from survey_app.models import AuditEvent
-from survey_app.services import weighting_settings
+from survey_app.services import organisation, questionnaires, weighting_settings
 from tests.dashboard_setup import (
     ROOT,
     campaign,
@@ -339,3 +341,32 @@ def test_raking_settings_from_the_form_give_scorings_raked_estimates(
     want = compute_index_tree(q, design).set_index("node").loc["SIPAS"]
     for name in FIELDS:
         assert same(data["index"][name], float(want[name])), name
+
+
+def test_par_exports_of_a_questionnaire_without_par_criteria_are_headers_only(
+    app: Flask, client: FlaskClient
+) -> None:
+    """PAPI feeds no PAR criterion: the PAR files still open, with their headers and no row
+    (an empty table once lacked the columns the writers read)."""
+    province(app, 10)
+    with app.app_context():
+        questionnaires.load_file(ROOT / "questionnaires" / "papi-2023.yaml")
+        organisation.add_campaign(
+            "PAPI-2025",
+            "PAPI 2025",
+            "HT",
+            "papi-2023",
+            "2023.1",
+            dt.date(2025, 1, 1),
+            dt.date(2025, 6, 30),
+            ["STP-01", "SXD-01"],
+        )
+        db.session.commit()
+        generate(campaign("PAPI-2025"), 40, seed=3)
+    login(client, "admin")
+    book = load_workbook(io.BytesIO(client.get("/staff/campaigns/PAPI-2025/par.xlsx").data))
+    rows = list(book["Điểm CCHC"].iter_rows(values_only=True))
+    assert rows[-1][0] == "Cơ quan"  # the header is the last row
+    text = client.get("/staff/campaigns/PAPI-2025/par.csv").data.decode("utf-8-sig")
+    lines = [r for r in csv.reader(text.splitlines()) if r and not r[0].startswith("#")]
+    assert lines[0][0] == "Cơ quan" and len(lines) == 1

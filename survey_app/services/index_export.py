@@ -374,8 +374,10 @@ def par_table(
     if not frames:
         return pd.DataFrame(
             columns=[
+                "agency_name",
                 "agency",
                 "criterion",
+                "node",
                 "label",
                 "max_points",
                 "index_percent",
@@ -385,6 +387,7 @@ def par_table(
                 "points_low",
                 "points_high",
                 "n",
+                "decimals",
             ]
         )
     result = pd.concat(frames, ignore_index=True)

@@ -104,7 +104,7 @@ def _trend_chart(trend: analysis.Trend, code: str, title: str) -> Markup:
         else:
             row = _ci_row(label, node)
         segments[-1].append(row)
-    return charts.trend_chart(segments, title)
+    return charts.for_screen(partial(charts.trend_chart, segments, title))
 
 
 def _trend(view: analysis.View) -> analysis.Trend:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import resource
-import time
 from pathlib import Path
 
 import pytest
@@ -45,12 +44,12 @@ def _problems(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_hostile_yaml_is_refused_quickly_with_one_clear_line(name: str) -> None:
+def test_hostile_yaml_is_refused_within_budget_with_one_clear_line(name: str) -> None:
     text, expected = CASES[name]
+    # The work is bounded by the budgets (characters, nodes, depth), not by a clock: a
+    # slow machine takes longer to reach a budget, and no test fails for that.
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
     problems = _problems(text)
-    assert time.perf_counter() - started < 5
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 300_000  # KiB
     assert len(problems) == 1 and problems[0].startswith("x.yaml:") and expected in problems[0]
 

@@ -127,7 +127,7 @@ def test_citizen_and_staff_pages_render_under_their_policy(
     assert indent / float(_css(staff, cell, "font-size").removesuffix("px")) == pytest.approx(2.1)
     last = staff.locator("#period option").last.get_attribute("value")
     staff.select_option("#period", last)  # dashboard.js submits the form
-    staff.wait_for_url(f"**/dashboard?period={last}")
+    staff.wait_for_url(f"**/dashboard?period={last}&*")  # the agency and desk lists follow
 
     _visit(staff, f"{base}/staff/campaigns/SIPAS-2026/criteria/II.2", "criterion", problems)
     widths = [b.bounding_box()["width"] for b in staff.locator("svg.bar rect").all()]  # type: ignore[index]
