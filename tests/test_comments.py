@@ -179,6 +179,7 @@ def test_marking_outside_scope_is_404_and_viewers_cannot_mark(
         ("handled=maybe", "Trạng thái xử lý “maybe” không hợp lệ"),
         ("period=2030-Q1", "Kỳ “2030-Q1” không có trong đợt khảo sát"),
         ("desk=NOPE", "Không có quầy mã “NOPE”"),
+        ("agency=NOPE", "Không có cơ quan mã “NOPE”"),
         ("q=" + "x" * 201, "Nội dung tìm kiếm dài quá 200 ký tự"),
     ],
 )
@@ -192,6 +193,34 @@ def test_bad_filters_get_a_vietnamese_message(
     export = client.get(f"{URL.replace('/comments', '/comments.csv')}?{query}")
     assert export.status_code == 400
     assert message in export.text
+
+
+def test_agency_filter_keeps_its_subtrees_comments_on_the_page_the_file_and_the_dashboard(
+    client: FlaskClient, uids: dict[str, str]
+) -> None:
+    login(client, "admin")
+    page = client.get(f"{URL}?agency=HT-SXD&q=hyperlink").text
+    assert _count(page) == 1 and "HYPERLINK" in page
+    assert _count(client.get(f"{URL}?agency=HT-SXD&q=zzmark").text) == 0
+    assert _count(client.get(f"{URL}?agency=HT&q=zzmark").text) == 1  # the province's subtree
+    export = client.get(f"{URL}.csv?agency=HT-SXD&q=zzmark").data.decode("utf-8-sig")
+    assert "ZZMARK" not in export
+    assert "HYPERLINK" in client.get(f"{URL}.csv?agency=HT-SXD").data.decode("utf-8-sig")
+    # The dashboard's comments section follows its agency filter, and links to the page
+    # with the filter kept.
+    dashboard = client.get("/staff/campaigns/SIPAS-2026/dashboard?period=2026-03&agency=HT-STP")
+    assert dashboard.status_code == 200
+    assert "ZZMARK" in dashboard.text and "HYPERLINK" not in dashboard.text
+    assert "comments?period=2026-03&amp;agency=HT-STP" in dashboard.text
+
+
+def test_an_officer_cannot_filter_by_another_agency(
+    client: FlaskClient, uids: dict[str, str]
+) -> None:
+    login(client, "stp")
+    response = client.get(f"{URL}?agency=HT-SXD")
+    assert response.status_code == 400
+    assert "Không có cơ quan mã “HT-SXD”" in response.text
 
 
 def test_an_officer_cannot_filter_by_another_agencys_desk(

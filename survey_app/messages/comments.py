@@ -18,6 +18,9 @@ MESSAGES = {
     "comments.score_without_criterion": lazy_gettext(
         "Điểm tối đa chỉ dùng cùng một tiêu chí; vui lòng chọn tiêu chí."
     ),
+    "comments.agency_unknown": lazy_gettext(
+        "Không có cơ quan mã “%(code)s” (trong phạm vi tài khoản này)."
+    ),
     "comments.desk_unknown": lazy_gettext(
         "Không có quầy mã “%(code)s” trong đợt khảo sát (trong phạm vi tài khoản này)."
     ),

@@ -48,6 +48,8 @@ from survey_app.services.analysis import (
     find_period,
     make_view,
     names,
+    subtree_codes,
+    visible_agency_codes,
 )
 from survey_app.services.analysis.cache import memo
 from survey_app.services.analysis.views import RESULTS_KEPT, cached
@@ -86,6 +88,7 @@ class Filters:
 
     criterion: str | None = None
     max_score: int | None = None
+    agency: str | None = None  # an agency's code: its subtree's desks
     desk: str | None = None
     q: str = ""
     handled: bool | None = None
@@ -95,6 +98,8 @@ class Filters:
         out: dict[str, str] = {}
         if self.criterion is not None and self.max_score is not None:
             out |= {"criterion": self.criterion, "max_score": str(self.max_score)}
+        if self.agency:
+            out["agency"] = self.agency
         if self.desk:
             out["desk"] = self.desk
         if self.q:
@@ -156,6 +161,13 @@ def parse_filters(
                 problems.append(Problem(code, {"score": raw_score, "scores": allowed}, "max_score"))
     elif raw_score:
         problems.append(Problem("comments.score_without_criterion", {}, "criterion"))
+    agency = (args.get("agency") or "").strip() or None
+    visible = visible_agency_codes(user)
+    if agency is not None and (
+        (visible is not None and agency not in visible)
+        or db.session.scalar(select(Agency.id).filter_by(code=agency)) is None
+    ):
+        problems.append(Problem("comments.agency_unknown", {"code": agency}, "agency"))
     desk = (args.get("desk") or "").strip() or None
     if desk is not None and desk not in {d.code for d in visible_desks(user, campaign)}:
         problems.append(Problem("comments.desk_unknown", {"code": desk}, "desk"))
@@ -171,6 +183,7 @@ def parse_filters(
     return period, Filters(
         criterion=criterion if max_score is not None else None,
         max_score=max_score,
+        agency=agency,
         desk=desk,
         q=q,
         handled=HANDLED.get(handled_arg),
@@ -285,6 +298,10 @@ def find_comments(
     found = _texts(view, with_time)
     if filters.criterion is not None:
         found = found[found["submission_id"].isin(_low_scores(view, filters))]
+    if filters.agency:
+        agency = db.session.scalar(select(Agency).filter_by(code=filters.agency))
+        assert agency is not None  # parse_filters refused an unknown code
+        found = found[found["agency"].isin(subtree_codes(agency))]
     if filters.desk:
         found = found[found["desk"] == filters.desk]
     if filters.q:

@@ -20,10 +20,9 @@ from survey_app.access import (
     campaign_or_404,
     has_role,
     role_required,
-    visible_desks,
 )
 from survey_app.extensions import db
-from survey_app.services import comment_export, comments
+from survey_app.services import comment_export, comments, survey_report
 from survey_app.services.analysis import campaign_periods
 from survey_app.services.questionnaires import definition
 from survey_app.staff import problems
@@ -31,7 +30,7 @@ from survey_app.staff.dashboard import bp
 from survey_app.staff.data import CSV_MIME, XLSX_MIME, download
 
 # The query parameters the page keeps from one request to the next.
-FILTERS = ("period", "criterion", "max_score", "desk", "q", "handled")
+FILTERS = ("period", "criterion", "max_score", "agency", "desk", "q", "handled")
 KEPT = (*FILTERS, "page")
 
 
@@ -53,6 +52,7 @@ def comments_page(code: str) -> Any:
     else:
         page = request.args.get("page", 1, type=int) or 1
         found = comments.find_comments(campaign, current_user, period, filters, page)
+    agencies, desks = survey_report.scope_choices(campaign, current_user)
     nodes = comments.index_nodes(questionnaire)
     scores = sorted({s for n in nodes for s in comments.valid_scores(questionnaire, n)})
     return render_template(
@@ -64,7 +64,8 @@ def comments_page(code: str) -> Any:
         periods=campaign_periods(campaign),
         nodes=nodes,
         scores=scores,
-        desks=visible_desks(current_user, campaign),
+        agencies=agencies,
+        desks=desks,
         can_mark=has_role(*DATA_ROLES),
         kept=_kept(request.args),
         max_note=comments.MAX_NOTE,

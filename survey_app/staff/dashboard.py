@@ -172,8 +172,13 @@ def show(code: str) -> Any:
     data = analysis.dashboard(_view(campaign), own_settings=own_settings)
     agencies, desks = survey_report.scope_choices(campaign, current_user)
     page = request.args.get("page", 1, type=int) or 1
+    agency = request.args.get("agency") or None  # known and visible: _view checked it
     found = comments.find_comments(
-        campaign, current_user, data.view.period, comments.Filters(desk=data.view.desk_code), page
+        campaign,
+        current_user,
+        data.view.period,
+        comments.Filters(agency=agency, desk=data.view.desk_code),
+        page,
     )
     tree = data.tree
     group_chart = _ci_chart(
