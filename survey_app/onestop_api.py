@@ -7,7 +7,9 @@ issues codes for a list of dossiers and answers the PDF of their slips;
 ``POST /api/v1/dossier-events`` records dossiers received and returned, and answers
 whether a returned one was selected for the survey, with its code and slip if it was
 (services/dossier_events.py). Events are idempotent: a retried one stores nothing new and
-gets the same answer.
+gets the same answer. ``POST /api/v1/dossier-dispositions`` reports what became of a
+selected dossier's invitation (not delivered, ineligible, eligibility unknown, delivered)
+for the response rates.
 
 The caller signs each request with the shared secret ONESTOP_API_SECRET:
 ``X-Signature`` = hex HMAC-SHA256 over ``f"{X-Timestamp}\\n{raw body}"``. The
@@ -291,5 +293,60 @@ def record_dossier_events() -> ResponseReturnValue:
             where = f"event {number}: " if isinstance(body, list) else ""
             return _error(400, f"{where}{problem}")
     answers = [_answer(answer) for answer in dossier_events.record_all(events)]
+    db.session.commit()
+    return jsonify(answers if isinstance(body, list) else answers[0]), 200
+
+
+DISPOSITION_SHAPE = (
+    'body must be JSON {"dossier": "<dossier ref>", "disposition": "not_delivered" | '
+    '"ineligible" | "unknown" | "delivered"} or a list of them'
+)
+
+
+def _disposition(raw: Any) -> tuple[str, str]:
+    """A disposition of the request's JSON: (dossier ref, disposition); EventRefused says
+    what is wrong."""
+    if not isinstance(raw, dict):
+        raise EventRefused("a disposition must be a JSON object")
+    unknown = sorted(set(raw) - {"dossier", "disposition"})
+    if unknown:
+        raise EventRefused(
+            f"unknown field(s) {', '.join(unknown)}; the fields are dossier, disposition"
+        )
+    disposition = raw.get("disposition")
+    if disposition not in dossier_events.DISPOSITIONS:
+        raise EventRefused(
+            '"disposition" must be one of '
+            + ", ".join(f'"{d}"' for d in dossier_events.DISPOSITIONS)
+        )
+    return _text(raw, "dossier", dossier_codes.MAX_DOSSIER_REF), disposition
+
+
+@bp.post("/dossier-dispositions")
+def record_dispositions() -> ResponseReturnValue:
+    """Report what became of selected dossiers' invitations (one or a list); all or none
+    are stored: a refused one (400, 404, 409) names its position and stores nothing."""
+    refused = _unauthorised()
+    if refused is not None:
+        return refused
+    body: Any = request.get_json(silent=True)
+    raw_items = body if isinstance(body, list) else [body]
+    if not isinstance(body, dict | list) or not raw_items:
+        return _error(400, DISPOSITION_SHAPE)
+    if len(raw_items) > slips.MAX_BATCH:
+        return _error(400, f"at most {slips.MAX_BATCH} dispositions in one request")
+    answers = []
+    for number, raw in enumerate(raw_items):
+        where = f"disposition {number}: " if isinstance(body, list) else ""
+        try:
+            answer = dossier_events.record_disposition(*_disposition(raw))
+        except EventRefused as problem:
+            db.session.rollback()
+            return _error(400, f"{where}{problem}")
+        except ServiceError as error:
+            db.session.rollback()
+            with force_locale("en"):
+                return _error(error.status, where + "\n".join(texts(error)))
+        answers.append({"campaign": answer.campaign, "disposition": answer.disposition})
     db.session.commit()
     return jsonify(answers if isinstance(body, list) else answers[0]), 200

@@ -98,6 +98,7 @@ def signed_post(
     secret: str = API_SECRET,
     signature: str | None = None,
     raw: bytes | None = None,
+    path: str = EVENTS_PATH,
 ) -> TestResponse:
     body = json.dumps(payload).encode() if raw is None else raw
     ts = str(int(time.time()))
@@ -106,7 +107,7 @@ def signed_post(
             secret.encode(), ts.encode() + b"\n" + body, hashlib.sha256
         ).hexdigest()
     return client.post(
-        EVENTS_PATH,
+        path,
         data=body,
         headers={"X-Timestamp": ts, "X-Signature": signature, "Content-Type": "application/json"},
     )

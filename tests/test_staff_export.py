@@ -233,3 +233,54 @@ def test_numbers_keep_their_stored_value(stored: Flask) -> None:
         campaign = db.session.scalar(select(Campaign).filter_by(code="SMALL"))
         frame = raw_export.responses_frame(campaign)
         assert Decimal(str(frame.loc[1, "A.3"])) == Decimal("1")
+
+
+def test_an_officers_export_orders_a_day_by_a_key_and_masks_texts(
+    stored: Flask, client: FlaskClient
+) -> None:
+    """A desk's rows of one day are not in the order citizens came (their place would tell
+    who came when), and an officer reads the texts as on the comments page; an analyst's
+    file keeps the texts whole."""
+    from survey_app.services.comments import order_in_day
+
+    with stored.app_context():
+        campaign = db.session.scalar(select(Campaign).filter_by(code="SMALL"))
+        desk = campaign.desks[0]
+        for minute in range(12):
+            _store(
+                campaign,
+                desk,
+                {
+                    "A.1": "2",
+                    "A.5": f"phiếu {'abcdefghijkl'[minute]}, chị Lan quầy 3 lúc 9h{minute:02d}",
+                },
+                "desk_qr",
+                dt.datetime(2026, 3, 2, 2, minute),  # 09:xx in Vietnam
+            )
+        db.session.commit()
+        ids = db.session.scalars(
+            select(Submission.id)
+            .where(Submission.submitted_at >= dt.datetime(2026, 3, 2))
+            .order_by(Submission.submitted_at)
+        ).all()
+        keyed = sorted(range(12), key=lambda m: order_in_day(ids[m]))
+        add_user("phan-tich", "analyst", None)
+        db.session.commit()
+    login(client, "an")
+    officer = pd.read_csv(
+        io.BytesIO(client.get("/staff/campaigns/SMALL/responses.csv").data),
+        encoding="utf-8-sig",
+        dtype=str,
+        keep_default_na=False,
+    )
+    day = officer[officer["submitted_on"] == "2026-03-02"]
+    assert day["A.5"].str.startswith("phiếu").all() and len(day) == 12
+    came = ["abcdefghijkl".index(t[6]) for t in day["A.5"]]  # the minute each came at
+    assert came == keyed
+    assert came != sorted(came)
+    assert day["A.5"].tolist()[0].endswith("chị […] quầy […] lúc […]")
+    assert list(officer["submitted_on"]) == sorted(officer["submitted_on"])
+    analyst = stored.test_client()
+    login(analyst, "phan-tich")
+    text = analyst.get("/staff/campaigns/SMALL/responses.csv").data.decode("utf-8-sig")
+    assert "phiếu f, chị Lan quầy 3 lúc 9h05" in text

@@ -54,4 +54,10 @@ MESSAGES = {
     "sampling.event_differs": lazy_gettext(
         "Sự kiện “%(kind)s” của hồ sơ này đã được ghi với thông tin khác."
     ),
+    "sampling.dossier_not_selected": lazy_gettext(
+        "Hồ sơ này không được chọn vào mẫu khảo sát của đợt nào."
+    ),
+    "sampling.dossier_answered": lazy_gettext(
+        "Hồ sơ này đã có phiếu trả lời; kết quả mời của hồ sơ là đã trả lời."
+    ),
 }

@@ -278,8 +278,9 @@ def _reviews(campaign: Campaign) -> dict[int, CommentReview]:
     return {r.submission_id: r for r in rows}
 
 
-def _order_in_day(submission_id: int) -> str:
-    # Keyed, so the order within a day says nothing of the submission order (or time).
+def order_in_day(submission_id: int) -> str:
+    """A sort key of a submission within its day that says nothing of its submission order
+    (or time): keyed, so nobody without the app's secret can undo it."""
     key = str(current_app.secret_key or "").encode()
     return hmac.new(key, str(submission_id).encode(), hashlib.sha256).hexdigest()
 
@@ -315,7 +316,7 @@ def find_comments(
     else:
         found = found.assign(
             day=found["submitted_at"].dt.date,
-            order=[_order_in_day(int(s)) for s in found["submission_id"]],
+            order=[order_in_day(int(s)) for s in found["submission_id"]],
         ).sort_values(["day", "order"], ascending=[False, True])
     total = len(found)
     if page is None:

@@ -26,6 +26,12 @@ group II.3 "Kết quả dịch vụ" can only be judged once the result is out:
 
 A selected dossier gets a dossier code (derived from its hash, so a retry finds it again)
 recording its inclusion probability, and a ``SampledDossier`` row.
+
+What became of an invitation that the data cannot tell (:func:`record_disposition`): the
+software reports a code it could not deliver (``not_delivered``), a dossier that turned
+out not to belong to the survey's population (``ineligible``: withdrawn, filed by an
+organisation, ...) or one whose eligibility it cannot establish (``unknown``); a later
+report replaces an earlier one, ``delivered`` clears it. The response rates read it.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from survey_app.extensions import db
 from survey_app.models import (
+    SAMPLE_DISPOSITIONS,
     Agency,
     Campaign,
     Desk,
@@ -51,12 +58,16 @@ from survey_app.models import (
     FrameCell,
     SampledDossier,
     SamplingDesign,
+    Submission,
     utcnow,
 )
-from survey_app.services import dossier_codes, organisation, sampling, slips
-from survey_app.services.errors import Conflict
+from survey_app.services import audit, dossier_codes, organisation, sampling, slips
+from survey_app.services.errors import Conflict, NotFound
 
 EVENT_KINDS = ("received", "returned")
+# What the software may report of an invitation: a final disposition, or "delivered"
+# (the code reached the citizen: no disposition, the answer decides).
+DISPOSITIONS = (*SAMPLE_DISPOSITIONS, "delivered")
 
 
 @dataclass(frozen=True)
@@ -320,3 +331,45 @@ def _stratum_count(campaign: Campaign, design: sampling.Design, values: dict[str
     for attribute in design.strata:
         query = query.where(columns[attribute] == values[attribute])
     return int(db.session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class DispositionAnswer:
+    """A selected dossier's campaign and its disposition as now stored."""
+
+    campaign: str
+    disposition: str
+
+
+def record_disposition(dossier_ref: str, disposition: str) -> DispositionAnswer:
+    """Store what became of a selected dossier's invitation (see the module); the caller
+    commits. Sending the same again changes nothing.
+
+    Raises NotFound for a dossier that was not selected, and Conflict for one whose
+    survey was answered (its disposition is ``complete``, whatever is reported).
+    """
+    assert disposition in DISPOSITIONS
+    dossier_hash = dossier_codes.stored_hash(dossier_ref)
+    sampled = db.session.scalar(
+        select(SampledDossier).filter_by(dossier_hash=dossier_hash).with_for_update()
+    )
+    if sampled is None:
+        raise NotFound.of("sampling.dossier_not_selected")
+    campaign = db.session.get_one(Campaign, sampled.campaign_id)
+    answered = db.session.scalar(
+        select(Submission.id).filter_by(campaign_id=campaign.id, dossier_code=dossier_hash)
+    )
+    if answered is not None:
+        raise Conflict.of("sampling.dossier_answered")
+    stored = None if disposition == "delivered" else disposition
+    if sampled.disposition != stored:
+        audit.record(
+            "sampling.disposition",
+            campaign.code,
+            stratum=sampled.stratum,
+            before=sampled.disposition or "delivered",
+            after=disposition,
+        )
+        sampled.disposition = stored
+        db.session.flush()
+    return DispositionAnswer(campaign.code, disposition)

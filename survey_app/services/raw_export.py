@@ -1,8 +1,9 @@
 """Anonymised raw responses of a campaign (dữ liệu thô), the app's export layout.
 
 ``responses_frame(campaign)`` is the layout every consumer reads (the raw export
-files, the dashboard, the scoring CLI). One row per submission, ordered by
-submission time, with these columns, in this order:
+files, the dashboard, the scoring CLI). One row per submission, ordered by day and,
+within a day, in a keyed order that says nothing of the submission time (the row's
+place beside its desk must not tell who came when), with these columns, in this order:
 
 =================  ==========================================================
 ``response_id``    opaque sequential number 1..n within this export (not the
@@ -22,7 +23,9 @@ item columns       one per item of the questionnaire version, in form order
 =================  ==========================================================
 
 Never exported: client hashes, dossier codes, receipts, uids, import batches,
-exact times. ``codebook_frame(questionnaire)`` describes each column in
+exact times. For ``masked=True`` (agency officers: the comments page's rule, see
+services/comments.py) free texts have what can identify a person, a desk or a moment
+replaced by ``[…]``. ``codebook_frame(questionnaire)`` describes each column in
 Vietnamese (item wording, type, option codes and labels, whether a code is a
 valid answer for the indices).
 """
@@ -46,7 +49,9 @@ from survey_app import localtime
 from survey_app.extensions import db
 from survey_app.models import Agency, Campaign, Desk, Submission
 from survey_app.questions import kind_of
+from survey_app.services.comments import order_in_day
 from survey_app.services.questionnaires import definition
+from survey_app.services.report.comments import mask
 
 META_COLUMNS = ("response_id", "desk", "agency", "route", "submitted_on", "language")
 ROUTE_LABELS = {
@@ -71,11 +76,14 @@ def item_columns(item: Item) -> list[str]:
     return kind_of(item).export_columns(item)
 
 
-def responses_frame(campaign: Campaign, desk_ids: Collection[int] | None = None) -> pd.DataFrame:
+def responses_frame(
+    campaign: Campaign, desk_ids: Collection[int] | None = None, *, masked: bool = False
+) -> pd.DataFrame:
     """The campaign's submissions in the export layout (see the module docstring).
 
     ``desk_ids`` limits the rows to those desks (an officer's share of a
     province-wide campaign: ``access.visible_desks``); None exports every desk.
+    ``masked`` masks the free texts as an officer reads comments.
     """
     questionnaire = definition(campaign.questionnaire_version)
     where = [Submission.campaign_id == campaign.id]
@@ -83,6 +91,7 @@ def responses_frame(campaign: Campaign, desk_ids: Collection[int] | None = None)
         where.append(Submission.desk_id.in_(list(desk_ids)))
     subs = db.session.execute(
         select(
+            Submission.id,
             Desk.code,
             Agency.code,
             Submission.route,
@@ -93,22 +102,29 @@ def responses_frame(campaign: Campaign, desk_ids: Collection[int] | None = None)
         .join(Desk, Submission.desk_id == Desk.id)
         .join(Agency, Desk.agency_id == Agency.id)
         .where(*where)
-        .order_by(Submission.submitted_at, Submission.id)
     ).all()
+    dated = [(localtime.to_local(s[4]).date(), order_in_day(s[0]), s) for s in subs]
+    dated.sort(key=lambda d: d[:2])
+    desk_words = _desk_words(campaign) if masked else []
 
     items = questionnaire.items
     records: list[dict[str, Any]] = []
-    for number, (desk, agency, route, at, language, answers) in enumerate(subs, start=1):
+    for number, (day, _, (_, desk, agency, route, _, language, answers)) in enumerate(
+        dated, start=1
+    ):
         row: dict[str, Any] = {
             "response_id": number,
             "desk": desk,
             "agency": agency,
             "route": route,
-            "submitted_on": localtime.to_local(at).date().isoformat(),
+            "submitted_on": day.isoformat(),
             "language": language,
         }
         for item in items:
-            row.update(kind_of(item).export_cells(item, answers.get(item.code)))
+            answer = answers.get(item.code)
+            if masked and item.type == "text" and isinstance(answer, str):
+                answer = mask(answer, desk_words, limit=None)
+            row.update(kind_of(item).export_cells(item, answer))
         records.append(row)
 
     columns = list(META_COLUMNS) + [c for item in items for c in item_columns(item)]
@@ -120,6 +136,11 @@ def responses_frame(campaign: Campaign, desk_ids: Collection[int] | None = None)
         for column in item_columns(item):
             frame[column] = frame[column].astype(kind_of(item).export_dtype)
     return frame
+
+
+def _desk_words(campaign: Campaign) -> list[str]:
+    """The codes and names of the campaign's desks, masked wherever a text names them."""
+    return [w for d in campaign.desks for w in (d.code, d.name)]
 
 
 def codebook_frame(questionnaire: Questionnaire) -> pd.DataFrame:
@@ -166,8 +187,10 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     return text.encode("utf-8-sig")
 
 
-def responses_csv(campaign: Campaign, desk_ids: Collection[int] | None = None) -> bytes:
-    return _csv_bytes(responses_frame(campaign, desk_ids))
+def responses_csv(
+    campaign: Campaign, desk_ids: Collection[int] | None = None, *, masked: bool = False
+) -> bytes:
+    return _csv_bytes(responses_frame(campaign, desk_ids, masked=masked))
 
 
 def codebook_csv(campaign: Campaign) -> bytes:
@@ -185,12 +208,14 @@ def write_sheet(sheet: Any, frame: pd.DataFrame) -> None:
         append_row(sheet, row)
 
 
-def responses_xlsx(campaign: Campaign, desk_ids: Collection[int] | None = None) -> bytes:
+def responses_xlsx(
+    campaign: Campaign, desk_ids: Collection[int] | None = None, *, masked: bool = False
+) -> bytes:
     """Workbook with sheets "Dữ liệu" (responses) and "Mã hóa" (codebook)."""
     book = Workbook()
     data = book.active
     data.title = DATA_SHEET
-    write_sheet(data, responses_frame(campaign, desk_ids))
+    write_sheet(data, responses_frame(campaign, desk_ids, masked=masked))
     write_sheet(
         book.create_sheet(CODEBOOK_SHEET),
         codebook_frame(definition(campaign.questionnaire_version)),

@@ -23,7 +23,7 @@ from survey_app.access import DATA_ROLES, role_required
 from survey_app.extensions import db
 from survey_app.models import Campaign
 from survey_app.request_limits import accepts_upload
-from survey_app.services import audit, paper_batches, raw_export
+from survey_app.services import audit, comments, paper_batches, raw_export
 from survey_app.services import paper_import as paper_import_service
 from survey_app.services.questionnaires import definition
 from survey_app.settings import settings
@@ -60,10 +60,14 @@ def _desk_codes(campaign: Campaign) -> str:
 def responses_file(code: str, fmt: str) -> Response:
     """Anonymised raw responses as CSV or XLSX (audited)."""
     campaign = access.campaign_or_404(code)
+    # An officer reads the texts as on the comments page: a desk and a moment never together.
+    masked = not comments.sees_moments(current_user)
     if fmt == "csv":
-        body, mimetype = raw_export.responses_csv(campaign, _desk_ids(campaign)), CSV_MIME
+        body = raw_export.responses_csv(campaign, _desk_ids(campaign), masked=masked)
+        mimetype = CSV_MIME
     elif fmt == "xlsx":
-        body, mimetype = raw_export.responses_xlsx(campaign, _desk_ids(campaign)), XLSX_MIME
+        body = raw_export.responses_xlsx(campaign, _desk_ids(campaign), masked=masked)
+        mimetype = XLSX_MIME
     else:
         abort(404)
     audit.record("export.responses", campaign.code, format=fmt, desks=_desk_codes(campaign))

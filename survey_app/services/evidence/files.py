@@ -21,6 +21,7 @@ import pandas as pd
 from scoring.par import ParCriterion, ParMapping, convert_points
 from scoring.questionnaire import IndexNode
 from survey_app.services.analysis import NodeResult, View, view_table, view_tree
+from survey_app.services.comments import order_in_day
 from survey_app.services.index_export import PAR_DIR, par_mappings
 from survey_app.services.raw_export import codebook_frame
 
@@ -150,8 +151,10 @@ def data_csv(view: View) -> bytes:
     in the whole pack); no day; the calibration variables (the margins calibrate every
     row). Answers to the index items are given for the rows of the domain only.
 
-    The scope's rows come first in the campaign's order, then the other rows grouped by
-    their labels and calibration codes, so that no row's place tells its day.
+    The scope's rows come first by day and, within a day, in a keyed order (as the raw
+    export: a row's place beside its desk does not tell who came when), then the other
+    rows grouped by their labels and calibration codes, so that no row's place tells its
+    day.
     """
     frame = view.frame
     inside = pd.Series(view.mask, index=frame.index)
@@ -177,9 +180,13 @@ def data_csv(view: View) -> bytes:
     for code in index_items(view):
         columns[code] = frame[code].where(inside).astype("Int64")
     table = pd.DataFrame(columns)
+    scope_rows = table[visible].assign(
+        _key=[order_in_day(int(i)) for i in frame.loc[visible, "submission_id"]]
+    )
+    scope_rows = scope_rows.sort_values(["submitted_on", "_key"]).drop(columns="_key")
     order = ["agency", "desk", *calibration_variables(view)]
     table = pd.concat(
-        [table[visible], table[hidden].sort_values(order, kind="stable")], ignore_index=True
+        [scope_rows, table[hidden].sort_values(order, kind="stable")], ignore_index=True
     )
     table.insert(0, "response_id", range(1, len(table) + 1))
     # Codes only (no text): plain UTF-8, written by pandas in one pass (200,000 rows).
