@@ -174,7 +174,7 @@ def test_the_dashboard_shows_the_overall_trend_and_notes_mixed_weighting(
     page = loaded.get(f"{URL}/dashboard?trend=quarter").text
     section = page[page.index('id="trend-h"') : page.index('id="groups-h"')]
     assert "Quý 2/2026" in section and "Khảo sát SIPAS năm 2025" in section
-    assert '<svg class="chart trend"' in section
+    assert '<svg class="chart chart-wide trend"' in section and "chart-compact" in section
     assert 'role="region"' in section and 'tabindex="0"' in section
     assert "cài đặt trọng số" not in section
     token = re.search(r'name="csrf_token" value="([^"]+)"', loaded.get(f"{URL}/weighting").text)
