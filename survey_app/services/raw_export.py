@@ -122,7 +122,7 @@ def responses_frame(
         }
         for item in items:
             answer = answers.get(item.code)
-            if masked and item.type == "text" and isinstance(answer, str):
+            if masked and kind_of(item).comment and isinstance(answer, str):
                 answer = mask(answer, desk_words, limit=None)
             row.update(kind_of(item).export_cells(item, answer))
         records.append(row)
