@@ -40,7 +40,7 @@ its residuals are carried by :mod:`scoring.calibrated_states`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,9 +193,34 @@ def state_tables(
     joint = None if cal is None else cal.joint
     groups = _group_sums(design, onehot, algebra.reached(state), partitions, inner, one_row, joint)
     leaf = _single_leaf(algebra)
+
+    def several(units: Units, coefficients: FloatArray) -> SeveralSums:
+        rows = _member_rows(groups, units.members)
+        row_unit = np.repeat(units.unit_of_member, np.diff(groups.start)[units.members])
+        return _several_leaves(
+            design.weights[rows],
+            onehot.take(rows, axis=0),  # take: 3x faster than fancy indexing of rows
+            np.searchsorted(units.domain[row_unit], np.arange(coefficients.shape[0] + 1)),
+            row_unit if one_row else None,
+            coefficients,
+            units.n_units,
+        )
+
     return [
-        _partition_table(
-            design, cal, groups, onehot, algebra, leaf, p, part, radix, level, method, deff
+        partition_table(
+            design,
+            cal,
+            groups,
+            several,
+            algebra,
+            leaf,
+            p,
+            part,
+            radix,
+            one_row,
+            level,
+            method,
+            deff,
         )
         for p, part in enumerate(partitions)
     ]
@@ -208,7 +233,7 @@ def _single_leaf(algebra: TreeAlgebra) -> IntArray:
 
 
 @dataclass(frozen=True, eq=False)
-class _Groups:
+class Groups:
     """Respondents grouped by their domain in every partition and their stratum or PSU.
 
     Rows ``order[start[g]:start[g + 1]]`` form group ``g``; sums are per
@@ -219,6 +244,7 @@ class _Groups:
     start: IntArray
     codes: IntArray  # (groups, partitions) domain code, -1 for none
     inner: IntArray  # (groups,) stratum (one-row PSUs) or PSU rank
+    psu: IntArray  # (groups,) PSU (clustered designs; unused with one-row PSUs)
     joint: IntArray  # (groups,) joint calibration cell (0 if not calibrated)
     count: FloatArray  # respondents
     weight: FloatArray  # sum of w
@@ -236,7 +262,7 @@ def _group_sums(
     inner: IntArray,
     one_row: bool,
     joint: IntArray | None = None,
-) -> _Groups:
+) -> Groups:
     """Respondents, ``w`` and (one-row PSUs) ``w^2`` per group and state, in one pass.
 
     Groups are respondents in the same domain of every partition, the same
@@ -270,11 +296,12 @@ def _group_sums(
         if one_row:
             block *= w[lo:hi, None]
             square[at] += np.add.reduceat(block, starts, axis=0)
-    return _Groups(
+    return Groups(
         order=order,
         start=start,
         codes=np.column_stack([p.codes[first] for p in partitions]),
         inner=inner[first],
+        psu=design.psu[first],
         joint=joint[first],
         count=count,
         weight=weight,
@@ -318,7 +345,7 @@ def _local_runs(ids: IntArray) -> tuple[IntArray, IntArray]:
 
 
 @dataclass(frozen=True, eq=False)
-class _Units:
+class Units:
     """A partition's units (domain x PSU, or domain x stratum with one-row PSUs) and cells.
 
     Units are sorted by domain then stratum, so a cell (domain x stratum) is a
@@ -346,7 +373,15 @@ class _Units:
         return _runs_sum(values[self.members], self.unit_of_member, self.n_units)
 
 
-def _units(design: SurveyDesign, groups: _Groups, p: int, radix: int, one_row: bool) -> _Units:
+#: ``sum w u^2`` per domain (D, r) and, with one-row PSUs, ``sum z`` and ``sum z^2`` per unit
+#: (n_units, r) of the nodes over several leaves.
+SeveralSums = tuple[FloatArray, FloatArray, FloatArray]
+#: How a partition gets them: from its units and the nodes' linearisation variable per
+#: answer state, ``coefficients`` (D, 2k, r).
+SeveralLeaves = Callable[[Units, FloatArray], SeveralSums]
+
+
+def _units(design: SurveyDesign, groups: Groups, p: int, radix: int, one_row: bool) -> Units:
     """The units and cells of partition ``p``, from the groups (``radix``: strata or PSUs)."""
     codes = groups.codes[:, p]
     inside = np.flatnonzero(codes >= 0)
@@ -358,10 +393,10 @@ def _units(design: SurveyDesign, groups: _Groups, p: int, radix: int, one_row: b
     if one_row:
         stratum = psu = groups.inner[first]
     else:
-        psu = design.psu[groups.order[groups.start[first]]]
+        psu = groups.psu[first]
         stratum = design.psu_stratum[psu]
     new_cell = _run_starts(codes[first].astype(np.int64) * design.n_strata + stratum)
-    return _Units(
+    return Units(
         members=members,
         unit_of_member=np.cumsum(new_unit) - 1,
         domain=codes[first],
@@ -372,24 +407,28 @@ def _units(design: SurveyDesign, groups: _Groups, p: int, radix: int, one_row: b
     )
 
 
-def _partition_table(
+def partition_table(
     design: SurveyDesign,
     cal: JointCells | None,
-    groups: _Groups,
-    onehot: NDArray[np.uint8],
+    groups: Groups,
+    several: SeveralLeaves,
     algebra: TreeAlgebra,
     leaf: IntArray,
     p: int,
     part: Domains,
     radix: int,
+    one_row: bool,
     level: float,
     method: ShareMethod,
     deff: DeffKind,
 ) -> pd.DataFrame:
-    """The table of partition ``p`` (see the module docstring)."""
+    """The table of partition ``p`` (see the module docstring).
+
+    ``several(units, coefficients)`` gives the sums of the nodes over several leaves
+    (:data:`SeveralLeaves`); ``one_row``: every PSU is one respondent.
+    """
     k = algebra.leaves.shape[0]
     n_dom = part.size
-    one_row = design.n_psu == design.n
     units = _units(design, groups, p, radix, one_row)
     weight = units.sums(groups.weight)  # (units, 2k): state 1, then state 2, of each leaf
     dom_weight = _runs_sum(weight, units.domain, n_dom)
@@ -414,7 +453,7 @@ def _partition_table(
     by_state = np.concatenate([u[:, k:], u[:, :k] + u[:, k:]], axis=1)
 
     single = np.flatnonzero(leaf >= 0)
-    several = np.flatnonzero(leaf < 0)
+    composite = np.flatnonzero(leaf < 0)
     quad = np.zeros(estimate.shape)
     t = leaf[single]
     g1, g2 = by_state[:, t, single], by_state[:, k + t, single]  # (D, one-leaf nodes)
@@ -427,19 +466,12 @@ def _partition_table(
         g1, g2 = g1[units.cell_domain], g2[units.cell_domain]
         first_sum[:, single] = g1 * weight[:, t] + g2 * weight[:, k + t]
         second_sum[:, single] = g1 * g1 * square[:, t] + g2 * g2 * square[:, k + t]
-    if several.size:
-        rows = _member_rows(groups, units.members)
-        row_unit = np.repeat(units.unit_of_member, np.diff(groups.start)[units.members])
-        quad[:, several], first, second = _several_leaves(
-            design.weights[rows],
-            onehot.take(rows, axis=0),  # take: 3x faster than fancy indexing of rows
-            np.searchsorted(units.domain[row_unit], np.arange(n_dom + 1)),
-            row_unit if one_row else None,
-            np.ascontiguousarray(by_state[:, :, several]),
-            units.n_units,
+    if composite.size:
+        quad[:, composite], first, second = several(
+            units, np.ascontiguousarray(by_state[:, :, composite])
         )
         if one_row:
-            first_sum[:, several], second_sum[:, several] = first, second
+            first_sum[:, composite], second_sum[:, composite] = first, second
     subset = algebra.subset
     present = cell_subset[:, subset] > 0
     z = None
@@ -492,8 +524,8 @@ def _partition_table(
 def _calibrated_variance(
     design: SurveyDesign,
     cal: JointCells,
-    groups: _Groups,
-    units: _Units,
+    groups: Groups,
+    units: Units,
     by_state: FloatArray,
     first_sum: FloatArray,
     second_sum: FloatArray,
@@ -537,7 +569,7 @@ def _calibrated_variance(
     return design.stratum_variance(sums, stratum, None, group, by_state.shape[0])
 
 
-def _centred_sums(z: FloatArray, units: _Units, n_h: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _centred_sums(z: FloatArray, units: Units, n_h: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Per cell ``sum_i (z_i - zbar_h)^2`` over all ``n_h`` PSUs of the stratum, and ``sum z^2``.
 
     ``z`` are the units' PSU totals; the stratum's other PSUs have total 0 and
@@ -550,7 +582,7 @@ def _centred_sums(z: FloatArray, units: _Units, n_h: FloatArray) -> tuple[FloatA
     return sums, _runs_sum(z * z, units.cell, units.n_cells)
 
 
-def _member_rows(groups: _Groups, members: IntArray) -> IntArray:
+def _member_rows(groups: Groups, members: IntArray) -> IntArray:
     """The rows of the given groups, group after group."""
     sizes = np.diff(groups.start)[members]
     offsets = np.repeat(groups.start[members] - np.cumsum(np.r_[0, sizes[:-1]]), sizes)

@@ -171,6 +171,66 @@ def compute_index_tree(
     composites match ``svycontrast`` on ``svyratio(..., covmat=TRUE)`` over
     ``subset(design, dom)``; pooled nodes match ``svyratio``.
     """
+    tree = index_structure(questionnaire, root)
+    state = answer_states(design.data, questionnaire, tree.leaves)
+    partitions = [domains_of(design, by) for by in domains]
+    # Weights changed after calibration (trimmed) leave only PSU totals to carry the residuals;
+    # the stages below the first of a multistage design need totals of their units.
+    fits = not design.stages and (not design.is_calibrated or joint_cells(design) is not None)
+    tables = state_tables if fits else psu_total_tables
+    frames = tables(design, state, tree.algebra, partitions, level=level, method=method, deff=deff)
+    return tree.table(frames)
+
+
+@dataclass(frozen=True, eq=False)
+class IndexStructure:
+    """An index tree as scoring computes it: its leaves and its nodes' linear algebra.
+
+    Attributes
+    ----------
+    nodes : tuple
+        Every node, root first (depth-first).
+    leaves : tuple of (item code, satisfied codes)
+        The distinct leaves, in the order of the answer-state columns.
+    algebra : TreeAlgebra
+    root : IndexNode
+        The node the tree starts at.
+    """
+
+    nodes: tuple[IndexNodeLike, ...]
+    leaves: tuple[tuple[str, frozenset[int]], ...]
+    algebra: TreeAlgebra
+    root: IndexNodeLike
+
+    def table(self, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+        """The result table: the partitions' tables with each node's parent, depth and aggregate."""
+        out = pd.concat(frames, ignore_index=True)
+        out = out.rename(columns={"name": "node"})
+        by_code = {n.code: n for n in self.nodes}
+        node_codes = list(by_code)
+        parents = _parents(self.root)
+        depth = _depths(self.root)
+        position = pd.Index(node_codes).get_indexer(pd.Index(out["node"]))
+        parent_of = np.array([parents.get(c, "") for c in node_codes], dtype=object)
+        depth_of = np.array([depth[c] for c in node_codes], dtype=np.int64)
+        aggregate_of = np.array([by_code[c].aggregate for c in node_codes], dtype=object)
+        out.insert(1, "parent", parent_of[position].tolist())
+        out.insert(2, "depth", depth_of[position])
+        out.insert(3, "aggregate", aggregate_of[position].tolist())
+        return out
+
+
+def index_structure(
+    questionnaire: QuestionnaireLike, root: IndexNodeLike | None = None
+) -> IndexStructure:
+    """The leaves and linear algebra of the questionnaire's index tree (or of ``root``).
+
+    Raises
+    ------
+    IndexTreeError
+        The questionnaire has no index, a leaf names no item, a node has no
+        children, an unknown aggregate, or a ``weighted_mean`` child has no weight.
+    """
     tree = root if root is not None else questionnaire.index
     if tree is None:
         raise IndexTreeError("the questionnaire has no index tree")
@@ -186,21 +246,6 @@ def compute_index_tree(
                 leaf_pos[leaf] = len(leaves)
                 leaves.append(leaf)
     k = len(leaves)
-    items = sorted({leaf.item for leaf in leaves})
-    codes = _answer_matrix(design, questionnaire, items)
-    column = {item: j for j, item in enumerate(items)}
-    # State of every answer for every leaf: 0 blank or not valid, 1 valid, 2 satisfied,
-    # through a lookup table indexed by code + 1 (code -1 is a blank answer).
-    top = int(codes.max()) + 2 if codes.size else 2
-    state = np.empty((design.n, k), dtype=np.int8)
-    for j, leaf in enumerate(leaves):
-        lut = np.zeros(top, dtype=np.int8)
-        for code in questionnaire.item(leaf.item).valid_codes:
-            if 0 <= code + 1 < top:
-                lut[code + 1] = 2 if code in leaf.satisfied else 1
-        state[:, j] = lut.take(codes[:, column[leaf.item]].astype(np.intp) + 1)
-    del codes
-
     # Base ratios: the leaves, then one per pooled node.
     pooled_nodes = [n for n in nodes if n.aggregate == "pooled"]
     n_base = k + len(pooled_nodes)
@@ -283,10 +328,6 @@ def compute_index_tree(
         reach[sorted(beneath), j] = True
     share = [n.aggregate in ("item", "pooled") and n.range is None for n in nodes]
     names = [n.code for n in nodes]
-    parents = _parents(tree)
-    depth = _depths(tree)
-
-    partitions = [domains_of(design, by) for by in domains]
     algebra = TreeAlgebra(
         leaves=leaves_of_base,
         coefficients=coef,
@@ -297,23 +338,41 @@ def compute_index_tree(
         reach=reach,
         reach_of=np.asarray(reach_of, dtype=np.intp),
     )
-    # Weights changed after calibration (trimmed) leave only PSU totals to carry the residuals;
-    # the stages below the first of a multistage design need totals of their units.
-    fits = not design.stages and (not design.is_calibrated or joint_cells(design) is not None)
-    tables = state_tables if fits else psu_total_tables
-    frames = tables(design, state, algebra, partitions, level=level, method=method, deff=deff)
-    out = pd.concat(frames, ignore_index=True)
-    out = out.rename(columns={"name": "node"})
-    by_code = {n.code: n for n in nodes}
-    node_codes = list(by_code)
-    position = pd.Index(node_codes).get_indexer(pd.Index(out["node"]))
-    parent_of = np.array([parents.get(c, "") for c in node_codes], dtype=object)
-    depth_of = np.array([depth[c] for c in node_codes], dtype=np.int64)
-    aggregate_of = np.array([by_code[c].aggregate for c in node_codes], dtype=object)
-    out.insert(1, "parent", parent_of[position].tolist())
-    out.insert(2, "depth", depth_of[position])
-    out.insert(3, "aggregate", aggregate_of[position].tolist())
-    return out
+    return IndexStructure(
+        nodes=tuple(nodes),
+        leaves=tuple((leaf.item, leaf.satisfied) for leaf in leaves),
+        algebra=algebra,
+        root=tree,
+    )
+
+
+def answer_states(
+    data: pd.DataFrame,
+    questionnaire: QuestionnaireLike,
+    leaves: Sequence[tuple[str, frozenset[int]]],
+) -> NDArray[np.int8]:
+    """Answer state (n, k) of every row for every leaf: 0 blank or not valid, 1 valid, 2 satisfied.
+
+    Raises
+    ------
+    DesignColumnError
+        An item column is missing.
+    AnswerCodeError
+        An answer code that is not on its item's scale (names item and code).
+    """
+    items = sorted({item for item, _ in leaves})
+    codes = _answer_matrix(data, questionnaire, items)
+    column = {item: j for j, item in enumerate(items)}
+    # Through a lookup table indexed by code + 1 (code -1 is a blank answer).
+    top = int(codes.max()) + 2 if codes.size else 2
+    state = np.empty((len(data), len(leaves)), dtype=np.int8)
+    for j, (item, satisfied) in enumerate(leaves):
+        lut = np.zeros(top, dtype=np.int8)
+        for code in questionnaire.item(item).valid_codes:
+            if 0 <= code + 1 < top:
+                lut[code + 1] = 2 if code in satisfied else 1
+        state[:, j] = lut.take(codes[:, column[item]].astype(np.intp) + 1)
+    return state
 
 
 def psu_total_tables(
@@ -426,15 +485,14 @@ def _depths(root: IndexNodeLike) -> dict[str, int]:
 
 
 def _answer_matrix(
-    design: SurveyDesign, questionnaire: QuestionnaireLike, items: Sequence[str]
+    data: pd.DataFrame, questionnaire: QuestionnaireLike, items: Sequence[str]
 ) -> np.ndarray:
     """Answer codes as int16 (-1 = no answer), checked against each item's scale."""
-    data = design.data
     missing = [item for item in items if item not in data.columns]
     if missing:
         raise DesignColumnError(f"item columns {missing} are not in the data")
     # Filled and read item by item: column-major keeps each item's codes contiguous.
-    codes = np.empty((design.n, len(items)), dtype=np.int16, order="F")
+    codes = np.empty((len(data), len(items)), dtype=np.int16, order="F")
     for j, item in enumerate(items):
         raw = data[item]
         values = np.asarray(pd.to_numeric(raw, errors="coerce"), dtype=np.float64)
