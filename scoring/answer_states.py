@@ -518,6 +518,7 @@ def partition_table(
         method=method,
         deff=deff,
         reported_n=algebra.reported_n(n, reach_n),
+        sample_size=int(round(groups.rows.sum())),
     )
 
 

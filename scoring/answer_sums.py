@@ -25,9 +25,10 @@ database can keep them per submission batch, and sums of several samples
 pooled sample. :func:`sum_answers` reduces a microdata frame; what a database
 keeps must equal it.
 
-A calibrated design (post-stratification, raking) still needs the
-respondents: its residuals are computed on the calibration cells of each
-respondent (:mod:`scoring.calibrated_states`).
+A post-stratified or raked design needs, besides, that every group lies in
+one calibration cell (its keys hold the margins' columns): the calibration
+sees each cell's respondents and weight, and the residuals are those of
+:mod:`scoring.calibrated_states` on the groups' sums.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from scoring.answer_states import (
     _single_leaf,
     partition_table,
 )
+from scoring.calibrated_states import grouped_joint_cells
 from scoring.ci import ShareMethod
 from scoring.design import DesignSpec, FloatArray, IntArray, SurveyDesign, require_column
 from scoring.errors import CalibrationError, DesignColumnError, LonelyPSUError, WeightError
@@ -193,13 +195,15 @@ def index_tree_from_sums(
 
     The design is ``spec`` over those respondents: ``weights`` (a column of
     the keys, one weight per group), ``strata`` and ``psu`` (one column each,
-    PSU labels unique across strata) and ``lonely_psu``. Every figure equals
-    the microdata path's up to rounding.
+    PSU labels unique across strata), ``lonely_psu``, and post-stratification
+    or raking to margins over columns of the keys. Every figure equals the
+    microdata path's up to rounding.
 
     Raises
     ------
-    CalibrationError
-        ``spec`` calibrates (the residuals need the respondents).
+    CalibrationError, ConvergenceError
+        As :meth:`scoring.design.DesignSpec.build` (a margin's column missing,
+        an empty cell, no convergence).
     DesignColumnError
         The spec asks for what sums cannot give (probabilities, fpc, several
         stages, nested labels), a column is missing or has missing values, a
@@ -210,10 +214,6 @@ def index_tree_from_sums(
     LonelyPSUError
         A stratum has one PSU under ``lonely_psu='fail'``.
     """
-    if spec.calibration != "none" and spec.margins:
-        raise CalibrationError(
-            "a calibrated design is computed from the respondents, not from answer sums"
-        )
     if spec.probs or spec.fpc or spec.nest:
         raise DesignColumnError(
             "answer sums take sampling weights, strata and one stage of clusters only"
@@ -225,6 +225,11 @@ def index_tree_from_sums(
     if tree.leaves != sums.leaves:
         raise DesignColumnError("the answer sums are of another index tree")
     design, one_row = _design(sums, spec)
+    cal = None
+    if design.is_calibrated:
+        cal = grouped_joint_cells(design, one_row)
+        if cal is None:  # not with the weights spec.calibrate() gives
+            raise CalibrationError("the calibrated weights vary within a calibration cell")
     partitions = [domains_of(design, by) for by in domains]
     algebra = tree.algebra
     if one_row:
@@ -233,7 +238,8 @@ def index_tree_from_sums(
         rank = np.empty(design.n_psu, dtype=np.intp)
         rank[np.argsort(design.psu_stratum, kind="stable")] = np.arange(design.n_psu)
         inner, radix = rank[design.psu], design.n_psu
-    groups, gram_w, gram_w2 = _groups(design, sums, partitions, inner, one_row)
+    joint = None if cal is None else cal.joint
+    groups, gram_w, gram_w2 = _groups(design, sums, partitions, inner, one_row, joint)
     leaf = _single_leaf(algebra)
 
     def several(units: Units, coefficients: FloatArray) -> SeveralSums:
@@ -242,7 +248,7 @@ def index_tree_from_sums(
     frames = [
         partition_table(
             design,
-            None,
+            cal,
             groups,
             several,
             algebra,
@@ -261,12 +267,15 @@ def index_tree_from_sums(
 
 
 def _design(sums: AnswerSums, spec: DesignSpec) -> tuple[SurveyDesign, bool]:
-    """A design over the groups whose strata count the sample's PSUs; and whether every
+    """The sample's design over the groups, calibrated as ``spec`` says; and whether every
     PSU is one respondent.
 
-    Its rows are the groups (``weights``: each group's weight per respondent);
-    only what the answer-state tables read of a design is filled in: strata of
-    the groups, PSUs (clustered designs) and PSUs per stratum.
+    Its rows are the groups (``frequency``: their respondents; ``weights``: their
+    total weight), its strata count the sample's PSUs. Calibration sees the
+    groups' totals per cell, hence the respondents' weights; with one respondent
+    per PSU, the groups stand in for PSUs only where the calibration's tables
+    need rows (:func:`scoring.calibrated_states.grouped_joint_cells` makes them
+    respondents again).
     """
     keys = sums.keys
     groups = len(keys)
@@ -295,8 +304,10 @@ def _design(sums: AnswerSums, spec: DesignSpec) -> tuple[SurveyDesign, bool]:
     n_strata = len(labels)
     one_row = spec.psu is None
     if one_row:
-        psu = np.full(groups, -1, dtype=np.intp)
-        psu_stratum = np.zeros(0, dtype=np.intp)
+        # The groups stand in for PSUs where a design's tables need rows; the strata count
+        # the respondents.
+        psu = np.arange(groups, dtype=np.intp)
+        psu_stratum = strata
         psu_in_stratum = np.bincount(strata, weights=sums.rows, minlength=n_strata)
         n_psu = int(sums.n)
     else:
@@ -320,7 +331,7 @@ def _design(sums: AnswerSums, spec: DesignSpec) -> tuple[SurveyDesign, bool]:
         )
     design = SurveyDesign(
         data=keys,
-        weights=weights,
+        weights=weights * sums.rows,
         strata=strata,
         psu=psu,
         psu_stratum=psu_stratum,
@@ -328,8 +339,9 @@ def _design(sums: AnswerSums, spec: DesignSpec) -> tuple[SurveyDesign, bool]:
         psu_in_stratum=psu_in_stratum.astype(np.intp),
         fpc_factor=np.ones(n_strata),
         lonely_psu=spec.lonely_psu,
+        frequency=sums.rows,
     )
-    return design, one_row
+    return spec.calibrate(design), one_row
 
 
 def _groups(
@@ -338,11 +350,15 @@ def _groups(
     partitions: Sequence[Domains],
     inner: IntArray,
     one_row: bool,
+    joint: IntArray | None,
 ) -> tuple[Groups, FloatArray, FloatArray]:
-    """The answer-state groups (domain of every partition x stratum or PSU) of the sums,
-    with their weighted state Grams ``sum w o o'`` and ``sum w^2 o o'``."""
+    """The answer-state groups (domain of every partition x stratum or PSU x joint
+    calibration cell) of the sums, with their weighted state Grams ``sum w o o'`` and
+    ``sum w^2 o o'``."""
+    if joint is None:
+        joint = np.zeros(len(sums.keys), dtype=np.intp)
     key = np.zeros(len(sums.keys), dtype=np.int64)
-    for column in [p.codes + 1 for p in partitions] + [inner]:
+    for column in [p.codes + 1 for p in partitions] + [inner, joint]:
         size = int(column.max()) + 1
         if int(key.max()) >= 2**62 // size:
             key = pd.factorize(key)[0].astype(np.int64)
@@ -352,7 +368,7 @@ def _groups(
     order = np.argsort(ids, kind="stable")
     start = np.searchsorted(ids[order], np.arange(n_groups + 1))
     first = order[start[:-1]]
-    w = design.weights
+    w = design.weights / sums.rows  # each respondent's
     gram_w = np.zeros((n_groups,) + sums.gram.shape[1:])
     np.add.at(gram_w, ids, sums.gram * w[:, None, None])
     gram_w2 = gram_w
@@ -366,7 +382,7 @@ def _groups(
         codes=np.column_stack([p.codes[first] for p in partitions]),
         inner=inner[first],
         psu=design.psu[first],
-        joint=np.zeros(n_groups, dtype=np.intp),
+        joint=joint[first],
         count=_group_sum(sums.states, ids, n_groups),
         weight=weight,
         square=_group_sum(sums.states * (w * w)[:, None], ids, n_groups) if one_row else weight,

@@ -108,7 +108,16 @@ def joint_cells(design: SurveyDesign) -> JointCells | None:
     return cached if isinstance(cached, JointCells) else None
 
 
-def _build(design: SurveyDesign) -> JointCells | None:
+def grouped_joint_cells(design: SurveyDesign, one_row: bool) -> JointCells | None:
+    """:func:`joint_cells` of a design over groups of respondents (``design.frequency``).
+
+    ``one_row``: every PSU of the sample is one respondent (the groups are not
+    PSUs). The factors are per respondent, the tables sums over respondents.
+    """
+    return _build(design, one_row)
+
+
+def _build(design: SurveyDesign, one_row: bool | None = None) -> JointCells | None:
     cells = design.calibration_cells()
     n, terms = cells.cells.shape
     total = cells.n_cells
@@ -121,7 +130,9 @@ def _build(design: SurveyDesign) -> JointCells | None:
     joint = joint_codes.astype(np.intp)
     first = np.empty(uniques.shape[0], dtype=np.intp)
     first[joint[::-1]] = np.arange(n - 1, -1, -1)
-    w = design.weights
+    frequency = design.frequency
+    # Per respondent: a row standing for several respondents has their total weight.
+    w = design.weights if frequency is None else design.weights / frequency
     weight_factor = np.zeros((first.shape[0], terms))
     count_factor = np.zeros_like(weight_factor)
     for j in range(terms):
@@ -134,17 +145,27 @@ def _build(design: SurveyDesign) -> JointCells | None:
         if constant is None:
             return None
         count_factor[:, j] = constant
+    if one_row is None:
+        one_row = design.n_psu == design.n
     psw_ratio = None
-    if design.n_psu == design.n:
+    if one_row:
         psw_ratio = np.zeros_like(weight_factor)
         for j in range(terms):
-            constant = _constant(cells.psw[:, j] / w, joint, first)
+            constant = _constant(cells.psw[:, j] / design.weights, joint, first)
             if constant is None:
                 return None
             psw_ratio[:, j] = constant
+    if frequency is not None and one_row:
+        # Respondents are the PSUs: sum_p P_p' P_p over a group of f respondents of one
+        # weight is P' P / f for the group's totals P.
+        unit, unit_stratum, n_units = np.arange(n), design.strata, n
+        psw = cells.psw / np.sqrt(frequency)[:, None]
+    else:
+        unit, unit_stratum, n_units = design.psu, design.psu_stratum, design.n_psu
+        psw = cells.psw
     psu_cells = sp.csr_matrix(
-        (cells.psw.ravel(), (np.repeat(design.psu, terms), cells.cells.ravel())),
-        shape=(design.n_psu, total),
+        (psw.ravel(), (np.repeat(unit, terms), cells.cells.ravel())),
+        shape=(n_units, total),
     )
     h = design.n_strata
     stratum_cells: FloatArray = (
@@ -158,8 +179,8 @@ def _build(design: SurveyDesign) -> JointCells | None:
     )
     coo = psu_cells.tocoo()
     by_stratum = sp.csr_matrix(
-        (coo.data, (design.psu_stratum[coo.row] * total + coo.col, coo.row)),
-        shape=(h * total, design.n_psu),
+        (coo.data, (unit_stratum[coo.row] * total + coo.col, coo.row)),
+        shape=(h * total, n_units),
     )
     gram = np.asarray((by_stratum @ psu_cells).toarray()).reshape(h, total, total)
     return JointCells(

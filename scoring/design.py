@@ -151,6 +151,11 @@ class SurveyDesign:
     stages : tuple of Stage
         The stages below the first that the variance adds (R's ``multistage``
         recursion): only with ``fpc`` and more than one stage of clusters.
+    frequency : ndarray, shape (n,), or None
+        Respondents each row stands for, all of one weight (a design over
+        groups of respondents, :mod:`scoring.answer_sums`); None: one each.
+        ``weights`` are then each row's total. Raking margins count
+        respondents, not rows.
     """
 
     data: pd.DataFrame
@@ -165,6 +170,7 @@ class SurveyDesign:
     calibration: tuple[Calibration, ...] = ()
     has_fpc: bool = False
     stages: tuple[Stage, ...] = ()
+    frequency: FloatArray | None = None
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ build
@@ -701,9 +707,6 @@ class DesignSpec:
         Margin cells are matched to the values of ``data`` as they are: a caller whose
         margins hold text labels gives text columns.
         """
-        # scoring.weighting builds on this module; imported here, when first needed.
-        from scoring.weighting import post_stratify, rake
-
         design = SurveyDesign.from_dataframe(
             data,
             weights=self.weights,
@@ -714,7 +717,19 @@ class DesignSpec:
             lonely_psu=self.lonely_psu,
             nest=self.nest,
         )
-        if not self.margins or self.calibration == "none":
+        return self.calibrate(design)
+
+    @property
+    def calibrates(self) -> bool:
+        """Whether :meth:`build` calibrates (a calibration and margins to it)."""
+        return bool(self.margins) and self.calibration != "none"
+
+    def calibrate(self, design: SurveyDesign) -> SurveyDesign:
+        """``design`` calibrated as the spec says (R ``postStratify`` or ``rake``)."""
+        # scoring.weighting builds on this module; imported here, when first needed.
+        from scoring.weighting import post_stratify, rake
+
+        if not self.calibrates:
             return design
         if self.calibration == "poststratify":
             margin = self.margins[0]
@@ -805,8 +820,10 @@ def _term(
 ) -> _Term:
     """A post-stratification's term (``old`` weights given) or a raking margin's (None)."""
     if old is None:
-        row_factor = 1.0 / psw
-        denominator = np.bincount(cells, minlength=n_cells).astype(np.float64)
+        # Per respondent: a row standing for several has their total weight.
+        frequency = np.ones_like(psw) if design.frequency is None else design.frequency
+        row_factor = frequency / psw
+        denominator = np.bincount(cells, weights=frequency, minlength=n_cells).astype(np.float64)
     else:
         row_factor = old / psw
         denominator = np.bincount(cells, weights=old, minlength=n_cells).astype(np.float64)

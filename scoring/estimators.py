@@ -670,6 +670,7 @@ def summary_frame(
     method: ShareMethod,
     deff: DeffKind,
     reported_n: FloatArray | None = None,
+    sample_size: int | None = None,
 ) -> pd.DataFrame:
     """The long table of :func:`summarise` from per-domain statistics.
 
@@ -679,7 +680,8 @@ def summary_frame(
     ``lin = sum_S w u`` of the linearisation variable (None: no design
     effects). ``share`` (m,) says which estimates take share intervals.
     ``reported_n`` (D, m), if given, is the ``n`` column and the ``n`` of
-    ``n_eff`` (see :func:`summarise`).
+    ``n_eff`` (see :func:`summarise`). ``sample_size``: the design's respondents
+    (default ``design.n``, its rows).
     """
     d, m = estimate.shape
     se = np.sqrt(np.maximum(var, 0.0))
@@ -700,7 +702,8 @@ def summary_frame(
 
     low = np.full((d, m), np.nan)
     high = np.full((d, m), np.nan)
-    n_rows = np.full((d, m), float(design.n)) if design.is_calibrated else n
+    rows = design.n if sample_size is None else sample_size
+    n_rows = np.full((d, m), float(rows)) if design.is_calibrated else n
     defined = ~np.isnan(estimate)
     shares = defined & share[None, :]
     if shares.any():

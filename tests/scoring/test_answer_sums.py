@@ -25,6 +25,7 @@ from scoring.errors import CalibrationError, DesignColumnError, LonelyPSUError, 
 from scoring.index_tree import compute_index_tree
 from scoring.margins import Margin
 from scoring.questionnaire import load_questionnaire
+from tests.scoring.conftest import margins
 from tests.scoring.test_against_r import _Questionnaire, composite_tree
 from tests.scoring.test_answer_states import BY, LONELY, synth_rows
 from tests.scoring.test_answer_states import assert_same_tables as assert_same_rows
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
 SIPAS = load_questionnaire(ROOT / "questionnaires" / "sipas-2023.yaml")
 # Every column a design or domain of these tests reads: the groups of the sums.
-KEYS = ["w", "stratum", "stratum_lonely", "stratum_l", "psu", "agency", "gender", "desk"]
+KEYS = ["w", "stratum", "stratum_lonely", "stratum_l", "psu", "agency", "gender", "agegrp", "desk"]
 
 
 def assert_same_tables(from_sums: pd.DataFrame, microdata: pd.DataFrame) -> None:
@@ -96,6 +97,43 @@ def test_clustered_designs(lonely_psu: LonelyPSU) -> None:
     assert_same_tables(*both_paths(questionnaire, synth_rows(), spec, BY, KEYS))
 
 
+def margin(name: str) -> Margin:
+    """A margin of conftest's populations (a variable, or two crossed) as the app gives them."""
+    population = margins()[name]
+    variables = tuple(name.split(" x "))
+    cells = {
+        (key if isinstance(key, tuple) else (key,)): float(count)
+        for key, count in population.items()
+    }
+    return Margin(variables, cells)
+
+
+CALIBRATED = {
+    "post": DesignSpec(weights="w", calibration="poststratify", margins=(margin("gender"),)),
+    "post_cross": DesignSpec(
+        weights="w", calibration="poststratify", margins=(margin("gender x agegrp"),)
+    ),
+    "rake": DesignSpec(
+        weights="w", calibration="rake", margins=(margin("gender"), margin("agegrp"))
+    ),
+    "rake_unweighted": DesignSpec(calibration="rake", margins=(margin("gender"), margin("agegrp"))),
+}
+
+
+@pytest.mark.parametrize("kind", list(CALIBRATED))
+@pytest.mark.parametrize(
+    "design", [{}, {"strata": "stratum"}, {"strata": "stratum", "psu": "psu"}, {"psu": "psu"}]
+)
+def test_calibrated_designs(kind: str, design: dict[str, str]) -> None:
+    spec = DesignSpec(**{**CALIBRATED[kind].__dict__, **design})
+    questionnaire = _Questionnaire(composite_tree())
+    keys = [key for key in KEYS if key in {"w", "stratum", "psu", "agency", "gender", "agegrp"}]
+    if "w" not in spec.__dict__.values():
+        keys.remove("w")
+    by: list[str | list[str] | None] = [None, "agency", ["agency", "gender"]]
+    assert_same_tables(*both_paths(questionnaire, synth_rows(), spec, by, keys))
+
+
 def test_unweighted_groups_merge_respondents_and_give_the_same_tables() -> None:
     """Without weights in the keys, groups hold many respondents each: the state Grams
     carry the covariances between items."""
@@ -134,6 +172,7 @@ def sipas_sample(seed: int, n: int, missing: float) -> pd.DataFrame:
             "agency": [f"A{d % 3}" for d in desks],
             "month": rng.choice(["2026-01", "2026-02", "2026-03"], n),
             "gender": rng.choice([1.0, 2.0, np.nan], n, p=[0.45, 0.45, 0.1]),
+            "age": rng.choice([1, 2, 3], n, p=[0.2, 0.5, 0.3]),
         }
     )
     for item in SIPAS.items:
@@ -154,8 +193,13 @@ def _sipas_leaves() -> tuple[tuple[str, frozenset[int]], ...]:
     return index_structure(SIPAS).leaves
 
 
+AGE = Margin(("age",), {(1,): 2000.0, (2,): 5000.0, (3,): 3000.0})
+MONTHS = Margin(("month",), {("2026-01",): 3000.0, ("2026-02",): 3500.0, ("2026-03",): 3500.0})
 DESIGNS = [
     DesignSpec(),
+    DesignSpec(calibration="poststratify", margins=(MONTHS,)),
+    DesignSpec(strata="agency", psu="desk", calibration="rake", margins=(MONTHS, AGE)),
+    DesignSpec(strata="desk", lonely_psu="adjust", calibration="rake", margins=(MONTHS, AGE)),
     DesignSpec(strata="desk", lonely_psu="adjust"),
     DesignSpec(strata="agency"),
     DesignSpec(psu="desk"),
@@ -178,10 +222,10 @@ def test_random_walk_in_samples_of_the_app_designs(
     data = sipas_sample(seed, n, missing)
     spec = DesignSpec(**{**DESIGNS[design].__dict__})
     by: list[str | list[str] | None] = [None, "desk", "agency", "gender", ["month", "agency"]]
-    keys = ["desk", "agency", "month", "gender"]
+    keys = ["desk", "agency", "month", "gender", "age"]
     try:
         microdata = compute_index_tree(SIPAS, spec.build(data), by, method=method)  # type: ignore[arg-type]
-    except (DesignColumnError, LonelyPSUError) as error:
+    except (DesignColumnError, LonelyPSUError, CalibrationError) as error:
         with pytest.raises(type(error)):
             index_tree_from_sums(SIPAS, sum_answers(SIPAS, data, keys), spec, by)
         return
@@ -223,8 +267,8 @@ def test_what_sums_cannot_give_is_refused_by_name() -> None:
     data = synth_rows()
     questionnaire = _Questionnaire(composite_tree())
     sums = sum_answers(questionnaire, data, ["w", "stratum", "psu", "gender", "fpc_count"])
-    margin = Margin("gender", {1: 100.0, 2: 120.0})
-    with pytest.raises(CalibrationError, match="calibrated"):
+    margin = Margin(("agegrp",), {(1,): 100.0, (2,): 120.0})
+    with pytest.raises(DesignColumnError, match="agegrp"):
         index_tree_from_sums(
             questionnaire, sums, DesignSpec(calibration="poststratify", margins=(margin,))
         )
