@@ -103,6 +103,38 @@ def _not_allowed(name: str, value: str) -> ResponseReturnValue | None:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Batch:
+    """The items of a signed request's JSON body: one object, or a list of them."""
+
+    items: list[Any]
+    listed: bool  # the body was a list: refusals name the item, the answer is a list
+    noun: str  # what an item is called in a refusal ("event", "disposition")
+
+    def where(self, number: int) -> str:
+        """The prefix of an item's refusal: ``"event 2: "`` in a list, nothing alone."""
+        return f"{self.noun} {number}: " if self.listed else ""
+
+    def answer(self, answers: list[dict[str, Any]]) -> ResponseReturnValue:
+        """The answers in the body's shape: a list for a list, else the one answer."""
+        return jsonify(answers if self.listed else answers[0]), 200
+
+
+def _batch(shape: str, noun: str) -> Batch | ResponseReturnValue:
+    """The request's items, or its refusal: not signed (401, 503), not a JSON object or a
+    non-empty list of them (400, ``shape``), more than ``slips.MAX_BATCH`` items (400)."""
+    refused = _unauthorised()
+    if refused is not None:
+        return refused
+    body: Any = request.get_json(silent=True)
+    items = body if isinstance(body, list) else [body]
+    if not isinstance(body, dict | list) or not items:
+        return _error(400, shape)
+    if len(items) > slips.MAX_BATCH:
+        return _error(400, f"at most {slips.MAX_BATCH} {noun}s in one request")
+    return Batch(items, isinstance(body, list), noun)
+
+
 @bp.post("/dossier-codes")
 def issue_dossier_code() -> ResponseReturnValue:
     """Issue a survey code for a dossier: {"desk": code, "dossier": ref} -> code, url, QR."""
@@ -276,25 +308,18 @@ def _answer(answer: dossier_events.EventAnswer) -> dict[str, Any]:
 def record_dossier_events() -> ResponseReturnValue:
     """Record a dossier received or returned (or a list of them); a returned one at a desk
     of a campaign with a sampling design is selected or not, and told so."""
-    refused = _unauthorised()
-    if refused is not None:
-        return refused
-    body: Any = request.get_json(silent=True)
-    raw_events = body if isinstance(body, list) else [body]
-    if not isinstance(body, dict | list) or not raw_events:
-        return _error(400, EVENT_SHAPE)
-    if len(raw_events) > slips.MAX_BATCH:
-        return _error(400, f"at most {slips.MAX_BATCH} events in one request")
+    batch = _batch(EVENT_SHAPE, "event")
+    if not isinstance(batch, Batch):
+        return batch
     events = []
-    for number, raw in enumerate(raw_events):
+    for number, raw in enumerate(batch.items):
         try:
             events.append(_event(raw))
         except EventRefused as problem:
-            where = f"event {number}: " if isinstance(body, list) else ""
-            return _error(400, f"{where}{problem}")
+            return _error(400, f"{batch.where(number)}{problem}")
     answers = [_answer(answer) for answer in dossier_events.record_all(events)]
     db.session.commit()
-    return jsonify(answers if isinstance(body, list) else answers[0]), 200
+    return batch.answer(answers)
 
 
 DISPOSITION_SHAPE = (
@@ -326,18 +351,12 @@ def _disposition(raw: Any) -> tuple[str, str]:
 def record_dispositions() -> ResponseReturnValue:
     """Report what became of selected dossiers' invitations (one or a list); all or none
     are stored: a refused one (400, 404, 409) names its position and stores nothing."""
-    refused = _unauthorised()
-    if refused is not None:
-        return refused
-    body: Any = request.get_json(silent=True)
-    raw_items = body if isinstance(body, list) else [body]
-    if not isinstance(body, dict | list) or not raw_items:
-        return _error(400, DISPOSITION_SHAPE)
-    if len(raw_items) > slips.MAX_BATCH:
-        return _error(400, f"at most {slips.MAX_BATCH} dispositions in one request")
+    batch = _batch(DISPOSITION_SHAPE, "disposition")
+    if not isinstance(batch, Batch):
+        return batch
     answers = []
-    for number, raw in enumerate(raw_items):
-        where = f"disposition {number}: " if isinstance(body, list) else ""
+    for number, raw in enumerate(batch.items):
+        where = batch.where(number)
         try:
             answer = dossier_events.record_disposition(*_disposition(raw))
         except EventRefused as problem:
@@ -349,4 +368,4 @@ def record_dispositions() -> ResponseReturnValue:
                 return _error(error.status, where + "\n".join(texts(error)))
         answers.append({"campaign": answer.campaign, "disposition": answer.disposition})
     db.session.commit()
-    return jsonify(answers if isinstance(body, list) else answers[0]), 200
+    return batch.answer(answers)

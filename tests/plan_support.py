@@ -11,14 +11,22 @@ from werkzeug.security import generate_password_hash
 
 from survey_app import localtime
 from survey_app.extensions import db
-from survey_app.models import Agency, Campaign, StaffUser
-from survey_app.services import analysis, organisation
+from survey_app.models import Agency, Campaign, RemediationPlan, StaffUser
+from survey_app.services import analysis, organisation, plans, weighting_settings
 from survey_app.services.questionnaires import definition
 from survey_app.services.submissions import record_submission, validate_answers
+from survey_app.services.weighting_settings import Margin, WeightingSettings
 from tests.staff_support import PASSWORD, seed_province
 
 # Criteria of sipas-2023 the tests plan for (Thủ tục hành chính, Công chức, Kết quả).
 CRITERIA = ("II.1", "II.2", "II.3")
+# Post-stratified to 8,000 men and 2,000 women. :func:`answer` gives its satisfied
+# respondents gender 1 (Nam) and the others gender 2 (Nữ): a man weighs 8,000 / (men),
+# a woman 2,000 / (women), so every criterion's index is 8,000 / 10,000 = 0.80 whenever
+# both answered.
+BY_GENDER = WeightingSettings(
+    calibration="poststratify", margins=(Margin(("gender",), {(1,): 8000.0, (2,): 2000.0}),)
+)
 
 
 def answer(
@@ -95,3 +103,33 @@ def agency(code: str) -> Agency:
 
 def campaign(code: str) -> Campaign:
     return db.session.scalars(select(Campaign).filter_by(code=code)).one()
+
+
+def sxd_campaign(code: str, year: int) -> None:
+    """Another whole-year campaign of Sở Xây dựng at desk HT-SXD-01 (the same series)."""
+    organisation.add_campaign(
+        code, f"Khảo sát Sở Xây dựng {year}", "HT-SXD", "sipas-2023", "2023.1",
+        dt.date(year, 1, 1), dt.date(year, 12, 31), ["HT-SXD-01"],
+    )  # fmt: skip
+    db.session.commit()
+
+
+def weight_by_gender(campaign_code: str) -> None:
+    """The campaign post-stratified as :data:`BY_GENDER`."""
+    weighting_settings.save(campaign(campaign_code), BY_GENDER)
+    db.session.commit()
+    analysis.clear_caches()
+
+
+def plan_checked_by_a_weighted_campaign() -> RemediationPlan:
+    """SXD-2026's whole-campaign plan (II.2: 30 satisfied men, 20 unsatisfied women, 60 %
+    unweighted, target 80 %) checked against SXD-2027 (190 men, 10 women: 95 %
+    unweighted), which is post-stratified as :data:`BY_GENDER`: 80 % there."""
+    plan = plans.add_rows(
+        campaign("SXD-2026"), agency("HT-SXD"), "all", ["II.2"], "80", user("sxd")
+    )
+    db.session.commit()
+    sxd_campaign("SXD-2027", 2027)
+    answer("SXD-2027", "HT-SXD-01", dt.date(2027, 3, 1), 190, 10)
+    weight_by_gender("SXD-2027")
+    return plan

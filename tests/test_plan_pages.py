@@ -3,6 +3,7 @@ the English staff interface."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -16,7 +17,16 @@ from survey_app.extensions import db
 from survey_app.models import Agency, AuditEvent, Campaign, PlanRow
 from survey_app.services import plans
 from tests.english_support import data_values, vietnamese_left, visible_text
-from tests.plan_support import agency, campaign, seed_plans, user
+from tests.plan_support import (
+    agency,
+    answer,
+    campaign,
+    plan_checked_by_a_weighted_campaign,
+    seed_plans,
+    sxd_campaign,
+    user,
+    weight_by_gender,
+)
 from tests.staff_support import csrf_token, sign_in
 
 STP = "/staff/campaigns/STP-2026"
@@ -282,3 +292,61 @@ def test_the_page_names_the_next_campaign_it_checks_against(
     page = client.get("/staff/campaigns/SXD-2026/plan").get_data(as_text=True)
     assert "Kỳ đánh giá: Khảo sát Sở Xây dựng 2027 (toàn đợt khảo sát) (40 phiếu" in page
     assert "Chưa đạt" in page  # 50 % of 40: the interval lies below 90 %
+
+
+def _check_section(client: FlaskClient, path: str) -> str:
+    """The page's section "Kết quả thực hiện" (the verification)."""
+    page = client.get(path).get_data(as_text=True)
+    start = page.index('id="check-h"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_the_page_says_the_plan_period_is_computed_with_the_follow_ups_weighting(
+    seeded: Flask, client: FlaskClient
+) -> None:
+    """SXD-2026 (unweighted, 60 %) checked against the post-stratified SXD-2027: by default
+    SXD-2026 is post-stratified too (80 %, see tests.plan_support), and the page says so;
+    ?compare=own shows it unweighted, as planned, and says the two are computed apart."""
+    with seeded.app_context():
+        plan_checked_by_a_weighted_campaign()
+    sign_in(client, "sxd")
+    path = "/staff/campaigns/SXD-2026/plan"
+    check = _check_section(client, path)
+    assert "kỳ lập kế hoạch: Trọng số: không (mỗi phiếu như nhau)" in check
+    assert "kỳ đánh giá: Trọng số: hậu phân tầng theo giới tính" in check
+    assert "kỳ lập kế hoạch được tính lại với cài đặt của kỳ đánh giá" in check
+    assert "60,00" not in check and "80,00<br>" in check
+    assert "compare=own" in check and "Xem kỳ lập kế hoạch với cài đặt riêng của nó" in check
+
+    check = _check_section(client, f"{path}?compare=own")
+    assert "Kỳ lập kế hoạch được tính với cài đặt riêng của nó" in check
+    assert "Không áp dụng được" not in check
+    assert "60,00<br>" in check and "So sánh cùng một cách tính" in check
+
+    assert _post(client, "/staff/language/en", {}).status_code == 302
+    with seeded.app_context():
+        values = data_values()
+    for own in ("", "?compare=own"):
+        page = client.get(f"{path}{own}").get_data(as_text=True)
+        assert vietnamese_left(visible_text(page), values) == [], own
+    assert "computed again with the follow-up period's settings" in _check_section(client, path)
+
+
+def test_the_page_says_when_the_follow_ups_weighting_cannot_be_applied(
+    seeded: Flask, client: FlaskClient
+) -> None:
+    """SXD-2027 has men only: SXD-2028's post-stratification by gender cannot weigh it, so
+    it keeps its own settings and the page says why, with no switch."""
+    with seeded.app_context():
+        sxd_campaign("SXD-2027", 2027)
+        answer("SXD-2027", "HT-SXD-01", dt.date(2027, 3, 1), 40, 0)
+        plans.add_rows(campaign("SXD-2027"), agency("HT-SXD"), "all", ["II.2"], "80", user("sxd"))
+        db.session.commit()
+        sxd_campaign("SXD-2028", 2028)
+        answer("SXD-2028", "HT-SXD-01", dt.date(2028, 3, 1), 30, 20)
+        weight_by_gender("SXD-2028")
+    sign_in(client, "sxd")
+    check = _check_section(client, "/staff/campaigns/SXD-2027/plan")
+    assert "Không áp dụng được cài đặt của kỳ đánh giá cho số liệu của kỳ lập kế hoạch." in check
+    assert "Kỳ lập kế hoạch được tính với cài đặt riêng của nó" in check
+    assert "compare=" not in check

@@ -19,7 +19,17 @@ from survey_app.extensions import db
 from survey_app.models import AuditEvent, PlanRow, RemediationPlan
 from survey_app.services import organisation, plans
 from survey_app.services.analysis import clear_caches, find_period
-from tests.plan_support import CRITERIA, agency, answer, campaign, seed_plans, user
+from tests.plan_support import (
+    CRITERIA,
+    agency,
+    answer,
+    campaign,
+    plan_checked_by_a_weighted_campaign,
+    seed_plans,
+    sxd_campaign,
+    user,
+    weight_by_gender,
+)
 
 SEED_COLUMNS = [
     "TT",
@@ -265,6 +275,67 @@ def test_the_next_campaign_checks_a_whole_campaign_plan(seeded: Flask) -> None:
         assert checks[0].verdict == plans.REACHED
 
 
+def test_the_plan_period_is_computed_with_the_follow_ups_weighting(seeded: Flask) -> None:
+    """Like with like, as the dashboard: SXD-2026 post-stratified as SXD-2027 is, by hand
+    8,000 / (8,000 + 2,000) = 80 % (its 30 men all satisfied, its 20 women none), so the
+    change is 0 points, not the 20 points of an unweighted 60 % against a weighted 80 %."""
+    with seeded.app_context():
+        plan = plan_checked_by_a_weighted_campaign()
+        follow, checks = plans.verify(plan)
+        assert follow is not None and follow.campaign.code == "SXD-2027"
+        assert follow.settings.differ and follow.settings.like_with_like
+        assert not follow.settings.refused
+        assert follow.settings.used == follow.settings.current
+        assert follow.settings.current.calibration == "poststratify"
+        assert follow.settings.own.calibration == "none"
+        (check,) = checks
+        assert check.current is not None and check.baseline is not None and check.test
+        assert check.current.estimate == pytest.approx(0.80)
+        assert check.baseline.estimate == pytest.approx(0.80)
+        assert check.baseline.n == 50
+        assert check.test.difference == pytest.approx(0.0, abs=1e-12)
+        assert _row(plan, "II.2").baseline_estimate == pytest.approx(0.60)  # as planned
+
+        follow, checks = plans.verify(plan, own_settings=True)
+        assert follow is not None and not follow.settings.like_with_like
+        assert not follow.settings.refused
+        assert checks[0].baseline is not None and checks[0].test is not None
+        assert checks[0].baseline.estimate == pytest.approx(0.60)
+        assert checks[0].test.difference == pytest.approx(0.20)
+
+
+def test_a_plan_period_the_weighting_cannot_be_applied_to_keeps_its_own(seeded: Flask) -> None:
+    """SXD-2027 has men only (40 satisfied): SXD-2028's post-stratification by gender has
+    no woman to weigh there, so the plan's period is computed unweighted (100 %) and the
+    follow-up says the follow-up's settings were refused."""
+    with seeded.app_context():
+        sxd_campaign("SXD-2027", 2027)
+        answer("SXD-2027", "HT-SXD-01", dt.date(2027, 3, 1), 40, 0)
+        plan = plans.add_rows(
+            campaign("SXD-2027"), agency("HT-SXD"), "all", ["II.2"], "80", user("sxd")
+        )
+        db.session.commit()
+        sxd_campaign("SXD-2028", 2028)
+        answer("SXD-2028", "HT-SXD-01", dt.date(2028, 3, 1), 30, 20)
+        weight_by_gender("SXD-2028")
+        follow, checks = plans.verify(plan)
+        assert follow is not None and follow.campaign.code == "SXD-2028"
+        assert follow.settings.refused and not follow.settings.like_with_like
+        assert follow.settings.used == follow.settings.own
+        (check,) = checks
+        assert check.baseline is not None and check.current is not None
+        assert check.baseline.estimate == pytest.approx(1.0)
+        assert check.current.estimate == pytest.approx(0.80)
+
+
+def test_a_follow_up_in_the_same_campaign_needs_no_recomputation(seeded: Flask) -> None:
+    with seeded.app_context():
+        weight_by_gender("STP-2026")
+        follow, _ = plans.verify(_q1_plan())
+        assert follow is not None and follow.same_campaign
+        assert not follow.settings.differ and follow.settings.like_with_like
+
+
 # ------------------------------------------------------------------ files
 def _filled_plan() -> RemediationPlan:
     plan = _q1_plan()
@@ -361,6 +432,26 @@ def test_xlsx_reads_back_with_figures_verification_and_inert_text(seeded: Flask)
     assert info["Kỳ lập kế hoạch"] == "Quý 1/2026"
     assert info["Kỳ đánh giá"] == "Quý 2/2026"
     assert "khoảng tin cậy" in info["Quy tắc kết luận"]
+    assert "Cách tính kỳ lập kế hoạch" not in info  # one campaign, one way of computing
+
+
+def test_xlsx_says_the_plan_period_was_computed_with_the_follow_ups_settings(
+    seeded: Flask,
+) -> None:
+    with seeded.app_context():
+        body = plans.plan_xlsx(plan_checked_by_a_weighted_campaign())
+    book = load_workbook(io.BytesIO(body))
+    (record,) = list(book["Kế hoạch"].iter_rows(values_only=True))[1:]
+    header = next(book["Kế hoạch"].iter_rows(values_only=True))
+    values = dict(zip(header, record, strict=True))
+    assert values["Chỉ số lúc lập kế hoạch (%)"] == pytest.approx(60.0)  # as planned
+    assert values["Chỉ số kỳ sau (%)"] == pytest.approx(80.0)
+    assert values["Thay đổi (điểm %)"] == pytest.approx(0.0, abs=1e-6)  # like with like
+    info = dict(book["Thông tin"].iter_rows(values_only=True))
+    text = info["Cách tính kỳ lập kế hoạch"]
+    assert "kỳ lập kế hoạch: Trọng số: không (mỗi phiếu như nhau)" in text
+    assert "kỳ đánh giá: Trọng số: hậu phân tầng theo giới tính" in text
+    assert "kỳ lập kế hoạch được tính lại với cài đặt của kỳ đánh giá" in text
 
 
 # ------------------------------------------------------------------ command line

@@ -98,7 +98,10 @@ def plan(code: str) -> str:
         candidates = [
             n for n in plans.candidates(campaign, agency, period) if n.code not in present
         ]
-    follow, checks = plans.verify(found) if found is not None else (None, [])
+    own_settings = request.args.get("compare") == "own"
+    follow, checks = (
+        plans.verify(found, own_settings=own_settings) if found is not None else (None, [])
+    )
     by_row = {c.row.id: c for c in checks}
     rows = [] if found is None else [r for g in plans.documents.groups(found) for r in g.rows]
     return render_template(
@@ -111,6 +114,7 @@ def plan(code: str) -> str:
         rows=rows,
         checks=by_row,
         follow=follow,
+        own_settings=own_settings,
         candidates=candidates,
         can_add=can_add,
         can_edit=lambda row: plans.can_edit_row(current_user, row),

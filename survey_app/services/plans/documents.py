@@ -272,13 +272,17 @@ def plan_xlsx(plan: RemediationPlan) -> bytes:
         sheet.freeze_panes = "E2"
         info = book.create_sheet("Thông tin")
         period = plan_period(plan)
-        for key, value in (
+        details = [
             ("Đợt khảo sát", f"{plan.campaign.name} ({plan.campaign.code})"),
             ("Phạm vi", f"{plan.agency.name} ({plan.agency.code}) và các đơn vị trực thuộc"),
             ("Kỳ lập kế hoạch", period.label),
             ("Kỳ đánh giá", _follow_label(follow)),
             ("Quy tắc kết luận", str(RULE)),
-        ):
+        ]
+        baseline = _baseline_text(follow)
+        if baseline:
+            details.insert(4, ("Cách tính kỳ lập kế hoạch", baseline))
+        for key, value in details:
             append_row(info, [key, value])
         info.column_dimensions["A"].width = 22
         info.column_dimensions["B"].width = 100
@@ -286,6 +290,33 @@ def plan_xlsx(plan: RemediationPlan) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _baseline_text(follow: FollowUp | None) -> str:
+    """How the plan's period was computed for the changes (the page's note, in the file's
+    Vietnamese): said only when it and the follow-up are set to be computed differently."""
+    if follow is None or not follow.settings.differ:
+        return ""
+    compared, q = follow.settings, follow.questionnaire
+    text = (
+        f"Hai đợt được cài đặt tính khác nhau (kỳ lập kế hoạch: {compared.own.describe(q)}; "
+        f"kỳ đánh giá: {compared.current.describe(q)}). "
+    )
+    if compared.like_with_like:
+        return text + (
+            "Để so sánh cùng một cách tính, kỳ lập kế hoạch được tính lại với cài đặt của kỳ "
+            "đánh giá (cột Thay đổi); cột Chỉ số lúc lập kế hoạch là số liệu lúc lập kế hoạch."
+        )
+    own = (
+        "được tính với cài đặt riêng của nó: một phần chênh lệch có thể do cách tính trọng số "
+        "chứ không do thay đổi thực tế."
+    )
+    if compared.refused:
+        return text + (
+            "Không áp dụng được cài đặt của kỳ đánh giá cho số liệu của kỳ lập kế hoạch, nên kỳ "
+            f"lập kế hoạch {own}"
+        )
+    return text + f"Kỳ lập kế hoạch {own}"
 
 
 def _follow_label(follow: FollowUp | None) -> str:

@@ -6,6 +6,11 @@ index and its interval, the change since the plan's period with the dashboard's 
 (:func:`scoring.compare.difference_test`, as ``analysis.views.changes`` applies it), and
 whether the target was reached.
 
+Like with like, as the dashboard compares periods (:func:`analysis.views.compare_with`):
+the plan's period is computed again with the follow-up's weighting settings, so that a
+change is not an artefact of a new weighting; with its own campaign's settings when those
+cannot be applied to its answers, or when asked (``own_settings``).
+
 The verdict rule (:func:`verdict`), on the follow-up index's confidence interval
 ``[low, high]`` and the target ``t``:
 
@@ -24,14 +29,18 @@ from flask_babel import lazy_gettext
 from scipy import stats
 
 from scoring.compare import Difference, difference_test
+from scoring.questionnaire import Questionnaire
 from survey_app.extensions import db
 from survey_app.models import Campaign, PlanRow, RemediationPlan
 from survey_app.services.analysis import (
     AnalysisError,
+    ComparedSettings,
     Comparison,
     NodeResult,
     Period,
+    View,
     campaign_periods,
+    compare_with,
     same_series,
     scope_view,
     subtree_codes,
@@ -75,7 +84,8 @@ def difference_interval(test: Difference, level: float) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class FollowUp:
-    """Where the plan is checked: a campaign and period with answers in its scope."""
+    """Where the plan is checked: a campaign and period with answers in its scope, and the
+    plan's period as it is compared with it (``settings``: how it was computed)."""
 
     campaign: Campaign
     period: Period
@@ -83,6 +93,8 @@ class FollowUp:
     level: float
     tree: NodeResult
     baseline: NodeResult
+    settings: ComparedSettings
+    questionnaire: Questionnaire
 
     @property
     def comparison(self) -> Comparison:
@@ -104,16 +116,16 @@ class RowCheck:
         return str(VERDICT_LABELS[self.verdict]) if self.verdict else ""
 
 
-def _tree(
-    campaign: Campaign, period: Period, codes: frozenset[str]
-) -> tuple[NodeResult, float] | None:
+def _answered(campaign: Campaign, period: Period, codes: frozenset[str]) -> View | None:
+    """The scope's view of the period when it has answers and its indices can be computed."""
     view = scope_view(campaign, period, codes)
     if view.n == 0:
         return None
     try:
-        return view_tree(view), view.settings.level
+        view_tree(view)
     except AnalysisError:
         return None
+    return view
 
 
 def next_campaign(campaign: Campaign) -> Campaign | None:
@@ -126,27 +138,48 @@ def next_campaign(campaign: Campaign) -> Campaign | None:
     )
 
 
-def follow_up(plan: RemediationPlan) -> FollowUp | None:
+def _later(plan: RemediationPlan, base: Period, codes: frozenset[str]) -> View | None:
     """The first later period of the plan's kind with answers in its scope, else the next
-    campaign (whole span); None while neither has answers there."""
-    base = plan_period(plan)
-    codes = subtree_codes(plan.agency)
-    baseline = _tree(plan.campaign, base, codes)
-    if baseline is None:
-        return None
+    campaign (whole span)."""
     if base.kind != "campaign":
         for period in campaign_periods(plan.campaign):
             if period.kind == base.kind and period.start > base.end:
-                found = _tree(plan.campaign, period, codes)
+                found = _answered(plan.campaign, period, codes)
                 if found is not None:
-                    return FollowUp(plan.campaign, period, True, found[1], found[0], baseline[0])
+                    return found
     other = next_campaign(plan.campaign)
-    if other is not None:
-        period = campaign_periods(other)[0]
-        found = _tree(other, period, codes)
-        if found is not None:
-            return FollowUp(other, period, False, found[1], found[0], baseline[0])
-    return None
+    if other is None:
+        return None
+    return _answered(other, campaign_periods(other)[0], codes)
+
+
+def follow_up(plan: RemediationPlan, *, own_settings: bool = False) -> FollowUp | None:
+    """The plan's follow-up (see :func:`_later`), its period computed with the follow-up's
+    settings unless ``own_settings``; None while the plan's period or the follow-up has no
+    answers in its scope."""
+    base = plan_period(plan)
+    codes = subtree_codes(plan.agency)
+    if scope_view(plan.campaign, base, codes).n == 0:
+        return None
+    later = _later(plan, base, codes)
+    if later is None:
+        return None
+    same_campaign = later.campaign.id == plan.campaign.id
+    compared = compare_with(
+        later, Comparison(plan.campaign, base, same_campaign), own_settings=own_settings
+    )
+    if compared.tree is None:
+        return None
+    return FollowUp(
+        campaign=later.campaign,
+        period=later.period,
+        same_campaign=same_campaign,
+        level=later.settings.level,
+        tree=view_tree(later),
+        baseline=compared.tree,
+        settings=compared.settings,
+        questionnaire=later.questionnaire,
+    )
 
 
 def check_row(row: PlanRow, follow: FollowUp) -> RowCheck:
@@ -163,9 +196,12 @@ def check_row(row: PlanRow, follow: FollowUp) -> RowCheck:
     return RowCheck(row, before, now, test, interval, result)
 
 
-def verify(plan: RemediationPlan) -> tuple[FollowUp | None, list[RowCheck]]:
-    """The follow-up and each row's check (empty while there is no follow-up)."""
-    follow = follow_up(plan)
+def verify(
+    plan: RemediationPlan, *, own_settings: bool = False
+) -> tuple[FollowUp | None, list[RowCheck]]:
+    """The follow-up and each row's check (empty while there is no follow-up); the plan's
+    period with the follow-up's settings unless ``own_settings``."""
+    follow = follow_up(plan, own_settings=own_settings)
     if follow is None:
         return None, []
     return follow, [check_row(row, follow) for row in plan.rows]
