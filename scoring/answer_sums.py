@@ -45,6 +45,7 @@ from scoring.answer_states import (
     Groups,
     SeveralSums,
     Units,
+    _local_runs,
     _single_leaf,
     partition_table,
 )
@@ -401,7 +402,12 @@ def _gram_sums(
     coefficients: FloatArray,
     one_row: bool,
 ) -> SeveralSums:
-    """:data:`~scoring.answer_states.SeveralSums` from the groups' weighted state Grams."""
+    """:data:`~scoring.answer_states.SeveralSums` from the groups' weighted state Grams.
+
+    ``c' G c`` is linear in ``G``: the Grams of a domain's (a unit's) groups are summed
+    first, one quadratic form per domain (unit) follows. Members are sorted by unit and
+    units by domain, so both are runs; blocks bound the memory.
+    """
     n_dom, _, r = coefficients.shape
     quad = np.zeros((n_dom, r))
     first = np.zeros((units.n_units, r))
@@ -410,11 +416,15 @@ def _gram_sums(
     for lo in range(0, members.shape[0], GRAM_BLOCK_GROUPS):
         at = members[lo : lo + GRAM_BLOCK_GROUPS]
         unit = units.unit_of_member[lo : lo + GRAM_BLOCK_GROUPS]
-        c = coefficients[units.domain[unit]]  # (b, 2k, r)
-        np.add.at(quad, units.domain[unit], _quadratic(c, gram_w[at]))
+        domains, starts = _local_runs(units.domain[unit])
+        summed = np.add.reduceat(gram_w[at], starts, axis=0)
+        quad[domains] += _quadratic(coefficients[domains], summed)
         if one_row:
+            c = coefficients[units.domain[unit]]
             np.add.at(first, unit, np.einsum("bs,bsr->br", groups.weight[at], c))
-            np.add.at(second, unit, _quadratic(c, gram_w2[at]))
+            cells, starts = _local_runs(unit)
+            summed = np.add.reduceat(gram_w2[at], starts, axis=0)
+            second[cells] += _quadratic(coefficients[units.domain[cells]], summed)
     return quad, first, second
 
 
