@@ -182,17 +182,10 @@ def state_tables(
         if cal is None:
             raise ValueError("the design's weights were changed after calibration")
     one_row = design.n_psu == design.n
-    if one_row:
-        inner, radix = design.strata, design.n_strata
-    else:
-        # PSUs ranked by stratum, so that a domain's strata are runs of its units.
-        rank = np.empty(design.n_psu, dtype=np.intp)
-        rank[np.argsort(design.psu_stratum, kind="stable")] = np.arange(design.n_psu)
-        inner, radix = rank[design.psu], design.n_psu
+    inner, radix = inner_units(design, one_row)
     onehot = np.concatenate([state == 1, state == 2], axis=1).view(np.uint8)
     joint = None if cal is None else cal.joint
     groups = _group_sums(design, onehot, algebra.reached(state), partitions, inner, one_row, joint)
-    leaf = _single_leaf(algebra)
 
     def several(units: Units, coefficients: FloatArray) -> SeveralSums:
         rows = _member_rows(groups, units.members)
@@ -206,6 +199,37 @@ def state_tables(
             units.n_units,
         )
 
+    return tables(
+        design, cal, groups, several, algebra, partitions, radix, one_row, level, method, deff
+    )
+
+
+def inner_units(design: SurveyDesign, one_row: bool) -> tuple[IntArray, int]:
+    """What groups respondents besides their domains: the stratum of each row (one-row
+    PSUs) or its PSU's rank, PSUs ranked by stratum so that a domain's strata are runs of
+    its units; and how many there are."""
+    if one_row:
+        return design.strata, design.n_strata
+    rank = np.empty(design.n_psu, dtype=np.intp)
+    rank[np.argsort(design.psu_stratum, kind="stable")] = np.arange(design.n_psu)
+    return rank[design.psu], design.n_psu
+
+
+def tables(
+    design: SurveyDesign,
+    cal: JointCells | None,
+    groups: Groups,
+    several: SeveralLeaves,
+    algebra: TreeAlgebra,
+    partitions: Sequence[Domains],
+    radix: int,
+    one_row: bool,
+    level: float,
+    method: ShareMethod,
+    deff: DeffKind,
+) -> list[pd.DataFrame]:
+    """Every partition's table (:func:`partition_table`) from the groups."""
+    leaf = _single_leaf(algebra)
     return [
         partition_table(
             design,
@@ -221,7 +245,7 @@ def state_tables(
             level,
             method,
             deff,
-        )
+        )  # fmt: skip
         for p, part in enumerate(partitions)
     ]
 

@@ -46,8 +46,8 @@ from scoring.answer_states import (
     SeveralSums,
     Units,
     _local_runs,
-    _single_leaf,
-    partition_table,
+    inner_units,
+    tables,
 )
 from scoring.calibrated_states import grouped_joint_cells
 from scoring.ci import ShareMethod
@@ -233,37 +233,16 @@ def index_tree_from_sums(
             raise CalibrationError("the calibrated weights vary within a calibration cell")
     partitions = [domains_of(design, by) for by in domains]
     algebra = tree.algebra
-    if one_row:
-        inner, radix = design.strata, design.n_strata
-    else:
-        rank = np.empty(design.n_psu, dtype=np.intp)
-        rank[np.argsort(design.psu_stratum, kind="stable")] = np.arange(design.n_psu)
-        inner, radix = rank[design.psu], design.n_psu
+    inner, radix = inner_units(design, one_row)
     joint = None if cal is None else cal.joint
     groups, gram_w, gram_w2 = _groups(design, sums, partitions, inner, one_row, joint)
-    leaf = _single_leaf(algebra)
 
     def several(units: Units, coefficients: FloatArray) -> SeveralSums:
         return _gram_sums(groups, gram_w, gram_w2, units, coefficients, one_row)
 
-    frames = [
-        partition_table(
-            design,
-            cal,
-            groups,
-            several,
-            algebra,
-            leaf,
-            p,
-            part,
-            radix,
-            one_row,
-            level,
-            method,
-            deff,
-        )
-        for p, part in enumerate(partitions)
-    ]
+    frames = tables(
+        design, cal, groups, several, algebra, partitions, radix, one_row, level, method, deff
+    )
     return tree.table(frames)
 
 

@@ -728,6 +728,10 @@ def summary_frame(
     undefined = np.isnan(estimate)
     notes[undefined] = "no valid answers in domain"
     se = np.where(undefined, np.nan, se)
+    # Without an estimate there is no design effect: what the sums give there is the
+    # arithmetic of an undefined ratio.
+    deff_values = np.where(undefined, np.nan, deff_values)
+    n_eff = np.where(undefined, np.nan, n_eff)
 
     labels = np.empty(len(domains.labels), dtype=object)
     labels[:] = list(domains.labels)  # element-wise, so tuples stay labels
