@@ -235,10 +235,11 @@ def index_tree_from_sums(
     algebra = tree.algebra
     inner, radix = inner_units(design, one_row)
     joint = None if cal is None else cal.joint
-    groups, gram_w, gram_w2 = _groups(design, sums, partitions, inner, one_row, joint)
+    groups, group = _groups(design, sums, partitions, inner, one_row, joint)
+    w = design.weights / sums.rows
 
     def several(units: Units, coefficients: FloatArray) -> SeveralSums:
-        return _gram_sums(groups, gram_w, gram_w2, units, coefficients, one_row)
+        return _gram_sums(sums, w, group, groups, units, coefficients, one_row)
 
     frames = tables(
         design, cal, groups, several, algebra, partitions, radix, one_row, level, method, deff
@@ -331,10 +332,9 @@ def _groups(
     inner: IntArray,
     one_row: bool,
     joint: IntArray | None,
-) -> tuple[Groups, FloatArray, FloatArray]:
+) -> tuple[Groups, IntArray]:
     """The answer-state groups (domain of every partition x stratum or PSU x joint
-    calibration cell) of the sums, with their weighted state Grams ``sum w o o'`` and
-    ``sum w^2 o o'``."""
+    calibration cell) of the sums, and the group of each row of the sums."""
     if joint is None:
         joint = np.zeros(len(sums.keys), dtype=np.intp)
     key = np.zeros(len(sums.keys), dtype=np.int64)
@@ -349,12 +349,6 @@ def _groups(
     start = np.searchsorted(ids[order], np.arange(n_groups + 1))
     first = order[start[:-1]]
     w = design.weights / sums.rows  # each respondent's
-    gram_w = np.zeros((n_groups,) + sums.gram.shape[1:])
-    np.add.at(gram_w, ids, sums.gram * w[:, None, None])
-    gram_w2 = gram_w
-    if one_row:
-        gram_w2 = np.zeros_like(gram_w)
-        np.add.at(gram_w2, ids, sums.gram * (w * w)[:, None, None])
     weight = _group_sum(sums.states * w[:, None], ids, n_groups)
     groups = Groups(
         order=order,
@@ -370,40 +364,49 @@ def _groups(
         rows=_group_sum(sums.rows, ids, n_groups),
         row_weight=_group_sum(sums.rows * w, ids, n_groups),
     )
-    return groups, gram_w, gram_w2
+    return groups, ids.astype(np.intp)
 
 
 def _gram_sums(
+    sums: AnswerSums,
+    w: FloatArray,
+    group: IntArray,
     groups: Groups,
-    gram_w: FloatArray,
-    gram_w2: FloatArray,
     units: Units,
     coefficients: FloatArray,
     one_row: bool,
 ) -> SeveralSums:
-    """:data:`~scoring.answer_states.SeveralSums` from the groups' weighted state Grams.
+    """:data:`~scoring.answer_states.SeveralSums` from the state Grams of the sums' rows
+    (``w``: each row's weight per respondent, ``group``: its group).
 
-    ``c' G c`` is linear in ``G``: the Grams of a domain's (a unit's) groups are summed
-    first, one quadratic form per domain (unit) follows. Members are sorted by unit and
-    units by domain, so both are runs; blocks bound the memory.
+    ``c' G c`` is linear in ``G``: the weighted Grams of a unit's rows are summed first,
+    then one quadratic form per unit gives its ``sum z^2`` and its part of the domain's
+    ``sum w u^2``. No Gram per group is formed; blocks of rows bound the memory.
     """
     n_dom, _, r = coefficients.shape
     quad = np.zeros((n_dom, r))
     first = np.zeros((units.n_units, r))
     second = np.zeros((units.n_units, r))
-    members = units.members
-    for lo in range(0, members.shape[0], GRAM_BLOCK_GROUPS):
-        at = members[lo : lo + GRAM_BLOCK_GROUPS]
-        unit = units.unit_of_member[lo : lo + GRAM_BLOCK_GROUPS]
-        domains, starts = _local_runs(units.domain[unit])
-        summed = np.add.reduceat(gram_w[at], starts, axis=0)
-        quad[domains] += _quadratic(coefficients[domains], summed)
+    unit_of_group = np.full(groups.rows.shape[0], -1, dtype=np.intp)
+    unit_of_group[units.members] = units.unit_of_member
+    row_unit = unit_of_group[group]
+    rows = np.flatnonzero(row_unit >= 0)
+    rows = rows[np.argsort(row_unit[rows], kind="stable")]
+    for lo in range(0, rows.shape[0], GRAM_BLOCK_GROUPS):
+        at = rows[lo : lo + GRAM_BLOCK_GROUPS]
+        cells, starts = _local_runs(row_unit[at])
+        c = coefficients[units.domain[cells]]
+        summed = np.add.reduceat(sums.gram[at] * w[at, None, None], starts, axis=0)
+        np.add.at(quad, units.domain[cells], _quadratic(c, summed))
         if one_row:
+            summed = np.add.reduceat(sums.gram[at] * (w * w)[at, None, None], starts, axis=0)
+            second[cells] += _quadratic(c, summed)
+    if one_row:
+        for lo in range(0, units.members.shape[0], GRAM_BLOCK_GROUPS):
+            unit = units.unit_of_member[lo : lo + GRAM_BLOCK_GROUPS]
+            weight = groups.weight[units.members[lo : lo + GRAM_BLOCK_GROUPS]]
             c = coefficients[units.domain[unit]]
-            np.add.at(first, unit, np.einsum("bs,bsr->br", groups.weight[at], c))
-            cells, starts = _local_runs(unit)
-            summed = np.add.reduceat(gram_w2[at], starts, axis=0)
-            second[cells] += _quadratic(coefficients[units.domain[cells]], summed)
+            np.add.at(first, unit, np.einsum("bs,bsr->br", weight, c))
     return quad, first, second
 
 
