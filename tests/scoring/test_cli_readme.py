@@ -23,9 +23,10 @@ def _scoring_section() -> str:
 
 
 def _python_example() -> str:
+    """The section's Python blocks, run one after the other."""
     blocks = re.findall(r"```python\n(.*?)```", _scoring_section(), flags=re.S)
-    assert len(blocks) == 1
-    return blocks[0]
+    assert len(blocks) == 2
+    return "\n".join(blocks)
 
 
 @pytest.fixture
@@ -58,6 +59,11 @@ def test_readme_python_example_runs_and_gives_par_points_per_agency(
     expected = [round(round(100 * e, 2) / 10, 2) for e in sipas["estimate"]]
     assert points["points"].tolist() == pytest.approx(expected, abs=0.0051)
     assert "S01" in capsys.readouterr().out
+    # The tree from sums is the tree from the respondents.
+    tree, same_tree = namespace["tree"], namespace["same_tree"]
+    assert isinstance(tree, pd.DataFrame) and isinstance(same_tree, pd.DataFrame)
+    for column in ["estimate", "se", "ci_low", "ci_high", "deff"]:
+        assert same_tree[column].to_numpy() == pytest.approx(tree[column].to_numpy(), rel=1e-10)
 
 
 def test_readme_command_lines_parse_and_run(workdir: Path) -> None:
