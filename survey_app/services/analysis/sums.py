@@ -1,0 +1,171 @@
+"""Answer sums computed by the database: a campaign's groups of respondents without its rows.
+
+Tổng hợp trạng thái trả lời trong cơ sở dữ liệu. The database turns each
+submission into its *pattern*, one character per leaf of the index tree
+(``'0'`` blank or not valid, ``'1'`` valid, ``'2'`` satisfied, from CASE
+expressions on ``answers ->> code`` against the leaf's codes in the
+questionnaire), and counts the submissions per key and pattern. Python reads
+the (key, pattern, count) rows, one per distinct pattern of a group, and
+builds :class:`scoring.answer_sums.AnswerSums` from each pattern's one-hot
+states times its count: equal to :func:`scoring.answer_sums.sum_answers` of
+the loaded frame (:func:`.loading.load_responses`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from functools import reduce
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sqlalchemy import String, case, cast, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from scoring.answer_states import TreeAlgebra
+from scoring.answer_sums import AnswerSums
+from scoring.errors import DesignColumnError
+from scoring.index_tree import index_structure
+from scoring.questionnaire import Questionnaire
+from survey_app import localtime
+from survey_app.extensions import db
+from survey_app.models import Agency, Campaign, Desk, Submission
+from survey_app.questions import kind_of
+from survey_app.services.questionnaires import definition
+
+# Keys other than the respondent items: text columns of the analysis frame.
+TEXT_KEYS = ("desk", "agency", "month")
+
+
+def database_sums(campaign: Campaign, by: Sequence[str]) -> AnswerSums:
+    """The answer sums of the campaign's submissions per group of equal ``by`` values.
+
+    ``by`` holds ``desk``, ``agency`` (codes), ``month`` (``YYYY-MM`` of the
+    submission in local time, :mod:`survey_app.localtime`) and respondent item
+    codes (a float per answer code, NaN for no answer, as in the analysis
+    frame). One query; the keys are ordered as
+    :func:`scoring.answer_sums.sum_answers` orders them.
+
+    Raises
+    ------
+    DesignColumnError
+        A column of ``by`` that is none of these.
+    """
+    questionnaire = definition(campaign.questionnaire_version)
+    tree = index_structure(questionnaire)
+    respondent = {i.code for i in questionnaire.respondent if kind_of(i).analysed}
+    unknown = [c for c in by if c not in TEXT_KEYS and c not in respondent]
+    if unknown:
+        raise DesignColumnError(f"grouping columns {unknown} are not in the data")
+    by = list(by)
+    leaf_states = [_leaf_state(questionnaire, item, satisfied) for item, satisfied in tree.leaves]
+    pattern = reduce(lambda a, b: a + b, leaf_states).label("pattern")
+    keys = [_key(campaign, column).label(f"k{j}") for j, column in enumerate(by)]
+    per_submission = select(*keys, pattern).where(Submission.campaign_id == campaign.id)
+    if "desk" in by or "agency" in by:
+        per_submission = per_submission.join(Desk, Desk.id == Submission.desk_id)
+    if "agency" in by:
+        per_submission = per_submission.join(Agency, Agency.id == Desk.agency_id)
+    # Grouped outside: GROUP BY repeats no expression with bound parameters of its own.
+    inner = per_submission.subquery()
+    grouped = [inner.c[f"k{j}"] for j in range(len(by))] + [inner.c.pattern]
+    rows = db.session.execute(select(*grouped, func.count()).group_by(*grouped)).all()
+    frame = pd.DataFrame.from_records(rows, columns=[*by, "pattern", "count"])
+    return _sums(frame, by, tree.leaves, tree.algebra)
+
+
+def _answer(code: str) -> ColumnElement[str]:
+    """An answer code as text (``answers ->> code``; SQLite's JSON1 gives numbers, cast)."""
+    return cast(Submission.answers[code].as_string(), String)
+
+
+def _leaf_state(
+    questionnaire: Questionnaire, item: str, satisfied: frozenset[int]
+) -> ColumnElement[str]:
+    """The leaf's answer state as one character, as :func:`scoring.index_tree.answer_states`."""
+    valid = questionnaire.item(item).valid_codes
+    answer = _answer(item)
+    whens = [
+        (answer.in_(sorted(str(c) for c in codes)), state)
+        for codes, state in ((valid & satisfied, "2"), (valid - satisfied, "1"))
+        if codes
+    ]
+    return case(*whens, else_=literal("0", String))
+
+
+def _key(campaign: Campaign, column: str) -> ColumnElement[str]:
+    if column == "desk":
+        return Desk.code.expression
+    if column == "agency":
+        return Agency.code.expression
+    if column == "month":
+        return _local_month(campaign)
+    return _answer(column)
+
+
+def _local_month(campaign: Campaign) -> ColumnElement[str]:
+    """``YYYY-MM`` of the stored instant (naive UTC) in the surveys' zone.
+
+    PostgreSQL converts with the zone's rules (``timezone``). SQLite has no zone
+    database: it adds the zone's offset at the campaign's start, which is the
+    zone's rule where it has no daylight saving time (Vietnam's since 1975).
+    """
+    zone = localtime.zone()
+    if db.engine.dialect.name == "postgresql":
+        local = func.timezone(zone.key, func.timezone("UTC", Submission.submitted_at))
+        return func.to_char(local, "YYYY-MM")
+    start = dt.datetime.combine(campaign.starts_on, dt.time())
+    offset = zone.utcoffset(start) or dt.timedelta(0)
+    # Whole seconds ('YYYY-MM-DD HH:MM:SS' of the stored text): SQLite rounds a time to the
+    # millisecond, and 16:59:59.9999 would be 17:00, the next local day.
+    seconds = func.substr(Submission.submitted_at, 1, 19)
+    return func.strftime("%Y-%m", seconds, f"{int(offset.total_seconds()):+d} seconds")
+
+
+def _sums(
+    frame: pd.DataFrame,
+    by: list[str],
+    leaves: tuple[tuple[str, frozenset[int]], ...],
+    algebra: TreeAlgebra,
+) -> AnswerSums:
+    """AnswerSums from (keys, pattern, count) rows, one per distinct pattern of a group."""
+    k = len(leaves)
+    keys = frame[by].copy()  # typed as the analysis frame's columns
+    for column in by:
+        if column in TEXT_KEYS:
+            keys[column] = keys[column].astype(object)
+        else:
+            keys[column] = pd.to_numeric(keys[column], errors="coerce").astype(np.float64)
+    if by and len(frame):
+        group = keys.groupby(by, dropna=False, sort=True).ngroup().to_numpy(np.intp)
+    else:
+        group = np.zeros(len(frame), dtype=np.intp)
+    n_groups = int(group.max()) + 1 if len(frame) else 0
+    pattern, patterns = pd.factorize(frame["pattern"])
+    text = "".join(str(p) for p in patterns).encode("ascii")
+    state = (np.frombuffer(text, dtype=np.uint8).reshape(len(patterns), k) - ord("0")).astype(
+        np.int8
+    )
+    onehot = np.concatenate([state == 1, state == 2], axis=1).astype(np.float64)
+    reached = algebra.reached(state).astype(np.float64)
+    count = frame["count"].to_numpy(np.float64)
+    # Respondents per (group, pattern): the states and reach sets are their products.
+    per_pattern = sp.csr_matrix((count, (group, pattern)), shape=(n_groups, len(patterns)))
+    gram = np.zeros((n_groups, 2 * k, 2 * k))
+    for g in range(n_groups):
+        lo, hi = per_pattern.indptr[g], per_pattern.indptr[g + 1]
+        o = onehot[per_pattern.indices[lo:hi]]
+        gram[g] = o.T @ (o * per_pattern.data[lo:hi, None])
+    order = np.argsort(group, kind="stable")
+    first = order[np.searchsorted(group[order], np.arange(n_groups))]
+    return AnswerSums(
+        keys=keys.iloc[first].reset_index(drop=True),
+        leaves=leaves,
+        rows=np.asarray(per_pattern.sum(axis=1), dtype=np.float64).reshape(n_groups),
+        states=np.asarray(per_pattern @ onehot, dtype=np.float64).reshape(n_groups, 2 * k),
+        reached=np.asarray(per_pattern @ reached, dtype=np.float64).reshape(
+            n_groups, algebra.reach.shape[1]
+        ),
+        gram=gram,
+    )
