@@ -44,7 +44,7 @@ def database_sums(campaign: Campaign, by: Sequence[str]) -> AnswerSums:
     ``by`` holds ``desk``, ``agency`` (codes), ``month`` (``YYYY-MM`` of the
     submission in local time, :mod:`survey_app.localtime`) and respondent item
     codes (a float per answer code, NaN for no answer, as in the analysis
-    frame). One query; the keys are ordered as
+    frame). One query (:func:`pattern_counts`); the keys are ordered as
     :func:`scoring.answer_sums.sum_answers` orders them.
 
     Raises
@@ -52,13 +52,28 @@ def database_sums(campaign: Campaign, by: Sequence[str]) -> AnswerSums:
     DesignColumnError
         A column of ``by`` that is none of these.
     """
+    tree = index_structure(definition(campaign.questionnaire_version))
+    return _sums(pattern_counts(campaign, by), list(by), tree.leaves, tree.algebra)
+
+
+def pattern_counts(campaign: Campaign, by: Sequence[str]) -> pd.DataFrame:
+    """The campaign's submissions counted by the database per ``by`` values and pattern.
+
+    A row per group and distinct pattern: the ``by`` columns as the database
+    gives them, ``pattern`` (a character per leaf of the index tree: ``'0'``
+    blank or not valid, ``'1'`` valid, ``'2'`` satisfied) and ``count``.
+
+    Raises
+    ------
+    DesignColumnError
+        As :func:`database_sums`.
+    """
     questionnaire = definition(campaign.questionnaire_version)
     tree = index_structure(questionnaire)
     respondent = {i.code for i in questionnaire.respondent if kind_of(i).analysed}
     unknown = [c for c in by if c not in TEXT_KEYS and c not in respondent]
     if unknown:
         raise DesignColumnError(f"grouping columns {unknown} are not in the data")
-    by = list(by)
     leaf_states = [_leaf_state(questionnaire, item, satisfied) for item, satisfied in tree.leaves]
     pattern = reduce(lambda a, b: a + b, leaf_states).label("pattern")
     keys = [_key(campaign, column).label(f"k{j}") for j, column in enumerate(by)]
@@ -71,8 +86,7 @@ def database_sums(campaign: Campaign, by: Sequence[str]) -> AnswerSums:
     inner = per_submission.subquery()
     grouped = [inner.c[f"k{j}"] for j in range(len(by))] + [inner.c.pattern]
     rows = db.session.execute(select(*grouped, func.count()).group_by(*grouped)).all()
-    frame = pd.DataFrame.from_records(rows, columns=[*by, "pattern", "count"])
-    return _sums(frame, by, tree.leaves, tree.algebra)
+    return pd.DataFrame.from_records(rows, columns=[*by, "pattern", "count"])
 
 
 def _answer(code: str) -> ColumnElement[str]:
@@ -143,7 +157,7 @@ def _sums(
         group = np.zeros(len(frame), dtype=np.intp)
     n_groups = int(group.max()) + 1 if len(frame) else 0
     pattern, patterns = pd.factorize(frame["pattern"])
-    text = "".join(str(p) for p in patterns).encode("ascii")
+    text = "".join(patterns.tolist()).encode("ascii")
     state = (np.frombuffer(text, dtype=np.uint8).reshape(len(patterns), k) - ord("0")).astype(
         np.int8
     )
