@@ -20,6 +20,7 @@ from flask import Flask
 from scoring.answer_sums import AnswerSums, index_tree_from_sums, sum_answers
 from scoring.errors import DesignColumnError
 from scoring.index_tree import compute_index_tree
+from scoring.questionnaire import Questionnaire
 from survey_app.extensions import db
 from survey_app.models import Desk
 from survey_app.services import analysis
@@ -42,10 +43,21 @@ BOUNDARY = [
 ]
 
 
+def _record(answers: dict[str, int], at: dt.datetime, route: str = "desk_qr") -> None:
+    record_submission(
+        db.session.connection(),
+        uid=str(uuid.uuid4()),
+        campaign=campaign("SIPAS-2026"),
+        desk=db.session.scalars(db.select(Desk).filter_by(code="STP-01")).one(),
+        route=route,
+        answers=answers,
+        language="vi",
+        submitted_at=at,
+    )
+
+
 def _edge_cases() -> None:
     """Blank and partial answers, no gender, and answers at month boundaries."""
-    c = campaign("SIPAS-2026")
-    desk = db.session.scalars(db.select(Desk).filter_by(code="STP-01")).one()
     documents: list[dict[str, int]] = [
         {},
         {"I.1.1": 5},
@@ -55,16 +67,7 @@ def _edge_cases() -> None:
     ]
     for (at, _), answers in zip(BOUNDARY, documents, strict=True):
         for route in ("desk_qr", "paper"):
-            record_submission(
-                db.session.connection(),
-                uid=str(uuid.uuid4()),
-                campaign=c,
-                desk=desk,
-                route=route,
-                answers=answers,
-                language="vi",
-                submitted_at=at,
-            )
+            _record(answers, at, route)
     db.session.commit()
 
 
@@ -83,6 +86,10 @@ def assert_same_sums(got: AnswerSums, expected: AnswerSums) -> None:
     assert got.leaves == expected.leaves
     for name in ("rows", "states", "reached", "gram"):
         np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)
+
+
+def _questionnaire() -> Questionnaire:
+    return definition(campaign("SIPAS-2026").questionnaire_version)
 
 
 def _frame() -> pd.DataFrame:
@@ -105,7 +112,7 @@ def test_database_sums_equal_the_sums_of_the_loaded_frame(mixed: Flask, by: list
     with mixed.app_context():
         c = campaign("SIPAS-2026")
         frame = _frame()
-        expected = sum_answers(definition(c.questionnaire_version), frame, by)
+        expected = sum_answers(_questionnaire(), frame, by)
         assert_same_sums(database_sums(c, by), expected)
 
 
@@ -134,13 +141,28 @@ def test_index_tree_from_database_sums_equals_the_apps_table(
     domains: list[str | None] = [None, "desk", "gender"]
     with mixed.app_context():
         c = campaign("SIPAS-2026")
-        q = definition(c.questionnaire_version)
+        q = _questionnaire()
         frame = analysis.load_responses(c).frame
         today = compute_index_tree(q, build_design(frame, settings), domains, level=settings.level)
         sums = database_sums(c, ["agency", "desk", "gender"])
     from_sums = index_tree_from_sums(q, sums, design_spec(settings), domains, level=settings.level)
     # Figures within 1e-10; deff and n_eff not where the variance is 0 but for rounding.
     assert_same_tables(from_sums, today)
+
+
+def test_a_pattern_shared_by_many_is_counted_in_full(app: Flask) -> None:
+    """123 alike answers and one other: the database sends a pattern's count as digits."""
+    province(app, 0)
+    alike = {"I.1.1": 5, "I.1.2": 4, "II.4.0": 1, "II.4.1": 3, "gender": 1}
+    with app.app_context():
+        for _ in range(123):
+            _record(alike, dt.datetime(2026, 2, 1, 3))
+        _record({"I.1.1": 2}, dt.datetime(2026, 2, 1, 3))
+        db.session.commit()
+        sums = database_sums(campaign("SIPAS-2026"), ["gender"])
+        expected = sum_answers(_questionnaire(), _frame(), ["gender"])
+    assert sums.rows.tolist() == [123.0, 1.0]  # gender 1, then no gender
+    assert_same_sums(sums, expected)
 
 
 def test_an_empty_campaign_has_no_groups(app: Flask) -> None:

@@ -19,12 +19,14 @@ from functools import reduce
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
+from numpy.typing import NDArray
 from sqlalchemy import String, case, cast, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
 
 from scoring.answer_states import TreeAlgebra
 from scoring.answer_sums import AnswerSums
+from scoring.design import FloatArray
 from scoring.errors import DesignColumnError
 from scoring.index_tree import index_structure
 from scoring.questionnaire import Questionnaire
@@ -53,7 +55,17 @@ def database_sums(campaign: Campaign, by: Sequence[str]) -> AnswerSums:
         A column of ``by`` that is none of these.
     """
     tree = index_structure(definition(campaign.questionnaire_version))
-    return _sums(pattern_counts(campaign, by), list(by), tree.leaves, tree.algebra)
+    counted = _counted(campaign, by)
+    keys = [counted.c[f"k{j}"] for j in range(len(by))]
+    # A text per group: "<count><pattern>" per distinct pattern, ';' between them. A few
+    # large strings cross to Python, not a row per pattern.
+    entries = func.aggregate_strings(cast(counted.c.n, String) + counted.c.pattern, ";")
+    query = select(*keys, entries)
+    if keys:
+        query = query.group_by(*keys)
+    rows = db.session.execute(query).all()
+    frame = pd.DataFrame.from_records(rows, columns=[*by, "entries"])
+    return _sums(frame[frame["entries"].notna()], list(by), tree.leaves, tree.algebra)
 
 
 def pattern_counts(campaign: Campaign, by: Sequence[str]) -> pd.DataFrame:
@@ -68,6 +80,13 @@ def pattern_counts(campaign: Campaign, by: Sequence[str]) -> pd.DataFrame:
     DesignColumnError
         As :func:`database_sums`.
     """
+    counted = _counted(campaign, by)
+    rows = db.session.execute(select(counted)).all()
+    return pd.DataFrame.from_records(rows, columns=[*by, "pattern", "count"])
+
+
+def _counted(campaign: Campaign, by: Sequence[str]) -> Subquery:
+    """The submissions counted per ``by`` values (``k0``, ``k1``...) and ``pattern``: ``n``."""
     questionnaire = definition(campaign.questionnaire_version)
     tree = index_structure(questionnaire)
     respondent = {i.code for i in questionnaire.respondent if kind_of(i).analysed}
@@ -85,8 +104,7 @@ def pattern_counts(campaign: Campaign, by: Sequence[str]) -> pd.DataFrame:
     # Grouped outside: GROUP BY repeats no expression with bound parameters of its own.
     inner = per_submission.subquery()
     grouped = [inner.c[f"k{j}"] for j in range(len(by))] + [inner.c.pattern]
-    rows = db.session.execute(select(*grouped, func.count()).group_by(*grouped)).all()
-    return pd.DataFrame.from_records(rows, columns=[*by, "pattern", "count"])
+    return select(*grouped, func.count().label("n")).group_by(*grouped).subquery()
 
 
 def _answer(code: str) -> ColumnElement[str]:
@@ -143,43 +161,56 @@ def _sums(
     leaves: tuple[tuple[str, frozenset[int]], ...],
     algebra: TreeAlgebra,
 ) -> AnswerSums:
-    """AnswerSums from (keys, pattern, count) rows, one per distinct pattern of a group."""
-    k = len(leaves)
-    keys = frame[by].copy()  # typed as the analysis frame's columns
+    """AnswerSums from a row per group: its keys and its ``entries`` (see database_sums)."""
+    k, width = len(leaves), 2 * len(leaves)
+    keys = frame[by].reset_index(drop=True)  # typed as the analysis frame's columns
     for column in by:
         if column in TEXT_KEYS:
             keys[column] = keys[column].astype(object)
         else:
             keys[column] = pd.to_numeric(keys[column], errors="coerce").astype(np.float64)
-    if by and len(frame):
-        group = keys.groupby(by, dropna=False, sort=True).ngroup().to_numpy(np.intp)
-    else:
-        group = np.zeros(len(frame), dtype=np.intp)
-    n_groups = int(group.max()) + 1 if len(frame) else 0
-    pattern, patterns = pd.factorize(frame["pattern"])
-    text = "".join(patterns.tolist()).encode("ascii")
-    state = (np.frombuffer(text, dtype=np.uint8).reshape(len(patterns), k) - ord("0")).astype(
-        np.int8
-    )
-    onehot = np.concatenate([state == 1, state == 2], axis=1).astype(np.float64)
-    reached = algebra.reached(state).astype(np.float64)
-    count = frame["count"].to_numpy(np.float64)
-    # Respondents per (group, pattern): the states and reach sets are their products.
-    per_pattern = sp.csr_matrix((count, (group, pattern)), shape=(n_groups, len(patterns)))
-    gram = np.zeros((n_groups, 2 * k, 2 * k))
+    texts = frame["entries"].tolist()
+    n_groups = len(texts)
+    count, state = _parse_entries(";".join(texts) + ";" if texts else "", k)
+    # Entries of group g: start[g]:start[g + 1].
+    start = np.zeros(n_groups + 1, dtype=np.intp)
+    np.cumsum([t.count(";") + 1 for t in texts], out=start[1:])
+    onehot = np.concatenate([state == 1, state == 2], axis=1)
+    reached = algebra.reached(state)
+    rows = np.add.reduceat(count, start[:-1]) if n_groups else np.zeros(0)
+    states = np.zeros((n_groups, width))
+    reach = np.zeros((n_groups, algebra.reach.shape[1]))
+    gram = np.zeros((n_groups, width, width))
     for g in range(n_groups):
-        lo, hi = per_pattern.indptr[g], per_pattern.indptr[g + 1]
-        o = onehot[per_pattern.indices[lo:hi]]
-        gram[g] = o.T @ (o * per_pattern.data[lo:hi, None])
-    order = np.argsort(group, kind="stable")
-    first = order[np.searchsorted(group[order], np.arange(n_groups))]
+        c = count[start[g] : start[g + 1]]
+        o = onehot[start[g] : start[g + 1]].astype(np.float64)
+        states[g] = c @ o
+        reach[g] = c @ reached[start[g] : start[g + 1]]
+        gram[g] = o.T @ (o * c[:, None])
+    # Groups in sum_answers' order (sorted keys, a missing value last).
+    if by and n_groups:
+        order = np.argsort(keys.groupby(by, dropna=False, sort=True).ngroup().to_numpy(np.intp))
+    else:
+        order = np.arange(n_groups)
     return AnswerSums(
-        keys=keys.iloc[first].reset_index(drop=True),
+        keys=keys.iloc[order].reset_index(drop=True),
         leaves=leaves,
-        rows=np.asarray(per_pattern.sum(axis=1), dtype=np.float64).reshape(n_groups),
-        states=np.asarray(per_pattern @ onehot, dtype=np.float64).reshape(n_groups, 2 * k),
-        reached=np.asarray(per_pattern @ reached, dtype=np.float64).reshape(
-            n_groups, algebra.reach.shape[1]
-        ),
-        gram=gram,
+        rows=rows[order],
+        states=states[order],
+        reached=reach[order],
+        gram=gram[order],
     )
+
+
+def _parse_entries(text: str, k: int) -> tuple[FloatArray, NDArray[np.int8]]:
+    """Counts (m,) and states (m, k) of ``m`` entries ``<count><pattern>;``, vectorised."""
+    b = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    end = np.flatnonzero(b == ord(";"))
+    begin = np.concatenate([[0], end[:-1] + 1])
+    digits = end - k - begin  # of each entry's count
+    state = (b[(end - k)[:, None] + np.arange(k)] - ord("0")).astype(np.int8)
+    count = np.zeros(len(end))
+    for d in range(int(digits.max()) if len(end) else 0):
+        more = digits > d
+        count[more] = count[more] * 10 + (b[begin[more] + d] - ord("0"))
+    return count, state
