@@ -5,10 +5,14 @@ submission into its *pattern*, one character per leaf of the index tree
 (``'0'`` blank or not valid, ``'1'`` valid, ``'2'`` satisfied, from CASE
 expressions on ``answers ->> code`` against the leaf's codes in the
 questionnaire), and counts the submissions per key and pattern. Python reads
-the (key, pattern, count) rows, one per distinct pattern of a group, and
-builds :class:`scoring.answer_sums.AnswerSums` from each pattern's one-hot
+the counts of a group as one text (``<count><pattern>;`` per distinct pattern)
+and builds :class:`scoring.answer_sums.AnswerSums` from each pattern's one-hot
 states times its count: equal to :func:`scoring.answer_sums.sum_answers` of
 the loaded frame (:func:`.loading.load_responses`).
+
+The counting saves little where patterns hardly repeat, and with 30 leaves they
+do not (bench/README.md: 900,000 patterns in 1,000,000 submissions); what it
+saves is the frame in Python.
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ def database_sums(campaign: Campaign, by: Sequence[str]) -> AnswerSums:
     ``by`` holds ``desk``, ``agency`` (codes), ``month`` (``YYYY-MM`` of the
     submission in local time, :mod:`survey_app.localtime`) and respondent item
     codes (a float per answer code, NaN for no answer, as in the analysis
-    frame). One query (:func:`pattern_counts`); the keys are ordered as
-    :func:`scoring.answer_sums.sum_answers` orders them.
+    frame). One query (the counts of :func:`pattern_counts`, a text per group);
+    the keys are ordered as :func:`scoring.answer_sums.sum_answers` orders them.
 
     Raises
     ------
@@ -123,6 +127,8 @@ def _leaf_state(
         for codes, state in ((valid & satisfied, "2"), (valid - satisfied, "1"))
         if codes
     ]
+    if not whens:  # no valid code: every answer is state 0
+        return literal("0", String)
     return case(*whens, else_=literal("0", String))
 
 
