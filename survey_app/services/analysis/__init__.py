@@ -6,6 +6,7 @@ period, the officer's agency subtree, a desk, a respondent group) and keeps
 the results. One module per concern:
 
 - :mod:`.loading`: the submissions read out of the database into typed frames;
+- :mod:`.sums`: a campaign's answer sums per group, computed by the database;
 - :mod:`.cache`: responses kept in step with the database (memory and disk),
   per-campaign locks, the per-app memos of designs and results;
 - :mod:`.periods`: the campaign's years, quarters and months, and comparisons;
