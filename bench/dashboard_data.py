@@ -26,8 +26,9 @@ import sqlalchemy as sa
 from scoring.questionnaire import Questionnaire
 from survey_app import localtime
 from survey_app.extensions import db
-from survey_app.models import Campaign, ImportBatch, Submission
+from survey_app.models import Campaign, ImportBatch, Submission, SubmissionKey
 from survey_app.services.questionnaires import definition
+from survey_app.services.submissions import claim_loaded_rows
 
 # Shares of the routes, and of online answers stored at a whole second.
 ROUTE_SHARES = {"desk_qr": 0.7, "dossier": 0.15, "paper": 0.15}
@@ -116,7 +117,7 @@ def rows(
 
 def generate(campaign: Campaign, n: int, seed: int = 1, batch: int = 5000) -> int:
     """Insert ``n`` synthetic submissions into ``campaign``; commit; return the answer count."""
-    first = (db.session.scalar(sa.select(sa.func.max(Submission.id))) or 0) + 1
+    first = (db.session.scalar(sa.select(sa.func.max(SubmissionKey.id))) or 0) + 1
     paper = ImportBatch(
         campaign_id=campaign.id,
         file_sha256=hashlib.sha256(f"bench {campaign.id} {seed} {first}".encode()).hexdigest(),
@@ -142,6 +143,7 @@ def generate(campaign: Campaign, n: int, seed: int = 1, batch: int = 5000) -> in
                     subs.clear()
             if subs:
                 conn.execute(sa.insert(Submission.__table__), subs)
+            claim_loaded_rows(conn, campaign.id)
     paper.row_count = papers
     db.session.commit()
     db.session.expire_all()
@@ -174,16 +176,14 @@ def _copy(campaign: Campaign, n: int, seed: int, first: int, batch_id: int) -> t
                 papers += sub["route"] == "paper"
                 sub["answers"] = json.dumps(sub["answers"], ensure_ascii=False)
                 copy.write_row(tuple(sub[c] for c in columns))
-        cur.execute(
-            "SELECT setval(pg_get_serial_sequence('submissions', 'id'), "
-            "(SELECT max(id) FROM submissions))"
-        )
         raw.commit()
+        with db.engine.begin() as conn:
+            claim_loaded_rows(conn, campaign.id)
         # As autovacuum would after a bulk load: statistics, and the visibility map that
         # lets a campaign's count be read from its index alone.
         raw.driver_connection.autocommit = True
         try:
-            cur.execute("VACUUM ANALYZE submissions")
+            cur.execute("VACUUM ANALYZE submissions, submission_keys")
         finally:
             raw.driver_connection.autocommit = False
     finally:

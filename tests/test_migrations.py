@@ -22,7 +22,9 @@ def test_migrated_schema_has_no_drift_from_models(make_app: Callable[..., Flask]
     app = make_app()
     migrate.upgrade(app)
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": migrate.not_a_partition}
+        )
         assert compare_metadata(context, db.metadata) == []
 
 

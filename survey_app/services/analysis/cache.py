@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from survey_app.caching import Cache, app_cache
 from survey_app.extensions import db
-from survey_app.models import Campaign, Submission
+from survey_app.models import Campaign, SubmissionKey
 from survey_app.services.analysis import loading
 from survey_app.services.analysis.loading import Responses, Version, data_version
 from survey_app.settings import settings
@@ -104,7 +104,7 @@ class FrameCache:
     @staticmethod
     def _still_there(version: Version) -> bool:
         latest, _, uid = version
-        found = db.session.scalar(select(Submission.uid).where(Submission.id == latest))
+        found = db.session.scalar(select(SubmissionKey.uid).where(SubmissionKey.id == latest))
         return found == uid
 
     def _remember(self, campaign: Campaign, version: Version, responses: Responses) -> None:
