@@ -134,6 +134,16 @@ def _review_refers_to(old: str, new: str) -> None:
         )
 
 
+def _continue_sequence(old: str, new: str, table: str) -> None:
+    """Start sequence ``new`` after the last value of ``old`` and every id of ``table``."""
+    bind = op.get_bind()
+    last, called = bind.execute(sa.text(f"SELECT last_value, is_called FROM {old}")).one()
+    highest = bind.scalar(sa.text(f"SELECT max(id) FROM {table}")) or 0
+    done = max(last if called else last - 1, highest)
+    if done > 0:
+        bind.execute(sa.text("SELECT setval(:seq, :done, true)"), {"seq": new, "done": done})
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         _upgrade_postgresql()
@@ -174,10 +184,9 @@ def _upgrade_postgresql() -> None:
     op.execute(f"INSERT INTO submissions ({COLUMNS}) SELECT {COLUMNS} FROM submissions_old")
     _create_submission_keys()
     op.execute(f"INSERT INTO submission_keys ({KEYS}) SELECT {KEYS} FROM submissions_old")
-    # The claims allocate ids from now on, where the old sequence left off.
-    op.execute(
-        "SELECT setval('submission_keys_id_seq', last_value, is_called) FROM submissions_id_seq"
-    )
+    # The claims allocate ids from now on, where the old sequence left off (or past the
+    # highest id, for rows stored with ids of their own).
+    _continue_sequence("submissions_id_seq", "submission_keys_id_seq", "submissions_old")
     op.create_foreign_key(
         "fk_comment_reviews_submission_id_submission_keys",
         "comment_reviews",
@@ -222,9 +231,7 @@ def _downgrade_postgresql() -> None:
     op.create_index("ix_submissions_campaign_id", "submissions", ["campaign_id", "id"])
     op.create_index(op.f("ix_submissions_desk_id"), "submissions", ["desk_id"])
     op.execute(f"INSERT INTO submissions ({COLUMNS}) SELECT {COLUMNS} FROM submissions_part")
-    op.execute(
-        "SELECT setval('submissions_id_seq', last_value, is_called) FROM submission_keys_id_seq"
-    )
+    _continue_sequence("submission_keys_id_seq", "submissions_id_seq", "submissions_part")
     op.drop_table("submission_keys")
     op.drop_table("submissions_part")  # with its partitions
     op.create_foreign_key(
