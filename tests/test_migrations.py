@@ -417,13 +417,13 @@ def test_migration_0013_partitions_submissions_keeping_every_row_and_back(
                 )
             ).scalars()
             assert list(leaves) == ["submissions_c1", "submissions_c2", "submissions_default"]
-            # The review goes with its submission (through the claim).
+            # Deleting a claim deletes its submission and the submission's review.
             with connection.begin_nested() as undone:
-                connection.execute(sa.text("DELETE FROM submissions WHERE id = 8"))
+                connection.execute(sa.text("DELETE FROM submission_keys WHERE id = 8"))
                 left = connection.execute(
                     sa.text(
                         "SELECT (SELECT count(*) FROM comment_reviews), "
-                        "(SELECT count(*) FROM submission_keys WHERE id = 8)"
+                        "(SELECT count(*) FROM submissions WHERE id = 8)"
                     )
                 ).one()
                 assert tuple(left) == (0, 0)

@@ -6,8 +6,8 @@ and dossier_code, which move to the unpartitioned claims table ``submission_keys
 row per submission: its id, campaign, uid, receipt and dossier code, each UNIQUE in the
 whole database; see ``models.SubmissionKey``). The claims table allocates the ids from
 now on: its sequence continues the old one. ``comment_reviews.submission_id`` refers to
-the claim, whose id is the submission's (deleting a submission deletes its claim, and
-that its review). ``ix_submissions_campaign_id`` (campaign_id, id) goes: the new primary
+the claim, whose id is the submission's; the row refers to its claim ((campaign_id, id),
+ON DELETE CASCADE): deleting a claim deletes its submission and review. ``ix_submissions_campaign_id`` (campaign_id, id) goes: the new primary
 key is that very index.
 
 PostgreSQL: a new partitioned table, one partition per existing campaign and a default
@@ -105,15 +105,8 @@ def _create_submission_keys() -> None:
         sa.Column("uid", sa.String(length=36), nullable=False),
         sa.Column("receipt", sa.String(length=16), nullable=False),
         sa.Column("dossier_code", sa.String(length=64), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["campaign_id", "id"],
-            ["submissions.campaign_id", "submissions.id"],
-            name="fk_submission_keys_submission_submissions",
-            ondelete="CASCADE",
-            deferrable=True,
-            initially="DEFERRED",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_submission_keys")),
+        sa.UniqueConstraint("campaign_id", "id", name="campaign_submission"),
         sa.UniqueConstraint("uid", name=op.f("uq_submission_keys_uid")),
         sa.UniqueConstraint("receipt", name=op.f("uq_submission_keys_receipt")),
         sa.UniqueConstraint("dossier_code", name=op.f("uq_submission_keys_dossier_code")),
@@ -148,14 +141,21 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         _upgrade_postgresql()
         return
+    _create_submission_keys()
+    op.execute(f"INSERT INTO submission_keys ({KEYS}) SELECT {KEYS} FROM submissions")
     with op.batch_alter_table("submissions", recreate="always") as batch:
         batch.drop_index("ix_submissions_campaign_id")
         for key in ("uid", "receipt", "dossier_code"):
             batch.drop_constraint(f"uq_submissions_{key}", type_="unique")
         batch.drop_constraint("pk_submissions", type_="primary")
         batch.create_primary_key("pk_submissions", ["campaign_id", "id"])
-    _create_submission_keys()
-    op.execute(f"INSERT INTO submission_keys ({KEYS}) SELECT {KEYS} FROM submissions")
+        batch.create_foreign_key(
+            "fk_submissions_claim",
+            "submission_keys",
+            ["campaign_id", "id"],
+            ["campaign_id", "id"],
+            ondelete="CASCADE",
+        )
     _review_refers_to("submissions", "submission_keys")
 
 
@@ -167,11 +167,22 @@ def _upgrade_postgresql() -> None:
     op.rename_table("submissions", "submissions_old")
     for index in OLD_INDEXES:
         op.execute(f"ALTER INDEX {index} RENAME TO {index}_old")
+    _create_submission_keys()
+    op.execute(f"INSERT INTO submission_keys ({KEYS}) SELECT {KEYS} FROM submissions_old")
+    # The claims allocate ids from now on, where the old sequence left off (or past the
+    # highest id, for rows stored with ids of their own).
+    _continue_sequence("submissions_id_seq", "submission_keys_id_seq", "submissions_old")
     op.create_table(
         "submissions",
         *_submission_columns(serial_id=False),
         *_submission_constraints(),
         sa.PrimaryKeyConstraint("campaign_id", "id", name=op.f("pk_submissions")),
+        sa.ForeignKeyConstraint(
+            ["campaign_id", "id"],
+            ["submission_keys.campaign_id", "submission_keys.id"],
+            name="fk_submissions_claim",
+            ondelete="CASCADE",
+        ),
         postgresql_partition_by="LIST (campaign_id)",
     )
     op.create_index(op.f("ix_submissions_desk_id"), "submissions", ["desk_id"])
@@ -182,11 +193,6 @@ def _upgrade_postgresql() -> None:
             f"FOR VALUES IN ({int(campaign_id)})"
         )
     op.execute(f"INSERT INTO submissions ({COLUMNS}) SELECT {COLUMNS} FROM submissions_old")
-    _create_submission_keys()
-    op.execute(f"INSERT INTO submission_keys ({KEYS}) SELECT {KEYS} FROM submissions_old")
-    # The claims allocate ids from now on, where the old sequence left off (or past the
-    # highest id, for rows stored with ids of their own).
-    _continue_sequence("submissions_id_seq", "submission_keys_id_seq", "submissions_old")
     op.create_foreign_key(
         "fk_comment_reviews_submission_id_submission_keys",
         "comment_reviews",
@@ -203,13 +209,14 @@ def downgrade() -> None:
         _downgrade_postgresql()
         return
     _review_refers_to("submission_keys", "submissions")
-    op.drop_table("submission_keys")
     with op.batch_alter_table("submissions", recreate="always") as batch:
+        batch.drop_constraint("fk_submissions_claim", type_="foreignkey")
         batch.drop_constraint("pk_submissions", type_="primary")
         batch.create_primary_key("pk_submissions", ["id"])
         for key in ("uid", "receipt", "dossier_code"):
             batch.create_unique_constraint(f"uq_submissions_{key}", [key])
         batch.create_index("ix_submissions_campaign_id", ["campaign_id", "id"])
+    op.drop_table("submission_keys")
 
 
 def _downgrade_postgresql() -> None:
@@ -232,8 +239,8 @@ def _downgrade_postgresql() -> None:
     op.create_index(op.f("ix_submissions_desk_id"), "submissions", ["desk_id"])
     op.execute(f"INSERT INTO submissions ({COLUMNS}) SELECT {COLUMNS} FROM submissions_part")
     _continue_sequence("submission_keys_id_seq", "submissions_id_seq", "submissions_part")
-    op.drop_table("submission_keys")
     op.drop_table("submissions_part")  # with its partitions
+    op.drop_table("submission_keys")
     op.create_foreign_key(
         "fk_comment_reviews_submission_id_submissions",
         "comment_reviews",

@@ -92,14 +92,15 @@ def undo_batch(
     db.session.execute(
         delete(CommentReview).where(CommentReview.submission_id.in_(batch_submissions))
     )
-    # Their claims too, so the forms' uids and receipts are free again (ON DELETE CASCADE
-    # does it on PostgreSQL; SQLite enforces no foreign key).
-    db.session.execute(
+    # A submission goes with its claim, which frees the form's uid and receipt: PostgreSQL
+    # deletes the rows with their claims (ON DELETE CASCADE); SQLite enforces no foreign
+    # key, so the rows left are deleted after.
+    submissions = db.session.execute(
         delete(SubmissionKey).where(
             SubmissionKey.campaign_id == campaign.id, SubmissionKey.id.in_(batch_submissions)
         )
     )
-    submissions = db.session.execute(
+    db.session.execute(
         delete(Submission).where(
             Submission.campaign_id == campaign.id, Submission.import_batch_id == batch.id
         )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Connection, Dialect, Insert, Table, bindparam, select, text
+from sqlalchemy import Connection, Dialect, Insert, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -505,28 +505,6 @@ def insert_rows(connection: Connection, rows: Sequence[Mapping[str, object]]) ->
         [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)],
     )
     return ids
-
-
-def claim_loaded_rows(connection: Connection, campaign_id: int) -> None:
-    """The claims of a campaign's rows loaded in bulk with ids of their own (a benchmark's
-    COPY), and the id sequence moved past them, in the caller's transaction."""
-    connection.execute(
-        text(
-            "INSERT INTO submission_keys (id, campaign_id, uid, receipt, dossier_code) "
-            "SELECT s.id, s.campaign_id, s.uid, s.receipt, s.dossier_code FROM submissions s "
-            "WHERE s.campaign_id = :campaign AND NOT EXISTS "
-            "(SELECT 1 FROM submission_keys k WHERE k.id = s.id)"
-        ),
-        {"campaign": campaign_id},
-    )
-    if connection.dialect.name == "postgresql":
-        connection.execute(
-            text(
-                "SELECT setval('submission_keys_id_seq', "
-                "greatest(last_value, (SELECT max(id) FROM submission_keys))) "
-                "FROM submission_keys_id_seq"
-            )
-        )
 
 
 def store_citizen_submission(

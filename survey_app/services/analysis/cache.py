@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from survey_app.caching import Cache, app_cache
 from survey_app.extensions import db
-from survey_app.models import Campaign, SubmissionKey
+from survey_app.models import Campaign, Submission
 from survey_app.services.analysis import loading
 from survey_app.services.analysis.loading import Responses, Version, data_version
 from survey_app.settings import settings
@@ -79,7 +79,11 @@ class FrameCache:
             self._remember(campaign, version, cached[1])
             return cached[1]
         loaded = None
-        if cached is not None and version[0] > cached[0][0] and self._still_there(cached[0]):
+        if (
+            cached is not None
+            and version[0] > cached[0][0]
+            and self._still_there(campaign, cached[0])
+        ):
             (old_latest, old_count, _), old = cached
             new = loading.load_responses(campaign, after_id=old_latest, until_id=version[0])
             if old_count + len(new.frame) == version[1]:
@@ -102,9 +106,13 @@ class FrameCache:
 
     # -------------------------------------------------------------- internals
     @staticmethod
-    def _still_there(version: Version) -> bool:
+    def _still_there(campaign: Campaign, version: Version) -> bool:
         latest, _, uid = version
-        found = db.session.scalar(select(SubmissionKey.uid).where(SubmissionKey.id == latest))
+        found = db.session.scalar(
+            select(Submission.uid).where(
+                Submission.campaign_id == campaign.id, Submission.id == latest
+            )
+        )
         return found == uid
 
     def _remember(self, campaign: Campaign, version: Version, responses: Responses) -> None:
