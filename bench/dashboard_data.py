@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from scoring.questionnaire import Questionnaire
 from survey_app import localtime
 from survey_app.extensions import db
-from survey_app.models import Campaign, ImportBatch, Submission
+from survey_app.models import Campaign, ImportBatch, Submission, SubmissionKey
 from survey_app.services.questionnaires import definition
 
 # Shares of the routes, and of online answers stored at a whole second.
@@ -116,7 +116,7 @@ def rows(
 
 def generate(campaign: Campaign, n: int, seed: int = 1, batch: int = 5000) -> int:
     """Insert ``n`` synthetic submissions into ``campaign``; commit; return the answer count."""
-    first = (db.session.scalar(sa.select(sa.func.max(Submission.id))) or 0) + 1
+    first = (db.session.scalar(sa.select(sa.func.max(SubmissionKey.id))) or 0) + 1
     paper = ImportBatch(
         campaign_id=campaign.id,
         file_sha256=hashlib.sha256(f"bench {campaign.id} {seed} {first}".encode()).hexdigest(),
@@ -138,14 +138,23 @@ def generate(campaign: Campaign, n: int, seed: int = 1, batch: int = 5000) -> in
                 total += len(sub["answers"])  # type: ignore[arg-type]
                 papers += sub["route"] == "paper"
                 if len(subs) >= batch:
-                    conn.execute(sa.insert(Submission.__table__), subs)
+                    _write(conn, subs)
                     subs.clear()
             if subs:
-                conn.execute(sa.insert(Submission.__table__), subs)
+                _write(conn, subs)
     paper.row_count = papers
     db.session.commit()
     db.session.expire_all()
     return total
+
+
+def _write(conn: sa.Connection, subs: list[dict[str, object]]) -> None:
+    """Rows with ids of their own, each after its claim (the row refers to it)."""
+    conn.execute(sa.insert(SubmissionKey.__table__), [{k: s[k] for k in CLAIMED} for s in subs])
+    conn.execute(sa.insert(Submission.__table__), subs)
+
+
+CLAIMED = ("id", "campaign_id", "uid", "receipt", "dossier_code")
 
 
 def _copy(campaign: Campaign, n: int, seed: int, first: int, batch_id: int) -> tuple[int, int]:
@@ -168,6 +177,10 @@ def _copy(campaign: Campaign, n: int, seed: int, first: int, batch_id: int) -> t
     total, papers = 0, 0
     try:
         cur = raw.cursor()
+        # The claims first (each row refers to its claim): the same rows, generated again.
+        with cur.copy(f"COPY submission_keys ({', '.join(CLAIMED)}) FROM STDIN") as copy:
+            for sub in rows(campaign, n, seed, first, batch_id):
+                copy.write_row(tuple(sub[c] for c in CLAIMED))
         with cur.copy(f"COPY submissions ({', '.join(columns)}) FROM STDIN") as copy:
             for sub in rows(campaign, n, seed, first, batch_id):
                 total += len(sub["answers"])  # type: ignore[arg-type]
@@ -175,15 +188,16 @@ def _copy(campaign: Campaign, n: int, seed: int, first: int, batch_id: int) -> t
                 sub["answers"] = json.dumps(sub["answers"], ensure_ascii=False)
                 copy.write_row(tuple(sub[c] for c in columns))
         cur.execute(
-            "SELECT setval(pg_get_serial_sequence('submissions', 'id'), "
-            "(SELECT max(id) FROM submissions))"
+            "SELECT setval('submission_keys_id_seq', "
+            "greatest(last_value, (SELECT max(id) FROM submission_keys))) "
+            "FROM submission_keys_id_seq"
         )
         raw.commit()
         # As autovacuum would after a bulk load: statistics, and the visibility map that
         # lets a campaign's count be read from its index alone.
         raw.driver_connection.autocommit = True
         try:
-            cur.execute("VACUUM ANALYZE submissions")
+            cur.execute("VACUUM ANALYZE submissions, submission_keys")
         finally:
             raw.driver_connection.autocommit = False
     finally:

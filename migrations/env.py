@@ -5,6 +5,7 @@ from sqlalchemy import create_engine, pool
 
 import survey_app.models  # noqa: F401  (registers the tables)
 from survey_app.extensions import db
+from survey_app.migrate import not_a_partition
 
 config = context.config
 target_metadata = db.metadata
@@ -31,6 +32,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=not_a_partition,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -30,10 +30,10 @@ from survey_app.models import (
     FrameCell,
     SampledDossier,
     SamplingDesign,
-    Submission,
 )
 from survey_app.services import accounts, analysis, organisation, questionnaires
 from survey_app.services.sampling import stratum_label
+from survey_app.services.submissions import insert_rows
 from tests.dashboard_setup import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,7 +182,7 @@ def fill(target: Campaign, design: dict[str, Any], walk_in: int) -> None:
         happier = {c: (min(5, v + 1) if v <= 5 else v) for c, v in given.items()}
         route, code = ("dossier", f"ngoai-mau-{k}") if k % 10 == 0 else ("desk_qr", None)
         submissions.append(_submission(target, desk, route, code, happier))
-    db.session.execute(sa.insert(Submission), submissions)
+    insert_rows(db.session.connection(), submissions)
     db.session.commit()
 
 

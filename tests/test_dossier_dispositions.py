@@ -13,9 +13,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from survey_app.extensions import db
-from survey_app.models import AuditEvent, SampledDossier, Submission, utcnow
+from survey_app.models import AuditEvent, SampledDossier, utcnow
 from survey_app.services import dossier_codes, organisation
 from survey_app.services.sample_estimates import campaign_rates
+from survey_app.services.submissions import insert_rows
 from tests.sampling_support import (
     API_SECRET,
     event,
@@ -60,19 +61,24 @@ def _answer(app: Flask, dossier: str) -> None:
         campaign = organisation.campaign_by_code("C")
         desk = organisation.desk_by_code("TP-1")
         uid = str(uuid.uuid4())
-        db.session.add(
-            Submission(
-                uid=uid,
-                receipt=uid.replace("-", "")[:16],
-                campaign_id=campaign.id,
-                desk_id=desk.id,
-                questionnaire_version_id=campaign.questionnaire_version_id,
-                route="dossier",
-                dossier_code=dossier_codes.stored_hash(dossier),
-                language="vi",
-                answers={"a": 2},
-                submitted_at=utcnow(),
-            )
+        insert_rows(
+            db.session.connection(),
+            [
+                {
+                    "uid": uid,
+                    "receipt": uid.replace("-", "")[:16],
+                    "campaign_id": campaign.id,
+                    "desk_id": desk.id,
+                    "questionnaire_version_id": campaign.questionnaire_version_id,
+                    "route": "dossier",
+                    "dossier_code": dossier_codes.stored_hash(dossier),
+                    "language": "vi",
+                    "answers": {"a": 2},
+                    "client_hash": None,
+                    "import_batch_id": None,
+                    "submitted_at": utcnow(),
+                }
+            ],
         )
         db.session.commit()
 

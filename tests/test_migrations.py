@@ -5,6 +5,7 @@ import json
 from collections.abc import Callable
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -13,8 +14,8 @@ from flask import Flask
 
 from survey_app import migrate
 from survey_app.extensions import db
-from survey_app.models import StaffUser, Submission
-from survey_app.services import dossier_codes, staff_sessions
+from survey_app.models import Campaign, Desk, StaffUser, Submission
+from survey_app.services import dossier_codes, staff_sessions, submissions
 from tests.citizen_support import SMALL
 
 
@@ -22,7 +23,9 @@ def test_migrated_schema_has_no_drift_from_models(make_app: Callable[..., Flask]
     app = make_app()
     migrate.upgrade(app)
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": migrate.not_a_partition}
+        )
         assert compare_metadata(context, db.metadata) == []
 
 
@@ -309,3 +312,165 @@ def test_migration_0010_adds_sampling_keeping_issued_dossier_codes(
         columns = [c["name"] for c in db.inspect(connection).get_columns("dossier_codes")]
         assert "inclusion_probability" not in columns
         assert connection.execute(sa.text("SELECT code_hash FROM dossier_codes")).scalar() == "c1"
+
+
+# (id, uid, receipt, campaign, route, dossier code, import batch) as revision 0012 stored them
+ROWS_0012 = [
+    (1, "u-qr-1", "RQR1", 1, "desk_qr", None, None),
+    (2, "u-dossier-1", "RDOS1", 1, "dossier", "d-hash-1", None),
+    (3, "u-paper-1", "RPAP1", 1, "paper", None, 1),
+    (7, "u-qr-2", "RQR2", 2, "desk_qr", None, None),
+    (8, "u-dossier-2", "RDOS2", 2, "dossier", "d-hash-2", None),
+    (9, "u-paper-2", "RPAP2", 2, "paper", None, 2),
+]
+
+
+def _rows(connection: sa.Connection) -> list[tuple[object, ...]]:
+    return [
+        tuple(row)
+        for row in connection.execute(
+            sa.text(
+                "SELECT id, uid, receipt, campaign_id, route, dossier_code, import_batch_id, "
+                "answers FROM submissions ORDER BY id"
+            )
+        )
+    ]
+
+
+def test_migration_0013_partitions_submissions_keeping_every_row_and_back(
+    make_app: Callable[..., Flask],
+) -> None:
+    """Rows of two campaigns by every route (QR, dossier code, paper) keep their ids, keys
+    and answers; each key is claimed once; on PostgreSQL each campaign's rows are in its
+    own partition and new ids continue the old sequence; a comment review follows its
+    submission. The downgrade gives the plain table back with the same rows."""
+    app = make_app()
+    migrate.upgrade(app, "0012")
+    with app.app_context(), db.engine.begin() as connection:
+        _one_campaign(connection)
+        connection.execute(
+            sa.text(
+                "INSERT INTO campaigns (id, code, name, agency_id, questionnaire_version_id, "
+                "starts_on, ends_on, settings) VALUES (2, 'C2', 'C2', 1, 1, '2027-01-01', "
+                "'2027-12-31', '{}')"
+            )
+        )
+        for batch in (1, 2):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO import_batches (id, campaign_id, file_sha256, filename, "
+                    "row_count, imported_at) VALUES (:b, :b, :sha, 'a.csv', 1, '2026-03-01')"
+                ),
+                {"b": batch, "sha": str(batch) * 64},
+            )
+        for sid, uid, receipt, campaign_id, route, code, batch in ROWS_0012:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO submissions (id, uid, receipt, campaign_id, desk_id, "
+                    "questionnaire_version_id, route, dossier_code, language, answers, "
+                    "import_batch_id, submitted_at) VALUES (:id, :uid, :receipt, :c, 1, 1, "
+                    ":route, :code, 'vi', :answers, :batch, '2026-03-01')"
+                ),
+                {
+                    "id": sid,
+                    "uid": uid,
+                    "receipt": receipt,
+                    "c": campaign_id,
+                    "route": route,
+                    "code": code,
+                    "answers": json.dumps({"a": sid}),
+                    "batch": batch,
+                },
+            )
+        connection.execute(
+            sa.text(
+                "INSERT INTO comment_reviews (submission_id, handled, note, updated_at) "
+                "VALUES (8, true, 'đã xử lý', '2026-03-02')"
+            )
+        )
+        before = _rows(connection)
+    migrate.upgrade(app)
+    with app.app_context(), db.engine.begin() as connection:
+        assert _rows(connection) == before
+        claims = connection.execute(
+            sa.text(
+                "SELECT id, campaign_id, uid, receipt, dossier_code FROM submission_keys "
+                "ORDER BY id"
+            )
+        )
+        assert [tuple(c) for c in claims] == [
+            (sid, campaign_id, uid, receipt, code)
+            for sid, uid, receipt, campaign_id, _, code, _ in ROWS_0012
+        ]
+        if connection.dialect.name == "postgresql":
+            where = connection.execute(
+                sa.text("SELECT tableoid::regclass::text, id FROM submissions ORDER BY id")
+            )
+            assert [tuple(w) for w in where] == [
+                (f"submissions_c{campaign_id}", sid)
+                for sid, _, _, campaign_id, _, _, _ in ROWS_0012
+            ]
+            leaves = connection.execute(
+                sa.text(
+                    "SELECT relid::regclass::text FROM pg_partition_tree('submissions') "
+                    "WHERE isleaf ORDER BY 1"
+                )
+            ).scalars()
+            assert list(leaves) == ["submissions_c1", "submissions_c2", "submissions_default"]
+            # Deleting a claim deletes its submission and the submission's review.
+            with connection.begin_nested() as undone:
+                connection.execute(sa.text("DELETE FROM submission_keys WHERE id = 8"))
+                left = connection.execute(
+                    sa.text(
+                        "SELECT (SELECT count(*) FROM comment_reviews), "
+                        "(SELECT count(*) FROM submissions WHERE id = 8)"
+                    )
+                ).one()
+                assert tuple(left) == (0, 0)
+                undone.rollback()
+    with app.app_context():
+        second = db.session.get_one(Campaign, 2)
+        desk = db.session.get_one(Desk, 1)
+
+        def store(uid: str, answers: dict[str, int], code: str | None = None) -> object:
+            return submissions.record_submission(
+                db.session.connection(),
+                uid=uid,
+                campaign=second,
+                desk=desk,
+                route="dossier" if code else "desk_qr",
+                answers=answers,
+                language="vi",
+                dossier_code=code,
+            )
+
+        # A retry of campaign 1's form arriving in campaign 2 stores nothing new.
+        assert store("u-qr-1", {"a": 1}) == submissions.StoredSubmission(
+            1, "u-qr-1", "RQR1", new=False
+        )
+        with pytest.raises(submissions.DossierCodeSpent):
+            store("u-fresh", {"a": 2}, code="d-hash-1")
+        fresh = store("u-fresh", {"a": 2})
+        assert isinstance(fresh, submissions.StoredSubmission)
+        # After every old id; PostgreSQL's sequence also moved on for the two refused claims.
+        assert fresh.id == (12 if db.engine.dialect.name == "postgresql" else 10)
+        db.session.commit()
+        after = [
+            *before,
+            (fresh.id, "u-fresh", fresh.receipt, 2, "desk_qr", None, None, '{"a": 2}'),
+        ]
+    _at(app, "0012")
+    with app.app_context(), db.engine.connect() as connection:
+        assert "submission_keys" not in db.inspect(connection).get_table_names()
+        got = _rows(connection)
+        assert [row[:7] for row in got] == [row[:7] for row in after]
+        assert [_answers(row[7]) for row in got] == [_answers(row[7]) for row in after]
+        unique = {u["name"] for u in db.inspect(connection).get_unique_constraints("submissions")}
+        assert {"uq_submissions_uid", "uq_submissions_receipt"} <= unique
+        assert db.inspect(connection).get_pk_constraint("submissions")["constrained_columns"] == [
+            "id"
+        ]
+
+
+def _answers(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else value

@@ -134,7 +134,7 @@ def test_answers_are_stored_as_one_json_document_of_codes_decimal_strings_and_te
         db.session.commit()
         submission_id = submission.id
         db.session.expunge_all()
-        stored = db.session.get(Submission, submission_id)
+        stored = db.session.get(Submission, (setup["campaign"], submission_id))
         assert stored is not None and submissions.is_receipt(stored.receipt)
         assert stored.answers == {"a": 1, "why": 2, "m": [1, 3], "hours": "2.25", "t": "tốt"}
 
@@ -239,7 +239,10 @@ def test_a_taken_uid_rolls_nothing_back_in_the_callers_transaction(
         db.session.commit()
         stored = db.session.scalars(select(Submission.id)).all()
         assert len(stored) == 2 and earlier.id in stored
-        assert db.session.get(Submission, earlier.id).answers == {"a": 1, "why": 1}
+        assert db.session.get(Submission, (setup["campaign"], earlier.id)).answers == {
+            "a": 1,
+            "why": 1,
+        }
 
 
 def test_receipts_use_every_symbol_in_every_position() -> None:

@@ -38,7 +38,16 @@ from scoring.questionnaire import IndexNode, Questionnaire
 from scoring.text import TextError, clean_text
 from survey_app.access import can_see_agency, visible_desks
 from survey_app.extensions import db
-from survey_app.models import Agency, Campaign, CommentReview, Desk, StaffUser, Submission, utcnow
+from survey_app.models import (
+    Agency,
+    Campaign,
+    CommentReview,
+    Desk,
+    StaffUser,
+    Submission,
+    SubmissionKey,
+    utcnow,
+)
 from survey_app.questions import kind_of
 from survey_app.services import audit
 from survey_app.services.analysis import (
@@ -272,8 +281,8 @@ def _low_scores(view: View, filters: Filters) -> pd.Series:
 def _reviews(campaign: Campaign) -> dict[int, CommentReview]:
     rows = db.session.scalars(
         select(CommentReview)
-        .join(Submission, Submission.id == CommentReview.submission_id)
-        .where(Submission.campaign_id == campaign.id)
+        .join(SubmissionKey, SubmissionKey.id == CommentReview.submission_id)
+        .where(SubmissionKey.campaign_id == campaign.id)
     )
     return {r.submission_id: r for r in rows}
 
@@ -343,7 +352,7 @@ def _rows(
     uids: dict[int, str] = {
         sid: uid
         for sid, uid in db.session.execute(
-            select(Submission.id, Submission.uid).where(Submission.id.in_(ids))
+            select(SubmissionKey.id, SubmissionKey.uid).where(SubmissionKey.id.in_(ids))
         )
     }
     desk_names = names(Desk, found["desk"].unique())
@@ -381,7 +390,13 @@ def set_handled(
     """Mark a comment handled (or not) with a note; audited. A comment of another campaign,
     outside the user's agencies, or a submission without a comment: :class:`NotFound`."""
     submission = db.session.scalar(
-        select(Submission).where(Submission.uid == uid, Submission.campaign_id == campaign.id)
+        select(Submission)
+        .join(
+            SubmissionKey,
+            (SubmissionKey.campaign_id == Submission.campaign_id)
+            & (SubmissionKey.id == Submission.id),
+        )
+        .where(SubmissionKey.uid == uid, SubmissionKey.campaign_id == campaign.id)
     )
     if (
         submission is None

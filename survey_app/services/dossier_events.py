@@ -58,7 +58,7 @@ from survey_app.models import (
     FrameCell,
     SampledDossier,
     SamplingDesign,
-    Submission,
+    SubmissionKey,
     utcnow,
 )
 from survey_app.services import audit, dossier_codes, organisation, sampling, slips
@@ -357,7 +357,7 @@ def record_disposition(dossier_ref: str, disposition: str) -> DispositionAnswer:
         raise NotFound.of("sampling.dossier_not_selected")
     campaign = db.session.get_one(Campaign, sampled.campaign_id)
     answered = db.session.scalar(
-        select(Submission.id).filter_by(campaign_id=campaign.id, dossier_code=dossier_hash)
+        select(SubmissionKey.id).filter_by(campaign_id=campaign.id, dossier_code=dossier_hash)
     )
     if answered is not None:
         raise Conflict.of("sampling.dossier_answered")

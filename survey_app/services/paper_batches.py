@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 
 from survey_app.extensions import db
-from survey_app.models import Campaign, CommentReview, Desk, ImportBatch, PaperForm, Submission
+from survey_app.models import (
+    Campaign,
+    CommentReview,
+    Desk,
+    ImportBatch,
+    PaperForm,
+    Submission,
+    SubmissionKey,
+)
 from survey_app.services import audit
 from survey_app.services.errors import NotFound
 from survey_app.services.paper_import import PaperImportError, visible_batches
@@ -78,12 +86,24 @@ def undo_batch(
     batch = contents.batch
     # Handled marks of the batch's comments go with them (SQLite enforces no ON DELETE, and
     # a reused id must not inherit a mark).
-    batch_submissions = select(Submission.id).where(Submission.import_batch_id == batch.id)
+    batch_submissions = select(Submission.id).where(
+        Submission.campaign_id == campaign.id, Submission.import_batch_id == batch.id
+    )
     db.session.execute(
         delete(CommentReview).where(CommentReview.submission_id.in_(batch_submissions))
     )
+    # A submission goes with its claim, which frees the form's uid and receipt: PostgreSQL
+    # deletes the rows with their claims (ON DELETE CASCADE); SQLite enforces no foreign
+    # key, so the rows left are deleted after.
     submissions = db.session.execute(
-        delete(Submission).where(Submission.import_batch_id == batch.id)
+        delete(SubmissionKey).where(
+            SubmissionKey.campaign_id == campaign.id, SubmissionKey.id.in_(batch_submissions)
+        )
+    )
+    db.session.execute(
+        delete(Submission).where(
+            Submission.campaign_id == campaign.id, Submission.import_batch_id == batch.id
+        )
     )
     forms = db.session.execute(delete(PaperForm).where(PaperForm.import_batch_id == batch.id))
     db.session.execute(delete(ImportBatch).where(ImportBatch.id == batch.id))

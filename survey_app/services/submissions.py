@@ -3,8 +3,10 @@
 A rendered form carries a submission id (``uid``, a uuid4). Storing a submission is
 idempotent on that id: the same id with the same answers (a retried POST, a double tap,
 two racing requests) gives back the one stored submission; the same id with other answers
-is refused (``SubmissionConflict``). The UNIQUE constraints on ``submissions.uid`` and
-``submissions.dossier_code`` decide races, not a prior SELECT.
+is refused (``SubmissionConflict``). The UNIQUE constraints of the claims table,
+``submission_keys.uid``, ``.receipt`` and ``.dossier_code``, decide races, not a prior
+SELECT: they hold in the whole database, while ``submissions`` is partitioned by campaign
+on PostgreSQL (see ``models.SubmissionKey``).
 
 Where a form lands (desk, running campaign, questionnaire) is ``services.desk_surveys``'s.
 """
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Connection, Dialect, Insert, Table, select
+from sqlalchemy import Connection, Dialect, Insert, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -34,6 +36,7 @@ from survey_app.models import (
     Desk,
     ImportBatch,
     Submission,
+    SubmissionKey,
     utcnow,
 )
 from survey_app.questions import AnswerValue, kind_of
@@ -212,7 +215,12 @@ def submission_by_receipt(receipt: str) -> Submission | None:
     page shows) read in the same query."""
     query = (
         select(Submission)
-        .filter_by(receipt=receipt)
+        .join(
+            SubmissionKey,
+            (SubmissionKey.campaign_id == Submission.campaign_id)
+            & (SubmissionKey.id == Submission.id),
+        )
+        .where(SubmissionKey.receipt == receipt)
         .options(joinedload(Submission.campaign), joinedload(Submission.desk))
     )
     return retry_read(lambda: db.session.scalar(query))
@@ -220,7 +228,16 @@ def submission_by_receipt(receipt: str) -> Submission | None:
 
 def dossier_code_spent(claim: dossier_codes.DossierClaim) -> Submission | None:
     """The submission that answered a dossier code's dossier, if any."""
-    query = select(Submission).where(Submission.dossier_code.in_(claim.spent_by)).limit(1)
+    query = (
+        select(Submission)
+        .join(
+            SubmissionKey,
+            (SubmissionKey.campaign_id == Submission.campaign_id)
+            & (SubmissionKey.id == Submission.id),
+        )
+        .where(SubmissionKey.dossier_code.in_(claim.spent_by))
+        .limit(1)
+    )
     return retry_read(lambda: db.session.scalar(query))
 
 
@@ -236,7 +253,13 @@ def _existing(
     raises SubmissionConflict or DossierCodeSpent.
     """
     row = connection.execute(
-        select(Submission.id, Submission.receipt, Submission.answers).where(Submission.uid == uid)
+        select(SubmissionKey.id, SubmissionKey.receipt, Submission.answers)
+        .join(
+            Submission,
+            (Submission.campaign_id == SubmissionKey.campaign_id)
+            & (Submission.id == SubmissionKey.id),
+        )
+        .where(SubmissionKey.uid == uid)
     ).first()
     if row is not None:
         existing = StoredSubmission(row.id, uid, row.receipt, new=False)
@@ -246,7 +269,7 @@ def _existing(
     if (
         dossier_code is not None
         and connection.execute(
-            select(Submission.id).where(Submission.dossier_code == dossier_code)
+            select(SubmissionKey.id).where(SubmissionKey.dossier_code == dossier_code)
         ).first()
         is not None
     ):
@@ -310,24 +333,89 @@ class DriverStatement:
 
 
 # Compiled INSERTs by dialect and columns: a handful of shapes, each compiled once.
-_INSERT_SUBMISSION: Cache[tuple[str, tuple[str, ...]], DriverStatement] = Cache(size=64)
+_INSERT_SUBMISSION: Cache[tuple[str, str, tuple[str, ...]], DriverStatement] = Cache(size=64)
+
+# The keys the claim holds; the submission row gets them too (see models.SubmissionKey).
+_CLAIMED = ("campaign_id", "uid", "receipt", "dossier_code")
 
 
-def _insert_submission(dialect: Dialect, keys: Sequence[str]) -> DriverStatement:
-    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` into submissions, in the
-    database's dialect: a taken UNIQUE value returns no row instead of failing the
-    transaction, for the columns ``keys``."""
+def _claim_and_insert(dialect: Dialect, keys: Sequence[str]) -> DriverStatement:
+    """PostgreSQL: the claim and the row in one statement, returning the new id or no row.
+
+    ``WITH claim AS (INSERT INTO submission_keys ... ON CONFLICT DO NOTHING RETURNING id,
+    campaign_id) INSERT INTO submissions (id, ...) SELECT claim.id, ... FROM claim
+    RETURNING id``: a taken uid, receipt or dossier code leaves the claim empty, and then
+    no row is written (a concurrent claim of the same key waits for the other transaction
+    first, as a UNIQUE index does). One statement, so the citizen form still runs it in
+    autocommit, in one round trip.
+    """
+
+    def compile_insert() -> DriverStatement:
+        claims = cast(Table, SubmissionKey.__table__)
+        table = cast(Table, Submission.__table__)
+        params = {key: bindparam(key, type_=table.c[key].type) for key in keys}
+        claim = (
+            postgresql.insert(claims)
+            .values({key: params[key] for key in _CLAIMED})
+            .on_conflict_do_nothing()
+            .returning(claims.c.id, claims.c.campaign_id)
+            .cte("claim")
+        )
+        rest = [key for key in keys if key != "campaign_id"]
+        rows = select(claim.c.id, claim.c.campaign_id, *(params[key] for key in rest))
+        insert = postgresql.insert(table).from_select(["id", "campaign_id", *rest], rows)
+        return DriverStatement.compile(insert.returning(table.c.id), dialect, keys)
+
+    return _INSERT_SUBMISSION.get_or_make(("fused", dialect.name, tuple(keys)), compile_insert)
+
+
+def _claim(dialect: Dialect) -> DriverStatement:
+    """SQLite: ``INSERT INTO submission_keys ... ON CONFLICT DO NOTHING RETURNING id``."""
+
+    def compile_insert() -> DriverStatement:
+        claims = cast(Table, SubmissionKey.__table__)
+        insert = sqlite.insert(claims).on_conflict_do_nothing().returning(claims.c.id)
+        return DriverStatement.compile(insert, dialect, _CLAIMED)
+
+    return _INSERT_SUBMISSION.get_or_make(("claim", dialect.name, _CLAIMED), compile_insert)
+
+
+def _insert_row(dialect: Dialect, keys: Sequence[str]) -> DriverStatement:
+    """SQLite: the submission row under the id its claim got."""
 
     def compile_insert() -> DriverStatement:
         table = cast(Table, Submission.__table__)
-        insert = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
-        return DriverStatement.compile(
-            insert.on_conflict_do_nothing().returning(table.c.id),
-            dialect,
-            keys,
-        )
+        insert = sqlite.insert(table).returning(table.c.id)
+        return DriverStatement.compile(insert, dialect, ("id", *keys))
 
-    return _INSERT_SUBMISSION.get_or_make((dialect.name, tuple(keys)), compile_insert)
+    return _INSERT_SUBMISSION.get_or_make(("row", dialect.name, tuple(keys)), compile_insert)
+
+
+def _store(connection: Connection, values: Mapping[str, object]) -> int | None:
+    """Claim the keys and write the row, in one transaction: the new id, or None when a
+    key was taken (and nothing was written)."""
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
+        return cast(
+            int | None, _claim_and_insert(dialect, tuple(values)).scalar(connection, values)
+        )
+    # SQLite has no data-modifying CTE: two statements, in the caller's transaction, or in
+    # one of their own on a connection in autocommit (the citizen form's).
+    raw = connection.connection.dbapi_connection
+    own = getattr(raw, "isolation_level", "") is None and not getattr(raw, "in_transaction", True)
+    if own:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        submission_id = _claim(dialect).scalar(connection, values)
+        if submission_id is not None:
+            _insert_row(dialect, tuple(values)).scalar(connection, {**values, "id": submission_id})
+    except BaseException:
+        if own:
+            connection.exec_driver_sql("ROLLBACK")
+        raise
+    if own:
+        connection.exec_driver_sql("COMMIT")
+    return cast(int | None, submission_id)
 
 
 def record_submission(
@@ -351,13 +439,16 @@ def record_submission(
     the same uid with other answers raises SubmissionConflict; a dossier code already spent
     by another submission raises DossierCodeSpent.
 
-    The INSERT itself decides, also against a concurrent request: it skips a row whose uid,
-    dossier code or receipt is taken (PostgreSQL waits for the other transaction to end
-    first), and only then is the winner read back. Nothing is rolled back, so whatever the
-    caller's transaction already holds (a paper import's batch and earlier rows) stays.
+    The claim (``submission_keys``, see ``models.SubmissionKey``) decides, also against a
+    concurrent request: its INSERT skips a claim whose uid, dossier code or receipt is taken
+    anywhere in the database (PostgreSQL waits for the other transaction to end first), and
+    then no row is written; only then is the winner read back. On PostgreSQL the claim and
+    the row are one statement, on SQLite two in one transaction. Nothing is rolled back,
+    so whatever the caller's transaction already holds (a paper import's batch and earlier
+    rows) stays.
 
-    The citizen form passes a connection of its own in autocommit (the INSERT is one
-    statement, and commits itself; no ORM session); the paper import and the demo pass the
+    The citizen form passes a connection of its own in autocommit (on PostgreSQL the
+    statement commits itself; no ORM session); the paper import and the demo pass the
     session's (``db.session.connection()``, after flushing what they added).
     """
     if route not in ROUTES:
@@ -379,13 +470,12 @@ def record_submission(
         "import_batch_id": import_batch.id if import_batch is not None else None,
         "submitted_at": submitted_at if submitted_at is not None else utcnow(),
     }
-    statement = _insert_submission(connection.dialect, tuple(values))
     for _attempt in range(3):
         # No look-up of the receipt first: a collision (one in 31**8) is skipped like
         # any other taken value and takes the retry below.
         receipt = new_receipt()
         values["receipt"] = receipt
-        submission_id = statement.scalar(connection, values)
+        submission_id = _store(connection, values)
         if submission_id is None:
             # uid, dossier code or (very rarely) receipt taken: see by what.
             existing = _existing(connection, uid, document, dossier_code)
@@ -394,6 +484,27 @@ def record_submission(
             continue
         return StoredSubmission(submission_id, uid, receipt)
     raise RuntimeError("could not allocate a unique receipt code")
+
+
+def insert_rows(connection: Connection, rows: Sequence[Mapping[str, object]]) -> list[int]:
+    """Rows of validated submissions written in bulk, without ``record_submission``'s
+    exactly-once answer (test fixtures, benchmark data): their claims first, which allocate
+    their ids, then the rows, in the caller's transaction. A key already claimed fails the
+    statement (IntegrityError). Returns the new ids, in the order of ``rows``."""
+    if not rows:
+        return []
+    claims = cast(Table, SubmissionKey.__table__)
+    ids = list(
+        connection.execute(
+            claims.insert().returning(claims.c.id, sort_by_parameter_order=True),
+            [{key: row.get(key) for key in _CLAIMED} for row in rows],
+        ).scalars()
+    )
+    connection.execute(
+        cast(Table, Submission.__table__).insert(),
+        [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)],
+    )
+    return ids
 
 
 def store_citizen_submission(

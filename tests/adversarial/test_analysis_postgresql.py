@@ -31,6 +31,7 @@ from scoring.index_tree import compute_index_tree
 from survey_app.extensions import db
 from survey_app.models import Submission
 from survey_app.services import accounts, analysis, organisation
+from survey_app.services.submissions import insert_rows
 from tests.dashboard_setup import (
     PASSWORD,
     campaign,
@@ -211,8 +212,8 @@ def test_any_mix_of_times_loads_as_the_local_times_stored(
         tet = campaign("TET")
         db.session.execute(sa.delete(Submission).where(Submission.campaign_id == tet.id))
         desk = tet.desks[0].id
-        db.session.execute(
-            sa.insert(Submission.__table__),
+        insert_rows(
+            db.session.connection(),
             [
                 {
                     "uid": str(uuid.uuid4()),

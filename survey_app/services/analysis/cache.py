@@ -79,7 +79,11 @@ class FrameCache:
             self._remember(campaign, version, cached[1])
             return cached[1]
         loaded = None
-        if cached is not None and version[0] > cached[0][0] and self._still_there(cached[0]):
+        if (
+            cached is not None
+            and version[0] > cached[0][0]
+            and self._still_there(campaign, cached[0])
+        ):
             (old_latest, old_count, _), old = cached
             new = loading.load_responses(campaign, after_id=old_latest, until_id=version[0])
             if old_count + len(new.frame) == version[1]:
@@ -102,9 +106,13 @@ class FrameCache:
 
     # -------------------------------------------------------------- internals
     @staticmethod
-    def _still_there(version: Version) -> bool:
+    def _still_there(campaign: Campaign, version: Version) -> bool:
         latest, _, uid = version
-        found = db.session.scalar(select(Submission.uid).where(Submission.id == latest))
+        found = db.session.scalar(
+            select(Submission.uid).where(
+                Submission.campaign_id == campaign.id, Submission.id == latest
+            )
+        )
         return found == uid
 
     def _remember(self, campaign: Campaign, version: Version, responses: Responses) -> None:

@@ -253,5 +253,12 @@ def data_version(campaign: Campaign) -> Version:
     ).one()
     uid = ""
     if latest is not None:
-        uid = db.session.scalar(select(Submission.uid).where(Submission.id == latest)) or ""
+        uid = (
+            db.session.scalar(
+                select(Submission.uid).where(
+                    Submission.campaign_id == campaign.id, Submission.id == latest
+                )
+            )
+            or ""
+        )
     return int(latest or 0), int(count or 0), uid
