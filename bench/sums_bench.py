@@ -112,6 +112,10 @@ def _uniform(codes: list[int]) -> str:
     return f"(ARRAY[{array}])[1 + floor(random() * {len(codes)})::int]"
 
 
+# The route of submission g, from g: a multiplicative hash in [0, 1).
+ROUTE_DRAW = "((g::bigint * 2654435761) % 1000) / 1000.0"
+
+
 def insert_sql(
     q: Questionnaire, campaign: Campaign, desks: list[Desk], n: int, alike: float
 ) -> str:
@@ -147,7 +151,13 @@ def insert_sql(
     )
     columns = ", ".join(f"{sql} AS c{j}" for j, (_, sql) in enumerate(drawn))
     # Local 2026-01-01 00:00 in Vietnam is 2025-12-31 17:00 UTC; office hours from 07:00.
+    # Each row refers to its claim (models.SubmissionKey): the claims first, with the same
+    # keys, the route drawn from g so that both statements agree on it.
     return f"""
+INSERT INTO submission_keys (id, campaign_id, uid, receipt, dossier_code)
+SELECT g, {campaign.id}, md5('sums-bench-' || g)::uuid::text, 'B' || lpad(g::text, 15, '0'),
+       CASE WHEN {ROUTE_DRAW} >= 0.70 AND {ROUTE_DRAW} < 0.85 THEN 'bench-' || g END
+FROM generate_series(1, {n}) AS g;
 INSERT INTO submissions (id, uid, receipt, campaign_id, desk_id, questionnaire_version_id,
                          route, dossier_code, language, answers, submitted_at)
 SELECT g, md5('sums-bench-' || g)::uuid::text, 'B' || lpad(g::text, 15, '0'),
@@ -169,7 +179,7 @@ FROM (
                         ELSE 'paper' END AS route,
                    floor(random() * 365)::int AS day, floor(random() * 600)::int AS minute,
                    floor(random() * 60000000)::bigint AS micros, random() AS u
-            FROM (SELECT g, random() AS r FROM generate_series(1, {n}) AS g) AS drawn
+            FROM (SELECT g, {ROUTE_DRAW} AS r FROM generate_series(1, {n}) AS g) AS drawn
         ) AS s
         JOIN (VALUES {levels}) AS desk (k, id, p) ON desk.k = s.k
     ) AS respondent
@@ -204,18 +214,18 @@ def setup(n: int, alike: float) -> None:
         desks = sorted(campaign.desks, key=lambda d: d.code)
         sql = insert_sql(definition(campaign.questionnaire_version), campaign, desks, n, alike)
         start = time.perf_counter()
-        db.session.execute(sa.text(sql))
+        for statement in sql.split(";\n"):
+            db.session.execute(sa.text(statement))
         db.session.execute(
             sa.text(
-                "SELECT setval(pg_get_serial_sequence('submissions', 'id'), "
-                "(SELECT max(id) FROM submissions))"
+                "SELECT setval('submission_keys_id_seq', (SELECT max(id) FROM submission_keys))"
             )
         )
         db.session.commit()
         print(f"generated {n:,} submissions in {time.perf_counter() - start:.1f} s")
         db.session.remove()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("VACUUM ANALYZE submissions"))
+            conn.execute(sa.text("VACUUM ANALYZE submissions, submission_keys"))
         db.engine.dispose()
 
 
@@ -231,7 +241,12 @@ def measure() -> None:
     app = make_app()
     with app.app_context():
         campaign = db.session.scalars(sa.select(Campaign).filter_by(code="BENCH")).one()
-        size = db.session.scalar(sa.text("SELECT pg_size_pretty(pg_table_size('submissions'))"))
+        size = db.session.scalar(
+            sa.text(
+                "SELECT pg_size_pretty(sum(pg_table_size(relid))) "
+                "FROM pg_partition_tree('submissions')"
+            )
+        )
         count = db.session.scalar(sa.text("SELECT count(*) FROM submissions"))
         print(f"{count:,} submissions, table {size}")
         print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
