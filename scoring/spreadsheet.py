@@ -8,7 +8,8 @@ label can begin so. Following OWASP's guidance on CSV injection:
 
 - in CSV, which has no cell types, such text is written with a leading apostrophe
   (:data:`FORMULA_PREFIX`), which spreadsheet programs show as text; removing that one
-  character gives the text back;
+  character gives the text back. A text that itself begins with an apostrophe gets one
+  too, so that removing a leading apostrophe is always right;
 - in XLSX, every text is written as a string cell, never a formula, and those that begin
   so also carry Excel's quote-prefix flag (kept as text when the cell is edited); the cell
   holds exactly the text.
@@ -62,7 +63,9 @@ def formula_like(text: str) -> bool:
 
 def _csv_text(text: str) -> str:
     text = printable(text)
-    return FORMULA_PREFIX + text if formula_like(text) else text
+    if formula_like(text) or text.startswith(FORMULA_PREFIX):
+        return FORMULA_PREFIX + text
+    return text
 
 
 def _missing(value: object) -> bool:
