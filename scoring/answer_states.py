@@ -294,13 +294,7 @@ def _group_sums(
     """
     if joint is None:
         joint = np.zeros(design.n, dtype=np.intp)
-    key = np.zeros(design.n, dtype=np.int64)
-    for column in [p.codes + 1 for p in partitions] + [inner, joint]:
-        size = int(column.max()) + 1
-        if int(key.max()) >= 2**62 // size:
-            key = pd.factorize(key)[0].astype(np.int64)
-        key = key * size + column
-    ids, uniques = pd.factorize(key, sort=True)
+    ids, uniques = group_ids(partitions, inner, joint)
     order = _stable_order(ids)
     sorted_ids = ids[order]
     start = np.searchsorted(sorted_ids, np.arange(uniques.shape[0] + 1))
@@ -336,6 +330,21 @@ def _group_sums(
         rows=np.diff(start).astype(np.float64),
         row_weight=np.add.reduceat(w, start[:-1]),
     )
+
+
+def group_ids(
+    partitions: Sequence[Domains], inner: IntArray, joint: IntArray
+) -> tuple[IntArray, NDArray[np.int64]]:
+    """Each row's group (same domain in every partition, same ``inner`` and ``joint``), as
+    codes ``0 .. G-1`` in key order, and the groups' keys."""
+    key = np.zeros(inner.shape[0], dtype=np.int64)
+    for column in [p.codes + 1 for p in partitions] + [inner, joint]:
+        size = int(column.max()) + 1
+        if int(key.max()) >= 2**62 // size:
+            key = pd.factorize(key)[0].astype(np.int64)
+        key = key * size + column
+    ids, uniques = pd.factorize(key, sort=True)
+    return ids.astype(np.intp), np.asarray(uniques, dtype=np.int64)
 
 
 def _stable_order(key: NDArray[np.integer]) -> IntArray:

@@ -46,6 +46,7 @@ from scoring.answer_states import (
     SeveralSums,
     Units,
     _local_runs,
+    group_ids,
     inner_units,
     tables,
 )
@@ -337,13 +338,7 @@ def _groups(
     calibration cell) of the sums, and the group of each row of the sums."""
     if joint is None:
         joint = np.zeros(len(sums.keys), dtype=np.intp)
-    key = np.zeros(len(sums.keys), dtype=np.int64)
-    for column in [p.codes + 1 for p in partitions] + [inner, joint]:
-        size = int(column.max()) + 1
-        if int(key.max()) >= 2**62 // size:
-            key = pd.factorize(key)[0].astype(np.int64)
-        key = key * size + column
-    ids, uniques = pd.factorize(key, sort=True)
+    ids, uniques = group_ids(partitions, inner, joint)
     n_groups = uniques.shape[0]
     order = np.argsort(ids, kind="stable")
     start = np.searchsorted(ids[order], np.arange(n_groups + 1))
@@ -364,7 +359,7 @@ def _groups(
         rows=_group_sum(sums.rows, ids, n_groups),
         row_weight=_group_sum(sums.rows * w, ids, n_groups),
     )
-    return groups, ids.astype(np.intp)
+    return groups, ids
 
 
 def _gram_sums(
